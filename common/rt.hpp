@@ -1,0 +1,47 @@
+// Real-time helpers shared by every program: the marker for audio-thread entry
+// points and the one place where denormal handling is set.
+#pragma once
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+// Marks a function that runs on the audio thread: no allocation, locks, logging,
+// waiting or syscalls. Becomes [[clang::nonblocking]] where the compiler has it.
+#if defined(__clang__) && defined(__has_cpp_attribute)
+#if __has_cpp_attribute(clang::nonblocking)
+#define CHRONUS_RT [[clang::nonblocking]]
+#endif
+#endif
+#ifndef CHRONUS_RT
+#define CHRONUS_RT
+#endif
+
+namespace chronus {
+
+// Sets flush-to-zero and denormals-are-zero for its lifetime and restores the previous
+// mode on exit. Every render path (worker callback, offline renderer, tests) takes one,
+// so all of them compute the same bits. RT-safe.
+class DenormalGuard {
+public:
+    DenormalGuard() noexcept
+    {
+#if defined(__SSE__) || defined(__x86_64__)
+        saved_ = _mm_getcsr();
+        _mm_setcsr(saved_ | 0x8040u); // FTZ (bit 15) | DAZ (bit 6)
+#endif
+    }
+    ~DenormalGuard()
+    {
+#if defined(__SSE__) || defined(__x86_64__)
+        _mm_setcsr(saved_);
+#endif
+    }
+    DenormalGuard(const DenormalGuard &) = delete;
+    DenormalGuard &operator=(const DenormalGuard &) = delete;
+
+private:
+    unsigned saved_ = 0;
+};
+
+} // namespace chronus

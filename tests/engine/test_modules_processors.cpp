@@ -1,0 +1,2 @@
+// Placeholder: module tests are added with the modules.
+#include <gtest/gtest.h>
