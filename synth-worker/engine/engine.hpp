@@ -1,0 +1,94 @@
+// The engine: the live graph, its frame clock, the queue of frame-stamped events and
+// patch swaps, and snapshots. One thread renders (the JACK thread in the worker, the main
+// thread in chronus-render). Other threads talk to it only through submitGraph() and
+// takeRetired(), which are SPSC queues.
+#pragma once
+
+#include "event.hpp"
+#include "graph.hpp"
+#include "spsc_queue.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace chronus::engine {
+
+struct EngineStats {
+    std::uint64_t eventsApplied = 0;
+    std::uint64_t eventsLate = 0;          // stamped before the frame they were applied at
+    std::uint64_t eventsDropped = 0;       // queue full, or for a patch that is not live
+    std::uint64_t swaps = 0;
+};
+
+class Engine {
+public:
+    // Allocates the event queue and scratch buffers. Not RT-safe.
+    Engine(double sampleRate, std::uint32_t maxFrames, std::size_t eventCapacity = 8192);
+    ~Engine();
+
+    double sampleRate() const noexcept { return sampleRate_; }
+    std::uint32_t maxFrames() const noexcept { return maxFrames_; }
+    // First frame the next render() call produces.
+    std::uint64_t frame() const noexcept { return frame_; }
+    // Sets the frame clock (before the first render, or when joining a running timeline).
+    void setFrame(std::uint64_t frame) noexcept { frame_ = frame; }
+
+    // Installs a graph immediately (start-up, tests). Not RT-safe: frees the old graph.
+    void install(std::unique_ptr<Graph> graph);
+    // Hands a graph to the rendering thread, to go live at `frame` with a linear crossfade
+    // of `crossfadeFrames`. From one control thread only. False if the queue is full.
+    bool submitGraph(std::unique_ptr<Graph> graph, std::uint64_t frame, std::uint32_t crossfadeFrames = 0);
+    // Returns graphs the rendering thread has retired, for freeing off the audio thread.
+    std::unique_ptr<Graph> takeRetired();
+
+    // Queues an event (rendering thread). Events are applied in frame order, ties in the
+    // order scheduled. False when the queue is full (counted as dropped). RT-safe.
+    bool schedule(const Event &event) noexcept;
+
+    // Renders `frames` frames (any count) into `channels` buffers: channel 0 = L, 1 = R,
+    // further channels silent. Splits at event and swap frames. RT-safe.
+    void render(float *const *out, std::uint32_t channels, std::uint32_t frames) noexcept;
+
+    // Bytes a snapshot needs now (header + spec + state). Not RT-safe (measures).
+    std::size_t snapshotSize();
+    // Writes a snapshot of the state at frame() into `out`; returns bytes written, or 0 if
+    // it does not fit or a swap/crossfade is in progress. RT-safe (memcpy only).
+    std::size_t saveSnapshot(std::span<std::byte> out) noexcept;
+    // Rebuilds graph and state from a snapshot; frame() becomes the snapshot's frame.
+    // Not RT-safe (builds the graph). Pending events are cleared.
+    Expected<void> loadSnapshot(std::span<const std::byte> in);
+
+    const Graph *graph() const noexcept { return live_; }
+    const EngineStats &stats() const noexcept { return stats_; }
+    // Number of events waiting.
+    std::size_t pendingEvents() const noexcept { return pendingCount_; }
+
+private:
+    struct Swap {
+        Graph *graph;
+        std::uint64_t frame;
+        std::uint32_t crossfadeFrames;
+    };
+    void applyDue(std::uint64_t now) noexcept;
+    void retire(Graph *graph) noexcept;
+    void renderSpan(float *left, float *right, std::uint32_t frames) noexcept;
+
+    double sampleRate_;
+    std::uint32_t maxFrames_;
+    std::uint64_t frame_ = 0;
+    Graph *live_ = nullptr;
+    Graph *fading_ = nullptr;            // old graph during a crossfade
+    std::uint64_t fadeStart_ = 0;
+    std::uint32_t fadeFrames_ = 0;
+    std::vector<Swap> swaps_;            // pending, sorted by frame (capacity fixed)
+    std::vector<Event> pending_;         // ring-free sorted array, capacity fixed
+    std::size_t pendingCount_ = 0;
+    std::vector<float> scratch_;         // 4 x maxFrames: L, R, fade L, fade R
+    SpscQueue<Swap> incoming_{16};       // control -> render
+    SpscQueue<Graph *> retired_{64};     // render -> control
+    EngineStats stats_;
+};
+
+} // namespace chronus::engine
