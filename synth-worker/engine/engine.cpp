@@ -1,1 +1,277 @@
-// Placeholder: engine core in progress.
+#include "engine.hpp"
+
+#include "rt.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace chronus::engine {
+
+namespace {
+
+struct SnapshotHeader {
+    char magic[8];
+    std::uint32_t version;
+    std::uint32_t generation;
+    std::uint64_t frame;
+    double sampleRate;
+    std::uint64_t specBytes;
+    std::uint64_t stateBytes;
+};
+constexpr char kSnapshotMagic[8] = {'C', 'H', 'R', 'S', 'N', 'A', 'P', '1'};
+constexpr std::uint32_t kSnapshotVersion = 1;
+
+} // namespace
+
+Engine::Engine(double sampleRate, std::uint32_t maxFrames, std::size_t eventCapacity)
+    : sampleRate_(sampleRate), maxFrames_(maxFrames), pending_(eventCapacity), scratch_(4 * std::size_t(maxFrames))
+{
+    swaps_.reserve(16);
+}
+
+Engine::~Engine()
+{
+    delete live_;
+    delete fading_;
+    for (auto &s : swaps_)
+        delete s.graph;
+    Swap swap;
+    while (incoming_.tryPop(swap))
+        delete swap.graph;
+    while (takeRetired()) {
+    }
+}
+
+void Engine::install(std::unique_ptr<Graph> graph)
+{
+    delete live_;
+    delete fading_;
+    fading_ = nullptr;
+    live_ = graph.release();
+}
+
+bool Engine::submitGraph(std::unique_ptr<Graph> graph, std::uint64_t frame, std::uint32_t crossfadeFrames)
+{
+    Swap swap{graph.get(), frame, crossfadeFrames};
+    if (!incoming_.tryPush(swap))
+        return false;
+    graph.release();
+    return true;
+}
+
+std::unique_ptr<Graph> Engine::takeRetired()
+{
+    Graph *g = nullptr;
+    if (retired_.tryPop(g))
+        return std::unique_ptr<Graph>(g);
+    return nullptr;
+}
+
+void Engine::retire(Graph *graph) noexcept
+{
+    if (graph && !retired_.tryPush(graph)) {
+        // Nobody is collecting: freeing here breaks the audio-thread rule, but leaking
+        // a whole graph per commit would be worse. Only happens if the control thread
+        // stops calling takeRetired().
+        delete graph;
+    }
+}
+
+bool Engine::schedule(const Event &event) noexcept
+{
+    const std::size_t capacity = pending_.size();
+    if (pendingCount_ == capacity) {
+        ++stats_.eventsDropped;
+        return false;
+    }
+    if (pendingHead_ + pendingCount_ == capacity) {
+        std::memmove(pending_.data(), pending_.data() + pendingHead_, pendingCount_ * sizeof(Event));
+        pendingHead_ = 0;
+    }
+    // Insert after every event with frame <= event.frame: ties keep arrival order.
+    Event *first = pending_.data() + pendingHead_;
+    Event *last = first + pendingCount_;
+    Event *at = last;
+    while (at != first && (at - 1)->frame > event.frame)
+        --at;
+    std::memmove(at + 1, at, static_cast<std::size_t>(last - at) * sizeof(Event));
+    *at = event;
+    ++pendingCount_;
+    return true;
+}
+
+void Engine::applyDue(std::uint64_t now) noexcept
+{
+    Swap swap;
+    while (incoming_.tryPop(swap)) {
+        if (swaps_.size() == swaps_.capacity()) {
+            retire(swap.graph);
+            continue;
+        }
+        auto at = std::upper_bound(swaps_.begin(), swaps_.end(), swap.frame,
+                                   [](std::uint64_t f, const Swap &s) { return f < s.frame; });
+        swaps_.insert(at, swap); // capacity reserved: no allocation
+    }
+    // Swaps first: events stamped at a commit frame are meant for the new patch.
+    while (!swaps_.empty() && swaps_.front().frame <= now) {
+        Swap s = swaps_.front();
+        swaps_.erase(swaps_.begin());
+        if (live_)
+            s.graph->inheritState(*live_);
+        if (s.crossfadeFrames > 0 && live_) {
+            retire(fading_);
+            fading_ = live_;
+            fadeStart_ = now;
+            fadeFrames_ = s.crossfadeFrames;
+        } else {
+            retire(live_);
+        }
+        live_ = s.graph;
+        ++stats_.swaps;
+    }
+    while (pendingCount_ > 0 && pending_[pendingHead_].frame <= now) {
+        const Event &e = pending_[pendingHead_];
+        if (live_ && e.generation == live_->generation()) {
+            live_->apply(e);
+            ++stats_.eventsApplied;
+            if (e.frame < now)
+                ++stats_.eventsLate;
+        } else {
+            ++stats_.eventsDropped;
+        }
+        ++pendingHead_;
+        if (--pendingCount_ == 0)
+            pendingHead_ = 0;
+    }
+}
+
+void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames) noexcept
+{
+    if (!live_) {
+        std::fill_n(left, frames, 0.0f);
+        std::fill_n(right, frames, 0.0f);
+        return;
+    }
+    live_->process(frames, left, right);
+    if (!fading_)
+        return;
+    float *oldL = scratch_.data();
+    float *oldR = oldL + maxFrames_;
+    fading_->process(frames, oldL, oldR);
+    const double inv = 1.0 / fadeFrames_;
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        // Gain from the absolute frame, so the fade does not depend on block boundaries.
+        const float t = static_cast<float>(static_cast<double>(now + i - fadeStart_) * inv);
+        left[i] = t * left[i] + (1.0f - t) * oldL[i];
+        right[i] = t * right[i] + (1.0f - t) * oldR[i];
+    }
+    if (now + frames >= fadeStart_ + fadeFrames_) {
+        retire(fading_);
+        fading_ = nullptr;
+    }
+}
+
+void Engine::render(float *const *out, std::uint32_t channels, std::uint32_t frames) noexcept
+{
+    DenormalGuard guard;
+    std::uint32_t pos = 0;
+    float *left = scratch_.data() + 2 * std::size_t(maxFrames_);
+    float *right = left + maxFrames_;
+    while (pos < frames) {
+        const std::uint64_t now = frame_ + pos;
+        applyDue(now);
+        std::uint64_t stop = frame_ + frames;
+        if (pendingCount_ > 0)
+            stop = std::min(stop, pending_[pendingHead_].frame);
+        if (!swaps_.empty())
+            stop = std::min(stop, swaps_.front().frame);
+        if (fading_)
+            stop = std::min(stop, fadeStart_ + fadeFrames_);
+        if (stop <= now) // only possible for an item due now, already applied above
+            stop = now + 1;
+        const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(stop - now, maxFrames_));
+        renderSpan(channels > 0 ? out[0] + pos : left, channels > 1 ? out[1] + pos : right, now, n);
+        pos += n;
+    }
+    for (std::uint32_t c = 2; c < channels; ++c)
+        std::fill_n(out[c], frames, 0.0f);
+    frame_ += frames;
+}
+
+std::size_t Engine::snapshotSize()
+{
+    std::size_t size = sizeof(SnapshotHeader);
+    if (live_)
+        size += live_->specJson().size() + live_->stateSize();
+    return size;
+}
+
+std::size_t Engine::saveSnapshot(std::span<std::byte> out) noexcept
+{
+    if (fading_)
+        return 0;
+    SnapshotHeader h{};
+    std::memcpy(h.magic, kSnapshotMagic, sizeof h.magic);
+    h.version = kSnapshotVersion;
+    h.generation = live_ ? live_->generation() : 0;
+    h.frame = frame_;
+    h.sampleRate = sampleRate_;
+    h.specBytes = live_ ? live_->specJson().size() : 0;
+    if (out.size() < sizeof h + h.specBytes)
+        return 0;
+    std::memcpy(out.data(), &h, sizeof h);
+    std::size_t used = sizeof h;
+    if (live_) {
+        std::memcpy(out.data() + used, live_->specJson().data(), h.specBytes);
+        used += h.specBytes;
+        StateWriter writer(out.subspan(used));
+        live_->visitState(writer);
+        if (writer.overflow())
+            return 0;
+        used += writer.used();
+        h.stateBytes = writer.used();
+        std::memcpy(out.data(), &h, sizeof h);
+    }
+    return used;
+}
+
+Expected<void> Engine::loadSnapshot(std::span<const std::byte> in)
+{
+    SnapshotHeader h{};
+    if (in.size() < sizeof h)
+        return fail("snapshot is truncated");
+    std::memcpy(&h, in.data(), sizeof h);
+    if (std::memcmp(h.magic, kSnapshotMagic, sizeof h.magic) != 0 || h.version != kSnapshotVersion)
+        return fail("snapshot has an unknown format");
+    if (h.sampleRate != sampleRate_)
+        return fail("snapshot was taken at another sample rate");
+    if (in.size() < sizeof h + h.specBytes + h.stateBytes)
+        return fail("snapshot is truncated");
+    std::unique_ptr<Graph> graph;
+    if (h.specBytes > 0) {
+        const std::string_view text(reinterpret_cast<const char *>(in.data() + sizeof h), h.specBytes);
+        auto spec = PatchSpec::fromJson(text);
+        if (!spec)
+            return fail("snapshot patch: " + spec.error());
+        auto compiled = compile(*spec, h.generation);
+        if (!compiled)
+            return fail("snapshot patch: " + compiled.error());
+        auto built = Graph::build(*compiled, sampleRate_, maxFrames_);
+        if (!built)
+            return fail("snapshot patch: " + built.error());
+        graph = std::move(*built);
+        StateReader reader(in.subspan(sizeof h + h.specBytes, h.stateBytes));
+        graph->visitState(reader);
+        if (reader.underflow() || reader.used() != h.stateBytes)
+            return fail("snapshot state does not match its patch");
+    }
+    install(std::move(graph));
+    for (auto &s : swaps_)
+        delete s.graph;
+    swaps_.clear();
+    pendingHead_ = pendingCount_ = 0;
+    frame_ = h.frame;
+    return {};
+}
+
+} // namespace chronus::engine

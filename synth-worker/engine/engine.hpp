@@ -73,7 +73,7 @@ private:
     };
     void applyDue(std::uint64_t now) noexcept;
     void retire(Graph *graph) noexcept;
-    void renderSpan(float *left, float *right, std::uint32_t frames) noexcept;
+    void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames) noexcept;
 
     double sampleRate_;
     std::uint32_t maxFrames_;
@@ -83,7 +83,8 @@ private:
     std::uint64_t fadeStart_ = 0;
     std::uint32_t fadeFrames_ = 0;
     std::vector<Swap> swaps_;            // pending, sorted by frame (capacity fixed)
-    std::vector<Event> pending_;         // ring-free sorted array, capacity fixed
+    std::vector<Event> pending_;         // sorted by frame in [head, head + count); fixed size
+    std::size_t pendingHead_ = 0;
     std::size_t pendingCount_ = 0;
     std::vector<float> scratch_;         // 4 x maxFrames: L, R, fade L, fade R
     SpscQueue<Swap> incoming_{16};       // control -> render

@@ -1,1 +1,491 @@
-// Placeholder: engine core in progress.
+#include "graph.hpp"
+
+#include "event.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+namespace chronus::engine {
+
+namespace {
+
+constexpr std::string_view kOutputId = "output";
+
+std::uint64_t seedFor(std::string_view id)
+{
+    // FNV-1a: stable across runs and builds, so noise is the same in both slots.
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : id) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+std::string listNames(const std::vector<std::string> &names)
+{
+    std::string out;
+    for (const auto &n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? "none" : out;
+}
+
+template <typename Ports>
+std::string portNames(const Ports &ports)
+{
+    std::vector<std::string> names;
+    for (const auto &p : ports)
+        names.push_back(p.name);
+    return listNames(names);
+}
+
+std::string paramNames(const ModuleSpec &spec)
+{
+    std::vector<std::string> names;
+    for (const auto &p : spec.params)
+        names.push_back(p.name);
+    for (const auto &p : spec.textParams)
+        names.push_back(p.name);
+    return listNames(names);
+}
+
+bool validId(std::string_view id)
+{
+    if (id.empty() || id.size() > 64)
+        return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+}
+
+std::pair<std::string_view, std::string_view> splitEndpoint(std::string_view endpoint)
+{
+    const auto dot = endpoint.find('.');
+    if (dot == std::string_view::npos)
+        return {endpoint, {}};
+    return {endpoint.substr(0, dot), endpoint.substr(dot + 1)};
+}
+
+std::string numberText(double v)
+{
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc() ? std::string(buf, end) : std::string();
+}
+
+} // namespace
+
+int CompiledPatch::findNode(std::string_view id) const
+{
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        if (nodes[i].id == id)
+            return static_cast<int>(i);
+    return -1;
+}
+
+Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
+{
+    // 1. Nodes in spec order (output appended unless declared), types and parameters.
+    std::vector<CompiledPatch::Node> nodes;
+    std::map<std::string, std::uint32_t, std::less<>> index;
+    bool outputDeclared = false;
+    for (const auto &n : spec.nodes) {
+        if (!validId(n.id))
+            return fail("node id '" + n.id + "' is not valid (use 1-64 letters, digits, '_' or '-')");
+        if (index.count(n.id))
+            return fail("node '" + n.id + "' is defined twice");
+        const ModuleSpec *type = findModule(n.type);
+        if (!type) {
+            std::vector<std::string> known;
+            for (const auto &m : moduleCatalogue())
+                known.push_back(m.type);
+            return fail("node '" + n.id + "': unknown module type '" + n.type + "' (known: " + listNames(known) + ")");
+        }
+        if (n.id == kOutputId) {
+            if (type->type != "output")
+                return fail("node 'output' is the built-in output and must have type 'output'");
+            outputDeclared = true;
+        } else if (type->type == "output") {
+            return fail("node '" + n.id + "': there is one output node and its id is 'output'");
+        }
+        index[n.id] = static_cast<std::uint32_t>(nodes.size());
+        nodes.push_back({n.id, type, {}, {}, {}});
+    }
+    if (!outputDeclared) {
+        index[std::string(kOutputId)] = static_cast<std::uint32_t>(nodes.size());
+        nodes.push_back({std::string(kOutputId), findModule("output"), {}, {}, {}});
+    }
+    for (auto &node : nodes) {
+        const ModuleSpec &type = *node.spec;
+        for (const auto &p : type.params)
+            node.paramValues.push_back(p.def);
+        node.textValues.resize(type.textParams.size());
+        node.textSet.assign(type.textParams.size(), false);
+        const PatchSpec::Node *source = spec.findNode(node.id);
+        if (!source)
+            continue;
+        for (const auto &[name, value] : source->params) {
+            const std::string where = "node '" + node.id + "': ";
+            if (const int p = type.findParam(name); p >= 0) {
+                auto v = std::holds_alternative<double>(value) ? type.params[p].fromNumber(std::get<double>(value))
+                                                               : type.params[p].fromText(std::get<std::string>(value));
+                if (!v)
+                    return fail(where + v.error());
+                node.paramValues[p] = *v;
+            } else if (const int t = type.findTextParam(name); t >= 0) {
+                const std::string text = std::holds_alternative<double>(value) ? numberText(std::get<double>(value))
+                                                                               : std::get<std::string>(value);
+                auto values = type.textParams[t].parse(text);
+                if (!values)
+                    return fail(where + "parameter '" + name + "': " + values.error());
+                if (values->size() > type.textParams[t].maxElements)
+                    return fail(where + "parameter '" + name + "' takes at most " +
+                                std::to_string(type.textParams[t].maxElements) + " values");
+                node.textValues[t] = std::move(*values);
+                node.textSet[t] = true;
+            } else {
+                return fail(where + "module '" + type.type + "' has no parameter '" + name + "' (parameters: " +
+                            paramNames(type) + ")");
+            }
+        }
+    }
+
+    // 2. Connections.
+    CompiledPatch out;
+    for (const auto &c : spec.connections) {
+        const std::string where = "connection " + c.from + " -> " + c.to + ": ";
+        if (!std::isfinite(c.depth))
+            return fail(where + "depth must be a finite number");
+        auto [fromId, fromPort] = splitEndpoint(c.from);
+        auto [toId, toPort] = splitEndpoint(c.to);
+        auto fromIt = index.find(fromId);
+        if (fromIt == index.end())
+            return fail(where + "no node '" + std::string(fromId) + "'");
+        auto toIt = index.find(toId);
+        if (toIt == index.end())
+            return fail(where + "no node '" + std::string(toId) + "'");
+        const std::uint32_t from = fromIt->second, to = toIt->second;
+        if (from == to)
+            return fail(where + "a node cannot feed itself");
+        const ModuleSpec &fromType = *nodes[from].spec;
+        const ModuleSpec &toType = *nodes[to].spec;
+
+        std::vector<std::uint32_t> outs;
+        if (!fromPort.empty()) {
+            const int o = fromType.findOutput(fromPort);
+            if (o < 0)
+                return fail(where + "module '" + fromType.type + "' has no output '" + std::string(fromPort) +
+                            "' (outputs: " + portNames(fromType.outputs) + ")");
+            outs.push_back(static_cast<std::uint32_t>(o));
+        } else {
+            if (fromType.outputs.empty())
+                return fail(where + "module '" + fromType.type + "' has no outputs");
+            for (std::uint32_t o = 0; o < std::max<std::uint32_t>(1, fromType.mainOutputs); ++o)
+                outs.push_back(o);
+        }
+
+        if (!toPort.empty()) {
+            if (const int i = toType.findInput(toPort); i >= 0) {
+                for (auto o : outs)
+                    out.audio.push_back({from, o, to, static_cast<std::uint32_t>(i), static_cast<float>(c.depth)});
+                continue;
+            }
+            if (const int p = toType.findParam(toPort); p >= 0) {
+                if (toType.params[p].type != ParamType::Float)
+                    return fail(where + "parameter '" + std::string(toPort) + "' is not continuous and cannot be modulated");
+                out.mods.push_back({from, outs.front(), to, static_cast<std::uint32_t>(p), static_cast<float>(c.depth)});
+                continue;
+            }
+            return fail(where + "module '" + toType.type + "' has no input or parameter '" + std::string(toPort) +
+                        "' (inputs: " + portNames(toType.inputs) + "; parameters: " + paramNames(toType) + ")");
+        }
+        if (toType.mainInputs == 0)
+            return fail(where + "module '" + toType.type + "' has no audio input; name an input (" +
+                        portNames(toType.inputs) + ") or a parameter");
+        const std::uint32_t m = toType.mainInputs;
+        const std::size_t k = outs.size();
+        if (k == 1) {
+            for (std::uint32_t i = 0; i < m; ++i) // mono into stereo: both channels
+                out.audio.push_back({from, outs[0], to, i, static_cast<float>(c.depth)});
+        } else {
+            for (std::size_t j = 0; j < k; ++j) // pairwise; extra outputs fold onto the inputs
+                out.audio.push_back({from, outs[j], to, static_cast<std::uint32_t>(j % m), static_cast<float>(c.depth)});
+        }
+    }
+
+    // 3. Topological order (Kahn, ties in declaration order so the order is stable).
+    const std::size_t n = nodes.size();
+    std::vector<std::vector<std::uint32_t>> next(n);
+    std::vector<std::uint32_t> indegree(n, 0);
+    auto addEdge = [&](std::uint32_t a, std::uint32_t b) {
+        next[a].push_back(b);
+        ++indegree[b];
+    };
+    for (const auto &e : out.audio)
+        addEdge(e.fromNode, e.toNode);
+    for (const auto &e : out.mods)
+        addEdge(e.fromNode, e.toNode);
+    std::vector<std::uint32_t> order;
+    std::vector<bool> done(n, false);
+    while (order.size() < n) {
+        bool progressed = false;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (!done[i] && indegree[i] == 0) {
+                done[i] = true;
+                order.push_back(i);
+                for (auto j : next[i])
+                    --indegree[j];
+                progressed = true;
+                break;
+            }
+        }
+        if (!progressed) {
+            // Walk from any remaining node along remaining edges until a node repeats.
+            std::uint32_t at = 0;
+            while (done[at])
+                ++at;
+            std::vector<std::uint32_t> path;
+            std::vector<int> seenAt(n, -1);
+            while (seenAt[at] < 0) {
+                seenAt[at] = static_cast<int>(path.size());
+                path.push_back(at);
+                for (auto j : next[at]) {
+                    if (!done[j]) {
+                        at = j;
+                        break;
+                    }
+                }
+            }
+            std::string cycle;
+            for (std::size_t i = static_cast<std::size_t>(seenAt[at]); i < path.size(); ++i)
+                cycle += nodes[path[i]].id + " -> ";
+            return fail("cycle: " + cycle + nodes[at].id);
+        }
+    }
+    std::vector<std::uint32_t> position(n);
+    for (std::uint32_t i = 0; i < n; ++i)
+        position[order[i]] = i;
+    for (auto i : order)
+        out.nodes.push_back(std::move(nodes[i]));
+    for (auto &e : out.audio) {
+        e.fromNode = position[e.fromNode];
+        e.toNode = position[e.toNode];
+    }
+    for (auto &e : out.mods) {
+        e.fromNode = position[e.fromNode];
+        e.toNode = position[e.toNode];
+    }
+    out.outputNode = static_cast<std::uint32_t>(out.findNode(kOutputId));
+    out.spec = spec;
+    out.generation = generation;
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------
+
+struct Graph::Impl {
+    struct Sum {
+        float *dst;
+        std::vector<std::pair<const float *, float>> sources; // buffer, gain
+    };
+    struct Node {
+        std::unique_ptr<Module> module;
+        std::vector<const float *> in;
+        std::vector<float *> out;
+        std::vector<Sum> sums; // summed audio inputs, then modulation buffers
+        std::size_t stateBytes = 0;
+    };
+    std::vector<Node> nodes;
+    std::vector<float> buffers; // every output, sum and modulation buffer, maxFrames each
+    std::vector<std::byte> scratch;
+    std::uint32_t maxFrames = 0;
+};
+
+Graph::~Graph() = default;
+
+Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double sampleRate, std::uint32_t maxFrames)
+{
+    std::unique_ptr<Graph> graph(new Graph);
+    graph->patch_ = patch;
+    graph->specJson_ = patch.spec.toJson(-1);
+    auto impl = std::make_unique<Impl>();
+    impl->maxFrames = maxFrames;
+    const auto &nodes = graph->patch_.nodes;
+
+    // Count buffers first so the single allocation never moves.
+    std::size_t buffers = 0;
+    std::vector<std::vector<std::vector<std::size_t>>> audioIn(nodes.size()); // node -> input -> edges
+    std::vector<std::map<std::uint32_t, std::vector<std::size_t>>> modIn(nodes.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        buffers += nodes[i].spec->outputs.size();
+        audioIn[i].resize(nodes[i].spec->inputs.size());
+    }
+    for (std::size_t e = 0; e < patch.audio.size(); ++e)
+        audioIn[patch.audio[e].toNode][patch.audio[e].toInput].push_back(e);
+    for (std::size_t e = 0; e < patch.mods.size(); ++e)
+        modIn[patch.mods[e].toNode][patch.mods[e].toParam].push_back(e);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        for (const auto &edges : audioIn[i])
+            buffers += edges.empty() ? 0 : 1;
+        buffers += modIn[i].size();
+    }
+    impl->buffers.assign(buffers * maxFrames, 0.0f);
+
+    std::size_t next = 0;
+    auto take = [&] { return impl->buffers.data() + (next++) * maxFrames; };
+    impl->nodes.resize(nodes.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto &n = impl->nodes[i];
+        const ModuleSpec &type = *nodes[i].spec;
+        n.module = type.create();
+        n.module->configure(type.params, sampleRate, seedFor(nodes[i].id));
+        n.module->prepare(sampleRate, maxFrames);
+        n.module->reset();
+        for (std::size_t p = 0; p < type.params.size(); ++p) {
+            n.module->param(p).set(nodes[i].paramValues[p]);
+            n.module->param(p).snap();
+        }
+        for (std::size_t t = 0; t < type.textParams.size(); ++t) {
+            if (!nodes[i].textSet[t])
+                continue;
+            const auto &values = nodes[i].textValues[t];
+            for (std::size_t k = 0; k < values.size(); ++k)
+                n.module->setElement(static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(k), values[k]);
+            n.module->setElement(static_cast<std::uint32_t>(t), Module::kLengthElement, static_cast<float>(values.size()));
+        }
+        n.out.resize(type.outputs.size());
+        for (auto &o : n.out)
+            o = take();
+        StateSizer sizer;
+        for (auto &p : n.module->params())
+            p.visit(sizer);
+        n.module->visitState(sizer);
+        n.stateBytes = sizer.size();
+    }
+    // Inputs: nodes are in topological order, so every source buffer already exists.
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto &n = impl->nodes[i];
+        n.in.assign(audioIn[i].size(), nullptr);
+        for (std::size_t input = 0; input < audioIn[i].size(); ++input) {
+            const auto &edges = audioIn[i][input];
+            if (edges.empty())
+                continue;
+            // Audio edges carry a gain from the connection's depth (1 unless given).
+            Impl::Sum sum{take(), {}};
+            for (auto e : edges) {
+                const auto &edge = patch.audio[e];
+                sum.sources.emplace_back(impl->nodes[edge.fromNode].out[edge.fromOutput], edge.gain);
+            }
+            if (sum.sources.size() == 1 && sum.sources[0].second == 1.0f) {
+                n.in[input] = sum.sources[0].first; // direct: no copy
+            } else {
+                n.in[input] = sum.dst;
+                n.sums.push_back(std::move(sum));
+            }
+        }
+        for (const auto &[param, edges] : modIn[i]) {
+            Impl::Sum sum{take(), {}};
+            for (auto e : edges) {
+                const auto &edge = patch.mods[e];
+                sum.sources.emplace_back(impl->nodes[edge.fromNode].out[edge.fromOutput], edge.depth);
+            }
+            n.module->param(param).setModulation(sum.dst);
+            n.sums.push_back(std::move(sum));
+        }
+    }
+    std::size_t maxState = 0;
+    for (const auto &n : impl->nodes)
+        maxState = std::max(maxState, n.stateBytes);
+    impl->scratch.resize(maxState);
+    graph->impl_ = std::move(impl);
+    return graph;
+}
+
+void Graph::process(std::uint32_t frames, float *left, float *right) noexcept
+{
+    for (auto &n : impl_->nodes) {
+        for (auto &sum : n.sums) {
+            const auto &[first, firstGain] = sum.sources[0];
+            for (std::uint32_t i = 0; i < frames; ++i)
+                sum.dst[i] = firstGain * first[i];
+            for (std::size_t s = 1; s < sum.sources.size(); ++s) {
+                const auto &[src, gain] = sum.sources[s];
+                for (std::uint32_t i = 0; i < frames; ++i)
+                    sum.dst[i] += gain * src[i];
+            }
+        }
+        n.module->process({frames, n.in.data(), n.out.data()});
+    }
+    const auto &out = impl_->nodes[patch_.outputNode].out;
+    std::copy_n(out[0], frames, left);
+    std::copy_n(out[1], frames, right);
+}
+
+void Graph::apply(const Event &event) noexcept
+{
+    if (event.node >= impl_->nodes.size())
+        return;
+    Module &m = *impl_->nodes[event.node].module;
+    switch (event.type) {
+    case EventType::SetParam:
+        if (event.param < m.params().size())
+            m.param(event.param).set(event.value);
+        break;
+    case EventType::SetElement:
+        m.setElement(event.param, event.element, event.value);
+        break;
+    case EventType::ResetNode:
+        m.reset();
+        break;
+    }
+}
+
+void Graph::inheritState(Graph &from) noexcept
+{
+    for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+        const auto &mine = patch_.nodes[i];
+        const int j = from.patch_.findNode(mine.id);
+        if (j < 0 || from.patch_.nodes[j].spec != mine.spec)
+            continue;
+        auto &dst = impl_->nodes[i];
+        auto &src = from.impl_->nodes[j];
+        if (dst.stateBytes != src.stateBytes || dst.stateBytes > impl_->scratch.size())
+            continue;
+        StateWriter writer(impl_->scratch);
+        src.module->visitState(writer);
+        StateReader reader(impl_->scratch);
+        dst.module->visitState(reader);
+        // Parameters glide from where they are to this patch's values; text values
+        // (patterns, notes) are this patch's, applied again over the inherited copy.
+        for (std::size_t p = 0; p < dst.module->params().size(); ++p)
+            dst.module->param(p).continueFrom(src.module->param(p));
+        for (std::size_t t = 0; t < mine.textValues.size(); ++t) {
+            if (!mine.textSet[t])
+                continue;
+            const auto &values = mine.textValues[t];
+            for (std::size_t k = 0; k < values.size(); ++k)
+                dst.module->setElement(static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(k), values[k]);
+            dst.module->setElement(static_cast<std::uint32_t>(t), Module::kLengthElement, static_cast<float>(values.size()));
+        }
+    }
+}
+
+void Graph::visitState(StateVisitor &visitor) noexcept
+{
+    for (auto &n : impl_->nodes) {
+        for (auto &p : n.module->params())
+            p.visit(visitor);
+        n.module->visitState(visitor);
+    }
+}
+
+std::size_t Graph::stateSize()
+{
+    std::size_t total = 0;
+    for (const auto &n : impl_->nodes)
+        total += n.stateBytes;
+    return total;
+}
+
+} // namespace chronus::engine

@@ -25,6 +25,7 @@ struct CompiledPatch {
     };
     struct AudioEdge {
         std::uint32_t fromNode, fromOutput, toNode, toInput;
+        float gain; // the connection's depth
     };
     struct ModEdge {
         std::uint32_t fromNode, fromOutput, toNode, toParam;

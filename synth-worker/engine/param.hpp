@@ -71,6 +71,8 @@ public:
     }
     // Jumps straight to the target (patch load, reset).
     void snap() noexcept { current_ = target_; }
+    // Continues smoothing from where `old` is now (patch swap keeps values gliding).
+    void continueFrom(const Param &old) noexcept { current_ = std::clamp(old.current_, min_, max_); }
 
     // Advances smoothing by one sample and returns the value plus modulation at `i`,
     // clamped to the parameter's range.
