@@ -41,6 +41,8 @@ public:
     const CompiledPatch &live() const noexcept { return *live_; }
     std::shared_ptr<const CompiledPatch> liveShared() const noexcept { return live_; }
     const PatchSpec &pending() const noexcept { return pending_; }
+    // The live patch as JSON, with current parameter values (/patch/dump, NSM save).
+    std::string liveJson(int indent = 2) const { return liveSpec_.toJson(indent); }
     bool pendingDirty() const noexcept { return dirty_; }
     std::uint32_t generation() const noexcept { return live_->generation; }
 
@@ -50,12 +52,21 @@ private:
                                std::size_t firstArg);
     Expected<Outcome> seq(std::string_view verb, const std::vector<Arg> &args);
 
+    Expected<Outcome> edit(PatchSpec candidate, std::vector<Arg> reply = {});
+
     std::shared_ptr<const CompiledPatch> live_;
+    PatchSpec liveSpec_; // live patch with parameter values as last set
     PatchSpec pending_;
     bool dirty_ = false;
 };
 
 // Renders an argument as text (for errors and scripts).
 std::string argText(const Arg &arg);
+
+// Crossfade length in frames for a commit; the renderer and the live suite must agree.
+std::uint32_t crossfadeFrames(float crossfadeMs, double sampleRate);
+
+// Crossfade used by /patch/commit and /patch/load when none is given.
+inline constexpr float kDefaultCrossfadeMs = 10.0f;
 
 } // namespace chronus::engine
