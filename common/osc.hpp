@@ -1,0 +1,114 @@
+// OSC for control threads: a server listening on UDP and TCP on one port number, polled
+// from the caller's own loop, and a small client for tools and tests. Built on liblo 0.31
+// with its bundle queue off (bundles are delivered at once, timetag attached), so the
+// caller maps timetags to JACK frames itself. Never use any of this on the audio thread.
+#pragma once
+
+#include "expected.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chronus::osc {
+
+enum class Protocol { Udp, Tcp };
+
+// One decoded argument. N/I (nil, infinitum) decode to monostate; T/F to bool; c to int32;
+// b to Blob; h and t to int64.
+using Blob = std::vector<std::uint8_t>;
+using Arg = std::variant<std::monostate, std::int32_t, float, std::string, double, std::int64_t, bool, Blob>;
+
+// A received message. `sender` is liblo's handle for the source: valid only while the
+// handler that received this message runs, so reply before returning.
+struct Message {
+    std::string address;
+    std::string types;            // OSC typetag string without the leading ','
+    std::vector<Arg> args;
+    Protocol protocol = Protocol::Udp;
+    std::string senderUrl;        // e.g. "osc.udp://127.0.0.1:41234/"
+    std::optional<std::uint64_t> timetag; // NTP 32.32 of the enclosing bundle; none if immediate
+    void *sender = nullptr;       // lo_address, dispatch-time only
+
+    // Typed access; nullopt when the argument is missing or of another type.
+    std::optional<std::string> stringAt(std::size_t i) const;
+    std::optional<std::int64_t> intAt(std::size_t i) const;   // i, h, c
+    std::optional<double> numberAt(std::size_t i) const;      // i, h, f, d
+};
+
+using Handler = std::function<void(const Message &)>;
+
+// Server on UDP and TCP port `port` (0: any free port, same number for both).
+// `localOnly` drops messages whose sender is not on the loopback interface (liblo 0.31
+// cannot bind one address, so this stands in for --osc-host 127.0.0.1).
+class Server {
+public:
+    // Opens both sockets; fails with "OSC port N is already in use (UDP)"-style messages.
+    static Expected<std::unique_ptr<Server>> open(int port, bool localOnly, Handler handler);
+    ~Server();
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+
+    // Waits up to timeoutMs for traffic, then dispatches every pending message to the
+    // handler on this thread. Returns the number of messages dispatched.
+    int poll(int timeoutMs);
+    // Replies to msg's sender (UDP: from this server's UDP socket; TCP: over the same
+    // connection). Call only from inside the handler that received msg. False on error.
+    bool reply(const Message &msg, std::string_view address, const std::vector<Arg> &args = {});
+    template <typename... A>
+    bool replyWith(const Message &msg, std::string_view address, A &&...args)
+    {
+        return reply(msg, address, std::vector<Arg>{Arg(std::forward<A>(args))...});
+    }
+    // Sends to an arbitrary UDP URL from this server's UDP socket (notifications).
+    bool sendTo(const std::string &url, std::string_view address, const std::vector<Arg> &args);
+    // The port both sockets listen on.
+    int port() const noexcept { return port_; }
+
+private:
+    Server() = default;
+    void *udp_ = nullptr; // lo_server
+    void *tcp_ = nullptr; // lo_server
+    int port_ = 0;
+    bool localOnly_ = false;
+    Handler handler_;
+    friend struct Dispatch;
+};
+
+// Client for tools and tests: sends from its own socket and receives replies on it.
+class Client {
+public:
+    // Connects (TCP) or addresses (UDP) host:port. Fails if no local socket can be made.
+    static Expected<std::unique_ptr<Client>> open(Protocol protocol, const std::string &host, int port);
+    ~Client();
+    Client(const Client &) = delete;
+    Client &operator=(const Client &) = delete;
+
+    // Sends one message. False when the send failed (e.g. TCP peer gone).
+    bool send(std::string_view address, const std::vector<Arg> &args = {});
+    // Sends a bundle holding one message, stamped with an NTP timetag.
+    bool sendBundle(std::uint64_t timetag, std::string_view address, const std::vector<Arg> &args = {});
+    // Next received message, waiting up to timeoutMs; nullopt on timeout.
+    std::optional<Message> receive(int timeoutMs);
+    // Sends, then returns the first reply whose first argument is `address` (e.g. the
+    // "/done"/"/fail" convention) or whose own address is address + ".reply"/"/pong".
+    // Other messages received meanwhile are dropped. nullopt on timeout.
+    std::optional<Message> request(std::string_view address, const std::vector<Arg> &args, int timeoutMs);
+
+private:
+    Client() = default;
+    void *server_ = nullptr; // lo_server
+    void *target_ = nullptr; // lo_address
+    std::vector<Message> inbox_;
+    friend struct Dispatch;
+};
+
+// Renders a message as "address arg arg ..." for logs and test failure messages.
+std::string toString(const Message &msg);
+
+} // namespace chronus::osc
