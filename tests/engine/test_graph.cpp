@@ -1,0 +1,130 @@
+// Patch compilation: every mistake is an error that names its culprit; valid patches
+// get a topological order and the stereo output rules.
+#include "graph.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace chronus::engine;
+
+namespace {
+
+Expected<CompiledPatch> compileJson(const char *json)
+{
+    auto spec = PatchSpec::fromJson(json);
+    if (!spec)
+        return chronus::fail(spec.error());
+    return compile(*spec, 1);
+}
+
+void expectError(const char *json, const char *fragment)
+{
+    auto c = compileJson(json);
+    ASSERT_FALSE(c) << "expected an error containing: " << fragment;
+    EXPECT_NE(c.error().find(fragment), std::string::npos) << "error was: " << c.error();
+}
+
+} // namespace
+
+TEST(Graph, UnknownTypeIsNamedWithTheNode)
+{
+    expectError(R"({"nodes":[{"id":"f1","type":"filtr"}]})", "node 'f1': unknown module type 'filtr'");
+}
+
+TEST(Graph, UnknownParameterIsNamedWithTheNodeAndTheValidNames)
+{
+    expectError(R"({"nodes":[{"id":"s","type":"sine","params":{"frq":3}}]})", "no parameter 'frq' (parameters: freq, gain)");
+}
+
+TEST(Graph, UnknownPortOrParameterInAConnectionIsNamed)
+{
+    expectError(R"({"nodes":[{"id":"s","type":"sine"}],"connections":[{"from":"s","to":"output.cutof"}]})",
+                "connection s -> output.cutof: module 'output' has no input or parameter 'cutof'");
+    expectError(R"({"nodes":[{"id":"s","type":"sine"}],"connections":[{"from":"s.nope","to":"output"}]})",
+                "has no output 'nope'");
+    expectError(R"({"nodes":[{"id":"s","type":"sine"}],"connections":[{"from":"x","to":"output"}]})", "no node 'x'");
+}
+
+TEST(Graph, CycleIsAnErrorThatListsTheNodesInIt)
+{
+    expectError(R"({"nodes":[{"id":"a","type":"sine"},{"id":"b","type":"sine"}],
+        "connections":[{"from":"a","to":"b.freq"},{"from":"b","to":"a.freq"}]})",
+                "cycle: ");
+    auto c = compileJson(R"({"nodes":[{"id":"a","type":"sine"},{"id":"b","type":"sine"}],
+        "connections":[{"from":"a","to":"b.freq"},{"from":"b","to":"a.freq"}]})");
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().find("a -> b -> a"), std::string::npos) << c.error();
+}
+
+TEST(Graph, DuplicateAndInvalidIdsAreRefused)
+{
+    expectError(R"({"nodes":[{"id":"a","type":"sine"},{"id":"a","type":"sine"}]})", "node 'a' is defined twice");
+    expectError(R"({"nodes":[{"id":"a b","type":"sine"}]})", "is not valid");
+    expectError(R"({"nodes":[{"id":"o2","type":"output"}]})", "there is one output node");
+}
+
+TEST(Graph, OutOfRangeValuesInAPatchAreClampedAndBadWordsRefused)
+{
+    auto c = compileJson(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":1e9}}]})");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->nodes[c->findNode("s")].paramValues[0], 20000.0f);
+    expectError(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":"loud"}}]})", "needs a number, not 'loud'");
+}
+
+TEST(Graph, ModulationSourcesComeBeforeTheirTargetsInTheOrder)
+{
+    auto c = compileJson(R"({"nodes":[{"id":"car","type":"sine"},{"id":"mod","type":"sine"}],
+        "connections":[{"from":"mod","to":"car.freq","depth":100},{"from":"car","to":"output"}]})");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_LT(c->findNode("mod"), c->findNode("car"));
+    EXPECT_LT(c->findNode("car"), c->findNode("output"));
+    ASSERT_EQ(c->mods.size(), 1u);
+    EXPECT_EQ(c->mods[0].depth, 100.0f);
+}
+
+TEST(Graph, MonoSourceConnectedToOutputFeedsBothChannels)
+{
+    auto c = compileJson(R"({"nodes":[{"id":"s","type":"sine"}],"connections":[{"from":"s","to":"output"}]})");
+    ASSERT_TRUE(c) << c.error();
+    ASSERT_EQ(c->audio.size(), 2u);
+    EXPECT_EQ(c->audio[0].toInput, 0u);
+    EXPECT_EQ(c->audio[1].toInput, 1u);
+
+    auto g = Graph::build(*c, 48000, 64);
+    ASSERT_TRUE(g) << g.error();
+    std::vector<float> l(64), r(64);
+    (*g)->process(64, l.data(), r.data());
+    EXPECT_EQ(l, r);
+    EXPECT_NE(l[10], 0.0f);
+}
+
+TEST(Graph, AudioConnectionsToOneInputSum)
+{
+    auto one = compileJson(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":500}}],
+        "connections":[{"from":"a","to":"output.L"}]})");
+    auto two = compileJson(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":500}},{"id":"b","type":"sine","params":{"freq":500}}],
+        "connections":[{"from":"a","to":"output.L"},{"from":"b","to":"output.L","depth":0.5}]})");
+    ASSERT_TRUE(one && two);
+    auto g1 = Graph::build(*one, 48000, 128);
+    auto g2 = Graph::build(*two, 48000, 128);
+    std::vector<float> l1(128), r1(128), l2(128), r2(128);
+    (*g1)->process(128, l1.data(), r1.data());
+    (*g2)->process(128, l2.data(), r2.data());
+    for (int i = 0; i < 128; ++i) {
+        EXPECT_FLOAT_EQ(l2[i], 1.5f * l1[i]);
+        EXPECT_EQ(r2[i], 0.0f);
+    }
+}
+
+TEST(Graph, PatchJsonRoundTripsAndRejectsMalformedText)
+{
+    auto spec = PatchSpec::fromJson(R"({"nodes":[{"id":"o1","type":"osc","params":{"waveform":"saw","freq":110}}],
+        "connections":[{"from":"o1","to":"output"},["o1","output.L",0.5]]})");
+    ASSERT_TRUE(spec) << spec.error();
+    auto again = PatchSpec::fromJson(spec->toJson());
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->toJson(), spec->toJson());
+    EXPECT_EQ(again->connections[1].depth, 0.5);
+    EXPECT_FALSE(PatchSpec::fromJson("{nodes:"));
+    EXPECT_FALSE(PatchSpec::fromJson(R"({"nodes":[{"type":"sine"}]})"));
+    EXPECT_FALSE(PatchSpec::fromJson(R"({"nodes":"x"})"));
+}
