@@ -1,1 +1,139 @@
-// Placeholder: filled in by the module work.
+// `distortion` (aliases `drive`, `overdrive`): waveshaper with four characters, a post
+// low-pass tone control and a dry/wet mix. Every shape is bounded to [-1, 1] before the
+// tone filter, so no input (sub-bass, DC, +60 dB of drive) can make it run away, and a
+// non-finite input sample is treated as silence.
+#include "module.hpp"
+
+#include "../dsp/fx_one_pole.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace chronus::engine {
+namespace {
+
+enum DistortionParam { Mode, Drive, Tone, Mix, Level, Bits, Downsample };
+enum DistortionMode { Soft, Hard, Foldback, Bitcrush };
+
+// Triangle fold: identity on [-1, 1], mirrored back at ±1 beyond (period 4).
+float fold(float x) noexcept
+{
+    const float p = x + 1.0f;
+    const float m = p - 4.0f * std::floor(p * 0.25f); // p mod 4 in [0, 4)
+    return 1.0f - std::fabs(m - 2.0f);
+}
+
+class Distortion final : public Module {
+public:
+    void prepare(double sampleRate, std::uint32_t) override { sampleRate_ = sampleRate; }
+    void reset() noexcept override
+    {
+        tone_.reset();
+        held_ = 0.0f;
+        holdCount_ = 0;
+        tunedTone_ = -1.0f;
+        tunedDriveDb_ = -1000.0f;
+    }
+
+    void process(const ProcessBlock &b) noexcept override
+    {
+        const float *in = b.in[0];
+        float *out = b.out[0];
+        for (std::uint32_t i = 0; i < b.frames; ++i) {
+            const int mode = static_cast<int>(param(Mode).next(i) + 0.5f);
+            const float driveDb = param(Drive).next(i);
+            const float toneHz = param(Tone).next(i);
+            const float mix = param(Mix).next(i);
+            const float level = param(Level).next(i);
+            const float bits = param(Bits).next(i);
+            const auto downsample = static_cast<std::uint32_t>(param(Downsample).next(i) + 0.5f);
+            if (driveDb != tunedDriveDb_) {
+                drive_ = static_cast<float>(std::pow(10.0, driveDb / 20.0));
+                tunedDriveDb_ = driveDb;
+            }
+            if (toneHz != tunedTone_) {
+                tone_.setup(toneHz, sampleRate_);
+                tunedTone_ = toneHz;
+            }
+
+            float x = in ? in[i] : 0.0f;
+            if (!std::isfinite(x))
+                x = 0.0f;
+            // Beyond ±1e6 every shape is saturated anyway; the clamp keeps fold's
+            // floor() arithmetic exact enough.
+            const float d = std::clamp(drive_ * x, -1e6f, 1e6f);
+            float wet = 0.0f;
+            switch (mode) {
+            case Soft: wet = std::tanh(d); break;
+            case Hard: wet = std::clamp(d, -1.0f, 1.0f); break;
+            case Foldback: wet = fold(d); break;
+            default: {
+                // Sample-and-hold every `downsample` samples, then quantise to 2^(bits-1) steps.
+                if (holdCount_ == 0) {
+                    const float steps = std::exp2(bits - 1.0f);
+                    held_ = std::round(std::clamp(d, -1.0f, 1.0f) * steps) / steps;
+                }
+                if (++holdCount_ >= downsample)
+                    holdCount_ = 0;
+                wet = held_;
+                break;
+            }
+            }
+            const float toned = static_cast<float>(tone_.process(wet));
+            out[i] = level * ((1.0f - mix) * x + mix * toned);
+        }
+    }
+
+    void visitState(StateVisitor &v) noexcept override
+    {
+        tone_.visit(v);
+        v(held_);
+        v(holdCount_);
+    }
+
+private:
+    double sampleRate_ = 48000.0;
+    dsp::fx::OnePoleLowpass tone_;
+    float held_ = 0.0f;             // bitcrush: the sample being held
+    std::uint32_t holdCount_ = 0;   // bitcrush: samples since it was taken
+    // Derived from parameters (not state).
+    float tunedTone_ = -1.0f;
+    float tunedDriveDb_ = -1000.0f;
+    float drive_ = 1.0f;
+};
+
+ModuleSpec distortionSpec()
+{
+    ModuleSpec s;
+    s.type = "distortion";
+    s.aliases = {"overdrive", "waveshaper"};
+    s.description = "Waveshaping distortion (soft tanh, hard clip, foldback, bitcrush) with tone and dry/wet mix";
+    s.inputs = {{"in", "audio"}};
+    s.mainInputs = 1;
+    s.outputs = {{"out", "audio"}};
+    s.params = {
+        {.name = "mode", .type = ParamType::Enum, .min = 0.0f, .max = 3.0f, .def = 0.0f,
+         .choices = {"soft", "hard", "foldback", "bitcrush"}, .aliases = {"type", "shape"},
+         .description = "soft (tanh), hard (clip at ±1), foldback (mirrors at ±1) or bitcrush (bits, downsample)"},
+        {.name = "drive", .min = 0.0f, .max = 60.0f, .def = 12.0f, .unit = "dB", .smoothingMs = 10.0f,
+         .aliases = {"gain"}, .description = "gain before the shaper, in dB"},
+        {.name = "tone", .min = 200.0f, .max = 20000.0f, .def = 12000.0f, .unit = "Hz", .smoothingMs = 10.0f,
+         .description = "cutoff of the one-pole low-pass after the shaper"},
+        {.name = "mix", .min = 0.0f, .max = 1.0f, .def = 1.0f, .smoothingMs = 10.0f, .aliases = {"wet"},
+         .description = "dry/wet: 0 = input only, 1 = distorted only"},
+        {.name = "level", .min = 0.0f, .max = 2.0f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"output"},
+         .description = "linear output gain"},
+        {.name = "bits", .min = 1.0f, .max = 16.0f, .def = 8.0f, .unit = "bit", .smoothingMs = 10.0f,
+         .description = "bitcrush: resolution (fractional values allowed)"},
+        {.name = "downsample", .type = ParamType::Int, .min = 1.0f, .max = 64.0f, .def = 1.0f,
+         .aliases = {"rate_divider"},
+         .description = "bitcrush: hold each sample this many samples (sample-rate reduction)"},
+    };
+    s.create = [] { return std::unique_ptr<Module>(new Distortion); };
+    return s;
+}
+
+CHRONUS_REGISTER_MODULE(distortionSpec);
+
+} // namespace
+} // namespace chronus::engine
