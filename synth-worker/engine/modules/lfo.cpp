@@ -1,1 +1,105 @@
-// Placeholder: filled in by the module work.
+// `lfo`: low-frequency modulation source. Output = offset + depth * wave, wave in -1..1.
+//
+// Meant for modulation connections: the graph adds this output, times the connection
+// depth, to a parameter of another node. Shapes are deliberately naive (not band-limited):
+// a modulation signal wants sharp corners. Sample & hold draws a new value from a
+// generator seeded with Module::seed() at the start of every cycle, so it is repeatable.
+#include "module.hpp"
+
+#include "../dsp/gen_random.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace chronus::engine {
+namespace {
+
+enum LfoParam { Waveform, Rate, Depth, Offset };
+enum LfoWave { Sine, Triangle, Square, Saw, SampleHold };
+
+class Lfo final : public Module {
+public:
+    void prepare(double sampleRate, std::uint32_t) override { invRate_ = 1.0 / sampleRate; }
+
+    void reset() noexcept override
+    {
+        phase_ = 0.0;
+        rng_.seed(seed());
+        held_ = rng_.bipolar(); // the first cycle has a value too
+    }
+
+    void process(const ProcessBlock &b) noexcept override
+    {
+        float *out = b.out[0];
+        for (std::uint32_t i = 0; i < b.frames; ++i) {
+            const int wave = static_cast<int>(param(Waveform).next(i));
+            const double rate = param(Rate).next(i);
+            const float depth = param(Depth).next(i);
+            const float offset = param(Offset).next(i);
+
+            double value = 0.0;
+            switch (wave) {
+            case Sine: value = std::sin(2.0 * std::numbers::pi * phase_); break;
+            case Triangle: {
+                // 0 at phase 0, +1 at 1/4, 0 at 1/2, -1 at 3/4 (in step with the sine).
+                double p = phase_ + 0.75;
+                p -= std::floor(p);
+                value = 4.0 * std::fabs(p - 0.5) - 1.0;
+                break;
+            }
+            case Square: value = phase_ < 0.5 ? 1.0 : -1.0; break;
+            case Saw: value = 2.0 * phase_ - 1.0; break;
+            default: value = held_; break;
+            }
+            out[i] = offset + depth * static_cast<float>(value);
+
+            phase_ += rate * invRate_;
+            if (phase_ >= 1.0) {
+                phase_ -= std::floor(phase_);
+                held_ = rng_.bipolar(); // drawn every cycle whatever the shape: stays in step
+            }
+        }
+    }
+
+    void visitState(StateVisitor &v) noexcept override
+    {
+        v(phase_);
+        v(rng_);
+        v(held_);
+    }
+
+private:
+    double invRate_ = 0.0;
+    double phase_ = 0.0; // in cycles, [0, 1)
+    dsp::GenRandom rng_;
+    float held_ = 0.0f; // sample & hold value, -1..1
+};
+
+ModuleSpec lfoSpec()
+{
+    ModuleSpec s;
+    s.type = "lfo";
+    s.description = "Low-frequency oscillator for modulation: offset + depth * wave (sine, triangle, square, saw, "
+                    "seeded sample & hold)";
+    s.outputs = {{"out", "modulation signal: offset + depth * wave"}};
+    s.params = {
+        {.name = "waveform", .type = ParamType::Enum, .min = 0.0f, .max = 4.0f, .def = 0.0f,
+         .choices = {"sine", "triangle", "square", "saw", "sample_and_hold"}, .aliases = {"wave", "shape"},
+         .description = "sine, triangle, square, saw (rising) or sample_and_hold (4: a new seeded random value "
+                        "every cycle); by name or number"},
+        {.name = "rate", .min = 0.01f, .max = 100.0f, .def = 1.0f, .unit = "Hz", .smoothingMs = 10.0f,
+         .aliases = {"freq", "frequency"}, .description = "cycles per second"},
+        {.name = "depth", .min = -20000.0f, .max = 20000.0f, .def = 1.0f, .smoothingMs = 10.0f,
+         .aliases = {"amount", "amp"},
+         .description = "wave amplitude, in the units of whatever it modulates (e.g. Hz for a cutoff)"},
+        {.name = "offset", .min = -20000.0f, .max = 20000.0f, .def = 0.0f, .smoothingMs = 10.0f,
+         .aliases = {"bias"}, .description = "constant added to the output"},
+    };
+    s.create = [] { return std::unique_ptr<Module>(new Lfo); };
+    return s;
+}
+
+CHRONUS_REGISTER_MODULE(lfoSpec);
+
+} // namespace
+} // namespace chronus::engine
