@@ -15,14 +15,15 @@ namespace chronus::test {
 
 // One node of every registered type, each fed by a 110 Hz saw-ish source where it has an
 // audio input, all mixed into the output at a low level; LFO-style modulation where it can.
-inline engine::PatchSpec everyModulePatch()
+// With `only` set, the patch holds just that type (plus the sources).
+inline engine::PatchSpec everyModulePatch(const std::string &only = {})
 {
     using engine::PatchSpec;
     PatchSpec spec;
     spec.nodes.push_back({"src", "sine", {{"freq", 110.0}, {"gain", 0.8}}});
     spec.nodes.push_back({"wob", "sine", {{"freq", 3.0}, {"gain", 1.0}}});
     for (const auto &m : engine::moduleCatalogue()) {
-        if (m.type == "output")
+        if (m.type == "output" || (!only.empty() && m.type != only))
             continue;
         const std::string id = "n_" + m.type;
         spec.nodes.push_back({id, m.type, {}});
