@@ -1,5 +1,6 @@
 // chronus-render: renders a patch and a timed command script to an audio file, offline
 // and faster than real time. Wires options, the renderer and a libsndfile writer.
+#include "describe.hpp"
 #include "renderer.hpp"
 
 #include <sndfile.h>
@@ -33,6 +34,8 @@ suite's output for the same commands.
   --sample-format   float (default for wav), 16, 24 (default for flac) or 32
   --channels N      output channels (default 2; channels past 2 are silent)
   --quiet           no progress bar
+  --list-modules [json|markdown]
+                    print the module catalogue and exit
 )";
 
 int usageError(const std::string &message)
@@ -78,6 +81,12 @@ int main(int argc, char **argv)
         std::string v;
         if (arg == "-h" || arg == "--help") {
             std::fputs(kUsage, stdout);
+            return 0;
+        } else if (arg == "--list-modules") {
+            const std::string as = i + 1 < argc ? argv[i + 1] : "markdown";
+            if (as != "json" && as != "markdown")
+                return usageError("--list-modules takes json or markdown");
+            std::fputs((as == "json" ? engine::catalogueJson(2) + "\n" : engine::catalogueMarkdown()).c_str(), stdout);
             return 0;
         } else if (arg == "--quiet" || arg == "-q") {
             quiet = true;
