@@ -1,7 +1,8 @@
 // `delay` (alias `echo`): stereo feedback delay up to 2 s with a low-pass in the feedback
-// path and optional ping-pong. Time changes are smoothed and read with a Hermite
-// interpolator, so moving the time glides (tape-like) instead of clicking. An integer
-// sample delay is exact.
+// path and optional ping-pong. Time changes are smoothed, then slew-limited so the read
+// head never moves faster than kMaxSlew samples per sample (pitch stays within 0.5x..1.5x),
+// and read with a Hermite interpolator: moving the time glides like tape instead of
+// clicking. An integer sample delay is exact.
 #include "module.hpp"
 
 #include "../dsp/fx_delay_line.hpp"
@@ -16,6 +17,8 @@ namespace {
 enum DelayParam { Time, Feedback, Tone, Mix, PingPong };
 
 constexpr double kMaxTimeMs = 2000.0;
+// Largest change of the delay per sample while the time moves (read-head speed 1 ± this).
+constexpr double kMaxSlew = 0.5;
 
 class Delay final : public Module {
 public:
@@ -33,6 +36,7 @@ public:
         for (auto &lp : tone_)
             lp.reset();
         tunedTone_ = -1.0f;
+        delay_ = -1.0; // jumps to the parameter's value on the next sample
     }
 
     void process(const ProcessBlock &b) noexcept override
@@ -40,7 +44,12 @@ public:
         const float *inL = b.in[0];
         const float *inR = b.in[1];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
-            const double delaySamples = param(Time).next(i) * 0.001 * sampleRate_;
+            const double target = param(Time).next(i) * 0.001 * sampleRate_;
+            if (delay_ < 0.0)
+                delay_ = target;
+            else
+                delay_ += std::clamp(target - delay_, -kMaxSlew, kMaxSlew);
+            const double delaySamples = delay_;
             const float feedback = param(Feedback).next(i);
             const float toneHz = param(Tone).next(i);
             const float mix = param(Mix).next(i);
@@ -76,12 +85,14 @@ public:
             line.visit(v);
         for (auto &lp : tone_)
             lp.visit(v);
+        v(delay_);
     }
 
 private:
     double sampleRate_ = 48000.0;
     dsp::fx::DelayLine lines_[2];
     dsp::fx::OnePoleLowpass tone_[2];
+    double delay_ = -1.0;     // current (slewed) delay in samples
     float tunedTone_ = -1.0f; // what the tone filters were tuned for (not state)
 };
 
@@ -98,7 +109,7 @@ ModuleSpec delaySpec()
     s.params = {
         {.name = "time", .min = 1.0f, .max = 2000.0f, .def = 375.0f, .unit = "ms", .smoothingMs = 50.0f,
          .aliases = {"delay", "time_ms"},
-         .description = "delay time; changes glide over ~50 ms (pitch bends like tape, no clicks)"},
+         .description = "delay time; changes glide like tape (read speed limited to 0.5x..1.5x, no clicks)"},
         {.name = "feedback", .min = 0.0f, .max = 0.95f, .def = 0.4f, .smoothingMs = 10.0f,
          .aliases = {"fb", "repeats"}, .description = "fraction of each repeat fed back (0..0.95)"},
         {.name = "tone", .min = 200.0f, .max = 20000.0f, .def = 6000.0f, .unit = "Hz", .smoothingMs = 10.0f,
