@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The generated systemd units pass `systemd-analyze verify`, with their programs pointed at
+# this build. A deliberately broken copy must fail, so the check itself can fail.
+# usage: check_systemd_units.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1 source=$2
+if ! command -v systemd-analyze >/dev/null; then
+  echo "systemd-analyze is missing (apt-get install systemd)" >&2
+  exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$build"/systemd/*.service "$source"/systemd/chronus.target "$work"/
+for unit in "$work"/*.service; do
+  sed -i -E "s|ExecStart=[^ ]*/chronus-supervisor|ExecStart=$build/supervisor/chronus-supervisor|;
+             s|ExecStart=[^ ]*/chronus-recorder|ExecStart=$build/recorder/chronus-recorder|" "$unit"
+done
+for program in "$build/supervisor/chronus-supervisor" "$build/recorder/chronus-recorder"; do
+  [[ -x "$program" ]] || { echo "missing $program" >&2; exit 1; }
+done
+out=$(systemd-analyze verify "$work"/chronus.target "$work"/*.service 2>&1) || { echo "$out" >&2; exit 1; }
+if [[ -n "$out" ]]; then
+  echo "systemd-analyze verify complained:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+# Sanity: the verifier rejects a broken unit.
+sed 's/^Type=notify/Type=notifyy/' "$work/chronus-supervisor.service" > "$work/broken.service"
+if systemd-analyze verify "$work/broken.service" >/dev/null 2>&1 && \
+   [[ -z "$(systemd-analyze verify "$work/broken.service" 2>&1)" ]]; then
+  echo "systemd-analyze accepted a broken unit; the check proves nothing" >&2
+  exit 1
+fi
+echo "units verified: $(cd "$work" && ls chronus*.service chronus.target | tr '\n' ' ')"
