@@ -2,6 +2,7 @@
 // OSC, sends it to the supervisor (or the recorder), waits for the reply and prints it.
 // Exit codes: 0 done, 1 the server answered /fail, 2 usage error, 3 no reply / no server.
 #include "osc.hpp"
+#include "script.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,9 @@ commands:
                                 steps, start, stop, reset (/seq/<verb>)
   record start [file] [format] | stop | status | split | preroll <seconds>
   sync                          returns once every command sent before it is in effect
+  play <script> [--lead S]      sends a timed command script (chronus-render's format) as
+                                bundles stamped with future timetags, so every command
+                                takes effect on its exact frame; returns when it has ended
   watch [seconds]               live view of slots, failovers, load and recorder meters
   send <address> [args...]      any OSC message; prints every reply until the timeout
 
@@ -229,6 +233,67 @@ int watch(chronus::osc::Client &sup, chronus::osc::Client *rec, const Options &o
     return 0;
 }
 
+// NTP 32.32 timetag of a wall-clock time.
+std::uint64_t ntp(std::chrono::system_clock::time_point when)
+{
+    const double t = std::chrono::duration<double>(when.time_since_epoch()).count() + 2208988800.0; // 1900 epoch
+    const auto whole = static_cast<std::uint64_t>(t);
+    const auto frac = static_cast<std::uint64_t>((t - double(whole)) * 4294967296.0);
+    return (whole << 32) | frac;
+}
+
+// Waits until `until`, printing any /fail that arrives; returns 1 if one did.
+int drainUntil(chronus::osc::Client &client, const Options &o, std::chrono::steady_clock::time_point until)
+{
+    int status = 0;
+    while (!stopRequested && std::chrono::steady_clock::now() < until) {
+        if (auto m = client.receive(10); m && m->address == "/fail") {
+            print(*m, o);
+            status = 1;
+        }
+    }
+    return status;
+}
+
+// `play`: each command goes out `lead` seconds before its time, in a bundle stamped
+// with that time, so the supervisor applies it on its exact frame.
+int play(chronus::osc::Client &client, const Options &o, const std::string &path, double lead)
+{
+    std::ifstream in(path);
+    if (!in) {
+        std::fprintf(stderr, "chronusctl: cannot read script '%s'\n", path.c_str());
+        return 2;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    constexpr double kTicks = 1e6; // parse times in microseconds; only seconds matter here
+    auto script = chronus::engine::parseScript(text.str(), kTicks);
+    if (!script) {
+        std::fprintf(stderr, "chronusctl: %s: %s\n", path.c_str(), script.error().c_str());
+        return 2;
+    }
+    const auto leadTime = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(lead));
+    const auto steadyZero = std::chrono::steady_clock::now() + leadTime;
+    const auto wallZero = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(leadTime);
+    int status = 0;
+    for (const auto &cmd : *script) {
+        const auto at = std::chrono::microseconds(static_cast<long long>(cmd.frame));
+        status |= drainUntil(client, o, steadyZero + at - leadTime);
+        if (stopRequested)
+            return 130;
+        std::vector<Arg> args;
+        for (const auto &a : cmd.args)
+            std::visit([&](const auto &v) { args.push_back(v); }, a);
+        if (!client.sendBundle(ntp(wallZero + at), cmd.address, args)) {
+            std::fprintf(stderr, "chronusctl: cannot send line %d\n", cmd.line);
+            return 3;
+        }
+    }
+    const auto last = std::chrono::microseconds(script->empty() ? 0 : static_cast<long long>(script->back().frame));
+    status |= drainUntil(client, o, steadyZero + last + std::chrono::milliseconds(200));
+    return status;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -380,6 +445,14 @@ int main(int argc, char **argv)
                 a = argText(a); // file names stay strings
         auto &target = recorder ? *recorder : sup;
         return request(target, o, "/record/" + words[1], args);
+    }
+    if (cmd == "play") {
+        if (n < 2 || n > 4 || (n > 2 && words[2] != "--lead"))
+            return usage("play <script> [--lead SECONDS]");
+        const double lead = n == 4 ? std::atof(words[3].c_str()) : 0.3;
+        if (!(lead > 0))
+            return usage("play <script> [--lead SECONDS]   (lead > 0)");
+        return play(sup, o, words[1], lead);
     }
     if (cmd == "watch") {
         const double seconds = n > 1 ? std::atof(words[1].c_str()) : 1.0;
