@@ -1,6 +1,7 @@
 // `biquad_filter` (alias `biquad`): RBJ-cookbook two-pole low-pass, high-pass, band-pass or
-// notch. Coefficients are recomputed only on samples where cutoff, Q or mode changed
-// (while smoothing or modulation moves them); otherwise the filter just runs.
+// notch, run as a normalized lattice so audio-rate cutoff modulation cannot make it blow up
+// (see dsp/fx_biquad.hpp). Coefficients are recomputed only on samples where cutoff, Q or
+// mode changed (while smoothing or modulation moves them); otherwise the filter just runs.
 #include "module.hpp"
 
 #include "../dsp/fx_biquad.hpp"
