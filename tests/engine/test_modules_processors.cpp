@@ -729,7 +729,7 @@ std::vector<Scenario> scenarios()
         {"distortion", {{"mode", 2}, {"drive", 20.0}}, {{"tone", 5000.0}}},
         {"distortion", {{"mode", 3}, {"downsample", 5}, {"bits", 4.0}}, {{"drive", 3.0}}},
         {"delay", {{"time", 7.3}, {"feedback", 0.8}, {"mix", 0.5}}, {{"time", 3.1}, {"tone", 1000.0}}},
-        {"delay", {{"time", 5.0}, {"ping_pong", 1}}, {{"time", 9.0}, {"feedback", 0.9}}},
+        {"delay", {{"time", 5.0}, {"ping_pong", 1}}, {{"time", 500.0}, {"feedback", 0.9}}}, // slew-limited glide
         {"reverb", {{"room_size", 0.8}, {"mix", 0.5}}, {{"damping", 0.9}, {"width", 0.3}}},
         {"limiter", {{"ceiling", -6.0}, {"release", 20.0}}, {{"ceiling", -3.0}, {"release", 200.0}}},
         {"limiter", {{"lookahead", 2.0}}, {{"lookahead", 7.0}, {"ceiling", -12.0}}},
