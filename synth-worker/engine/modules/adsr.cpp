@@ -51,6 +51,15 @@ public:
         const float *gateIn = b.in[GateIn];
         const float *velocityIn = b.in[VelocityIn];
         float *out = b.out[0];
+        if (holding(gateIn)) {
+            // Sustaining or silent with nothing about to change: the same value every
+            // sample, computed exactly as the loop below would.
+            level_ = stage_ == SustainStage ? static_cast<double>(param(Sustain).current()) : 0.0;
+            const float env = static_cast<float>(level_) * velocity_;
+            for (std::uint32_t i = 0; i < b.frames; ++i)
+                out[i] = in ? in[i] * env : env;
+            return;
+        }
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const double attack = param(Attack).next(i) * samplesPerMs_;
             const double decay = param(Decay).next(i) * samplesPerMs_;
@@ -125,6 +134,18 @@ public:
     }
 
 private:
+    // True when this whole block is a flat sustain or silence: parameters settled, no
+    // gate input, and the gate parameter agrees with the gate already seen (no edge).
+    bool holding(const float *gateIn) noexcept
+    {
+        if (gateIn || (stage_ != SustainStage && stage_ != Idle))
+            return false;
+        for (auto &p : params())
+            if (!p.steady())
+                return false;
+        return (param(Gate).current() > 0.5f) == gate_;
+    }
+
     double samplesPerMs_ = 48.0;
 
     std::int32_t stage_ = Idle;

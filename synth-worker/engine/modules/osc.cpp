@@ -43,6 +43,10 @@ public:
         const float *freqIn = b.in[FreqIn];
         const float *ampIn = b.in[AmpIn];
         float *out = b.out[0];
+        if (!freqIn && !ampIn && steady()) {
+            processSteady(out, b.frames);
+            return;
+        }
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const int wave = static_cast<int>(param(Waveform).next(i));
             const float freqParam = param(Freq).next(i);
@@ -56,33 +60,9 @@ public:
             glideTo(target, glideMs);
             if (ampIn)
                 amp *= ampIn[i];
-
-            // Above Nyquist there is nothing band-limited left to play.
-            const double inc = std::min(freq_ * invRate_, 0.4999);
-            float value = 0.0f;
-            switch (wave) {
-            case Sine:
-                value = static_cast<float>(std::sin(2.0 * std::numbers::pi * phase_));
-                break;
-            case Saw:
-                value = GenWavetables::read(tables_->table(GenWavetables::Saw, inc), phase_);
-                break;
-            case Triangle:
-                value = GenWavetables::read(tables_->table(GenWavetables::Triangle, inc), phase_);
-                break;
-            default: {
-                // pulse(p) = saw(p - w) - saw(p): +(2 - 2w) for p < w, -2w after; DC-free.
-                const double w = wave == Square ? 0.5 : std::clamp(width, 0.01, 0.99);
-                const float *saw = tables_->table(GenWavetables::Saw, inc);
-                double lag = phase_ + 1.0 - w;
-                lag -= std::floor(lag);
-                value = GenWavetables::read(saw, lag) - GenWavetables::read(saw, phase_);
-                break;
-            }
-            }
-            out[i] = amp * value;
-            phase_ += inc;
-            phase_ -= std::floor(phase_);
+            increment();
+            out[i] = amp * sample(wave, width);
+            advance();
         }
     }
 
@@ -94,6 +74,70 @@ public:
     }
 
 private:
+    // Nothing changes within this block: parameters settled, no glide under way.
+    bool steady() noexcept
+    {
+        for (auto &p : params())
+            if (!p.steady())
+                return false;
+        const double target = param(Freq).current() > 0.0f ? param(Freq).current() : 0.0;
+        return hasFreq_ && freq_ == target;
+    }
+
+    // The per-sample loop with every parameter read once; bit-identical to the general
+    // loop because the values it would read each sample are these same values.
+    void processSteady(float *out, std::uint32_t frames) noexcept
+    {
+        const int wave = static_cast<int>(param(Waveform).current());
+        const float amp = param(Amp).current();
+        const double width = param(Width).current();
+        increment();
+        for (std::uint32_t i = 0; i < frames; ++i) {
+            out[i] = amp * sample(wave, width);
+            advance();
+        }
+    }
+
+    // Phase increment in cycles per sample; above Nyquist there is nothing band-limited
+    // left to play. Also picks the wavetables for it (cached: log2 only when it changes).
+    double increment() noexcept
+    {
+        const double inc = std::min(freq_ * invRate_, 0.4999);
+        if (inc != tableInc_) {
+            tableInc_ = inc;
+            saw_ = tables_->table(GenWavetables::Saw, inc);
+            triangle_ = tables_->table(GenWavetables::Triangle, inc);
+        }
+        return inc;
+    }
+
+    float sample(int wave, double width) const noexcept
+    {
+        switch (wave) {
+        case Sine:
+            return static_cast<float>(std::sin(2.0 * std::numbers::pi * phase_));
+        case Saw:
+            return GenWavetables::read(saw_, phase_);
+        case Triangle:
+            return GenWavetables::read(triangle_, phase_);
+        default: {
+            // pulse(p) = saw(p - w) - saw(p): +(2 - 2w) for p < w, -2w after; DC-free.
+            const double w = wave == Square ? 0.5 : std::clamp(width, 0.01, 0.99);
+            double lag = phase_ + 1.0 - w;
+            lag -= std::floor(lag);
+            return GenWavetables::read(saw_, lag) - GenWavetables::read(saw_, phase_);
+        }
+        }
+    }
+
+    void advance() noexcept
+    {
+        phase_ += tableInc_;
+        // inc < 0.5, so one subtraction wraps it (same bits as phase - floor(phase)).
+        if (phase_ >= 1.0)
+            phase_ -= 1.0;
+    }
+
     // Moves freq_ towards `target`: instantly without glide (or from silence), else by a
     // one-pole step in log-frequency reaching ~99 % of the interval after glideMs.
     void glideTo(double target, float glideMs) noexcept
@@ -117,9 +161,12 @@ private:
     const GenWavetables *tables_ = nullptr;
     double rate_ = 48000.0;
     double invRate_ = 1.0 / 48000.0;
-    // Derived from the glide parameter only (a cache, not state).
+    // Derived from parameters and freq_ only (caches, not state).
     float coefMs_ = -1.0f;
     double glideCoef_ = 1.0;
+    double tableInc_ = -1.0;
+    const float *saw_ = nullptr;
+    const float *triangle_ = nullptr;
 
     double phase_ = 0.0; // in cycles, [0, 1)
     double freq_ = 0.0;  // glided frequency in Hz
