@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 
 namespace chronus::dsp::fx {
@@ -64,6 +65,25 @@ public:
         return v0_ * f0 + v1_ * g1 + v2_ * g2;
     }
 
+    // `frames` samples with fixed coefficients; the same arithmetic as process(), with the
+    // state held in registers. `in` may be nullptr (silence).
+    void processBlock(const float *in, float *out, std::uint32_t frames) noexcept
+    {
+        const double k1 = k1_, c1 = c1_, k2 = k2_, c2 = c2_, v0 = v0_, v1 = v1_, v2 = v2_;
+        double s0 = s0_, s1 = s1_;
+        for (std::uint32_t i = 0; i < frames; ++i) {
+            const double x = in ? in[i] : 0.0f;
+            const double f1 = c2 * x - k2 * s1;
+            const double g2 = k2 * x + c2 * s1;
+            const double f0 = c1 * f1 - k1 * s0;
+            const double g1 = k1 * f1 + c1 * s0;
+            s0 = f0;
+            s1 = g1;
+            out[i] = static_cast<float>(v0 * f0 + v1 * g1 + v2 * g2);
+        }
+        s0_ = s0;
+        s1_ = s1;
+    }
     void reset() noexcept { s0_ = s1_ = 0.0; }
 
     // The filter memories (the coefficients follow from the parameters).

@@ -26,6 +26,12 @@ public:
     {
         const float *in = b.in[0];
         float *out = b.out[0];
+        if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() &&
+            static_cast<int>(param(Mode).current() + 0.5f) == tunedMode_ && param(Cutoff).current() == tunedCutoff_ &&
+            param(Q).current() == tunedQ_) {
+            filter_.processBlock(in, out, b.frames); // tuned and staying so: just run
+            return;
+        }
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const int mode = static_cast<int>(param(Mode).next(i) + 0.5f);
             const float cutoff = param(Cutoff).next(i);
