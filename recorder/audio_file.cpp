@@ -1,0 +1,281 @@
+#include "audio_file.hpp"
+
+#include "log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace chronus::rec {
+
+Expected<Container> parseContainer(const std::string &name)
+{
+    if (name == "wav") return Container::Wav;
+    if (name == "rf64") return Container::Rf64;
+    if (name == "w64") return Container::W64;
+    if (name == "flac") return Container::Flac;
+    if (name == "ogg") return Container::Ogg;
+    return fail("unknown format '" + name + "' (wav, rf64, w64, flac, ogg)");
+}
+
+Expected<SampleFormat> parseSampleFormat(const std::string &name)
+{
+    if (name == "float") return SampleFormat::Float;
+    if (name == "16") return SampleFormat::Pcm16;
+    if (name == "24") return SampleFormat::Pcm24;
+    if (name == "32") return SampleFormat::Pcm32;
+    return fail("unknown sample format '" + name + "' (float, 16, 24, 32)");
+}
+
+std::string extensionOf(Container c)
+{
+    switch (c) {
+    case Container::Wav: return ".wav";
+    case Container::Rf64: return ".wav";
+    case Container::W64: return ".w64";
+    case Container::Flac: return ".flac";
+    case Container::Ogg: return ".ogg";
+    }
+    return ".wav";
+}
+
+std::string nameOf(Container c)
+{
+    switch (c) {
+    case Container::Wav: return "wav";
+    case Container::Rf64: return "rf64";
+    case Container::W64: return "w64";
+    case Container::Flac: return "flac";
+    case Container::Ogg: return "ogg";
+    }
+    return "wav";
+}
+
+namespace {
+std::size_t sampleBytes(SampleFormat s)
+{
+    switch (s) {
+    case SampleFormat::Pcm16: return 2;
+    case SampleFormat::Pcm24: return 3;
+    default: return 4;
+    }
+}
+
+int sndfileFormat(const FileFormat &f, std::string &note)
+{
+    int major = SF_FORMAT_WAV;
+    switch (f.container) {
+    case Container::Wav: major = SF_FORMAT_WAV; break;
+    case Container::Rf64: major = SF_FORMAT_RF64; break;
+    case Container::W64: major = SF_FORMAT_W64; break;
+    case Container::Flac: major = SF_FORMAT_FLAC; break;
+    case Container::Ogg: return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    }
+    int minor = SF_FORMAT_FLOAT;
+    switch (f.sample) {
+    case SampleFormat::Float: minor = SF_FORMAT_FLOAT; break;
+    case SampleFormat::Pcm16: minor = SF_FORMAT_PCM_16; break;
+    case SampleFormat::Pcm24: minor = SF_FORMAT_PCM_24; break;
+    case SampleFormat::Pcm32: minor = SF_FORMAT_PCM_32; break;
+    }
+    if (f.container == Container::Flac && (minor == SF_FORMAT_FLOAT || minor == SF_FORMAT_PCM_32)) {
+        note = "FLAC holds at most 24-bit PCM; writing 24-bit";
+        minor = SF_FORMAT_PCM_24;
+    }
+    return major | minor;
+}
+
+sf_count_t vioLength(void *u) { return static_cast<Sink *>(u)->length(); }
+sf_count_t vioSeek(sf_count_t o, int w, void *u) { return static_cast<Sink *>(u)->seek(o, w); }
+sf_count_t vioRead(void *p, sf_count_t n, void *u) { return static_cast<Sink *>(u)->read(p, n); }
+sf_count_t vioWrite(const void *p, sf_count_t n, void *u) { return static_cast<Sink *>(u)->write(p, n); }
+sf_count_t vioTell(void *u) { return static_cast<Sink *>(u)->tell(); }
+SF_VIRTUAL_IO vio{vioLength, vioSeek, vioRead, vioWrite, vioTell};
+} // namespace
+
+std::size_t bytesPerFrame(const FileFormat &f, std::size_t channels)
+{
+    if (f.container == Container::Flac || f.container == Container::Ogg)
+        return 0;
+    return sampleBytes(f.sample) * channels;
+}
+
+std::uint64_t maxFramesPerFile(const FileFormat &f, std::size_t channels)
+{
+    if (f.container != Container::Wav)
+        return UINT64_MAX;
+    // RIFF sizes are 32-bit: stop 1 MiB short of 4 GiB to leave room for the header.
+    return ((std::uint64_t(1) << 32) - (std::uint64_t(1) << 20)) / bytesPerFrame(f, channels);
+}
+
+// --- FileSink ----------------------------------------------------------------------------
+
+FileSink::FileSink(int fd) : fd_(fd) { buf_.reserve(std::size_t(1) << 20); }
+
+FileSink::~FileSink()
+{
+    flush();
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+bool FileSink::writeAt(const char *p, sf_count_t bytes, sf_count_t offset)
+{
+    sf_count_t done = 0;
+    while (done < bytes) {
+        const ssize_t r = ::pwrite(fd_, p + done, std::size_t(bytes - done), offset + done);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            errno_ = errno; // ENOSPC, EFBIG (file-size limit), EIO...
+            return false;
+        }
+        if (r == 0) {
+            errno_ = ENOSPC;
+            return false;
+        }
+        done += r;
+    }
+    return true;
+}
+
+bool FileSink::flush()
+{
+    if (buf_.empty())
+        return errno_ == 0;
+    const bool ok = errno_ == 0 && writeAt(buf_.data(), sf_count_t(buf_.size()), bufStart_);
+    buf_.clear();
+    return ok;
+}
+
+sf_count_t FileSink::length()
+{
+    flush();
+    struct stat st{};
+    return fstat(fd_, &st) == 0 ? st.st_size : -1;
+}
+
+sf_count_t FileSink::seek(sf_count_t offset, int whence)
+{
+    flush();
+    const sf_count_t r = lseek(fd_, offset, whence);
+    if (r >= 0)
+        pos_ = r;
+    return r;
+}
+
+sf_count_t FileSink::read(void *data, sf_count_t bytes)
+{
+    flush();
+    const ssize_t r = ::pread(fd_, data, std::size_t(bytes), pos_);
+    if (r <= 0)
+        return 0;
+    pos_ += r;
+    return r;
+}
+
+sf_count_t FileSink::write(const void *data, sf_count_t bytes)
+{
+    if (errno_ != 0)
+        return 0;
+    const auto *p = static_cast<const char *>(data);
+    if (!buf_.empty() && bufStart_ + sf_count_t(buf_.size()) != pos_ && !flush())
+        return 0;
+    if (buf_.empty())
+        bufStart_ = pos_;
+    if (buf_.size() + std::size_t(bytes) > buf_.capacity()) {
+        if (!flush())
+            return 0;
+        bufStart_ = pos_;
+        if (std::size_t(bytes) >= buf_.capacity()) {
+            if (!writeAt(p, bytes, pos_))
+                return 0;
+            pos_ += bytes;
+            return bytes;
+        }
+    }
+    buf_.insert(buf_.end(), p, p + bytes);
+    pos_ += bytes;
+    return bytes;
+}
+
+sf_count_t FileSink::tell() { return pos_; }
+
+// --- AudioFile -----------------------------------------------------------------------------
+
+Expected<std::unique_ptr<AudioFile>> AudioFile::create(std::unique_ptr<Sink> sink, std::filesystem::path path,
+                                                       const FileFormat &format, std::size_t channels,
+                                                       std::uint32_t rate)
+{
+    std::unique_ptr<AudioFile> f(new AudioFile());
+    std::string note;
+    SF_INFO info{};
+    info.samplerate = int(rate);
+    info.channels = int(channels);
+    info.format = sndfileFormat(format, note);
+    if (!note.empty())
+        log::info(note);
+    if (!sf_format_check(&info))
+        return fail(log::cat(nameOf(format.container), " cannot hold ", channels, " channels in this sample format (libsndfile",
+                             format.container == Container::Flac ? " allows at most 8 for FLAC" : "", ")"));
+    f->sink_ = std::move(sink);
+    f->sf_ = sf_open_virtual(&vio, SFM_WRITE, &info, f->sink_.get());
+    if (!f->sf_)
+        return fail(log::cat("cannot open ", path.string(), " for writing: ", sf_strerror(nullptr)));
+    if (format.container == Container::Rf64) // plain WAV while small
+        sf_command(f->sf_, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
+    f->path_ = std::move(path);
+    f->channels_ = channels;
+    f->bytesPerFrame_ = bytesPerFrame(format, channels);
+    f->zeros_.assign(channels * 4096, 0.0f);
+    return f;
+}
+
+AudioFile::~AudioFile() { close(); }
+
+bool AudioFile::write(const float *interleaved, std::size_t frames)
+{
+    if (failed() || !sf_)
+        return false;
+    const sf_count_t n = sf_writef_float(sf_, interleaved, sf_count_t(frames));
+    if (n > 0)
+        frames_ += std::uint64_t(n);
+    if (n != sf_count_t(frames) || sink_->lastErrno() != 0) {
+        const int e = sink_->lastErrno();
+        error_ = e ? std::strerror(e) : sf_strerror(sf_);
+        if (error_.empty())
+            error_ = "short write";
+        return false;
+    }
+    return true;
+}
+
+bool AudioFile::writeSilence(std::size_t frames)
+{
+    while (frames > 0) {
+        const std::size_t n = std::min<std::size_t>(frames, 4096);
+        if (!write(zeros_.data(), n))
+            return false;
+        frames -= n;
+    }
+    return true;
+}
+
+void AudioFile::refreshHeader()
+{
+    if (sf_ && !failed())
+        sf_command(sf_, SFC_UPDATE_HEADER_NOW, nullptr, 0);
+}
+
+void AudioFile::close()
+{
+    if (sf_) {
+        sf_close(sf_); // rewrites the header from the real file length
+        sf_ = nullptr;
+    }
+    sink_.reset();
+}
+
+} // namespace chronus::rec

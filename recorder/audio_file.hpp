@@ -1,0 +1,114 @@
+// One output file: formats, the byte sink under libsndfile (the injection point for tests:
+// slow disks, full disks, sparse large files) and the file itself with header refresh.
+#pragma once
+
+#include "expected.hpp"
+
+#include <sndfile.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chronus::rec {
+
+enum class Container { Wav, Rf64, W64, Flac, Ogg };
+enum class SampleFormat { Float, Pcm16, Pcm24, Pcm32 };
+
+struct FileFormat {
+    Container container = Container::Wav;
+    SampleFormat sample = SampleFormat::Float;
+};
+
+// "wav" | "rf64" | "w64" | "flac" | "ogg"; error names the accepted values.
+Expected<Container> parseContainer(const std::string &name);
+// "float" | "16" | "24" | "32".
+Expected<SampleFormat> parseSampleFormat(const std::string &name);
+std::string extensionOf(Container container);
+std::string nameOf(Container container);
+// Bytes per frame on disk for uncompressed formats (0 for FLAC/Ogg).
+std::size_t bytesPerFrame(const FileFormat &format, std::size_t channels);
+// Largest frame count a file of this format may hold before it must rotate (plain WAV
+// stops short of 4 GiB; others unlimited).
+std::uint64_t maxFramesPerFile(const FileFormat &format, std::size_t channels);
+
+// Where libsndfile's bytes go. Implementations report errors by short counts and keep
+// the errno in lastErrno(). Called from the disk thread only.
+class Sink {
+public:
+    virtual ~Sink() = default;
+    virtual sf_count_t length() = 0;
+    virtual sf_count_t seek(sf_count_t offset, int whence) = 0;
+    virtual sf_count_t read(void *data, sf_count_t bytes) = 0;
+    virtual sf_count_t write(const void *data, sf_count_t bytes) = 0;
+    virtual sf_count_t tell() = 0;
+    virtual int lastErrno() const = 0;
+};
+
+// A Sink over a file descriptor it owns (closed on destruction). Sequential writes are
+// gathered into 1 MiB before reaching the kernel (libsndfile writes in ~8 KiB pieces);
+// any other call flushes first. A failed flush is reported by the next write.
+class FileSink : public Sink {
+public:
+    explicit FileSink(int fd);
+    ~FileSink() override;
+    sf_count_t length() override;
+    sf_count_t seek(sf_count_t offset, int whence) override;
+    sf_count_t read(void *data, sf_count_t bytes) override;
+    sf_count_t write(const void *data, sf_count_t bytes) override;
+    sf_count_t tell() override;
+    int lastErrno() const override { return errno_; }
+    int fd() const noexcept { return fd_; }
+
+protected:
+    // Writes `bytes` at `offset` straight to the descriptor; false (errno_ set) on error.
+    virtual bool writeAt(const char *data, sf_count_t bytes, sf_count_t offset);
+    bool flush();
+    int fd_;
+    int errno_ = 0;
+    sf_count_t pos_ = 0;
+    sf_count_t bufStart_ = 0;
+    std::vector<char> buf_;
+};
+
+class AudioFile {
+public:
+    // Opens libsndfile on `sink` for writing. Fails with a sentence (e.g. FLAC channel limit).
+    static Expected<std::unique_ptr<AudioFile>> create(std::unique_ptr<Sink> sink, std::filesystem::path path,
+                                                       const FileFormat &format, std::size_t channels,
+                                                       std::uint32_t rate);
+    ~AudioFile();
+
+    // Writes interleaved frames. False on a short write; error() says why. No further
+    // writes are attempted after a failure.
+    bool write(const float *interleaved, std::size_t frames);
+    // Writes silent frames.
+    bool writeSilence(std::size_t frames);
+    // Rewrites the header for the current length, so a killed process leaves a valid file.
+    void refreshHeader();
+    // Finalizes the header and closes. Safe after a write failure (header reflects what
+    // reached the disk).
+    void close();
+
+    const std::filesystem::path &path() const noexcept { return path_; }
+    void setPath(std::filesystem::path p) { path_ = std::move(p); }
+    std::uint64_t frames() const noexcept { return frames_; }
+    std::uint64_t bytes() const noexcept { return frames_ * bytesPerFrame_; }
+    bool failed() const noexcept { return !error_.empty(); }
+    const std::string &error() const noexcept { return error_; }
+
+private:
+    AudioFile() = default;
+    std::unique_ptr<Sink> sink_;
+    SNDFILE *sf_ = nullptr;
+    std::filesystem::path path_;
+    std::size_t channels_ = 0;
+    std::size_t bytesPerFrame_ = 0;
+    std::uint64_t frames_ = 0;
+    std::string error_;
+    std::vector<float> zeros_;
+};
+
+} // namespace chronus::rec

@@ -1,0 +1,257 @@
+#include "capture.hpp"
+
+#include "log.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace chronus::rec {
+
+namespace {
+
+// "out_2" before "out_10": compare digit runs by value.
+bool naturalLess(const std::string &a, const std::string &b)
+{
+    std::size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+            std::size_t ie = i, je = j;
+            while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie])))
+                ++ie;
+            while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je])))
+                ++je;
+            const unsigned long long x = std::stoull(a.substr(i, ie - i)), y = std::stoull(b.substr(j, je - j));
+            if (x != y)
+                return x < y;
+            i = ie;
+            j = je;
+        } else {
+            if (a[i] != b[j])
+                return a[i] < b[j];
+            ++i;
+            ++j;
+        }
+    }
+    return a.size() - i < b.size() - j;
+}
+
+} // namespace
+
+std::string globToRegex(const std::string &glob)
+{
+    std::string re = "^";
+    for (char c : glob) {
+        switch (c) {
+        case '*': re += ".*"; break;
+        case '?': re += '.'; break;
+        case '.': case '[': case ']': case '(': case ')': case '{': case '}': case '+': case '^': case '$':
+        case '|': case '\\':
+            re += '\\';
+            re += c;
+            break;
+        default: re += c;
+        }
+    }
+    return re + "$";
+}
+
+Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
+{
+    if (config.channels < 1 || config.channels > 1024)
+        return fail(log::cat("channel count ", config.channels, " is out of range (1..1024)"));
+    auto client = JackClient::open(config.clientName, config.serverName);
+    if (!client)
+        return fail(client.error());
+    std::unique_ptr<Capture> c(new Capture());
+    c->client_ = std::move(*client);
+    jack_client_t *jc = c->client_->get();
+    c->rate_ = jack_get_sample_rate(jc);
+    c->sources_ = config.sources.empty() ? std::vector<std::string>{"chronus:out_*"} : config.sources;
+
+    for (std::size_t i = 0; i < config.channels; ++i) {
+        const std::string name = "in_" + std::to_string(i + 1);
+        jack_port_t *p = jack_port_register(jc, name.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (!p)
+            return fail("cannot register JACK port " + name);
+        c->ports_.push_back(p);
+    }
+    c->buffers_.resize(config.channels);
+    const std::size_t frames = std::max<std::size_t>(std::size_t(config.ringSeconds * c->rate_),
+                                                     4 * std::size_t(jack_get_buffer_size(jc)));
+    try {
+        c->ring_ = std::make_unique<FrameRing>(config.channels, frames);
+    } catch (const std::bad_alloc &) {
+        return fail(log::cat("cannot allocate a ring of ", frames, " frames x ", config.channels, " channels"));
+    }
+    if (!c->ring_->locked())
+        log::info("ring memory could not be locked (RLIMIT_MEMLOCK); it is prefaulted");
+
+    jack_set_process_callback(jc, &Capture::onProcess, c.get());
+    jack_set_port_registration_callback(jc, &Capture::onRegistration, c.get());
+    jack_set_xrun_callback(jc, &Capture::onXrun, c.get());
+    if (jack_activate(jc) != 0)
+        return fail("cannot activate JACK client " + config.clientName);
+    return c;
+}
+
+Capture::~Capture()
+{
+    if (client_ && !client_->serverGone())
+        jack_deactivate(client_->get());
+}
+
+std::uint32_t Capture::periodFrames() const { return jack_get_buffer_size(client_->get()); }
+
+int Capture::onProcess(jack_nframes_t frames, void *arg) { return static_cast<Capture *>(arg)->process(frames); }
+
+void Capture::onRegistration(jack_port_id_t, int, void *arg)
+{
+    // Notification thread: must not call back into the server. Flag only.
+    static_cast<Capture *>(arg)->graphChanged_.store(true, std::memory_order_release);
+}
+
+int Capture::onXrun(void *arg)
+{
+    static_cast<Capture *>(arg)->counters_.xruns.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+}
+
+bool Capture::flushGap() noexcept
+{
+    if (pendingGap_ == 0)
+        return true;
+    TimelineEvent e{TimelineEvent::Kind::Gap, ring_->writtenFrames(), pendingGapStart_, pendingGap_};
+    if (!ring_->events().tryPush(e))
+        return false;
+    pendingGap_ = 0;
+    return true;
+}
+
+int Capture::process(jack_nframes_t frames) noexcept
+{
+    // Extend JACK's 32-bit frame clock (wraps after ~1 day at 48 kHz).
+    const std::uint32_t t = jack_last_frame_time(client_->get());
+    if (haveLast_ && t < last32_)
+        high_ += std::uint64_t(1) << 32;
+    haveLast_ = true;
+    last32_ = t;
+    const std::uint64_t now = high_ + t;
+    cycleFrame_.store(now, std::memory_order_relaxed);
+    cycleFrame32_.store(t, std::memory_order_release);
+
+    auto &events = ring_->events();
+    if (!feeding_.load(std::memory_order_acquire)) {
+        if (active_ && flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_->writtenFrames(), now, 0}))
+            active_ = false;
+        return 0;
+    }
+    if (!active_) {
+        if (!events.tryPush({TimelineEvent::Kind::Start, ring_->writtenFrames(), now, 0}))
+            return 0; // retried next cycle
+        active_ = true;
+        expected_ = now;
+        inOverrun_ = false;
+    }
+    if (now != expected_) {
+        if (now > expected_) {
+            // JACK skipped cycles: the file gets that many silent frames, here.
+            if (pendingGap_ == 0)
+                pendingGapStart_ = expected_;
+            pendingGap_ += now - expected_;
+            counters_.skippedFrames.fetch_add(now - expected_, std::memory_order_relaxed);
+        } else if (flushGap() && events.tryPush({TimelineEvent::Kind::Start, ring_->writtenFrames(), now, 0})) {
+            // Time went backwards (server restarted its clock): begin a new timeline.
+        }
+    }
+    expected_ = now + frames;
+
+    for (std::size_t c = 0; c < ports_.size(); ++c)
+        buffers_[c] = static_cast<const float *>(jack_port_get_buffer(ports_[c], frames));
+    if (ring_->writableFrames() >= frames && flushGap()) {
+        ring_->write(buffers_.data(), frames);
+        inOverrun_ = false;
+    } else {
+        // Ring full: drop this whole cycle and remember where, so the disk thread writes
+        // exactly this many silent frames in its place.
+        if (pendingGap_ == 0)
+            pendingGapStart_ = now;
+        pendingGap_ += frames;
+        counters_.overrunFrames.fetch_add(frames, std::memory_order_relaxed);
+        if (!inOverrun_)
+            counters_.overruns.fetch_add(1, std::memory_order_relaxed);
+        inOverrun_ = true;
+    }
+    const std::uint64_t fill = ring_->capacityFrames() - ring_->writableFrames();
+    if (fill > counters_.ringPeakFrames.load(std::memory_order_relaxed))
+        counters_.ringPeakFrames.store(fill, std::memory_order_relaxed);
+    fedCycles_.fetch_add(1, std::memory_order_release);
+    return 0;
+}
+
+std::uint64_t Capture::nowFrame() const
+{
+    const std::uint32_t base32 = cycleFrame32_.load(std::memory_order_acquire);
+    const std::uint64_t base = cycleFrame_.load(std::memory_order_relaxed);
+    const std::uint32_t now32 = jack_frame_time(client_->get());
+    // Unsigned difference handles the 32-bit wrap between the two readings.
+    return base + std::uint32_t(now32 - base32);
+}
+
+std::int64_t Capture::wallClockMicros(std::uint64_t jackFrame) const
+{
+    jack_client_t *jc = client_->get();
+    const jack_time_t frameUs = jack_frames_to_time(jc, jack_nframes_t(jackFrame & 0xffffffffu));
+    const jack_time_t nowUs = jack_get_time();
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const std::int64_t wallNow = std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+    return wallNow - (std::int64_t(nowUs) - std::int64_t(frameUs));
+}
+
+int Capture::reconnect(bool force)
+{
+    if (!graphChanged_.exchange(false, std::memory_order_acq_rel) && !force)
+        return 0;
+    jack_client_t *jc = client_->get();
+    std::vector<std::string> found;
+    for (const std::string &pattern : sources_) {
+        const char **names = jack_get_ports(jc, globToRegex(pattern).c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
+        std::vector<std::string> matched;
+        for (const char **p = names; p && *p; ++p)
+            matched.emplace_back(*p);
+        if (names)
+            jack_free(names);
+        std::sort(matched.begin(), matched.end(), naturalLess);
+        found.insert(found.end(), matched.begin(), matched.end());
+    }
+    int made = 0;
+    for (std::size_t k = 0; k < ports_.size() && k < found.size(); ++k) {
+        if (jack_port_connected_to(ports_[k], found[k].c_str()))
+            continue;
+        const int r = jack_connect(jc, found[k].c_str(), jack_port_name(ports_[k]));
+        if (r == 0) {
+            ++made;
+            log::info("connected ", found[k], " -> ", jack_port_name(ports_[k]));
+        } else if (r != EEXIST) {
+            log::warn("cannot connect ", found[k], " -> ", jack_port_name(ports_[k]));
+        }
+    }
+    return made;
+}
+
+std::vector<std::string> Capture::connections() const
+{
+    std::vector<std::string> out;
+    for (jack_port_t *p : ports_) {
+        const char **c = jack_port_get_connections(p);
+        out.emplace_back(c && c[0] ? c[0] : "");
+        if (c)
+            jack_free(c);
+    }
+    return out;
+}
+
+} // namespace chronus::rec

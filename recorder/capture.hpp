@@ -1,0 +1,103 @@
+// The recorder's JACK side: client "chronus-recorder" with inputs in_1..N, a process
+// callback that only copies whole frames into the FrameRing and counts, and the
+// connection logic that follows source ports as they appear.
+#pragma once
+
+#include "expected.hpp"
+#include "jack_client.hpp"
+#include "ring.hpp"
+#include "rt.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chronus::rec {
+
+struct CaptureConfig {
+    std::string clientName = "chronus-recorder";
+    std::string serverName;             // empty: $JACK_DEFAULT_SERVER or "default"
+    std::size_t channels = 2;
+    std::vector<std::string> sources;   // port names or globs (* ?); empty: "chronus:out_*"
+    double ringSeconds = 8.0;
+};
+
+// Counters written by the JACK thread, read by anyone.
+struct CaptureCounters {
+    std::atomic<std::uint64_t> overruns{0};      // episodes of a full ring
+    std::atomic<std::uint64_t> overrunFrames{0}; // frames dropped because the ring was full
+    std::atomic<std::uint64_t> skippedFrames{0}; // frames JACK never delivered (frame time jumped)
+    std::atomic<std::uint64_t> ringPeakFrames{0};
+    std::atomic<std::uint64_t> xruns{0};         // from JACK's xrun callback
+};
+
+class Capture {
+public:
+    // Opens the client, registers ports, allocates the ring (ringSeconds at the server's
+    // rate, at least 4 periods) and activates. Fails with one sentence.
+    static Expected<std::unique_ptr<Capture>> open(const CaptureConfig &config);
+    ~Capture();
+
+    FrameRing &ring() noexcept { return *ring_; }
+    const CaptureCounters &counters() const noexcept { return counters_; }
+    std::uint32_t sampleRate() const noexcept { return rate_; }
+    std::uint32_t periodFrames() const;
+    std::size_t channels() const noexcept { return ports_.size(); }
+    bool serverGone() const noexcept { return client_->serverGone(); }
+    std::string shutdownReason() const { return client_->shutdownReason(); }
+
+    // Control thread: start or stop feeding the ring. Takes effect at the next cycle.
+    void setFeeding(bool on) noexcept { feeding_.store(on, std::memory_order_release); }
+    bool feeding() const noexcept { return feeding_.load(std::memory_order_acquire); }
+    // Number of cycles the JACK thread has run with feeding on (for "first frame captured").
+    std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
+    // The JACK frame now (64-bit, extended from JACK's 32-bit clock). Any non-RT thread.
+    std::uint64_t nowFrame() const;
+    // Wall-clock time (µs since the epoch) of a JACK frame near now. Any non-RT thread.
+    std::int64_t wallClockMicros(std::uint64_t jackFrame) const;
+
+    // Control thread: connects in_k to the k-th matching source port, if the port graph
+    // changed since the last call (or `force`). Returns the number of new connections.
+    int reconnect(bool force = false);
+    // The source port each input is connected to ("" if none); control thread.
+    std::vector<std::string> connections() const;
+
+private:
+    Capture() = default;
+    static int onProcess(jack_nframes_t frames, void *arg);
+    static void onRegistration(jack_port_id_t, int, void *arg);
+    static int onXrun(void *arg);
+    CHRONUS_RT int process(jack_nframes_t frames) noexcept;
+    CHRONUS_RT bool flushGap() noexcept;
+
+    std::unique_ptr<JackClient> client_;
+    std::vector<jack_port_t *> ports_;
+    std::vector<std::string> sources_;
+    std::unique_ptr<FrameRing> ring_;
+    std::uint32_t rate_ = 0;
+    CaptureCounters counters_;
+    std::atomic<bool> feeding_{false};
+    std::atomic<bool> graphChanged_{true};
+    std::atomic<std::uint64_t> fedCycles_{0};
+    std::atomic<std::uint64_t> cycleFrame_{0}; // extended frame time of the latest cycle
+    std::atomic<std::uint32_t> cycleFrame32_{0};
+
+    // JACK thread only.
+    std::vector<const float *> buffers_;
+    bool active_ = false;
+    bool haveLast_ = false;
+    std::uint32_t last32_ = 0;
+    std::uint64_t high_ = 0;
+    std::uint64_t expected_ = 0;
+    std::uint64_t pendingGap_ = 0;
+    std::uint64_t pendingGapStart_ = 0;
+    bool inOverrun_ = false;
+};
+
+// Converts a port glob ("chronus:out_*") into an anchored POSIX regex for jack_get_ports.
+std::string globToRegex(const std::string &glob);
+
+} // namespace chronus::rec

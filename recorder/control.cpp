@@ -1,0 +1,203 @@
+#include "control.hpp"
+
+#include "log.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <sys/statvfs.h>
+#include <thread>
+
+namespace chronus::rec {
+
+Control::Control(Capture &capture, DiskWriter &writer, ControlConfig config)
+    : capture_(capture), writer_(writer), config_(std::move(config))
+{
+    writer_.setPrerollFrames(std::uint64_t(config_.prerollSeconds * capture_.sampleRate()));
+    updateFeeding();
+}
+
+bool Control::recording() const { return writer_.status().recording; }
+
+void Control::updateFeeding() { capture_.setFeeding(config_.prerollSeconds > 0 || recording()); }
+
+void Control::handle(const osc::Message &msg)
+{
+    const std::string &a = msg.address;
+    if (a == "/record/start")
+        start(msg);
+    else if (a == "/record/stop")
+        stop(msg);
+    else if (a == "/record/split")
+        split(msg);
+    else if (a == "/record/preroll")
+        preroll(msg);
+    else if (a == "/record/status")
+        status(msg);
+    else if (a == "/ping")
+        server_->replyWith(msg, "/pong");
+    else
+        server_->replyWith(msg, "/fail", a, std::string("unknown command"));
+}
+
+void Control::start(const osc::Message &msg)
+{
+    auto failWith = [&](const std::string &why) { server_->replyWith(msg, "/fail", msg.address, why); };
+    if (recording())
+        return failWith("already recording " + writer_.status().path.string());
+    TakeRequest req;
+    // Arguments: [file] [format] [seconds]; a number anywhere is the duration limit.
+    std::size_t strings = 0;
+    double seconds = config_.maxSeconds;
+    for (std::size_t i = 0; i < msg.args.size(); ++i) {
+        if (auto s = msg.stringAt(i)) {
+            if (strings == 0)
+                req.name = *s;
+            else if (strings == 1) {
+                auto c = parseContainer(*s);
+                if (!c)
+                    return failWith(c.error());
+                req.container = *c;
+            } else
+                return failWith("too many arguments: [file] [format] [seconds]");
+            ++strings;
+        } else if (auto n = msg.numberAt(i)) {
+            if (*n < 0 || !std::isfinite(*n))
+                return failWith("duration must be a positive number of seconds");
+            seconds = *n;
+        } else {
+            return failWith("arguments are [file] [format] [seconds]");
+        }
+    }
+    const std::uint64_t rate = capture_.sampleRate();
+    req.maxFrames = std::uint64_t(std::llround(seconds * double(rate)));
+    const std::uint64_t prerollFrames = std::uint64_t(config_.prerollSeconds * double(rate));
+    const std::uint64_t now = capture_.nowFrame();
+    req.startFrame = now > prerollFrames ? now - prerollFrames : 0;
+    const std::uint64_t cyclesBefore = capture_.fedCycles();
+    capture_.setFeeding(true);
+    auto path = writer_.begin(req);
+    if (!path) {
+        updateFeeding();
+        return failWith(path.error());
+    }
+    starterUrl_ = msg.protocol == osc::Protocol::Udp ? msg.senderUrl : std::string();
+    // Answer once the first frame of the take has been captured (pre-roll: it already was).
+    if (prerollFrames == 0) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (capture_.fedCycles() == cyclesBefore && std::chrono::steady_clock::now() < deadline &&
+               !capture_.serverGone())
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    log::info("recording ", path->string());
+    server_->replyWith(msg, "/done", msg.address, path->string());
+}
+
+void Control::stop(const osc::Message &msg)
+{
+    if (!recording())
+        return (void)server_->replyWith(msg, "/fail", msg.address, std::string("not recording"));
+    auto summary = writer_.end(capture_.nowFrame());
+    updateFeeding();
+    if (!summary)
+        return (void)server_->replyWith(msg, "/fail", msg.address, summary.error());
+    if (!summary->error.empty())
+        return (void)server_->replyWith(msg, "/fail", msg.address, summary->error);
+    log::info("stopped ", summary->path.string(), ": ", summary->frames, " frames, ", summary->lostFrames, " lost");
+    server_->replyWith(msg, "/done", msg.address, summary->path.string(), std::int64_t(summary->frames),
+                       std::int64_t(summary->lostFrames),
+                       std::int32_t(capture_.counters().xruns.load(std::memory_order_relaxed)));
+}
+
+void Control::split(const osc::Message &msg)
+{
+    if (!recording())
+        return (void)server_->replyWith(msg, "/fail", msg.address, std::string("not recording"));
+    auto path = writer_.split();
+    if (!path)
+        return (void)server_->replyWith(msg, "/fail", msg.address, path.error());
+    server_->replyWith(msg, "/done", msg.address, path->string());
+}
+
+void Control::preroll(const osc::Message &msg)
+{
+    auto s = msg.numberAt(0);
+    if (!s || *s < 0 || !std::isfinite(*s))
+        return (void)server_->replyWith(msg, "/fail", msg.address, std::string("needs a number of seconds"));
+    // The ring holds the history: leave at least 2 s of it for disk stalls.
+    if (*s > config_.ringSeconds - 2)
+        return (void)server_->replyWith(
+            msg, "/fail", msg.address,
+            log::cat("pre-roll of ", *s, " s does not fit the ", config_.ringSeconds,
+                     " s ring (restart with --ring-seconds ", std::ceil(*s + 4), ")"));
+    config_.prerollSeconds = *s;
+    writer_.setPrerollFrames(std::uint64_t(*s * capture_.sampleRate()));
+    updateFeeding();
+    server_->replyWith(msg, "/done", msg.address, float(*s));
+}
+
+void Control::status(const osc::Message &msg)
+{
+    const WriterStatus w = writer_.status();
+    const CaptureCounters &c = capture_.counters();
+    const FrameRing &ring = capture_.ring();
+    const double cap = double(ring.capacityFrames());
+    const double rate = capture_.sampleRate();
+    std::vector<osc::Arg> a;
+    auto kv = [&a](const char *key, osc::Arg v) {
+        a.emplace_back(std::string(key));
+        a.push_back(std::move(v));
+    };
+    struct statvfs fs{};
+    std::int64_t freeBytes = -1;
+    if (statvfs(config_.dir.c_str(), &fs) == 0)
+        freeBytes = std::int64_t(fs.f_bavail) * std::int64_t(fs.f_frsize);
+    kv("state", std::string(w.recording ? "recording" : (w.lastError.empty() ? "idle" : "error")));
+    kv("path", w.path.string());
+    kv("seconds", double(w.takeFrames) / rate);
+    kv("frames", std::int64_t(w.takeFrames));
+    kv("ring_fill", float(double(ring.readableFrames()) / cap));
+    kv("ring_peak", float(double(c.ringPeakFrames.load()) / cap));
+    kv("overruns", std::int64_t(c.overruns.load()));
+    kv("lost_frames", std::int64_t(w.lostFrames));
+    kv("lost_frames_total", std::int64_t(c.overrunFrames.load() + c.skippedFrames.load()));
+    kv("xruns", std::int64_t(c.xruns.load()));
+    kv("disk_errors", std::int64_t(w.diskErrors));
+    kv("last_error", w.lastError);
+    kv("free_bytes", freeBytes);
+    kv("seconds_left", w.bytesPerSecond && freeBytes >= 0 ? double(freeBytes) / double(w.bytesPerSecond) : -1.0);
+    kv("preroll", config_.prerollSeconds);
+    const std::vector<float> peaks = writer_.takePeaks();
+    for (std::size_t i = 0; i < peaks.size(); ++i)
+        kv(("peak_" + std::to_string(i + 1)).c_str(), peaks[i]);
+    server_->reply(msg, "/record/status.reply", a);
+}
+
+void Control::tick()
+{
+    capture_.reconnect();
+    while (auto e = writer_.pollEvent()) {
+        updateFeeding();
+        if (starterUrl_.empty() || !server_)
+            continue;
+        const TakeSummary &s = e->summary;
+        if (e->kind == WriterEvent::Kind::DiskError)
+            server_->sendTo(starterUrl_, "/fail", {std::string("/record/start"), s.error, s.path.string()});
+        else
+            server_->sendTo(starterUrl_, "/done",
+                            {std::string("/record/stop"), s.path.string(), std::int64_t(s.frames),
+                             std::int64_t(s.lostFrames), std::int32_t(capture_.counters().xruns.load())});
+    }
+}
+
+void Control::finish(bool drainAll)
+{
+    if (!recording())
+        return;
+    auto summary = drainAll ? writer_.end(std::nullopt, 1000) : writer_.end(capture_.nowFrame());
+    if (summary)
+        log::info("finalized ", summary->path.string(), ": ", summary->frames, " frames, ", summary->lostFrames,
+                  " lost");
+    updateFeeding();
+}
+
+} // namespace chronus::rec

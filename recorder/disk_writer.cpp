@@ -1,0 +1,506 @@
+#include "disk_writer.hpp"
+
+#include "log.hpp"
+#include "naming.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace chronus::rec {
+
+struct DiskWriter::Take {
+    FileFormat format;
+    std::unique_ptr<AudioFile> file;
+    fs::path basePath;            // the first file's name, root of part names
+    int part = 1;
+    bool partStarted = false;     // first frame of the current part written
+    std::uint64_t startFrame = 0;
+    std::uint64_t maxFrames = 0;
+    std::uint64_t stopFrame = UINT64_MAX;
+    bool started = false;
+    TakeSummary summary;
+    std::shared_ptr<Command> ending; // the End command waiting for this take
+    Clock::time_point endDeadline;
+};
+
+struct DiskWriter::Command {
+    enum class Kind { Begin, End, Split } kind;
+    TakeRequest request;
+    std::optional<std::uint64_t> stopFrame;
+    int timeoutMs = 3000;
+    std::promise<Expected<fs::path>> pathResult;
+    std::promise<Expected<TakeSummary>> summaryResult;
+};
+
+DiskWriter::DiskWriter(FrameRing &ring, WriterConfig config) : ring_(ring), config_(std::move(config))
+{
+    if (!config_.makeSink)
+        config_.makeSink = [](int fd) { return std::make_unique<FileSink>(fd); };
+    peaks_.assign(config_.channels, 0.0f);
+    localPeaks_.assign(config_.channels, 0.0f);
+}
+
+DiskWriter::~DiskWriter() { stop(); }
+
+void DiskWriter::start()
+{
+    running_ = true;
+    thread_ = std::thread([this] { run(); });
+}
+
+void DiskWriter::stop()
+{
+    if (!thread_.joinable())
+        return;
+    running_ = false;
+    wake_.notify_all();
+    thread_.join();
+    if (take_)
+        finishTake("");
+}
+
+void DiskWriter::run()
+{
+    auto lastRefresh = Clock::now();
+    std::unique_lock lock(mutex_);
+    while (running_) {
+        while (!commands_.empty()) {
+            auto cmd = commands_.front();
+            commands_.pop_front();
+            lock.unlock();
+            execute(cmd);
+            lock.lock();
+        }
+        lock.unlock();
+        pump();
+        if (take_ && take_->file && Clock::now() - lastRefresh >= std::chrono::seconds(1)) {
+            // A killed process leaves a header at most about a second stale.
+            take_->file->refreshHeader();
+            lastRefresh = Clock::now();
+        }
+        if (take_ && take_->ending && Clock::now() > take_->endDeadline)
+            finishTake(""); // the frames we waited for never came (capture stopped or server gone)
+        publish();
+        lock.lock();
+        // Polling keeps the JACK thread free of wake-up syscalls; 10 ms is far below any ring size.
+        wake_.wait_for(lock, std::chrono::milliseconds(10), [this] { return !commands_.empty() || !running_; });
+    }
+}
+
+void DiskWriter::pump()
+{
+    const std::size_t ch = config_.channels;
+    for (;;) {
+        if (!nextEvent_) {
+            TimelineEvent e;
+            if (ring_.events().tryPop(e))
+                nextEvent_ = e;
+        }
+        const std::uint64_t readPos = ring_.readFrames();
+        if (nextEvent_ && nextEvent_->ringFrame == readPos) {
+            const TimelineEvent e = *nextEvent_;
+            nextEvent_.reset();
+            switch (e.kind) {
+            case TimelineEvent::Kind::Start:
+                timelineValid_ = true;
+                nextJackFrame_ = e.jackFrame;
+                break;
+            case TimelineEvent::Kind::Gap:
+                // Silence in place of the lost frames keeps file time equal to JACK time.
+                totalGapFrames_ += e.frames;
+                if (timelineValid_) {
+                    deliver(nullptr, std::size_t(e.frames), nextJackFrame_);
+                    nextJackFrame_ += e.frames;
+                }
+                break;
+            case TimelineEvent::Kind::Stop:
+                timelineValid_ = false;
+                break;
+            }
+            continue;
+        }
+        const std::size_t readable = ring_.readableFrames();
+        std::size_t avail = readable;
+        if (nextEvent_)
+            avail = std::min<std::size_t>(avail, std::size_t(nextEvent_->ringFrame - readPos));
+        if (!take_) {
+            // Idle: keep the pre-roll history in the ring, drop what is older.
+            const std::uint64_t keep = prerollFrames_.load(std::memory_order_relaxed);
+            avail = std::min<std::size_t>(avail, readable > keep ? std::size_t(readable - keep) : 0);
+        }
+        if (avail == 0)
+            break;
+        std::size_t n = 0;
+        const float *p = ring_.peek(avail, n);
+        if (timelineValid_ && take_)
+            deliver(p, n, nextJackFrame_);
+        (void)ch;
+        ring_.consume(n);
+        nextJackFrame_ += n;
+    }
+}
+
+void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t jackFrame)
+{
+    if (!take_ || !take_->file)
+        return;
+    Take &t = *take_;
+    const std::size_t ch = config_.channels;
+    // Head: frames before the take's first frame are history we do not want.
+    if (jackFrame + frames <= t.startFrame)
+        return;
+    if (jackFrame < t.startFrame) {
+        const std::size_t skip = std::size_t(t.startFrame - jackFrame);
+        if (data)
+            data += skip * ch;
+        frames -= skip;
+        jackFrame = t.startFrame;
+    }
+    if (!t.started) {
+        t.started = true;
+        t.summary.firstJackFrame = jackFrame;
+        if (t.maxFrames)
+            t.stopFrame = std::min(t.stopFrame, jackFrame + t.maxFrames);
+    }
+    // Tail: stop exactly at the stop frame.
+    if (jackFrame >= t.stopFrame) {
+        finishTake("");
+        return;
+    }
+    const bool reachesEnd = jackFrame + frames >= t.stopFrame;
+    if (reachesEnd)
+        frames = std::size_t(t.stopFrame - jackFrame);
+
+    while (frames > 0) {
+        AudioFile &f = *t.file;
+        std::uint64_t room = maxFramesPerFile(t.format, ch) - f.frames();
+        if (config_.splitFrames)
+            room = std::min(room, config_.splitFrames - std::min(config_.splitFrames, f.frames()));
+        if (config_.splitBytes && bytesPerFrame(t.format, ch)) {
+            const std::uint64_t cap = std::max<std::uint64_t>(1, config_.splitBytes / bytesPerFrame(t.format, ch));
+            room = std::min(room, cap - std::min(cap, f.frames()));
+        }
+        if (room == 0) {
+            if (!rotate(t))
+                return;
+            continue;
+        }
+        const std::size_t n = std::size_t(std::min<std::uint64_t>(room, frames));
+        if (!t.partStarted) {
+            t.partStarted = true;
+            writeSidecar(t, jackFrame);
+        }
+        bool ok;
+        if (data) {
+            ok = f.write(data, n);
+            // Peak per channel, for status.
+            for (std::size_t i = 0; i < n; ++i) {
+                const float *fr = data + i * ch;
+                for (std::size_t c = 0; c < ch; ++c)
+                    localPeaks_[c] = std::max(localPeaks_[c], std::fabs(fr[c]));
+            }
+            data += n * ch;
+        } else {
+            ok = f.writeSilence(n);
+            if (t.summary.gaps.size() < 64)
+                t.summary.gaps.push_back({t.summary.frames, n});
+            t.summary.lostFrames += n;
+        }
+        if (!ok) {
+            finishTake(log::cat("write to ", f.path().string(), " failed: ", f.error()));
+            return;
+        }
+        t.summary.frames += n;
+        frames -= n;
+        jackFrame += n;
+    }
+    if (reachesEnd)
+        finishTake("");
+}
+
+bool DiskWriter::openPart(Take &t, const fs::path &wanted, std::string &error)
+{
+    auto created = createUnique(wanted);
+    if (!created) {
+        error = created.error();
+        return false;
+    }
+    auto file = AudioFile::create(config_.makeSink(created->fd), created->path, t.format, config_.channels, config_.rate);
+    if (!file) {
+        ::unlink(created->path.c_str());
+        error = file.error();
+        return false;
+    }
+    t.file = std::move(*file);
+    t.partStarted = false;
+    t.summary.files.push_back(created->path);
+    t.summary.path = created->path;
+    return true;
+}
+
+bool DiskWriter::rotate(Take &t)
+{
+    t.file->close();
+    if (t.file->failed()) {
+        finishTake(t.file->error());
+        return false;
+    }
+    if (t.part == 1) {
+        // The first part gets its _0001 name now that there are parts; link() refuses to
+        // replace an existing file, so nothing is overwritten.
+        const fs::path first = partName(t.basePath, 1);
+        if (::link(t.basePath.c_str(), first.c_str()) == 0) {
+            ::unlink(t.basePath.c_str());
+            const fs::path side = t.basePath.string() + ".json", sideNew = first.string() + ".json";
+            if (::link(side.c_str(), sideNew.c_str()) == 0)
+                ::unlink(side.c_str());
+            t.summary.files.front() = first;
+        }
+    }
+    ++t.part;
+    std::string error;
+    if (!openPart(t, partName(t.basePath, t.part), error)) {
+        t.file.reset();
+        finishTake(error);
+        return false;
+    }
+    return true;
+}
+
+void DiskWriter::writeSidecar(Take &t, std::uint64_t jackFrame)
+{
+    const std::int64_t us = config_.wallClock ? config_.wallClock(jackFrame) : 0;
+    const std::time_t secs = std::time_t(us / 1000000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char when[64];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    const fs::path side = t.file->path().string() + ".json";
+    std::string sources;
+    for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+        sources += i ? ", \"" : "\"";
+        sources += config_.sources[i];
+        sources += '"';
+    }
+    const int fd = ::open(side.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    const std::string text = log::cat(
+        "{\n  \"file\": \"", t.file->path().filename().string(), "\",\n  \"part\": ", t.part,
+        ",\n  \"first_frame_jack\": ", jackFrame, ",\n  \"first_frame_utc\": \"", when, ".",
+        std::to_string(1000000 + us % 1000000).substr(1), "Z\",\n  \"first_frame_unix_us\": ", us,
+        ",\n  \"sample_rate\": ", config_.rate, ",\n  \"channels\": ", config_.channels, ",\n  \"format\": \"",
+        nameOf(t.format.container), "\",\n  \"sources\": [", sources, "]\n}\n");
+    [[maybe_unused]] auto r = ::write(fd, text.data(), text.size());
+    ::close(fd);
+}
+
+void DiskWriter::finishTake(const std::string &error)
+{
+    if (!take_)
+        return;
+    Take &t = *take_;
+    std::string err = error;
+    if (t.file) {
+        t.file->close();
+        if (err.empty() && t.file->failed())
+            err = t.file->error();
+    }
+    t.summary.error = err;
+    if (!err.empty()) {
+        ++diskErrors_;
+        lastError_ = err;
+        log::error(err);
+    }
+    lastSummary_ = t.summary;
+    auto ending = t.ending;
+    TakeSummary summary = t.summary;
+    take_.reset();
+    publish();
+    if (ending) {
+        ending->summaryResult.set_value(summary);
+    } else {
+        std::lock_guard lock(mutex_);
+        events_.push_back({err.empty() ? WriterEvent::Kind::TakeEnded : WriterEvent::Kind::DiskError, summary});
+    }
+}
+
+void DiskWriter::execute(const std::shared_ptr<Command> &command)
+{
+    Command &cmd = *command;
+    switch (cmd.kind) {
+    case Command::Kind::Begin: {
+        if (take_) {
+            cmd.pathResult.set_value(fail("already recording " + take_->summary.path.string()));
+            return;
+        }
+        auto t = std::make_unique<Take>();
+        t->format = config_.format;
+        if (cmd.request.container)
+            t->format.container = *cmd.request.container;
+        const std::string ext = extensionOf(t->format.container);
+        const std::string name = cmd.request.name.empty() ? defaultName(std::time(nullptr), ext) : cmd.request.name;
+        auto wanted = resolveInside(config_.dir, name, ext);
+        if (!wanted) {
+            cmd.pathResult.set_value(fail(wanted.error()));
+            return;
+        }
+        std::string error;
+        if (!openPart(*t, *wanted, error)) {
+            cmd.pathResult.set_value(fail(error));
+            return;
+        }
+        t->basePath = t->summary.path;
+        t->startFrame = cmd.request.startFrame;
+        t->maxFrames = cmd.request.maxFrames;
+        const fs::path path = t->summary.path;
+        std::fill(localPeaks_.begin(), localPeaks_.end(), 0.0f);
+        take_ = std::move(t);
+        publish();
+        cmd.pathResult.set_value(path);
+        return;
+    }
+    case Command::Kind::End: {
+        if (!take_) {
+            cmd.summaryResult.set_value(fail("not recording"));
+            return;
+        }
+        // Everything before the stop frame is written; without one, everything in the ring.
+        take_->stopFrame = std::min(take_->stopFrame,
+                                    cmd.stopFrame ? *cmd.stopFrame : nextJackFrame_ + ring_.readableFrames());
+        take_->endDeadline = Clock::now() + std::chrono::milliseconds(cmd.timeoutMs);
+        // finishTake() answers the command, now or once the remaining frames are written.
+        take_->ending = command;
+        pump();
+        if (!take_)
+            return;
+        if ((take_->started && nextJackFrame_ >= take_->stopFrame) ||
+            (!take_->started && take_->stopFrame <= take_->startFrame))
+            finishTake("");
+        return;
+    }
+    case Command::Kind::Split: {
+        if (!take_) {
+            cmd.pathResult.set_value(fail("not recording"));
+            return;
+        }
+        pump(); // write everything up to now into the current part
+        if (!take_ || !rotate(*take_)) {
+            cmd.pathResult.set_value(fail("split failed: " + lastError_));
+            return;
+        }
+        publish();
+        cmd.pathResult.set_value(take_->summary.path);
+        return;
+    }
+    }
+}
+
+void DiskWriter::publish()
+{
+    std::lock_guard lock(mutex_);
+    status_.recording = bool(take_);
+    if (take_) {
+        status_.path = take_->summary.path;
+        status_.takeFrames = take_->summary.frames;
+        status_.lostFrames = take_->summary.lostFrames;
+        status_.bytesPerSecond = bytesPerFrame(take_->format, config_.channels) * config_.rate;
+    } else {
+        status_.path = lastSummary_.path;
+        status_.takeFrames = lastSummary_.frames;
+        status_.lostFrames = lastSummary_.lostFrames;
+    }
+    status_.totalGapFrames = totalGapFrames_;
+    status_.diskErrors = diskErrors_;
+    status_.lastError = lastError_;
+    for (std::size_t c = 0; c < peaks_.size(); ++c)
+        peaks_[c] = std::max(peaks_[c], localPeaks_[c]);
+    std::fill(localPeaks_.begin(), localPeaks_.end(), 0.0f);
+}
+
+template <typename T>
+static T waitFor(std::future<T> &f, int timeoutMs, const char *what)
+{
+    if (f.wait_for(std::chrono::milliseconds(timeoutMs)) != std::future_status::ready)
+        return fail(std::string("the disk thread did not answer ") + what);
+    return f.get();
+}
+
+Expected<fs::path> DiskWriter::begin(const TakeRequest &request)
+{
+    auto cmd = std::make_shared<Command>();
+    cmd->kind = Command::Kind::Begin;
+    cmd->request = request;
+    auto fut = cmd->pathResult.get_future();
+    {
+        std::lock_guard lock(mutex_);
+        commands_.push_back(cmd);
+    }
+    wake_.notify_all();
+    return waitFor(fut, 5000, "start");
+}
+
+Expected<TakeSummary> DiskWriter::end(std::optional<std::uint64_t> stopFrame, int timeoutMs)
+{
+    auto cmd = std::make_shared<Command>();
+    cmd->kind = Command::Kind::End;
+    cmd->stopFrame = stopFrame;
+    cmd->timeoutMs = timeoutMs;
+    auto fut = cmd->summaryResult.get_future();
+    {
+        std::lock_guard lock(mutex_);
+        commands_.push_back(cmd);
+    }
+    wake_.notify_all();
+    return waitFor(fut, timeoutMs + 5000, "stop");
+}
+
+Expected<fs::path> DiskWriter::split()
+{
+    auto cmd = std::make_shared<Command>();
+    cmd->kind = Command::Kind::Split;
+    auto fut = cmd->pathResult.get_future();
+    {
+        std::lock_guard lock(mutex_);
+        commands_.push_back(cmd);
+    }
+    wake_.notify_all();
+    return waitFor(fut, 5000, "split");
+}
+
+void DiskWriter::setPrerollFrames(std::uint64_t frames) { prerollFrames_.store(frames, std::memory_order_relaxed); }
+
+WriterStatus DiskWriter::status() const
+{
+    std::lock_guard lock(mutex_);
+    return status_;
+}
+
+std::vector<float> DiskWriter::takePeaks()
+{
+    std::lock_guard lock(mutex_);
+    std::vector<float> out = peaks_;
+    std::fill(peaks_.begin(), peaks_.end(), 0.0f);
+    return out;
+}
+
+std::optional<WriterEvent> DiskWriter::pollEvent()
+{
+    std::lock_guard lock(mutex_);
+    if (events_.empty())
+        return std::nullopt;
+    WriterEvent e = std::move(events_.front());
+    events_.pop_front();
+    return e;
+}
+
+} // namespace chronus::rec

@@ -1,0 +1,144 @@
+// The disk thread: reads the FrameRing and its timeline events in order, turns gaps into
+// exactly that many silent frames, and writes takes (start/stop at exact JACK frames,
+// pre-roll from the ring's history, rotation, header refresh, sidecar). Control threads
+// talk to it through blocking calls that return once the disk thread has acted.
+#pragma once
+
+#include "audio_file.hpp"
+#include "expected.hpp"
+#include "ring.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace chronus::rec {
+
+struct WriterConfig {
+    std::filesystem::path dir = "recordings";
+    FileFormat format;
+    std::size_t channels = 2;
+    std::uint32_t rate = 48000;
+    std::uint64_t splitFrames = 0; // rotate every N frames (0: off)
+    std::uint64_t splitBytes = 0;  // rotate before a file exceeds N bytes (0: off)
+    // Makes the Sink for a newly created file descriptor (tests inject slow or full disks).
+    std::function<std::unique_ptr<Sink>(int fd)> makeSink;
+    // Wall clock (µs since epoch) of a JACK frame, for the sidecar.
+    std::function<std::int64_t(std::uint64_t jackFrame)> wallClock;
+    std::vector<std::string> sources; // written to the sidecar
+};
+
+struct TakeRequest {
+    std::string name;                 // empty: chronus_YYYYMMDD_HHMMSS
+    std::optional<Container> container;
+    std::uint64_t startFrame = 0;     // first JACK frame of the take (pre-roll: in the past)
+    std::uint64_t maxFrames = 0;      // duration limit (0: none)
+};
+
+struct Gap {
+    std::uint64_t atFrame;  // position in the take
+    std::uint64_t frames;
+};
+
+struct TakeSummary {
+    std::filesystem::path path;       // last file of the take
+    std::vector<std::filesystem::path> files;
+    std::uint64_t frames = 0;         // frames in all files of the take
+    std::uint64_t lostFrames = 0;     // of which silence standing in for lost frames
+    std::vector<Gap> gaps;            // first 64 gaps
+    std::uint64_t firstJackFrame = 0;
+    std::string error;                // non-empty when the take ended on a disk error
+};
+
+// Something the control thread should announce (the take ended by itself).
+struct WriterEvent {
+    enum class Kind { TakeEnded, DiskError } kind;
+    TakeSummary summary;
+};
+
+struct WriterStatus {
+    bool recording = false;
+    std::filesystem::path path;
+    std::uint64_t takeFrames = 0;
+    std::uint64_t lostFrames = 0;     // in the current or last take
+    std::uint64_t totalGapFrames = 0; // since start-up, including while idle
+    std::uint64_t diskErrors = 0;
+    std::string lastError;
+    std::uint64_t bytesPerSecond = 0;
+};
+
+class DiskWriter {
+public:
+    DiskWriter(FrameRing &ring, WriterConfig config);
+    ~DiskWriter();
+
+    // Starts / stops the disk thread (stop finishes any take first).
+    void start();
+    void stop();
+
+    // Control thread. Creates the take's first file (on the disk thread) and arms it.
+    Expected<std::filesystem::path> begin(const TakeRequest &request);
+    // Ends the take once every frame before `stopFrame` is written (none: everything now in
+    // the ring), finalizes and returns it. Gives up waiting after `timeoutMs`.
+    Expected<TakeSummary> end(std::optional<std::uint64_t> stopFrame, int timeoutMs = 3000);
+    // Starts the next part at the current position, sample-contiguous; returns its path.
+    Expected<std::filesystem::path> split();
+    // Frames of history to keep while idle (pre-roll); must be below the ring size.
+    void setPrerollFrames(std::uint64_t frames);
+
+    WriterStatus status() const;
+    // Per-channel peak since the previous call.
+    std::vector<float> takePeaks();
+    // Events for the control thread (take ended by duration limit or disk error).
+    std::optional<WriterEvent> pollEvent();
+
+    // Processes what is in the ring now. The disk thread calls this; tests may call it
+    // directly instead of start().
+    void pump();
+
+private:
+    struct Take;
+    struct Command;
+    void run();
+    void execute(const std::shared_ptr<Command> &command);
+    void deliver(const float *data, std::size_t frames, std::uint64_t jackFrame);
+    bool openPart(Take &take, const std::filesystem::path &wanted, std::string &error);
+    bool rotate(Take &take);
+    void finishTake(const std::string &error);
+    void writeSidecar(Take &take, std::uint64_t jackFrame);
+    void publish();
+
+    FrameRing &ring_;
+    WriterConfig config_;
+    std::unique_ptr<Take> take_;
+    std::optional<TimelineEvent> nextEvent_;
+    bool timelineValid_ = false;
+    std::uint64_t nextJackFrame_ = 0;
+    std::atomic<std::uint64_t> prerollFrames_{0};
+    std::uint64_t totalGapFrames_ = 0;
+    std::uint64_t diskErrors_ = 0;
+    std::string lastError_;
+    TakeSummary lastSummary_;
+
+    std::thread thread_;
+    std::atomic<bool> running_{false};
+    mutable std::mutex mutex_; // commands, events, status
+    std::condition_variable wake_;
+    std::deque<std::shared_ptr<Command>> commands_;
+    std::deque<WriterEvent> events_;
+    WriterStatus status_;
+    std::vector<float> peaks_;
+    std::vector<float> localPeaks_;
+};
+
+} // namespace chronus::rec

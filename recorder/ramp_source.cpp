@@ -1,0 +1,92 @@
+// chronus-ramp-source: a JACK client whose every output frame carries its own JACK frame
+// index, for tests and benchmarks of the recorder. Channel c (0-based) at JACK frame n holds
+// float((n + c * 65537) mod 2^24), an integer a float represents exactly, so a reader can
+// check every frame of a recording: no gap, no shift, no channel swap.
+//   chronus-ramp-source [--name chronus] [--channels 2] [--prefix out_]
+// Prints "ready" on stdout once active; runs until SIGINT/SIGTERM.
+#include "jack_client.hpp"
+#include "rt.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+std::atomic<bool> quit{false};
+void onSignal(int) { quit.store(true); }
+
+struct Ramp {
+    jack_client_t *client = nullptr;
+    std::vector<jack_port_t *> ports;
+};
+
+CHRONUS_RT int process(jack_nframes_t frames, void *arg)
+{
+    auto *r = static_cast<Ramp *>(arg);
+    const std::uint32_t t = jack_last_frame_time(r->client);
+    for (std::size_t c = 0; c < r->ports.size(); ++c) {
+        auto *out = static_cast<float *>(jack_port_get_buffer(r->ports[c], frames));
+        const std::uint32_t base = t + std::uint32_t(c) * 65537u;
+        for (jack_nframes_t i = 0; i < frames; ++i)
+            out[i] = float((base + i) & 0xffffffu);
+    }
+    return 0;
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::string name = "chronus", prefix = "out_";
+    int channels = 2;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--name" && i + 1 < argc)
+            name = argv[++i];
+        else if (a == "--channels" && i + 1 < argc)
+            channels = std::atoi(argv[++i]);
+        else if (a == "--prefix" && i + 1 < argc)
+            prefix = argv[++i];
+        else {
+            std::fprintf(stderr, "usage: chronus-ramp-source [--name N] [--channels C] [--prefix P]\n");
+            return 2;
+        }
+    }
+    if (channels < 1 || channels > 1024) {
+        std::fprintf(stderr, "chronus-ramp-source: --channels must be 1..1024\n");
+        return 2;
+    }
+    auto client = chronus::JackClient::open(name);
+    if (!client) {
+        std::fprintf(stderr, "chronus-ramp-source: %s\n", client.error().c_str());
+        return 1;
+    }
+    Ramp ramp;
+    ramp.client = (*client)->get();
+    for (int c = 0; c < channels; ++c) {
+        const std::string p = prefix + std::to_string(c + 1);
+        ramp.ports.push_back(jack_port_register(ramp.client, p.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0));
+        if (!ramp.ports.back()) {
+            std::fprintf(stderr, "chronus-ramp-source: cannot register %s\n", p.c_str());
+            return 1;
+        }
+    }
+    jack_set_process_callback(ramp.client, process, &ramp);
+    if (jack_activate(ramp.client) != 0) {
+        std::fprintf(stderr, "chronus-ramp-source: cannot activate\n");
+        return 1;
+    }
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    std::printf("ready\n");
+    std::fflush(stdout);
+    while (!quit.load() && !(*client)->serverGone())
+        usleep(20000);
+    // Stop the callback before `ramp` goes out of scope.
+    if (!(*client)->serverGone())
+        jack_deactivate(ramp.client);
+    return 0;
+}

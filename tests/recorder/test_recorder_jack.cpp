@@ -1,0 +1,306 @@
+// chronus-recorder end to end: a private dummy jackd, the ramp source as "chronus:out_*",
+// the real binary driven over OSC, and every recorded frame checked.
+#include "jack_fixture.hpp"
+#include "osc.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace chronus;
+using namespace testing_rec;
+using namespace std::chrono_literals;
+
+namespace {
+
+class RecorderTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        REQUIRE_JACKD();
+        dir_ = fs::temp_directory_path() / ("chronus-rec-test-" + std::to_string(getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        ASSERT_TRUE(jack_.start(dir_.string())) << "jackd did not start; see " << dir_ << "/jackd.log";
+    }
+    void TearDown() override
+    {
+        if (recorder_ > 0)
+            stopChild(recorder_);
+        if (ramp_ > 0)
+            stopChild(ramp_);
+        if (!HasFailure())
+            fs::remove_all(dir_);
+    }
+
+    void startRamp(int channels)
+    {
+        ramp_ = spawn({envOr("CHRONUS_RAMP", "chronus-ramp-source"), "--channels", std::to_string(channels)},
+                      (dir_ / "ramp.log").string());
+    }
+
+    // Starts the recorder and waits until it answers /ping.
+    void startRecorder(std::vector<std::string> extra = {}, const std::function<void()> &beforeExec = {})
+    {
+        port_ = freeUdpPort();
+        std::vector<std::string> argv{envOr("CHRONUS_RECORDER", "chronus-recorder"), "--osc-port",
+                                      std::to_string(port_), "--dir", (dir_ / "rec").string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        recorder_ = spawn(argv, (dir_ / "recorder.log").string(), beforeExec);
+        auto c = osc::Client::open(osc::Protocol::Udp, "127.0.0.1", port_);
+        ASSERT_TRUE(c) << c.error();
+        client_ = std::move(*c);
+        for (int i = 0; i < 100; ++i) {
+            if (client_->request("/ping", {}, 100))
+                return;
+            ASSERT_TRUE(alive(recorder_)) << "recorder exited; see " << dir_ << "/recorder.log";
+        }
+        FAIL() << "recorder never answered /ping";
+    }
+
+    osc::Message call(const std::string &address, const std::vector<osc::Arg> &args = {}, int timeoutMs = 5000)
+    {
+        auto r = client_->request(address, args, timeoutMs);
+        EXPECT_TRUE(r) << "no reply to " << address;
+        return r ? *r : osc::Message{};
+    }
+
+    // Waits for an unsolicited message (e.g. /done /record/stop after a duration limit).
+    std::optional<osc::Message> await(const std::string &address, const std::string &first, int timeoutMs)
+    {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+        while (std::chrono::steady_clock::now() < end)
+            if (auto m = client_->receive(100); m && m->address == address && m->stringAt(0) == first)
+                return m;
+        return std::nullopt;
+    }
+
+    // Records `seconds` with the duration limit and checks every frame.
+    void recordsEveryFrame(int channels, double seconds)
+    {
+        startRamp(channels);
+        startRecorder({"--channels", std::to_string(channels)});
+        auto started = call("/record/start", {std::string("ramp"), float(seconds)});
+        ASSERT_EQ(started.address, "/done") << osc::toString(started);
+        const fs::path path = *started.stringAt(1);
+        auto ended = await("/done", "/record/stop", int(seconds * 1000) + 5000);
+        ASSERT_TRUE(ended) << "no /done /record/stop after the duration limit";
+        EXPECT_EQ(ended->intAt(2), std::int64_t(seconds * 48000));
+        const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+        ASSERT_TRUE(r.opened);
+        EXPECT_EQ(r.channels, channels);
+        EXPECT_EQ(r.frames, std::uint64_t(seconds * 48000)) << r.describe();
+        EXPECT_EQ(r.mismatches, 0u) << r.describe();
+        // Silence only where the recorder said frames were lost (a loaded machine can make
+        // the dummy driver skip a cycle), and exactly that much.
+        EXPECT_EQ(std::int64_t(r.silentFrames), *ended->intAt(3)) << r.describe();
+    }
+
+    fs::path dir_;
+    JackServer jack_;
+    pid_t ramp_ = -1, recorder_ = -1;
+    int port_ = 0;
+    std::unique_ptr<osc::Client> client_;
+};
+
+TEST_F(RecorderTest, TwoChannelTakeHoldsExactlyDurationTimesRateFramesInOrder) { recordsEveryFrame(2, 1.5); }
+
+TEST_F(RecorderTest, ThirtyTwoChannelTakeHoldsEveryFrameOnTheRightChannel) { recordsEveryFrame(32, 1.0); }
+
+TEST_F(RecorderTest, TwoHundredFiftySixChannelTakeHoldsEveryFrameOnTheRightChannel) { recordsEveryFrame(256, 1.0); }
+
+TEST_F(RecorderTest, StopWhileIdleAndStartWhileRecordingFailAndChangeNothing)
+{
+    startRamp(2);
+    startRecorder();
+    auto m = call("/record/stop");
+    EXPECT_EQ(m.address, "/fail");
+    auto started = call("/record/start", {std::string("one")});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    auto again = call("/record/start", {std::string("two")});
+    EXPECT_EQ(again.address, "/fail") << osc::toString(again);
+    EXPECT_FALSE(fs::exists(dir_ / "rec" / "two.wav"));
+    std::this_thread::sleep_for(500ms);
+    auto status = call("/record/status");
+    ASSERT_EQ(status.address, "/record/status.reply");
+    EXPECT_EQ(status.stringAt(1), "recording");
+    auto stopped = call("/record/stop");
+    ASSERT_EQ(stopped.address, "/done") << osc::toString(stopped);
+    EXPECT_EQ(stopped.stringAt(1), started.stringAt(1));
+    EXPECT_GT(*stopped.intAt(2), 48000 / 4);
+    const fs::path path = *stopped.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), *stopped.intAt(3)) << r.describe();
+    EXPECT_EQ(call("/record/stop").address, "/fail");
+    auto unknown = call("/record/bogus");
+    EXPECT_EQ(unknown.address, "/fail");
+}
+
+TEST_F(RecorderTest, NamesThatEscapeTheRecordingsDirectoryAreRefused)
+{
+    startRamp(2);
+    startRecorder();
+    for (const std::string bad : {"../escape", "/tmp/escape", "a/../../escape", "sub/../../../escape"}) {
+        auto m = call("/record/start", {bad});
+        EXPECT_EQ(m.address, "/fail") << bad << ": " << osc::toString(m);
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "escape.wav"));
+    EXPECT_FALSE(fs::exists("/tmp/escape.wav"));
+    auto ok = call("/record/start", {std::string("sub/inside")});
+    EXPECT_EQ(ok.address, "/done") << osc::toString(ok);
+    EXPECT_EQ(call("/record/stop").address, "/done");
+    EXPECT_TRUE(fs::exists(dir_ / "rec" / "sub" / "inside.wav"));
+}
+
+TEST_F(RecorderTest, ExistingFilesAreNeverOverwritten)
+{
+    startRamp(2);
+    startRecorder();
+    ASSERT_EQ(call("/record/start", {std::string("same")}).address, "/done");
+    std::this_thread::sleep_for(300ms);
+    auto first = call("/record/stop");
+    ASSERT_EQ(first.address, "/done");
+    const auto size = fs::file_size(*first.stringAt(1));
+    auto second = call("/record/start", {std::string("same")});
+    ASSERT_EQ(second.address, "/done");
+    EXPECT_NE(second.stringAt(1), first.stringAt(1));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(call("/record/stop").address, "/done");
+    EXPECT_EQ(fs::file_size(*first.stringAt(1)), size);
+    EXPECT_TRUE(fs::exists(dir_ / "rec" / "same-1.wav"));
+}
+
+TEST_F(RecorderTest, SplitContinuesSampleContiguouslyInNumberedParts)
+{
+    startRamp(2);
+    startRecorder();
+    ASSERT_EQ(call("/record/start", {std::string("take")}).address, "/done");
+    std::this_thread::sleep_for(400ms);
+    auto split = call("/record/split");
+    ASSERT_EQ(split.address, "/done") << osc::toString(split);
+    std::this_thread::sleep_for(400ms);
+    auto stopped = call("/record/stop");
+    ASSERT_EQ(stopped.address, "/done");
+    const fs::path p1 = dir_ / "rec" / "take_0001.wav", p2 = dir_ / "rec" / "take_0002.wav";
+    ASSERT_TRUE(fs::exists(p1));
+    ASSERT_TRUE(fs::exists(p2));
+    const std::uint64_t f1 = sidecarFirstFrame(p1);
+    const RampCheck a = checkRamp(p1, f1);
+    const RampCheck b = checkRamp(p2, f1 + a.frames); // part 2 starts where part 1 ended
+    EXPECT_EQ(a.mismatches, 0u) << a.describe();
+    EXPECT_EQ(a.silentFrames % 256, 0u) << a.describe();
+    EXPECT_EQ(b.mismatches, 0u) << b.describe();
+    EXPECT_EQ(b.silentFrames % 256, 0u) << b.describe();
+    EXPECT_EQ(sidecarFirstFrame(p2), f1 + a.frames);
+    EXPECT_EQ(std::int64_t(a.frames + b.frames), *stopped.intAt(2));
+}
+
+TEST_F(RecorderTest, PrerollStartsTheFileExactlyThatEarlierAndSeamlessly)
+{
+    startRamp(2);
+    startRecorder({"--preroll", "0.5"});
+    std::this_thread::sleep_for(1000ms);
+    auto started = call("/record/start", {std::string("pre")});
+    ASSERT_EQ(started.address, "/done");
+    std::this_thread::sleep_for(300ms);
+    auto stopped = call("/record/stop");
+    ASSERT_EQ(stopped.address, "/done");
+    const fs::path path = *stopped.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
+    EXPECT_GE(r.frames, 24000u + 300 * 48); // at least pre-roll + recorded time
+}
+
+TEST_F(RecorderTest, SigkillLeavesAFileThatOpensWithAtMostASecondMissing)
+{
+    startRamp(2);
+    startRecorder();
+    auto started = call("/record/start", {std::string("killed")});
+    ASSERT_EQ(started.address, "/done");
+    std::this_thread::sleep_for(2500ms);
+    kill(recorder_, SIGKILL);
+    waitpid(recorder_, nullptr, 0);
+    recorder_ = -1;
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened) << "libsndfile cannot open the killed take";
+    EXPECT_GE(r.frames, std::uint64_t(48000 * 1.3)) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(r.silentFrames % 256, 0u) << "silence not in whole skipped periods: " << r.describe();
+
+    // PCM 16 so Python's wave module (PCM only) can read it too.
+    startRecorder({"--sample-format", "16"});
+    auto s2 = call("/record/start", {std::string("killed16")});
+    ASSERT_EQ(s2.address, "/done");
+    std::this_thread::sleep_for(2500ms);
+    kill(recorder_, SIGKILL);
+    waitpid(recorder_, nullptr, 0);
+    recorder_ = -1;
+    const std::string cmd = "/usr/bin/python3 -c \"import wave,sys; w=wave.open(sys.argv[1]); "
+                            "sys.exit(0 if w.getnframes() >= 48000*1.3 and w.getnchannels()==2 else 3)\" " +
+                            *s2.stringAt(1);
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "Python's wave rejects the killed take " << *s2.stringAt(1);
+}
+
+TEST_F(RecorderTest, SigtermFinalizesTheTake)
+{
+    startRamp(2);
+    startRecorder();
+    auto started = call("/record/start", {std::string("termed")});
+    ASSERT_EQ(started.address, "/done");
+    std::this_thread::sleep_for(700ms);
+    const int status = stopChild(recorder_, SIGTERM);
+    recorder_ = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    EXPECT_GE(r.frames, 48000u / 2) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
+    // The header matches the data exactly: data bytes = frames x 2 channels x 4 bytes.
+    EXPECT_GE(fs::file_size(path), r.frames * 8);
+    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+}
+
+TEST_F(RecorderTest, DiskFullStopsTheTakeLeavesAValidFileAnswersFailAndStaysUp)
+{
+    startRamp(2);
+    // A 1 MiB file-size limit in the recorder's process stands in for a full disk.
+    startRecorder({}, [] {
+        signal(SIGXFSZ, SIG_IGN);
+        rlimit rl{1 << 20, 1 << 20};
+        setrlimit(RLIMIT_FSIZE, &rl);
+    });
+    auto started = call("/record/start", {std::string("full")});
+    ASSERT_EQ(started.address, "/done");
+    auto failed = await("/fail", "/record/start", 10000);
+    ASSERT_TRUE(failed) << "no /fail after the disk filled";
+    EXPECT_TRUE(alive(recorder_));
+    EXPECT_EQ(call("/ping").address, "/pong");
+    auto status = call("/record/status");
+    ASSERT_EQ(status.address, "/record/status.reply");
+    std::optional<std::int64_t> diskErrors;
+    for (std::size_t i = 0; i + 1 < status.args.size(); i += 2)
+        if (status.stringAt(i) == "disk_errors")
+            diskErrors = status.intAt(i + 1);
+    EXPECT_EQ(diskErrors, 1);
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened);
+    EXPECT_GT(r.frames, 48000u / 2) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
+    EXPECT_LE(fs::file_size(path), std::uintmax_t(1) << 20);
+}
+
+TEST_F(RecorderTest, BadOptionsGiveOneErrorAndExitTwo)
+{
+    const std::string exe = envOr("CHRONUS_RECORDER", "chronus-recorder");
+    EXPECT_EQ(WEXITSTATUS(std::system((exe + " --channels 0 2>/dev/null").c_str())), 2);
+    EXPECT_EQ(WEXITSTATUS(std::system((exe + " --bogus 2>/dev/null").c_str())), 2);
+    EXPECT_EQ(WEXITSTATUS(std::system((exe + " --help >/dev/null").c_str())), 0);
+}
+
+} // namespace
