@@ -99,7 +99,7 @@ std::uint64_t blockHash(const float *const *channels, std::uint32_t channelCount
     return h;
 }
 
-bool RecordRing::tryPush(const CommandRecord &record) noexcept
+bool RecordRing::tryPush(const CommandRecord &record) const noexcept
 {
     const std::uint64_t head = idx_->head.load(std::memory_order_relaxed);
     if (head - idx_->tail.load(std::memory_order_acquire) > mask_)
@@ -109,7 +109,7 @@ bool RecordRing::tryPush(const CommandRecord &record) noexcept
     return true;
 }
 
-bool RecordRing::tryPop(CommandRecord &out) noexcept
+bool RecordRing::tryPop(CommandRecord &out) const noexcept
 {
     const std::uint64_t tail = idx_->tail.load(std::memory_order_relaxed);
     if (tail == idx_->head.load(std::memory_order_acquire))
@@ -133,7 +133,7 @@ std::uint64_t RecordRing::size() const noexcept
     return idx_->head.load(std::memory_order_acquire) - idx_->tail.load(std::memory_order_acquire);
 }
 
-std::uint64_t TextRing::write(std::string_view text) noexcept
+std::uint64_t TextRing::write(std::string_view text) const noexcept
 {
     const std::uint64_t head = idx_->head.load(std::memory_order_relaxed);
     const std::uint64_t used = head - idx_->tail.load(std::memory_order_acquire);
@@ -150,7 +150,7 @@ std::uint64_t TextRing::write(std::string_view text) noexcept
     return head;
 }
 
-std::string TextRing::read(std::uint64_t offset, std::uint32_t length)
+std::string TextRing::read(std::uint64_t offset, std::uint32_t length) const
 {
     std::string out(length, '\0');
     if (offset + length > idx_->head.load(std::memory_order_acquire))
@@ -196,15 +196,11 @@ struct Segment::Impl {
     bip::mapped_region region;
 };
 
-Expected<std::unique_ptr<Segment>> Segment::create(const std::string &instance, const Geometry &geometry,
-                                                   bool *staleRemoved)
+Expected<void> Segment::claim(const std::string &instance, bool *staleRemoved)
 {
-    if (auto ok = validate(geometry); !ok)
-        return fail(ok.error());
     if (staleRemoved != nullptr)
         *staleRemoved = false;
     const std::string name = segmentName(instance);
-
     // An existing segment is either a live instance (refuse) or a crashed one's (remove).
     try {
         bip::shared_memory_object existing(bip::open_only, name.c_str(), bip::read_only);
@@ -225,6 +221,17 @@ Expected<std::unique_ptr<Segment>> Segment::create(const std::string &instance, 
     } catch (const bip::interprocess_exception &) {
         // Not there: the normal case.
     }
+    return {};
+}
+
+Expected<std::unique_ptr<Segment>> Segment::create(const std::string &instance, const Geometry &geometry,
+                                                   bool *staleRemoved)
+{
+    if (auto ok = validate(geometry); !ok)
+        return fail(ok.error());
+    if (auto claimed = claim(instance, staleRemoved); !claimed)
+        return fail(claimed.error());
+    const std::string name = segmentName(instance);
 
     const Layout layout = computeLayout(geometry);
     auto seg = std::unique_ptr<Segment>(new Segment);

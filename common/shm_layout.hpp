@@ -108,7 +108,7 @@ struct alignas(64) SlotStatus {
     std::atomic<WorkerState> workerState;
     std::atomic<std::uint64_t> heartbeat;       // cycles run
     std::atomic<std::uint64_t> lastBlock;       // frame of the last published block
-    std::atomic<std::uint32_t> dspLoadPermille; // render time / period, smoothed
+    std::atomic<std::uint32_t> dspLoadPpm;      // render time / period, smoothed, parts per million
     std::atomic<std::uint32_t> generation;      // live patch generation
     std::atomic<std::uint64_t> eventsApplied;
     std::atomic<std::uint64_t> eventsLate;
@@ -182,9 +182,9 @@ public:
     RecordRing(RingIndices *idx, CommandRecord *records, std::uint32_t capacity) noexcept
         : idx_(idx), records_(records), mask_(capacity - 1) {}
     // Producer. False when full.
-    bool tryPush(const CommandRecord &record) noexcept;
+    bool tryPush(const CommandRecord &record) const noexcept;
     // Consumer. False when empty.
-    bool tryPop(CommandRecord &out) noexcept;
+    bool tryPop(CommandRecord &out) const noexcept;
     // Consumer: the oldest record without removing it. False when empty.
     bool peek(CommandRecord &out) const noexcept;
     std::uint64_t size() const noexcept;
@@ -203,9 +203,9 @@ public:
     TextRing() = default;
     TextRing(RingIndices *idx, char *data, std::uint64_t bytes) noexcept : idx_(idx), data_(data), mask_(bytes - 1) {}
     // Producer: appends text; returns its offset, or kNoBlock when it does not fit.
-    std::uint64_t write(std::string_view text) noexcept;
+    std::uint64_t write(std::string_view text) const noexcept;
     // Consumer: copies [offset, offset + length) out and frees everything before its end.
-    std::string read(std::uint64_t offset, std::uint32_t length);
+    std::string read(std::uint64_t offset, std::uint32_t length) const;
     std::uint64_t capacity() const noexcept { return mask_ + 1; }
 
 private:
@@ -248,6 +248,9 @@ public:
     // by a dead supervisor is removed and recreated (`staleRemoved` says so).
     static Expected<std::unique_ptr<Segment>> create(const std::string &instance, const Geometry &geometry,
                                                      bool *staleRemoved = nullptr);
+    // The part of create() that checks for another instance: fails if a live supervisor
+    // owns "chronus-<instance>", removes a dead one's segment. Call early for a clear error.
+    static Expected<void> claim(const std::string &instance, bool *staleRemoved = nullptr);
     // Opens an existing segment and checks magic, version and size.
     static Expected<std::unique_ptr<Segment>> open(const std::string &instance);
     // Removes the name (creator only); mapped views stay valid until unmapped.

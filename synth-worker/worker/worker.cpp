@@ -44,10 +44,17 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, s
     const std::string name = instance == "default" ? "chronus-worker-" + std::to_string(options.slot)
                                                    : "chronus-" + instance + "-worker-" + std::to_string(options.slot);
     auto jack = JackClient::open(name, options.jackServer);
+    // The worker we replace may have been killed a moment ago: JACK drops its client (and
+    // frees the name) when it notices the closed socket. Wait for that, briefly.
+    for (int i = 0; i < 200 && !jack && jack.error().find("already exists") != std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        jack = JackClient::open(name, options.jackServer);
+    }
     if (!jack)
         return fail(jack.error());
     w->jack_ = std::move(*jack);
     jack_client_t *client = w->jack_->get();
+    w->client_ = client;
     if (jack_get_sample_rate(client) != static_cast<jack_nframes_t>(w->geometry_.sampleRate))
         return fail(log::cat("JACK runs at ", jack_get_sample_rate(client), " Hz but the supervisor set up ",
                              w->geometry_.sampleRate, " Hz"));
@@ -128,7 +135,7 @@ void Worker::renderBlock() noexcept
 
 int Worker::process(jack_nframes_t frames) noexcept
 {
-    jack_client_t *client = jack_->get();
+    jack_client_t *client = client_;
     shm::SlotStatus &st = *slot_.status;
     const shm::Header &header = segment_->header();
     const std::uint32_t period = geometry_.periodFrames;
@@ -209,7 +216,7 @@ int Worker::process(jack_nframes_t frames) noexcept
     }
     const double load = periodUsecs > 0 ? double(jack_get_time() - started) / periodUsecs : 0.0;
     loadAverage_ += 0.05 * (load - loadAverage_);
-    st.dspLoadPermille.store(static_cast<std::uint32_t>(loadAverage_ * 1000.0), std::memory_order_relaxed);
+    st.dspLoadPpm.store(static_cast<std::uint32_t>(loadAverage_ * 1e6), std::memory_order_relaxed);
     const engine::EngineStats &stats = engine_->stats();
     st.eventsApplied.store(stats.eventsApplied, std::memory_order_relaxed);
     st.eventsLate.store(stats.eventsLate, std::memory_order_relaxed);

@@ -59,6 +59,7 @@ private:
     shm::SlotView slot_;
     shm::Geometry geometry_;
     std::unique_ptr<JackClient> jack_;
+    jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
     std::unique_ptr<engine::Engine> engine_;
 

@@ -1,0 +1,268 @@
+#include "control_surface.hpp"
+
+#include "describe.hpp"
+#include "log.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+namespace chronus::supervisor {
+
+namespace {
+
+// Long addresses and reasons are cut in replies: a reply must fit a UDP datagram and
+// should not echo a megabyte of someone's garbage.
+constexpr std::size_t kMaxEcho = 256;
+constexpr std::size_t kMaxReason = 512;
+
+std::string clip(std::string_view s, std::size_t max)
+{
+    if (s.size() <= max)
+        return std::string(s);
+    return std::string(s.substr(0, max)) + "...";
+}
+
+// OSC arguments -> the controller's vocabulary. Types the controller cannot mean are
+// refused here with the argument's position.
+Expected<std::vector<engine::Arg>> toEngineArgs(const osc::Message &msg)
+{
+    std::vector<engine::Arg> out;
+    out.reserve(msg.args.size());
+    for (std::size_t i = 0; i < msg.args.size(); ++i) {
+        const osc::Arg &a = msg.args[i];
+        if (const auto *v = std::get_if<std::int32_t>(&a)) {
+            out.emplace_back(*v);
+        } else if (const auto *v = std::get_if<float>(&a)) {
+            out.emplace_back(*v);
+        } else if (const auto *v = std::get_if<std::string>(&a)) {
+            out.emplace_back(*v);
+        } else if (const auto *v = std::get_if<double>(&a)) {
+            out.emplace_back(static_cast<float>(*v));
+        } else if (const auto *v = std::get_if<std::int64_t>(&a)) {
+            if (*v < std::numeric_limits<std::int32_t>::min() || *v > std::numeric_limits<std::int32_t>::max())
+                return fail(log::cat("argument ", i + 1, " (", *v, ") is out of the 32-bit range"));
+            out.emplace_back(static_cast<std::int32_t>(*v));
+        } else if (const auto *v = std::get_if<bool>(&a)) {
+            out.emplace_back(static_cast<std::int32_t>(*v ? 1 : 0));
+        } else {
+            const char type = i < msg.types.size() ? msg.types[i] : '?';
+            return fail(log::cat("argument ", i + 1, " has unsupported OSC type '", type, "'"));
+        }
+    }
+    return out;
+}
+
+osc::Arg toOscArg(const engine::Arg &a)
+{
+    if (const auto *v = std::get_if<std::int32_t>(&a))
+        return *v;
+    if (const auto *v = std::get_if<float>(&a))
+        return *v;
+    return std::get<std::string>(a);
+}
+
+bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+} // namespace
+
+ControlSurface::ControlSurface(engine::Controller &controller, Timeline &timeline, SlotManager &slots,
+                               OutputStage &output, shm::Segment &segment, SurfaceOptions options)
+    : controller_(controller), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
+      options_(std::move(options))
+{
+}
+
+ControlSurface::~ControlSurface() = default;
+
+void ControlSurface::reply(const osc::Message &msg, std::string_view address, std::vector<osc::Arg> args)
+{
+    if (server_)
+        server_->reply(msg, address, args);
+}
+
+void ControlSurface::done(const osc::Message &msg, std::vector<osc::Arg> extra)
+{
+    extra.insert(extra.begin(), osc::Arg(clip(msg.address, kMaxEcho)));
+    reply(msg, "/done", std::move(extra));
+}
+
+void ControlSurface::failWith(const osc::Message &msg, const std::string &reason)
+{
+    ++rejected_;
+    reply(msg, "/fail", {clip(msg.address, kMaxEcho), clip(reason, kMaxReason)});
+}
+
+void ControlSurface::notify(const std::string &kind, const std::string &text)
+{
+    if (!server_)
+        return;
+    for (const std::string &url : subscribers_)
+        server_->sendTo(url, "/event", {kind, text});
+}
+
+bool ControlSurface::waitForFrame(std::uint64_t frame, int timeoutMs)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (output_.cycleFrame() == shm::kNoBlock || output_.cycleFrame() < frame) {
+        if (std::chrono::steady_clock::now() > deadline || output_.serverGone())
+            return false;
+        if (idle_)
+            idle_();
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return true;
+}
+
+void ControlSurface::handle(const osc::Message &msg)
+{
+    const std::string &a = msg.address;
+    if (a == "/ping") {
+        reply(msg, "/pong", msg.args);
+    } else if (a == "/status") {
+        status(msg);
+    } else if (a == "/sync") {
+        // Everything sent before this is stamped at or before lastStampedFrame().
+        if (!waitForFrame(timeline_.lastStampedFrame(), 10000))
+            failWith(msg, "timed out waiting for earlier commands to take effect");
+        else
+            reply(msg, "/synced", msg.args);
+    } else if (a == "/notify") {
+        const auto on = msg.numberAt(0);
+        const auto word = msg.stringAt(0);
+        bool subscribe;
+        if (msg.args.size() == 1 && on && (*on == 0 || *on == 1))
+            subscribe = *on == 1;
+        else if (msg.args.size() == 1 && std::holds_alternative<bool>(msg.args[0]))
+            subscribe = std::get<bool>(msg.args[0]);
+        else if (msg.args.size() == 1 && word && (*word == "on" || *word == "off"))
+            subscribe = *word == "on";
+        else
+            return failWith(msg, "/notify takes 1 or 0");
+        if (msg.protocol != osc::Protocol::Udp)
+            return failWith(msg, "/notify needs UDP (events are sent as datagrams to the sender's port)");
+        std::erase(subscribers_, msg.senderUrl);
+        if (subscribe)
+            subscribers_.push_back(msg.senderUrl);
+        done(msg, {std::int32_t(subscribe ? 1 : 0)});
+    } else if (a == "/modules") {
+        if (!msg.args.empty())
+            return failWith(msg, "/modules takes no arguments");
+        done(msg, {engine::catalogueJson(-1)});
+    } else if (startsWith(a, "/record/") || a == "/record") {
+        forwardToRecorder(msg);
+    } else {
+        command(msg);
+    }
+}
+
+void ControlSurface::command(const osc::Message &msg)
+{
+    auto args = toEngineArgs(msg);
+    if (!args)
+        return failWith(msg, args.error());
+    if (msg.address == "/patch/dump") {
+        if (!args->empty())
+            return failWith(msg, "/patch/dump takes no arguments");
+        return done(msg, {controller_.liveJson(-1)});
+    }
+    std::uint64_t frame = timeline_.frameFor(msg.timetag);
+    auto outcome = controller_.handle(msg.address, *args);
+    if (!outcome)
+        return failWith(msg, outcome.error());
+    if (outcome->commit)
+        frame = timeline_.commitFrameFor(frame);
+    if (!timeline_.apply(*outcome, frame, msg.address, *args))
+        log::warn("a slot's command ring is full; it will be resynced");
+
+    std::vector<osc::Arg> extra;
+    for (const auto &r : outcome->reply)
+        extra.push_back(toOscArg(r));
+    if (!outcome->warning.empty())
+        extra.emplace_back(clip(outcome->warning, kMaxReason));
+    if (outcome->commit) {
+        // Answer when the new patch is what the output plays.
+        if (!waitForFrame(frame, 10000))
+            return failWith(msg, "timed out waiting for the commit to go live");
+        extra.emplace_back(static_cast<std::int64_t>(frame));
+        notify("commit_done", log::cat(outcome->commit->generation, " ", frame));
+    }
+    done(msg, std::move(extra));
+}
+
+void ControlSurface::status(const osc::Message &msg)
+{
+    const OutputCounters &c = output_.counters();
+    std::vector<osc::Arg> r;
+    auto kv = [&](const char *key, osc::Arg value) {
+        r.emplace_back(std::string(key));
+        r.push_back(std::move(value));
+    };
+    const int active = output_.activeSlot();
+    kv("active_slot", std::int32_t(active));
+    std::uint64_t queueDepth = 0, late = 0;
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        const shm::SlotView view = segment_.slot(s);
+        const std::string p = "slot" + std::to_string(s) + "_";
+        kv((p + "state").c_str(), slots_.stateName(s));
+        kv((p + "pid").c_str(), std::int32_t(slots_.pid(s)));
+        kv((p + "dsp_load").c_str(), float(view.status->dspLoadPpm.load(std::memory_order_relaxed)) / 1e6f);
+        kv((p + "events_applied").c_str(),
+           std::int64_t(view.status->eventsApplied.load(std::memory_order_relaxed)));
+        kv((p + "events_late").c_str(), std::int64_t(view.status->eventsLate.load(std::memory_order_relaxed)));
+        if (static_cast<int>(s) == active) {
+            queueDepth = view.events.size();
+            late = view.status->eventsLate.load(std::memory_order_relaxed);
+        }
+    }
+    const std::uint64_t lastFailover = c.lastFailoverFrame.load(std::memory_order_relaxed);
+    kv("failovers", std::int64_t(c.failovers.load(std::memory_order_relaxed)));
+    kv("last_failover_frame", std::int64_t(lastFailover == shm::kNoBlock ? -1 : std::int64_t(lastFailover)));
+    kv("divergences", std::int64_t(c.divergences.load(std::memory_order_relaxed)));
+    kv("gaps", std::int64_t(c.gaps.load(std::memory_order_relaxed)));
+    kv("xruns", std::int64_t(c.xruns.load(std::memory_order_relaxed)));
+    kv("queue_depth", std::int64_t(queueDepth));
+    kv("late_commands", std::int64_t(timeline_.lateCommands() + late));
+    kv("commands", std::int64_t(timeline_.commandsStamped()));
+    kv("rejected", std::int64_t(rejected_));
+    kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));
+    kv("generation", std::int32_t(controller_.generation()));
+    kv("redundant", std::int32_t(slots_.redundant() ? 1 : 0));
+    kv("respawns", std::int64_t(slots_.respawns()));
+    kv("last_restore_ms", float(slots_.lastRestoreMs()));
+    kv("max_restore_ms", float(slots_.maxRestoreMs()));
+    reply(msg, "/status.reply", std::move(r));
+}
+
+void ControlSurface::forwardToRecorder(const osc::Message &msg)
+{
+    if (!recorder_) {
+        auto client = osc::Client::open(osc::Protocol::Udp, options_.recorderHost, options_.recorderPort);
+        if (!client)
+            return failWith(msg, "cannot reach the recorder: " + client.error());
+        recorder_ = std::move(*client);
+    }
+    // The recorder answers within milliseconds; keep the slots serviced meanwhile by
+    // waiting in short steps.
+    if (!recorder_->send(msg.address, msg.args))
+        return failWith(msg, log::cat("cannot send to the recorder on port ", options_.recorderPort));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto got = recorder_->receive(2);
+        if (got) {
+            const bool ours = got->address == msg.address + ".reply" ||
+                              ((got->address == "/done" || got->address == "/fail") && got->stringAt(0) &&
+                               *got->stringAt(0) == msg.address);
+            if (ours)
+                return reply(msg, got->address, got->args);
+            continue;
+        }
+        if (idle_)
+            idle_();
+    }
+    failWith(msg, log::cat("no answer from chronus-recorder on ", options_.recorderHost, ":", options_.recorderPort,
+                           " (is it running?)"));
+}
+
+} // namespace chronus::supervisor

@@ -1,0 +1,67 @@
+// The OSC control surface of chronus-supervisor (UDP and TCP on one port): validates and
+// resolves every command on the control thread, stamps it onto the timeline and answers
+// the sender with /done or /fail; /status, /modules, /ping, /sync, /notify, and /record/*
+// forwarded to chronus-recorder. Control thread only.
+#pragma once
+
+#include "controller.hpp"
+#include "osc.hpp"
+#include "output.hpp"
+#include "slots.hpp"
+#include "timeline.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chronus::supervisor {
+
+struct SurfaceOptions {
+    int recorderPort = 5006;
+    std::string recorderHost = "127.0.0.1";
+};
+
+class ControlSurface {
+public:
+    ControlSurface(engine::Controller &controller, Timeline &timeline, SlotManager &slots, OutputStage &output,
+                   shm::Segment &segment, SurfaceOptions options);
+    ~ControlSurface();
+
+    // The server replies go through; set before the first poll.
+    void setServer(osc::Server *server) { server_ = server; }
+    // Called while a handler waits for the timeline (commit going live, /sync, recorder
+    // replies), so slots keep being serviced.
+    void setIdle(std::function<void()> idle) { idle_ = std::move(idle); }
+
+    // Handles one received message (the osc::Server handler).
+    void handle(const osc::Message &msg);
+    // Sends `/event <kind> <text>` to every /notify subscriber.
+    void notify(const std::string &kind, const std::string &text);
+
+    std::uint64_t commandsRejected() const { return rejected_; }
+
+private:
+    void reply(const osc::Message &msg, std::string_view address, std::vector<osc::Arg> args);
+    void done(const osc::Message &msg, std::vector<osc::Arg> extra = {});
+    void failWith(const osc::Message &msg, const std::string &reason);
+    // Waits (servicing slots) until the output has played `frame`, up to `timeoutMs`.
+    bool waitForFrame(std::uint64_t frame, int timeoutMs);
+    void status(const osc::Message &msg);
+    void forwardToRecorder(const osc::Message &msg);
+    void command(const osc::Message &msg);
+
+    engine::Controller &controller_;
+    Timeline &timeline_;
+    SlotManager &slots_;
+    OutputStage &output_;
+    shm::Segment &segment_;
+    SurfaceOptions options_;
+    osc::Server *server_ = nullptr;
+    std::function<void()> idle_;
+    std::vector<std::string> subscribers_;
+    std::unique_ptr<osc::Client> recorder_;
+    std::uint64_t rejected_ = 0;
+};
+
+} // namespace chronus::supervisor

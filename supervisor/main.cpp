@@ -1,0 +1,304 @@
+// chronus-supervisor: the JACK client `chronus` that plays one of two lockstep workers and
+// fails over to the other inside the same cycle. Wires options, the shared-memory
+// segment, the output stage, the slots, the timeline and the OSC surface, then runs the
+// control loop.
+#include "control_surface.hpp"
+#include "controller.hpp"
+#include "log.hpp"
+#include "osc.hpp"
+#include "output.hpp"
+#include "slots.hpp"
+#include "timeline.hpp"
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+namespace {
+
+const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-port 5005] [--instance NAME]
+                          [--lookahead 1] [--channels 2] [--recorder-port 5006] [--journal FILE]
+                          [--patch FILE] [--jack-server NAME] [--worker PATH] [--no-connect]
+
+Plays two lockstep chronus-synth-worker processes through the JACK client "chronus"
+(ports out_L, out_R) and switches to the standby inside the same JACK cycle when the
+active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TCP.
+
+  --osc-host H        127.0.0.1 (default: local clients only) or 0.0.0.0 ($CHRONUS_OSC_HOST)
+  --osc-port N        UDP and TCP port (default 5005, $CHRONUS_OSC_PORT)
+  --instance NAME     instance name; one per machine (default "default")
+  --lookahead L       periods the workers render ahead (default 1)
+  --channels N        output channels (default 2)
+  --recorder-port N   where /record/* is forwarded (default 5006)
+  --journal FILE      write every command at its exact frame; chronus-render --script
+                      FILE reproduces the output bit for bit
+  --patch FILE        patch to load at start
+  --jack-server NAME  JACK server (default: $JACK_DEFAULT_SERVER or "default")
+  --worker PATH       chronus-synth-worker binary (default: next to this program)
+  --no-connect        do not connect out_* to the system playback ports
+)";
+
+std::atomic<bool> quit{false};
+void onQuit(int) { quit.store(true); }
+
+int usageError(const std::string &message)
+{
+    std::fprintf(stderr, "chronus-supervisor: %s\n(try --help)\n", message.c_str());
+    return 2;
+}
+
+template <typename T>
+bool parseNumber(const std::string &text, T &out)
+{
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && p == text.data() + text.size();
+}
+
+std::string dirOf(const std::string &path)
+{
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// The worker binary: --worker, $CHRONUS_WORKER, next to us (installed), or the build tree.
+std::string findWorker(const std::string &option)
+{
+    if (!option.empty())
+        return option;
+    if (const char *env = std::getenv("CHRONUS_WORKER"); env && *env)
+        return env;
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return "chronus-synth-worker";
+    self[n] = '\0';
+    const std::string dir = dirOf(self);
+    for (const std::string &candidate :
+         {dir + "/chronus-synth-worker", dir + "/../synth-worker/worker/chronus-synth-worker"})
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    return dir + "/chronus-synth-worker";
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    using namespace chronus;
+    using namespace chronus::supervisor;
+    log::init("chronus-supervisor");
+
+    std::string oscHost = "127.0.0.1", instance = "default", journalPath, patchPath, jackServer, workerOption;
+    int oscPort = 5005, recorderPort = 5006;
+    unsigned lookahead = 1, channels = 2;
+    bool connect = true;
+    if (const char *env = std::getenv("CHRONUS_OSC_HOST"); env && *env)
+        oscHost = env;
+    if (const char *env = std::getenv("CHRONUS_OSC_PORT"); env && *env)
+        if (!parseNumber(std::string(env), oscPort))
+            return usageError("CHRONUS_OSC_PORT must be a port number");
+
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](std::string &out) {
+            if (i + 1 >= argc)
+                return false;
+            out = argv[++i];
+            return true;
+        };
+        std::string v;
+        if (arg == "-h" || arg == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (arg == "--osc-host") {
+            if (!value(oscHost))
+                return usageError("--osc-host needs an address");
+        } else if (arg == "--osc-port") {
+            if (!value(v) || !parseNumber(v, oscPort) || oscPort < 0 || oscPort > 65535)
+                return usageError("--osc-port needs a port number");
+        } else if (arg == "--instance") {
+            if (!value(instance) || instance.empty() || instance.size() > 40 ||
+                instance.find_first_of("/ \t:") != std::string::npos)
+                return usageError("--instance needs a name of up to 40 characters without '/', ':' or spaces");
+        } else if (arg == "--lookahead") {
+            if (!value(v) || !parseNumber(v, lookahead) || lookahead < 1 || lookahead > 8)
+                return usageError("--lookahead needs 1..8 periods");
+        } else if (arg == "--channels") {
+            if (!value(v) || !parseNumber(v, channels) || channels < 1 || channels > 16)
+                return usageError("--channels needs 1..16");
+        } else if (arg == "--recorder-port") {
+            if (!value(v) || !parseNumber(v, recorderPort) || recorderPort < 1 || recorderPort > 65535)
+                return usageError("--recorder-port needs a port number");
+        } else if (arg == "--journal") {
+            if (!value(journalPath))
+                return usageError("--journal needs a file");
+        } else if (arg == "--patch") {
+            if (!value(patchPath))
+                return usageError("--patch needs a file");
+        } else if (arg == "--jack-server") {
+            if (!value(jackServer))
+                return usageError("--jack-server needs a name");
+        } else if (arg == "--worker") {
+            if (!value(workerOption))
+                return usageError("--worker needs a path");
+        } else if (arg == "--no-connect") {
+            connect = false;
+        } else {
+            return usageError("unknown option '" + arg + "'");
+        }
+    }
+    bool localOnly;
+    if (oscHost == "127.0.0.1" || oscHost == "localhost")
+        localOnly = true;
+    else if (oscHost == "0.0.0.0" || oscHost == "*")
+        localOnly = false;
+    else
+        return usageError("--osc-host is 127.0.0.1 (local only) or 0.0.0.0 (all interfaces)");
+    std::string patchText;
+    if (!patchPath.empty()) {
+        std::ifstream in(patchPath);
+        if (!in)
+            return usageError("cannot read --patch '" + patchPath + "'");
+        std::ostringstream s;
+        s << in.rdbuf();
+        patchText = s.str();
+    }
+
+    // Refuse a second instance before touching JACK or the port.
+    bool stale = false;
+    if (auto claimed = shm::Segment::claim(instance, &stale); !claimed) {
+        log::error(claimed.error());
+        return 1;
+    }
+    if (stale)
+        log::warn("removed the stale shared memory of a crashed instance '", instance, "'");
+
+    ControlSurface *surface = nullptr;
+    auto server = osc::Server::open(oscPort, localOnly, [&](const osc::Message &m) {
+        if (surface)
+            surface->handle(m);
+    });
+    if (!server) {
+        log::error(server.error(), " (is another chronus-supervisor running? use --osc-port)");
+        return 1;
+    }
+
+    OutputOptions outOptions;
+    outOptions.clientName = instance == "default" ? "chronus" : "chronus-" + instance;
+    outOptions.jackServer = jackServer;
+    outOptions.channels = channels;
+    outOptions.lookahead = lookahead;
+    auto output = OutputStage::open(outOptions);
+    if (!output) {
+        log::error(output.error());
+        return 1;
+    }
+
+    shm::Geometry geometry;
+    geometry.channels = channels;
+    geometry.periodFrames = (*output)->periodFrames();
+    geometry.sampleRate = (*output)->sampleRate();
+    geometry.lookahead = lookahead;
+    auto segment = shm::Segment::create(instance, geometry);
+    if (!segment) {
+        log::error(segment.error());
+        return 1;
+    }
+    if (auto active = (*output)->activate(**segment); !active) {
+        log::error(active.error());
+        return 1;
+    }
+    for (int i = 0; i < 5000 && (*output)->cycleFrame() == shm::kNoBlock; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if ((*output)->cycleFrame() == shm::kNoBlock) {
+        log::error("JACK did not run our process callback within 5 s");
+        return 1;
+    }
+    if (connect)
+        (*output)->autoConnect();
+
+    Timeline timeline(**output, **segment);
+    if (!journalPath.empty())
+        if (auto opened = timeline.openJournal(journalPath); !opened) {
+            log::error(opened.error());
+            return 1;
+        }
+    engine::Controller controller;
+    std::function<void(const std::string &, const std::string &)> notify = [&](const std::string &kind,
+                                                                                 const std::string &text) {
+        if (surface)
+            surface->notify(kind, text);
+    };
+    SlotManager slots(**output, **segment, timeline,
+                      {findWorker(workerOption), instance, (*output)->serverName()}, notify);
+    ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1"});
+    controlSurface.setServer(server->get());
+    controlSurface.setIdle([&] { slots.service(); });
+
+    std::signal(SIGTERM, onQuit);
+    std::signal(SIGINT, onQuit);
+    std::signal(SIGPIPE, SIG_IGN);
+    slots.start();
+
+    // Commands wait in the socket until a worker is live, so none is lost before the
+    // timeline has somebody to play it.
+    bool ready = false;
+    int status = 0;
+    const auto started = std::chrono::steady_clock::now();
+    while (!quit.load()) {
+        if (ready) {
+            (*server)->poll(1);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            if ((*output)->activeSlot() >= 0) {
+                ready = true;
+                surface = &controlSurface;
+                log::info("ready: OSC on port ", (*server)->port(), " (UDP and TCP), JACK client '",
+                          outOptions.clientName, "', ", geometry.periodFrames, " frames at ", geometry.sampleRate,
+                          " Hz, lookahead ", lookahead);
+                if (!patchText.empty()) {
+                    auto spec = engine::PatchSpec::fromJson(patchText);
+                    auto outcome = spec ? controller.load(*spec) : Expected<engine::Outcome>(fail(spec.error()));
+                    if (!outcome) {
+                        log::error(patchPath, ": ", outcome.error());
+                        status = 1;
+                        break;
+                    }
+                    const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
+                    (void)timeline.apply(*outcome, frame, "/patch/load", {patchText});
+                }
+            } else if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+                log::error("no worker came up within 10 s (worker binary: ", findWorker(workerOption), ")");
+                status = 1;
+                break;
+            }
+        }
+        slots.service();
+        timeline.prune();
+        if ((*output)->serverGone()) {
+            log::error("the JACK server shut down (", (*output)->shutdownReason(), "); exiting so the service restarts");
+            status = 1;
+            break;
+        }
+        if ((*output)->formatChanged()) {
+            log::error("the JACK buffer size or sample rate changed; exiting so the service restarts with the new "
+                       "settings");
+            status = 1;
+            break;
+        }
+    }
+    surface = nullptr;
+    slots.stopAll();
+    output->reset();
+    log::info("stopped");
+    return status;
+}

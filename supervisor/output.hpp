@@ -1,0 +1,151 @@
+// The supervisor's JACK client and audio thread: reads both slots' blocks for the current
+// cycle, plays the active one and fails over to the standby inside the same cycle when
+// the active block is missing, torn or holds NaN/Inf (ARCHITECTURE.md decision 4).
+//
+// The audio thread owns which slot is active; the control thread owns each slot's role
+// (dead, starting, syncing, verified) and learns what happened through an SPSC queue of
+// RtEvents. The audio thread never blocks, allocates, logs or makes syscalls.
+#pragma once
+
+#include "jack_client.hpp"
+#include "rt.hpp"
+#include "shm_layout.hpp"
+#include "spsc_queue.hpp"
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chronus::supervisor {
+
+// A slot's role as the control thread sees it.
+enum class Role : std::uint32_t {
+    Dead = 0,     // no worker, or one being replaced: never read
+    Starting = 1, // spawned, not yet on the timeline: never read
+    Syncing = 2,  // joined; its blocks are compared with the active slot's until verified
+    Verified = 3, // bit-identical live copy: may be active or standby
+};
+
+// What the audio thread reports. Producer: audio thread; consumer: control thread.
+struct RtEvent {
+    enum class Type : std::uint8_t {
+        Failover,    // slot -> other at frame; value = reason (Type of the failure)
+        Missing,     // slot had no block for frame
+        NonFinite,   // slot's block held NaN/Inf
+        Corrupt,     // slot's block did not match its stamped hash
+        Divergence,  // verified slots disagreed at frame
+        Verified,    // syncing slot matched `value` blocks in a row
+        SyncMismatch,// syncing slot disagreed at frame
+        Gap,         // no usable block at frame: faded to silence
+    };
+    Type type;
+    std::uint8_t slot;
+    std::uint8_t other;
+    std::uint64_t frame;
+    std::uint64_t value;
+};
+
+struct OutputOptions {
+    std::string clientName = "chronus";
+    std::string jackServer;
+    std::uint32_t channels = 2;
+    std::uint32_t lookahead = 1;
+    std::uint32_t verifyBlocks = 16; // K: matching blocks before a syncing slot is trusted
+};
+
+// Counters the audio thread keeps; read by the control thread for /status.
+struct OutputCounters {
+    std::atomic<std::uint64_t> failovers{0};
+    std::atomic<std::uint64_t> lastFailoverFrame{shm::kNoBlock};
+    std::atomic<std::uint64_t> divergences{0};
+    std::atomic<std::uint64_t> gaps{0};          // cycles with no usable block
+    std::atomic<std::uint64_t> unverifiedCycles{0}; // cycles played from a syncing slot
+    std::atomic<std::uint64_t> eventsDropped{0};  // RtEvent queue full
+    std::atomic<std::uint64_t> xruns{0};
+    std::atomic<std::uint64_t> cycles{0};
+};
+
+class OutputStage {
+public:
+    // Opens the JACK client and registers out_L/out_R (or out_1..N). Not RT-safe.
+    static Expected<std::unique_ptr<OutputStage>> open(const OutputOptions &options);
+    ~OutputStage();
+
+    double sampleRate() const;
+    std::uint32_t periodFrames() const;
+    jack_client_t *client() const { return jack_->get(); }
+    const std::string &serverName() const { return jack_->serverName(); }
+
+    // Attaches the segment (before activate) and starts the audio thread.
+    Expected<void> activate(shm::Segment &segment);
+    // Connects out ports to the system playback ports if they exist (optional).
+    void autoConnect();
+
+    // Control thread: sets a slot's role; the audio thread sees it next cycle.
+    void setRole(std::uint32_t slot, Role role) noexcept { role_[slot].store(role, std::memory_order_release); }
+    Role role(std::uint32_t slot) const noexcept { return role_[slot].load(std::memory_order_acquire); }
+    // The slot the audio thread plays, or -1.
+    int activeSlot() const noexcept { return active_.load(std::memory_order_acquire); }
+    // Next RtEvent, false when none. Control thread only.
+    bool popEvent(RtEvent &event) noexcept { return events_.tryPop(event); }
+
+    // Timeline frame of the latest cycle's first frame (kNoBlock before the first cycle).
+    std::uint64_t cycleFrame() const noexcept { return cycleFrame_.load(std::memory_order_acquire); }
+    // Maps a JACK microsecond time to a timeline frame using the latest cycle's times.
+    // Returns kNoBlock before the first cycle. Control thread.
+    std::uint64_t frameAtJackTime(std::uint64_t jackUsecs) const noexcept;
+
+    const OutputCounters &counters() const noexcept { return counters_; }
+    bool serverGone() const noexcept { return jack_->serverGone(); }
+    std::string shutdownReason() const { return jack_->shutdownReason(); }
+    // Set when JACK changed buffer size or sample rate under us.
+    bool formatChanged() const noexcept { return formatChanged_.load(std::memory_order_acquire); }
+
+private:
+    OutputStage() = default;
+    static int processThunk(jack_nframes_t frames, void *arg);
+    static int bufferSizeThunk(jack_nframes_t frames, void *arg);
+    static int sampleRateThunk(jack_nframes_t rate, void *arg);
+    static int xrunThunk(void *arg);
+    static void latencyThunk(jack_latency_callback_mode_t mode, void *arg);
+    CHRONUS_RT int process(jack_nframes_t frames) noexcept;
+    void push(RtEvent::Type type, std::uint32_t slot, std::uint64_t frame, std::uint64_t value = 0,
+              std::uint32_t other = 0) noexcept;
+    void fadeOut(float *const *out, std::uint32_t frames) noexcept;
+
+    OutputOptions options_;
+    std::unique_ptr<JackClient> jack_;
+    jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
+    std::vector<jack_port_t *> ports_;
+    shm::Segment *segment_ = nullptr;
+    std::array<shm::SlotView, shm::kSlots> slots_{};
+    std::uint32_t period_ = 0;
+    double rate_ = 0;
+
+    std::array<std::atomic<Role>, shm::kSlots> role_{};
+    std::atomic<int> active_{-1};
+    std::atomic<std::uint64_t> cycleFrame_{shm::kNoBlock};
+    // Cycle times for timetag mapping, published with a sequence counter (seqlock).
+    std::atomic<std::uint32_t> timesSeq_{0};
+    std::atomic<std::uint64_t> timesFrame_{0};
+    std::atomic<std::uint64_t> timesUsecs_{0};
+    std::atomic<float> timesPeriodUsecs_{0};
+    std::atomic<bool> formatChanged_{false};
+    SpscQueue<RtEvent> events_{1024}; // audio thread -> control thread
+    OutputCounters counters_;
+
+    // Audio thread only.
+    std::uint64_t lastAbs_ = 0;
+    bool started_ = false;
+    std::array<std::uint32_t, shm::kSlots> matches_{};
+    std::array<std::uint32_t, shm::kSlots> misses_{};
+    std::array<bool, shm::kSlots> suspect_{}; // failed once; ignored until its role changes
+    std::array<Role, shm::kSlots> lastRole_{};
+    std::vector<float> lastSample_;
+    std::vector<float> scratch_;
+    bool inGap_ = false;
+};
+
+} // namespace chronus::supervisor

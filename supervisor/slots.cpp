@@ -1,0 +1,363 @@
+#include "slots.hpp"
+
+#include "log.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace chronus::supervisor {
+
+using shm::WorkerState;
+
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(5);
+constexpr auto kSnapshotTimeout = std::chrono::seconds(2);
+constexpr auto kJoinTimeout = std::chrono::seconds(3);
+constexpr auto kSyncTimeout = std::chrono::seconds(3);
+
+const char *reasonName(RtEvent::Type t)
+{
+    switch (t) {
+    case RtEvent::Type::Missing: return "missing block";
+    case RtEvent::Type::NonFinite: return "NaN/Inf in block";
+    case RtEvent::Type::Corrupt: return "block hash mismatch";
+    case RtEvent::Type::Divergence: return "diverged from the active slot";
+    case RtEvent::Type::SyncMismatch: return "did not match the active slot while syncing";
+    default: return "failure";
+    }
+}
+
+std::string describeExit(int status)
+{
+    if (WIFSIGNALED(status))
+        return log::cat("killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")");
+    if (WIFEXITED(status))
+        return log::cat("exited with status ", WEXITSTATUS(status));
+    return "stopped";
+}
+
+double msSince(SlotManager::Clock::time_point t)
+{
+    return std::chrono::duration<double, std::milli>(SlotManager::Clock::now() - t).count();
+}
+
+} // namespace
+
+SlotManager::SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerOptions options,
+                         std::function<void(const std::string &, const std::string &)> notify)
+    : output_(output), segment_(segment), timeline_(timeline), options_(std::move(options)), notify_(std::move(notify))
+{
+}
+
+SlotManager::~SlotManager() { stopAll(); }
+
+void SlotManager::start()
+{
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+        spawn(s);
+    respawns_ = 0;
+}
+
+void SlotManager::stopAll()
+{
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        Slot &slot = slots_[s];
+        output_.setRole(s, Role::Dead);
+        if (slot.pid > 0) {
+            ::kill(slot.pid, SIGKILL);
+            int status = 0;
+            ::waitpid(slot.pid, &status, 0);
+            slot.pid = -1;
+        }
+        slot.phase = Phase::Dead;
+    }
+}
+
+void SlotManager::enter(std::uint32_t slot, Phase phase)
+{
+    slots_[slot].phase = phase;
+    slots_[slot].since = Clock::now();
+}
+
+void SlotManager::spawn(std::uint32_t s)
+{
+    Slot &slot = slots_[s];
+    // No worker runs in this slot now: reset what the last one left behind.
+    timeline_.detach(s);
+    timeline_.resetRings(s);
+    const shm::SlotView view = segment_.slot(s);
+    shm::SlotStatus &st = *view.status;
+    st.joinSeq.store(0, std::memory_order_relaxed);
+    st.joinDone.store(0, std::memory_order_relaxed);
+    st.snapshotRequest.store(0, std::memory_order_relaxed);
+    st.snapshotServed.store(0, std::memory_order_relaxed);
+    st.lastBlock.store(shm::kNoBlock, std::memory_order_relaxed);
+    st.dspLoadPpm.store(0, std::memory_order_relaxed);
+    st.faultInjection.store(0, std::memory_order_relaxed);
+    st.workerState.store(WorkerState::Empty, std::memory_order_release);
+    for (std::uint32_t b = 0; b < view.ringBlocks; ++b)
+        reinterpret_cast<shm::BlockHeader *>(view.audio + b * view.blockStride)
+            ->stamp.store(shm::kNoBlock, std::memory_order_release);
+    slot.joinSeq = 0;
+    slot.snapshotSeq = 0;
+    slot.fresh = false;
+    output_.setRole(s, Role::Starting);
+
+    const std::string slotText = std::to_string(s);
+    std::vector<std::string> args = {options_.workerPath, "--slot", slotText, "--instance", options_.instance};
+    if (!options_.jackServer.empty()) {
+        args.push_back("--jack-server");
+        args.push_back(options_.jackServer);
+    }
+    std::vector<char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec. Do not leak our sockets.
+        ::syscall(SYS_close_range, 3u, ~0u, 0u);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    if (pid < 0) {
+        log::error("cannot fork a worker for slot ", s, ": ", std::strerror(errno));
+        slot.respawnAt = Clock::now() + std::chrono::seconds(1);
+        enter(s, Phase::Dead);
+        return;
+    }
+    slot.pid = pid;
+    ++respawns_;
+    enter(s, Phase::Spawned);
+    log::info("slot ", s, ": started worker pid ", pid);
+    notify_("worker_spawned", log::cat(s, " ", pid));
+}
+
+void SlotManager::fail(std::uint32_t s, const std::string &reason)
+{
+    Slot &slot = slots_[s];
+    if (slot.phase == Phase::Dead)
+        return;
+    output_.setRole(s, Role::Dead);
+    timeline_.detach(s);
+    if (!slot.failing) {
+        slot.failing = true;
+        slot.failedAt = Clock::now();
+    }
+    if (slot.phase != Phase::Verified)
+        ++slot.quickFailures;
+    else
+        slot.quickFailures = 1;
+    if (slot.pid > 0)
+        ::kill(slot.pid, SIGKILL); // also ends a SIGSTOPped (hung) worker
+    // A worker that keeps failing before it is verified is retried with back-off.
+    const int q = slot.quickFailures;
+    const auto delay = q <= 2 ? std::chrono::milliseconds(0)
+                              : std::chrono::milliseconds(std::min(5000, 100 << std::min(q - 3, 6)));
+    slot.respawnAt = Clock::now() + delay;
+    enter(s, Phase::Dead);
+    log::warn("slot ", s, " (pid ", slot.pid, "): ", reason, "; replacing it");
+    notify_("worker_failed", log::cat(s, " ", slot.pid, " ", reason));
+}
+
+void SlotManager::reap()
+{
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+            Slot &slot = slots_[s];
+            if (slot.pid != pid)
+                continue;
+            const std::string how = describeExit(status);
+            slot.pid = -1; // reaped: never signal this pid again
+            if (slot.phase != Phase::Dead)
+                fail(s, "worker " + how);
+            log::info("slot ", s, ": worker pid ", pid, " ", how);
+            notify_("worker_died", log::cat(s, " ", pid, " ", how));
+        }
+    }
+}
+
+void SlotManager::handleRtEvents()
+{
+    RtEvent e;
+    while (output_.popEvent(e)) {
+        switch (e.type) {
+        case RtEvent::Type::Failover: {
+            const std::string reason = reasonName(static_cast<RtEvent::Type>(e.value));
+            log::warn("failover: slot ", int(e.slot), " -> slot ", int(e.other), " at frame ", e.frame, " (", reason,
+                      ")");
+            notify_("failover", log::cat(int(e.slot), " ", int(e.other), " ", e.frame, " ", reason));
+            if (slots_[e.other].phase == Phase::Syncing) {
+                // Double failure: the syncing slot is all we have; trust it from now on.
+                output_.setRole(e.other, Role::Verified);
+                enter(e.other, Phase::Verified);
+            }
+            break;
+        }
+        case RtEvent::Type::Missing:
+        case RtEvent::Type::NonFinite:
+        case RtEvent::Type::Corrupt:
+        case RtEvent::Type::Divergence:
+        case RtEvent::Type::SyncMismatch:
+            fail(e.slot, log::cat(reasonName(e.type), " at frame ", e.frame));
+            break;
+        case RtEvent::Type::Verified: {
+            Slot &slot = slots_[e.slot];
+            if (slot.phase != Phase::Syncing)
+                break;
+            output_.setRole(e.slot, Role::Verified);
+            enter(e.slot, Phase::Verified);
+            slot.quickFailures = 0;
+            std::string restored;
+            if (slot.failing) {
+                lastRestoreMs_ = msSince(slot.failedAt);
+                maxRestoreMs_ = std::max(maxRestoreMs_, lastRestoreMs_);
+                slot.failing = false;
+                restored = log::cat(" (redundancy restored ", static_cast<int>(lastRestoreMs_), " ms after the failure)");
+            }
+            log::info("slot ", int(e.slot), ": verified bit-identical after ", e.value, " blocks", restored);
+            notify_("worker_synced", log::cat(int(e.slot), " ", slot.pid, " ", lastRestoreMs_));
+            break;
+        }
+        case RtEvent::Type::Gap:
+            log::error("no usable block from any slot at frame ", e.frame, ": output faded to silence");
+            notify_("gap", log::cat(e.frame));
+            break;
+        }
+    }
+}
+
+void SlotManager::advance(std::uint32_t s)
+{
+    Slot &slot = slots_[s];
+    const auto now = Clock::now();
+    const auto inPhase = now - slot.since;
+    shm::SlotStatus &st = *segment_.slot(s).status;
+    const WorkerState ws = st.workerState.load(std::memory_order_acquire);
+    if (slot.phase != Phase::Dead && ws == WorkerState::Lost) {
+        fail(s, "worker reported it cannot keep up or missed a commit");
+        return;
+    }
+    if (slot.phase != Phase::Dead && timeline_.overflowed(s)) {
+        fail(s, "command ring overflowed");
+        return;
+    }
+    const std::uint32_t other = 1 - s;
+    switch (slot.phase) {
+    case Phase::Dead:
+        if (slot.pid < 0 && now >= slot.respawnAt)
+            spawn(s);
+        break;
+    case Phase::Spawned: {
+        if (inPhase > kStartTimeout) {
+            fail(s, "worker did not start within 5 s");
+            break;
+        }
+        if (ws != WorkerState::Ready)
+            break;
+        const int active = output_.activeSlot();
+        if (active >= 0 && static_cast<std::uint32_t>(active) == other && slots_[other].phase == Phase::Verified) {
+            // Ask the active worker for its state at its next block boundary.
+            shm::SlotStatus &src = *segment_.slot(other).status;
+            slot.snapshotSeq = src.snapshotRequest.load(std::memory_order_relaxed) + 1;
+            slot.snapshotSource = other;
+            src.snapshotRequest.store(slot.snapshotSeq, std::memory_order_release);
+            enter(s, Phase::Snapshotting);
+        } else if (slots_[other].phase == Phase::Dead || slots_[other].phase == Phase::Spawned ||
+                   slots_[other].phase == Phase::Snapshotting) {
+            // Nobody on the timeline: start from an empty engine (identical everywhere).
+            timeline_.attach(s);
+            st.joinKind = shm::JoinKind::Fresh;
+            slot.fresh = true;
+            st.joinSeq.store(++slot.joinSeq, std::memory_order_release);
+            enter(s, Phase::Joining);
+        }
+        break;
+    }
+    case Phase::Snapshotting: {
+        const Slot &source = slots_[slot.snapshotSource];
+        if (source.phase != Phase::Verified) {
+            enter(s, Phase::Spawned); // source lost: try again with whoever is active
+            break;
+        }
+        if (inPhase > kSnapshotTimeout) {
+            fail(s, "the active worker did not provide a snapshot within 2 s");
+            break;
+        }
+        shm::SlotStatus &src = *segment_.slot(slot.snapshotSource).status;
+        if (src.snapshotServed.load(std::memory_order_acquire) != slot.snapshotSeq)
+            break;
+        const std::uint64_t frame = src.snapshotFrame;
+        // From here on every new command reaches this slot too; older ones at or after
+        // the snapshot frame are replayed.
+        timeline_.attach(s);
+        if (!timeline_.replay(s, frame)) {
+            fail(s, "replay did not fit in the command ring");
+            break;
+        }
+        st.joinKind = shm::JoinKind::Snapshot;
+        st.joinSourceSlot = slot.snapshotSource;
+        st.joinFrame = frame;
+        st.joinSnapshotBytes = src.snapshotBytesUsed;
+        st.joinSeq.store(++slot.joinSeq, std::memory_order_release);
+        enter(s, Phase::Joining);
+        break;
+    }
+    case Phase::Joining:
+        if (inPhase > kJoinTimeout) {
+            fail(s, "worker did not join the timeline within 3 s");
+            break;
+        }
+        if (st.joinDone.load(std::memory_order_acquire) != slot.joinSeq)
+            break;
+        if (slot.fresh && slots_[other].phase != Phase::Verified) {
+            // First worker up: nothing to compare with, and an empty engine is exact.
+            output_.setRole(s, Role::Verified);
+            enter(s, Phase::Verified);
+            slot.failing = false;
+            log::info("slot ", s, ": live (fresh start)");
+        } else {
+            output_.setRole(s, Role::Syncing);
+            enter(s, Phase::Syncing);
+        }
+        break;
+    case Phase::Syncing:
+        if (inPhase > kSyncTimeout)
+            fail(s, "worker was not verified within 3 s");
+        break;
+    case Phase::Verified: break;
+    }
+}
+
+void SlotManager::service()
+{
+    reap();
+    handleRtEvents();
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+        advance(s);
+}
+
+std::string SlotManager::stateName(std::uint32_t s) const
+{
+    switch (slots_[s].phase) {
+    case Phase::Dead: return "dead";
+    case Phase::Verified: return output_.activeSlot() == static_cast<int>(s) ? "active" : "standby";
+    default: return "syncing";
+    }
+}
+
+bool SlotManager::redundant() const
+{
+    return slots_[0].phase == Phase::Verified && slots_[1].phase == Phase::Verified;
+}
+
+} // namespace chronus::supervisor

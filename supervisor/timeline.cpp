@@ -1,0 +1,200 @@
+#include "timeline.hpp"
+
+#include "log.hpp"
+#include "script.hpp"
+
+#include <jack/jack.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+namespace chronus::supervisor {
+
+using shm::kNoBlock;
+
+std::uint64_t ntpToJackUsecs(std::uint64_t ntp)
+{
+    // NTP counts from 1900; the wall clock from 1970. Map through the difference between
+    // the wall clock and JACK's monotonic microsecond clock, read now.
+    constexpr std::int64_t kNtpToUnixSeconds = 2208988800LL;
+    const double ntpSeconds = double(ntp >> 32) + double(ntp & 0xffffffffu) / 4294967296.0;
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    const double wallNow = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+    const double aheadSeconds = ntpSeconds - double(kNtpToUnixSeconds) - wallNow;
+    const auto jackNow = static_cast<std::int64_t>(jack_get_time());
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, jackNow + std::llround(aheadSeconds * 1e6)));
+}
+
+Timeline::Timeline(OutputStage &output, shm::Segment &segment)
+    : output_(output), segment_(segment), period_(segment.geometry().periodFrames),
+      lookahead_(segment.geometry().lookahead), rate_(segment.geometry().sampleRate)
+{
+}
+
+Expected<void> Timeline::openJournal(const std::string &path)
+{
+    journal_.open(path, std::ios::out | std::ios::trunc);
+    if (!journal_)
+        return fail("cannot write the journal '" + path + "'");
+    journal_ << "# Chronus journal: every command as it took effect, at exact timeline frames.\n"
+             << "# Replay: chronus-render --script " << path << " --sample-rate " << rate_ << " --block-size "
+             << period_ << " --channels " << segment_.geometry().channels << " --duration SECONDS -o out.wav\n"
+             << "# origin " << segment_.header().originAbs << "\n"
+             << "# sample-rate " << rate_ << "\n"
+             << "# block-size " << period_ << "\n";
+    journal_.flush();
+    return {};
+}
+
+std::uint64_t Timeline::safeFrame() const noexcept
+{
+    // In the cycle starting at F the workers render F + L*P. A record pushed now, while the
+    // supervisor's last cycle started at F, reaches them before cycle F + 2P starts (we
+    // have at least one whole period), whose block starts at F + (L + 2) * P.
+    const std::uint64_t cycle = output_.cycleFrame();
+    return (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead_ + 2} * period_;
+}
+
+std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag)
+{
+    const std::uint64_t safe = safeFrame();
+    std::uint64_t frame = safe;
+    if (ntpTimetag) {
+        // Every message of one bundle shares the decision made for its first message.
+        if (lastTimetag_ == ntpTimetag) {
+            frame = std::max(lastTimetagFrame_, safe);
+        } else {
+            const std::uint64_t tagged = output_.frameAtJackTime(ntpToJackUsecs(*ntpTimetag));
+            if (tagged == kNoBlock || tagged < safe)
+                ++late_;
+            else
+                frame = tagged;
+            lastTimetag_ = ntpTimetag;
+            lastTimetagFrame_ = frame;
+        }
+    }
+    return std::max(frame, lastCommit_);
+}
+
+std::uint64_t Timeline::commitFrameFor(std::uint64_t frame) const noexcept
+{
+    // Both workers build the new graph on their control threads (polled every ms); give
+    // them 50 ms or 4 periods, whichever is longer.
+    const std::uint64_t margin = std::max<std::uint64_t>(4ull * period_, std::uint64_t(std::llround(0.05 * rate_)));
+    return std::max(frame, safeFrame() + margin);
+}
+
+bool Timeline::deliver(std::uint32_t slot, const Entry &entry)
+{
+    const shm::SlotView view = segment_.slot(slot);
+    bool ok = true;
+    if (entry.record.kind == shm::RecordKind::Event) {
+        ok = view.events.tryPush(entry.record);
+    } else {
+        shm::CommandRecord rec = entry.record;
+        rec.textOffset = view.text.write(*entry.text);
+        ok = rec.textOffset != kNoBlock && view.control.tryPush(rec);
+    }
+    if (!ok)
+        overflowed_[slot] = true;
+    return ok;
+}
+
+bool Timeline::apply(const engine::Outcome &outcome, std::uint64_t frame, std::string_view address,
+                     const std::vector<engine::Arg> &args)
+{
+    bool ok = true;
+    auto send = [&](Entry entry) {
+        for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+            if (attached_[s] && !overflowed_[s])
+                ok = deliver(s, entry) && ok;
+        history_.push_back(std::move(entry));
+    };
+    for (engine::Event e : outcome.events) {
+        e.frame = frame;
+        Entry entry;
+        entry.record.kind = shm::RecordKind::Event;
+        entry.record.frame = frame;
+        entry.record.event = e;
+        send(std::move(entry));
+    }
+    if (outcome.commit) {
+        Entry entry;
+        entry.record.kind = shm::RecordKind::Commit;
+        entry.record.frame = frame;
+        entry.record.generation = outcome.commit->generation;
+        entry.record.crossfadeFrames = engine::crossfadeFrames(outcome.crossfadeMs, rate_);
+        entry.text = std::make_shared<const std::string>(outcome.commit->spec.toJson(-1));
+        entry.record.textLength = static_cast<std::uint32_t>(entry.text->size());
+        if (address == "/patch/load") {
+            // Journal the loaded patch itself, so the journal does not depend on files.
+            std::vector<engine::Arg> loadArgs{*entry.text};
+            if (args.size() > 1)
+                loadArgs.push_back(args[1]);
+            journal(frame, address, loadArgs);
+        } else {
+            journal(frame, address, args);
+        }
+        send(std::move(entry));
+        lastCommit_ = std::max(lastCommit_, frame);
+    } else {
+        journal(frame, address, args);
+    }
+    lastStamped_ = std::max(lastStamped_, frame);
+    ++stamped_;
+    return ok;
+}
+
+bool Timeline::replay(std::uint32_t slot, std::uint64_t frame)
+{
+    bool ok = true;
+    for (const Entry &e : history_) {
+        const std::uint64_t at = e.record.kind == shm::RecordKind::Event ? e.record.event.frame : e.record.frame;
+        if (at >= frame)
+            ok = deliver(slot, e) && ok;
+    }
+    return ok;
+}
+
+void Timeline::resetRings(std::uint32_t slot)
+{
+    // Only called while no worker runs in `slot`: then we may move the consumer's index.
+    const shm::Geometry &g = segment_.geometry();
+    const shm::Layout l = shm::computeLayout(g);
+    std::byte *base = reinterpret_cast<std::byte *>(&segment_.header());
+    for (std::size_t offset : {l.eventIdx[slot], l.controlIdx[slot], l.textIdx[slot]}) {
+        auto *idx = reinterpret_cast<shm::RingIndices *>(base + offset);
+        idx->tail.store(idx->head.load(std::memory_order_acquire), std::memory_order_release);
+    }
+    overflowed_[slot] = false;
+}
+
+void Timeline::prune()
+{
+    // A resync snapshot is taken at the active worker's next block, never earlier than the
+    // current output frame; keep two seconds more for safety.
+    const std::uint64_t cycle = output_.cycleFrame();
+    if (cycle == kNoBlock)
+        return;
+    const std::uint64_t keep = std::uint64_t(2 * rate_);
+    const std::uint64_t horizon = cycle > keep ? cycle - keep : 0;
+    while (!history_.empty()) {
+        const Entry &e = history_.front();
+        const std::uint64_t at = e.record.kind == shm::RecordKind::Event ? e.record.event.frame : e.record.frame;
+        if (at >= horizon)
+            break;
+        history_.pop_front();
+    }
+}
+
+void Timeline::journal(std::uint64_t frame, std::string_view address, const std::vector<engine::Arg> &args)
+{
+    if (!journal_.is_open())
+        return;
+    journal_ << engine::formatScriptLine(frame, address, args) << '\n';
+    journal_.flush();
+}
+
+} // namespace chronus::supervisor

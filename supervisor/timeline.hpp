@@ -1,0 +1,90 @@
+// Frame-stamped commands: when a command takes effect, delivery of the stamped record to
+// every slot on the timeline, the recent history a resyncing worker replays, and the
+// --journal file that chronus-render --script turns back into the same audio
+// (ARCHITECTURE.md decisions 3, 5, 6 and "Clocks and timing"). Control thread only.
+#pragma once
+
+#include "controller.hpp"
+#include "output.hpp"
+#include "shm_layout.hpp"
+
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace chronus::supervisor {
+
+class Timeline {
+public:
+    Timeline(OutputStage &output, shm::Segment &segment);
+
+    // Opens the journal (header comments with origin, rate, block size). Fails if the
+    // file cannot be written.
+    Expected<void> openJournal(const std::string &path);
+
+    // The first frame that no worker can have rendered or be rendering yet, given that
+    // the records we push now reach every slot before its next cycle starts.
+    std::uint64_t safeFrame() const noexcept;
+    // Frame for a command with an optional NTP timetag: the tag's frame if it is still
+    // ahead of safeFrame(), else safeFrame() (a late bundle, counted). Never before the
+    // latest commit, so commands keep their order relative to commits.
+    std::uint64_t frameFor(std::optional<std::uint64_t> ntpTimetag);
+    // Frame for a commit: far enough ahead for both workers to build the graph.
+    std::uint64_t commitFrameFor(std::uint64_t frame) const noexcept;
+
+    // Carries out a controller outcome at `frame` (events stamped, commit sent with its
+    // spec text), records it for replay and journals `address args` at `frame`.
+    // False if a slot's ring was full (that slot is then marked overflowed).
+    bool apply(const engine::Outcome &outcome, std::uint64_t frame, std::string_view address,
+               const std::vector<engine::Arg> &args);
+
+    // Slots on the timeline receive every record; others receive nothing.
+    void attach(std::uint32_t slot) noexcept { attached_[slot] = true; }
+    void detach(std::uint32_t slot) noexcept { attached_[slot] = false; overflowed_[slot] = false; }
+    bool attached(std::uint32_t slot) const noexcept { return attached_[slot]; }
+    // Pushes every recorded command stamped at or after `frame` into the slot's rings.
+    bool replay(std::uint32_t slot, std::uint64_t frame);
+    // True once a push to this slot failed (ring full): it must be resynced.
+    bool overflowed(std::uint32_t slot) const noexcept { return overflowed_[slot]; }
+    // Empties a dead slot's rings (no consumer may be running).
+    void resetRings(std::uint32_t slot);
+
+    // Drops history older than any snapshot a resync could start from.
+    void prune();
+
+    std::uint64_t lastStampedFrame() const noexcept { return lastStamped_; }
+    std::uint64_t lastCommitFrame() const noexcept { return lastCommit_; }
+    std::uint64_t lateCommands() const noexcept { return late_; }
+    std::uint64_t commandsStamped() const noexcept { return stamped_; }
+
+private:
+    struct Entry {
+        shm::CommandRecord record;
+        std::shared_ptr<const std::string> text; // commits
+    };
+    bool deliver(std::uint32_t slot, const Entry &entry);
+    void journal(std::uint64_t frame, std::string_view address, const std::vector<engine::Arg> &args);
+
+    OutputStage &output_;
+    shm::Segment &segment_;
+    std::uint32_t period_;
+    std::uint32_t lookahead_;
+    double rate_;
+    bool attached_[shm::kSlots] = {false, false};
+    bool overflowed_[shm::kSlots] = {false, false};
+    std::deque<Entry> history_;
+    std::ofstream journal_;
+    std::uint64_t lastStamped_ = 0;
+    std::uint64_t lastCommit_ = 0;
+    std::uint64_t late_ = 0;
+    std::uint64_t stamped_ = 0;
+    std::optional<std::uint64_t> lastTimetag_;
+    std::uint64_t lastTimetagFrame_ = 0;
+};
+
+// NTP 32.32 timetag -> microseconds on JACK's clock (jack_get_time()).
+std::uint64_t ntpToJackUsecs(std::uint64_t ntp);
+
+} // namespace chronus::supervisor
