@@ -27,7 +27,8 @@ namespace {
 
 const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-port 5005] [--instance NAME]
                           [--lookahead 1] [--channels 2] [--recorder-port 5006] [--journal FILE]
-                          [--patch FILE] [--jack-server NAME] [--worker PATH] [--no-connect]
+                          [--patch FILE] [--jack-server NAME] [--jack-name NAME] [--worker PATH]
+                          [--no-connect]
 
 Plays two lockstep chronus-synth-worker processes through the JACK client "chronus"
 (ports out_L, out_R) and switches to the standby inside the same JACK cycle when the
@@ -43,6 +44,7 @@ active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TC
                       FILE reproduces the output bit for bit
   --patch FILE        patch to load at start
   --jack-server NAME  JACK server (default: $JACK_DEFAULT_SERVER or "default")
+  --jack-name NAME    JACK client name (default "chronus"; workers are NAME-worker-0/1)
   --worker PATH       chronus-synth-worker binary (default: next to this program)
   --no-connect        do not connect out_* to the system playback ports
 )";
@@ -98,6 +100,7 @@ int main(int argc, char **argv)
     log::init("chronus-supervisor");
 
     std::string oscHost = "127.0.0.1", instance = "default", journalPath, patchPath, jackServer, workerOption;
+    std::string jackName = "chronus";
     int oscPort = 5005, recorderPort = 5006;
     unsigned lookahead = 1, channels = 2;
     bool connect = true;
@@ -147,6 +150,9 @@ int main(int argc, char **argv)
         } else if (arg == "--jack-server") {
             if (!value(jackServer))
                 return usageError("--jack-server needs a name");
+        } else if (arg == "--jack-name") {
+            if (!value(jackName) || jackName.empty() || jackName.size() > 40)
+                return usageError("--jack-name needs a name of up to 40 characters");
         } else if (arg == "--worker") {
             if (!value(workerOption))
                 return usageError("--worker needs a path");
@@ -193,7 +199,7 @@ int main(int argc, char **argv)
     }
 
     OutputOptions outOptions;
-    outOptions.clientName = instance == "default" ? "chronus" : "chronus-" + instance;
+    outOptions.clientName = jackName;
     outOptions.jackServer = jackServer;
     outOptions.channels = channels;
     outOptions.lookahead = lookahead;
@@ -239,7 +245,7 @@ int main(int argc, char **argv)
             surface->notify(kind, text);
     };
     SlotManager slots(**output, **segment, timeline,
-                      {findWorker(workerOption), instance, (*output)->serverName()}, notify);
+                      {findWorker(workerOption), instance, (*output)->serverName(), jackName}, notify);
     ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1"});
     controlSurface.setServer(server->get());
     controlSurface.setIdle([&] { slots.service(); });

@@ -110,7 +110,9 @@ void SlotManager::spawn(std::uint32_t s)
     output_.setRole(s, Role::Starting);
 
     const std::string slotText = std::to_string(s);
-    std::vector<std::string> args = {options_.workerPath, "--slot", slotText, "--instance", options_.instance};
+    std::vector<std::string> args = {options_.workerPath, "--slot",        slotText,
+                                     "--instance",        options_.instance,
+                                     "--client-name",     options_.clientPrefix + "-worker-" + slotText};
     if (!options_.jackServer.empty()) {
         args.push_back("--jack-server");
         args.push_back(options_.jackServer);

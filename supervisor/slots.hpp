@@ -29,6 +29,7 @@ struct SlotManagerOptions {
     std::string workerPath;
     std::string instance;
     std::string jackServer;
+    std::string clientPrefix = "chronus"; // workers are <prefix>-worker-<slot>
 };
 
 class SlotManager {

@@ -20,7 +20,7 @@
 
 namespace {
 
-const char *kUsage = R"(usage: chronus-synth-worker --slot N [--instance NAME] [--jack-server NAME]
+const char *kUsage = R"(usage: chronus-synth-worker --slot N [--instance NAME] [--jack-server NAME] [--client-name NAME]
 
 Renders one slot of a running chronus-supervisor instance. Started by the supervisor;
 not meant to be run by hand.
@@ -28,6 +28,7 @@ not meant to be run by hand.
   --slot N            slot index, 0 or 1
   --instance NAME     supervisor instance (default "default")
   --jack-server NAME  JACK server (default: $JACK_DEFAULT_SERVER or "default")
+  --client-name NAME  JACK client name (default chronus-worker-N)
 )";
 
 std::atomic<bool> quit{false};
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
             options.instance = argv[++i];
         } else if (arg == "--jack-server" && value) {
             options.jackServer = argv[++i];
+        } else if (arg == "--client-name" && value) {
+            options.clientName = argv[++i];
         } else {
             return usageError("unknown or incomplete option '" + arg + "'");
         }

@@ -40,9 +40,8 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, s
         return fail("--slot must be 0 or 1");
     w->slot_ = segment.slot(options.slot);
 
-    const std::string instance = options.instance;
-    const std::string name = instance == "default" ? "chronus-worker-" + std::to_string(options.slot)
-                                                   : "chronus-" + instance + "-worker-" + std::to_string(options.slot);
+    const std::string name =
+        options.clientName.empty() ? "chronus-worker-" + std::to_string(options.slot) : options.clientName;
     auto jack = JackClient::open(name, options.jackServer);
     // The worker we replace may have been killed a moment ago: JACK drops its client (and
     // frees the name) when it notices the closed socket. Wait for that, briefly.

@@ -23,6 +23,7 @@ struct WorkerOptions {
     std::uint32_t slot = 0;
     std::string instance = "default";
     std::string jackServer;       // empty: $JACK_DEFAULT_SERVER or default
+    std::string clientName;       // empty: chronus-worker-<slot>
     std::uint32_t maxBlocksPerCycle = 4; // catch-up limit on the process thread
 };
 

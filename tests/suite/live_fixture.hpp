@@ -1,0 +1,368 @@
+// Helpers for the live-suite integration tests: a private dummy jackd (unique name,
+// stopped by PID), a chronus-supervisor child with its log, an OSC client, a JACK capture
+// client that records the supervisor's output with frame stamps, and chronus-render of a
+// journal for bit-exact comparison.
+#pragma once
+
+#include "osc.hpp"
+
+#include <gtest/gtest.h>
+#include <jack/jack.h>
+#include <sndfile.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace live {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline std::string envOr(const char *name, const char *fallback)
+{
+    const char *v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
+// Starts argv with stdin from /dev/null and stdout+stderr appended to `log`.
+inline pid_t spawn(const std::vector<std::string> &argv, const std::string &log)
+{
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int in = ::open("/dev/null", O_RDONLY);
+        dup2(in, 0);
+        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(out, 1);
+        dup2(out, 2);
+        std::vector<char *> args;
+        for (const auto &a : argv)
+            args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        execvp(args[0], args.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+// SIGTERM (or `sig`), then SIGKILL after graceMs. Returns the wait status.
+inline int stopChild(pid_t pid, int sig = SIGTERM, int graceMs = 5000)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, sig);
+    int status = 0;
+    for (int i = 0; i < graceMs / 10; ++i) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        std::this_thread::sleep_for(10ms);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+inline std::string readText(const fs::path &p)
+{
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+inline bool jackdAvailable() { return std::system("command -v jackd >/dev/null 2>&1") == 0; }
+
+// Fails under CI, skips elsewhere, when jackd is not installed.
+#define LIVE_REQUIRE_JACKD()                                                                       \
+    do {                                                                                           \
+        if (!live::jackdAvailable()) {                                                             \
+            if (std::getenv("CI"))                                                                 \
+                FAIL() << "jackd is not installed and CI is set";                                  \
+            GTEST_SKIP() << "jackd is not installed";                                              \
+        }                                                                                          \
+    } while (0)
+
+// A scratch directory removed at the end (kept when the test failed, for its logs).
+struct TempDir {
+    fs::path path;
+    TempDir()
+    {
+        static int n = 0;
+        path = fs::temp_directory_path() / ("chronus-live-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+        fs::create_directories(path);
+    }
+    ~TempDir()
+    {
+        if (!::testing::Test::HasFailure())
+            fs::remove_all(path);
+        else
+            std::fprintf(stderr, "logs kept in %s\n", path.c_str());
+    }
+};
+
+// A private jackd: "chronus-test-<pid>-<n>", dummy backend, 48 kHz, `period` frames.
+class JackServer {
+public:
+    bool start(const fs::path &dir, int period = 256)
+    {
+        static int counter = 0;
+        name_ = "chronus-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+        pid_ = spawn({"jackd", "-n", name_, "--no-realtime", "-d", "dummy", "-r", "48000", "-p",
+                      std::to_string(period)},
+                     (dir / "jackd.log").string());
+        setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
+        for (int i = 0; i < 100; ++i) {
+            jack_status_t st{};
+            if (jack_client_t *c = jack_client_open("probe", JackNoStartServer, &st)) {
+                jack_client_close(c);
+                return true;
+            }
+            if (waitpid(pid_, nullptr, WNOHANG) != 0)
+                return false;
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    }
+    void stop()
+    {
+        if (pid_ > 0)
+            stopChild(pid_);
+        pid_ = -1;
+    }
+    ~JackServer() { stop(); }
+    const std::string &name() const { return name_; }
+    pid_t pid() const { return pid_; }
+
+private:
+    std::string name_;
+    pid_t pid_ = -1;
+};
+
+// chronus-supervisor as a child; the OSC port is read from its "ready" log line.
+class Supervisor {
+public:
+    bool start(const fs::path &dir, std::vector<std::string> extra = {}, const std::string &instance = "")
+    {
+        log_ = dir / ("supervisor-" + std::to_string(count_++) + ".log");
+        instance_ = instance.empty() ? "t" + std::to_string(getpid()) + "-" + std::to_string(count_) : instance;
+        std::vector<std::string> argv = {envOr("CHRONUS_SUPERVISOR", "chronus-supervisor"), "--osc-port", "0",
+                                         "--instance", instance_, "--no-connect"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        pid_ = spawn(argv, log_.string());
+        const std::regex ready("ready: OSC on port ([0-9]+)");
+        for (int i = 0; i < 300; ++i) {
+            std::smatch m;
+            const std::string text = readText(log_);
+            if (std::regex_search(text, m, ready)) {
+                port_ = std::stoi(m[1]);
+                return true;
+            }
+            if (waitpid(pid_, &exitStatus_, WNOHANG) == pid_) {
+                pid_ = -1;
+                return false;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    }
+    // Exit status after SIGTERM.
+    int stop()
+    {
+        if (pid_ > 0)
+            exitStatus_ = stopChild(pid_);
+        pid_ = -1;
+        return exitStatus_;
+    }
+    ~Supervisor() { stop(); }
+    // The test reaped the process itself.
+    void reaped() { pid_ = -1; }
+    int port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    const std::string &instance() const { return instance_; }
+    std::string log() const { return readText(log_); }
+
+private:
+    static inline int count_ = 0;
+    fs::path log_;
+    std::string instance_;
+    pid_t pid_ = -1;
+    int port_ = 0;
+    int exitStatus_ = 0;
+};
+
+// /status.reply as key -> value.
+using Status = std::map<std::string, chronus::osc::Arg>;
+
+inline std::optional<Status> status(chronus::osc::Client &client, int timeoutMs = 2000)
+{
+    auto r = client.request("/status", {}, timeoutMs);
+    if (!r || r->address != "/status.reply")
+        return std::nullopt;
+    Status s;
+    for (std::size_t i = 0; i + 1 < r->args.size(); i += 2)
+        if (auto key = r->stringAt(i))
+            s[*key] = r->args[i + 1];
+    return s;
+}
+
+inline double num(const Status &s, const std::string &key)
+{
+    auto it = s.find(key);
+    if (it == s.end())
+        return -1e300;
+    const auto &a = it->second;
+    if (auto *v = std::get_if<std::int32_t>(&a))
+        return *v;
+    if (auto *v = std::get_if<std::int64_t>(&a))
+        return double(*v);
+    if (auto *v = std::get_if<float>(&a))
+        return *v;
+    return -1e300;
+}
+
+inline std::string str(const Status &s, const std::string &key)
+{
+    auto it = s.find(key);
+    if (it == s.end())
+        return {};
+    if (auto *v = std::get_if<std::string>(&it->second))
+        return *v;
+    return {};
+}
+
+// Sends a command and returns its /done or /fail reply (nullopt on timeout).
+inline std::optional<chronus::osc::Message> command(chronus::osc::Client &c, const std::string &address,
+                                                    const std::vector<chronus::osc::Arg> &args = {},
+                                                    int timeoutMs = 3000)
+{
+    return c.request(address, args, timeoutMs);
+}
+
+// Records the supervisor's output with the JACK frame of each cycle. Everything the
+// process callback touches is preallocated.
+class Capture {
+public:
+    bool open(const std::string &source, std::size_t maxSeconds = 90)
+    {
+        jack_status_t st{};
+        client_ = jack_client_open("chronus-test-capture", JackNoStartServer, &st);
+        if (!client_)
+            return false;
+        for (int c = 0; c < 2; ++c)
+            ports_[c] = jack_port_register(client_, c == 0 ? "in_L" : "in_R", JACK_DEFAULT_AUDIO_TYPE,
+                                           JackPortIsInput, 0);
+        capacity_ = maxSeconds * 48000;
+        for (auto &d : data_)
+            d.assign(capacity_, 0.0f);
+        cycles_.assign(capacity_ / 16 + 16, Cycle{});
+        jack_set_process_callback(client_, &Capture::thunk, this);
+        if (jack_activate(client_) != 0)
+            return false;
+        return jack_connect(client_, (source + ":out_L").c_str(), jack_port_name(ports_[0])) == 0 &&
+               jack_connect(client_, (source + ":out_R").c_str(), jack_port_name(ports_[1])) == 0;
+    }
+    void start() { recording_.store(true); }
+    void stop() { recording_.store(false); std::this_thread::sleep_for(30ms); }
+    ~Capture()
+    {
+        if (client_) {
+            jack_deactivate(client_);
+            jack_client_close(client_);
+        }
+    }
+
+    struct Cycle {
+        std::uint32_t frame = 0;
+        std::uint32_t frames = 0;
+    };
+    // Recorded cycles and samples (valid after stop()).
+    std::size_t cycleCount() const { return nCycles_.load(); }
+    const Cycle &cycle(std::size_t i) const { return cycles_[i]; }
+    std::size_t frames() const { return nFrames_.load(); }
+    const float *channel(int c) const { return data_[c].data(); }
+    bool overflowed() const { return overflow_.load(); }
+
+private:
+    static int thunk(jack_nframes_t n, void *arg) { return static_cast<Capture *>(arg)->process(n); }
+    int process(jack_nframes_t n)
+    {
+        if (!recording_.load(std::memory_order_relaxed))
+            return 0;
+        const std::size_t at = nFrames_.load(std::memory_order_relaxed);
+        const std::size_t ci = nCycles_.load(std::memory_order_relaxed);
+        if (at + n > capacity_ || ci >= cycles_.size()) {
+            overflow_.store(true);
+            return 0;
+        }
+        for (int c = 0; c < 2; ++c) {
+            const auto *in = static_cast<const float *>(jack_port_get_buffer(ports_[c], n));
+            std::copy(in, in + n, data_[c].data() + at);
+        }
+        cycles_[ci] = {jack_last_frame_time(client_), n};
+        nCycles_.store(ci + 1, std::memory_order_release);
+        nFrames_.store(at + n, std::memory_order_release);
+        return 0;
+    }
+    jack_client_t *client_ = nullptr;
+    jack_port_t *ports_[2] = {};
+    std::vector<float> data_[2];
+    std::vector<Cycle> cycles_;
+    std::size_t capacity_ = 0;
+    std::atomic<bool> recording_{false};
+    std::atomic<bool> overflow_{false};
+    std::atomic<std::size_t> nFrames_{0};
+    std::atomic<std::size_t> nCycles_{0};
+};
+
+// The "# origin N" line of a journal.
+inline std::optional<std::uint64_t> journalOrigin(const fs::path &journal)
+{
+    std::smatch m;
+    const std::string text = readText(journal);
+    if (!std::regex_search(text, m, std::regex("# origin ([0-9]+)")))
+        return std::nullopt;
+    return std::stoull(m[1]);
+}
+
+// Renders a journal with chronus-render for `frames` frames; returns planar float data.
+inline std::optional<std::vector<std::vector<float>>> renderJournal(const fs::path &journal, std::uint64_t frames,
+                                                                   const fs::path &dir)
+{
+    const fs::path wav = dir / "render.wav";
+    char seconds[64];
+    std::snprintf(seconds, sizeof seconds, "%.17g", double(frames) / 48000.0);
+    const std::string cmd = envOr("CHRONUS_RENDER", "chronus-render") + " --quiet --script " + journal.string() +
+                            " --block-size 256 --sample-rate 48000 --channels 2 --duration " + seconds + " -o " +
+                            wav.string() + " > " + (dir / "render.log").string() + " 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+        return std::nullopt;
+    SF_INFO info{};
+    SNDFILE *sf = sf_open(wav.c_str(), SFM_READ, &info);
+    if (!sf || info.channels != 2)
+        return std::nullopt;
+    std::vector<float> inter(std::size_t(info.frames) * 2);
+    sf_readf_float(sf, inter.data(), info.frames);
+    sf_close(sf);
+    std::vector<std::vector<float>> out(2, std::vector<float>(std::size_t(info.frames)));
+    for (std::size_t i = 0; i < std::size_t(info.frames); ++i) {
+        out[0][i] = inter[2 * i];
+        out[1][i] = inter[2 * i + 1];
+    }
+    return out;
+}
+
+} // namespace live

@@ -1,0 +1,311 @@
+// The supervisor's OSC surface and process rules against a private dummy jackd: replies
+// to the sender, bad input answered with /fail while the audio keeps matching the offline
+// render, bundles on their exact frame, one instance per name and port, stale segments,
+// JACK going away.
+#include "live_fixture.hpp"
+#include "shm_layout.hpp"
+
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace {
+
+using namespace live;
+using chronus::osc::Arg;
+using chronus::osc::Client;
+using chronus::osc::Message;
+using chronus::osc::Protocol;
+
+class LiveControl : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        LIVE_REQUIRE_JACKD();
+        ASSERT_TRUE(jack.start(dir.path)) << readText(dir.path / "jackd.log");
+        journal = dir.path / "journal.txt";
+        ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string()})) << sup.log();
+        auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+        ASSERT_TRUE(c);
+        client = std::move(*c);
+    }
+    void patch()
+    {
+        for (const auto &[addr, args] : std::vector<std::pair<std::string, std::vector<Arg>>>{
+                 {"/patch/create", {"s1", "sine", "freq", 440.0f, "gain", 0.5f}},
+                 {"/patch/connect", {"s1", "output"}},
+                 {"/patch/commit", {}}}) {
+            auto r = command(*client, addr, args);
+            ASSERT_TRUE(r) << addr;
+            ASSERT_EQ(r->address, "/done") << toString(*r);
+        }
+    }
+    std::string failReason(const std::string &addr, const std::vector<Arg> &args)
+    {
+        auto r = command(*client, addr, args);
+        if (!r)
+            return "<no reply>";
+        if (r->address != "/fail")
+            return "<" + toString(*r) + ">";
+        return r->stringAt(1).value_or("<no reason>");
+    }
+
+    TempDir dir;
+    JackServer jack;
+    Supervisor sup;
+    fs::path journal;
+    std::unique_ptr<Client> client;
+};
+
+TEST_F(LiveControl, PingStatusModulesAndSyncAnswerTheSender)
+{
+    auto pong = client->request("/ping", {std::int32_t(7)}, 2000);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->address, "/pong");
+    EXPECT_EQ(pong->intAt(0), 7);
+
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(num(*s, "redundant"), 1);
+    EXPECT_EQ(str(*s, "slot0_state") == "active" || str(*s, "slot1_state") == "active", true);
+    EXPECT_GT(num(*s, "slot0_pid"), 0);
+    EXPECT_GT(num(*s, "slot1_pid"), 0);
+
+    auto modules = client->request("/modules", {}, 2000);
+    ASSERT_TRUE(modules);
+    ASSERT_EQ(modules->address, "/done");
+    EXPECT_NE(modules->stringAt(1).value_or("").find("\"sine\""), std::string::npos);
+
+    patch();
+    client->send("/mod/s1/freq", {550.0f});
+    auto synced = client->request("/sync", {std::int32_t(3)}, 3000);
+    ASSERT_TRUE(synced);
+    EXPECT_EQ(synced->address, "/synced");
+    // Once /synced arrived, the output is already at or past the /mod's frame.
+    auto after = status(*client);
+    ASSERT_TRUE(after);
+    EXPECT_GE(num(*after, "slot0_events_applied") + num(*after, "slot1_events_applied"), 1);
+}
+
+TEST_F(LiveControl, TcpClientsGetTheirRepliesOnTheSamePort)
+{
+    auto tcp = Client::open(Protocol::Tcp, "127.0.0.1", sup.port());
+    ASSERT_TRUE(tcp);
+    auto pong = (*tcp)->request("/ping", {}, 2000);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->address, "/pong");
+    auto r = (*tcp)->request("/patch/create", {"t1", "sine"}, 2000);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->address, "/done");
+}
+
+TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
+{
+    patch();
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus"));
+    cap.start();
+
+    EXPECT_NE(failReason("/nonsense", {}), "<no reply>");
+    EXPECT_NE(failReason("/mod/nosuchnode/freq", {1.0f}).find("nosuchnode"), std::string::npos);
+    EXPECT_NE(failReason("/mod/s1/nosuchparam", {1.0f}), "<no reply>");
+    EXPECT_NE(failReason("/mod/s1/freq", {}), "<no reply>");
+    EXPECT_NE(failReason("/mod/s1/freq", {"loud"}), "<no reply>");
+    EXPECT_NE(failReason("/gate/s1", {"maybe"}), "<no reply>");
+    EXPECT_NE(failReason("/patch/create", {"x"}), "<no reply>");
+    EXPECT_NE(failReason("/patch/create", {"x", "nosuchtype"}).find("nosuchtype"), std::string::npos);
+    EXPECT_NE(failReason("/patch/commit", {"soon"}), "<no reply>");
+    EXPECT_NE(failReason("/patch/connect", {"s1", "s1"}), "<no reply>");
+    EXPECT_NE(failReason("/mod/s1/freq", {chronus::osc::Blob{1, 2, 3}}).find("type"), std::string::npos);
+    EXPECT_NE(failReason("/notify", {"perhaps"}), "<no reply>");
+    // Huge strings: answered, and the reply is cut to a sane size.
+    const std::string huge(60000, 'x');
+    const std::string reason = failReason("/mod/" + huge + "/freq", {1.0f});
+    EXPECT_NE(reason, "<no reply>");
+    EXPECT_LT(reason.size(), 2000u);
+    EXPECT_NE(failReason("/patch/create", {huge, "sine"}), "<no reply>");
+
+    // Out of range: clamped, applied, and reported in /done.
+    auto clamped = command(*client, "/mod/s1/freq", {1.0e9f});
+    ASSERT_TRUE(clamped);
+    EXPECT_EQ(clamped->address, "/done") << toString(*clamped);
+    EXPECT_NE(toString(*clamped).find("clamp"), std::string::npos) << toString(*clamped);
+
+    // Malformed datagrams straight at the port.
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(std::uint16_t(sup.port()));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const char *garbage[] = {"", "x", "/mod/s1/freq\0\0\0\0,f\0\0", "#bundle\0garbage", "/a\0\0,sssss\0\0\0\0"};
+    const std::size_t sizes[] = {0, 1, 20, 15, 16};
+    for (int round = 0; round < 50; ++round)
+        for (std::size_t i = 0; i < std::size(garbage); ++i)
+            ::sendto(fd, garbage[i], sizes[i], 0, reinterpret_cast<sockaddr *>(&to), sizeof to);
+    std::vector<char> random(1400);
+    std::uint32_t seed = 1;
+    for (int round = 0; round < 200; ++round) {
+        for (char &ch : random)
+            ch = char((seed = seed * 1664525u + 1013904223u) >> 24);
+        random[0] = '/';
+        ::sendto(fd, random.data(), 1 + seed % random.size(), 0, reinterpret_cast<sockaddr *>(&to), sizeof to);
+    }
+    ::close(fd);
+
+    // A flood of valid and invalid commands without waiting for replies.
+    for (int i = 0; i < 5000; ++i) {
+        client->send("/mod/s1/freq", {float(300 + i % 200)});
+        client->send("/mod/s1/nosuch", {1.0f});
+    }
+    auto pong = client->request("/ping", {}, 5000);
+    ASSERT_TRUE(pong) << "the supervisor stopped answering after the flood";
+    std::this_thread::sleep_for(300ms);
+    cap.stop();
+
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(num(*s, "gaps"), 0);
+    EXPECT_EQ(num(*s, "divergences"), 0);
+    EXPECT_EQ(num(*s, "failovers"), 0);
+    EXPECT_EQ(num(*s, "redundant"), 1);
+    ASSERT_EQ(sup.stop(), 0) << sup.log();
+
+    // The audio is exactly what the accepted commands describe: no glitch.
+    const auto origin = journalOrigin(journal);
+    ASSERT_TRUE(origin);
+    ASSERT_GT(cap.cycleCount(), 10u);
+    const std::uint64_t t0 = cap.cycle(0).frame - *origin;
+    const auto rendered = renderJournal(journal, t0 + cap.frames(), dir.path);
+    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
+    std::size_t mismatches = 0;
+    for (std::size_t i = 0; i < cap.frames(); ++i)
+        for (int ch = 0; ch < 2; ++ch)
+            mismatches += std::memcmp(&cap.channel(ch)[i], &(*rendered)[ch][t0 + i], sizeof(float)) != 0;
+    EXPECT_EQ(mismatches, 0u);
+}
+
+TEST_F(LiveControl, AFutureBundleTakesEffectOnItsExactFrame)
+{
+    patch();
+    // 300 ms from now, in NTP time.
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const double when = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9 + 0.3 + 2208988800.0;
+    const auto ntp = (std::uint64_t(when) << 32) | std::uint64_t((when - std::floor(when)) * 4294967296.0);
+    auto before = status(*client);
+    ASSERT_TRUE(before);
+    const double frameNow = num(*before, "frame");
+    ASSERT_TRUE(client->sendBundle(ntp, "/mod/s1/gain", {0.125f}));
+    auto r = client->receive(2000);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->address, "/done");
+    auto synced = client->request("/sync", {}, 3000);
+    ASSERT_TRUE(synced);
+    ASSERT_EQ(sup.stop(), 0);
+    std::smatch m;
+    const std::string text = readText(journal);
+    ASSERT_TRUE(std::regex_search(text, m, std::regex("@([0-9]+) /mod/s1/gain")));
+    const double frame = std::stod(m[1]);
+    // 300 ms = 14400 frames after "now" (the status round trip blurs "now" by a period or two).
+    EXPECT_NEAR(frame - frameNow, 14400.0, 1500.0);
+    // Its frame is not a period boundary: the timetag, not the cycle, chose it.
+    EXPECT_GT(frame - frameNow, 4 * 256.0);
+}
+
+TEST_F(LiveControl, NotifySubscribersHearAboutFailovers)
+{
+    auto r = command(*client, "/notify", {std::int32_t(1)});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->address, "/done");
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    const int active = int(num(*s, "active_slot"));
+    ::kill(pid_t(num(*s, "slot" + std::to_string(active) + "_pid")), SIGKILL);
+    bool failover = false, synced = false;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline && !(failover && synced)) {
+        auto m = client->receive(100);
+        if (!m || m->address != "/event")
+            continue;
+        failover = failover || m->stringAt(0) == "failover";
+        synced = synced || m->stringAt(0) == "worker_synced";
+    }
+    EXPECT_TRUE(failover);
+    EXPECT_TRUE(synced);
+}
+
+TEST_F(LiveControl, RecordCommandsAreForwardedAndAnUnreachableRecorderIsReported)
+{
+    // No recorder runs on the (unused) port: the sender still gets a /fail that says so.
+    Supervisor other;
+    ASSERT_TRUE(other.start(dir.path, {"--recorder-port", "1", "--jack-name", "chronus-b"}));
+    auto c = Client::open(Protocol::Udp, "127.0.0.1", other.port());
+    ASSERT_TRUE(c);
+    auto r = (*c)->request("/record/status", {}, 4000);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->address, "/fail");
+    EXPECT_NE(r->stringAt(1).value_or("").find("recorder"), std::string::npos);
+}
+
+TEST_F(LiveControl, ASecondInstanceWithTheSameNameOrPortFailsWithAClearMessage)
+{
+    Supervisor sameName;
+    EXPECT_FALSE(sameName.start(dir.path, {"--jack-name", "chronus-2"}, sup.instance()));
+    EXPECT_NE(sameName.log().find("already running"), std::string::npos) << sameName.log();
+
+    const fs::path log = dir.path / "sameport.log";
+    const pid_t pid = spawn({envOr("CHRONUS_SUPERVISOR", "chronus-supervisor"), "--osc-port",
+                             std::to_string(sup.port()), "--instance", sup.instance() + "-b", "--jack-name", "chronus-3"},
+                            log.string());
+    int st = 0;
+    waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    EXPECT_NE(readText(log).find("in use"), std::string::npos) << readText(log);
+}
+
+TEST_F(LiveControl, WorkersDieWithTheSupervisorAndAStaleSegmentIsCleanedUp)
+{
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    const pid_t w0 = pid_t(num(*s, "slot0_pid")), w1 = pid_t(num(*s, "slot1_pid"));
+    const std::string instance = sup.instance();
+    // A crash of the supervisor leaves its segment behind...
+    ::kill(sup.pid(), SIGKILL);
+    sup.stop();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_NE(::kill(w0, 0), 0) << "worker 0 outlived the supervisor";
+    EXPECT_NE(::kill(w1, 0), 0) << "worker 1 outlived the supervisor";
+    EXPECT_TRUE(fs::exists("/dev/shm/" + chronus::shm::segmentName(instance)));
+    // ...which the next start detects as stale, removes and replaces.
+    Supervisor again;
+    ASSERT_TRUE(again.start(dir.path, {}, instance)) << again.log();
+    EXPECT_NE(again.log().find("stale"), std::string::npos) << again.log();
+    auto c = Client::open(Protocol::Udp, "127.0.0.1", again.port());
+    ASSERT_TRUE(c);
+    EXPECT_TRUE((*c)->request("/ping", {}, 2000));
+    EXPECT_EQ(again.stop(), 0);
+    EXPECT_FALSE(fs::exists("/dev/shm/" + chronus::shm::segmentName(instance))) << "segment left after a clean stop";
+}
+
+TEST_F(LiveControl, AJackServerShutdownEndsTheSupervisorWithAnError)
+{
+    jack.stop();
+    int st = 0;
+    pid_t pid = sup.pid();
+    bool exited = false;
+    for (int i = 0; i < 500 && !exited; ++i) {
+        exited = waitpid(pid, &st, WNOHANG) == pid;
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(exited) << sup.log();
+    sup.reaped();
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    EXPECT_NE(sup.log().find("JACK server shut down"), std::string::npos) << sup.log();
+}
+
+} // namespace
