@@ -185,11 +185,13 @@ sf_count_t FileSink::write(const void *data, sf_count_t bytes)
         return 0;
     if (buf_.empty())
         bufStart_ = pos_;
-    if (buf_.size() + std::size_t(bytes) > buf_.capacity()) {
+    // Large pieces go straight to the kernel; small ones (headers, libsndfile's 8 KiB
+    // conversion chunks) are gathered.
+    if (buf_.size() + std::size_t(bytes) > buf_.capacity() || std::size_t(bytes) >= buf_.capacity() / 64) {
         if (!flush())
             return 0;
         bufStart_ = pos_;
-        if (std::size_t(bytes) >= buf_.capacity()) {
+        if (std::size_t(bytes) >= buf_.capacity() / 64) {
             if (!writeAt(p, bytes, pos_))
                 return 0;
             pos_ += bytes;
@@ -230,6 +232,9 @@ Expected<std::unique_ptr<AudioFile>> AudioFile::create(std::unique_ptr<Sink> sin
     f->channels_ = channels;
     f->bytesPerFrame_ = bytesPerFrame(format, channels);
     f->zeros_.assign(channels * 4096, 0.0f);
+    f->rawFloat_ = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && format.sample == SampleFormat::Float &&
+                   (format.container == Container::Wav || format.container == Container::Rf64 ||
+                    format.container == Container::W64);
     return f;
 }
 
@@ -239,7 +244,11 @@ bool AudioFile::write(const float *interleaved, std::size_t frames)
 {
     if (failed() || !sf_)
         return false;
-    const sf_count_t n = sf_writef_float(sf_, interleaved, sf_count_t(frames));
+    // Float into a little-endian float container is a byte copy: skip libsndfile's
+    // conversion loop and hand it the ring's bytes as they are.
+    const sf_count_t n = rawFloat_ ? sf_write_raw(sf_, interleaved, sf_count_t(frames * channels_ * sizeof(float))) /
+                                         sf_count_t(channels_ * sizeof(float))
+                                   : sf_writef_float(sf_, interleaved, sf_count_t(frames));
     if (n > 0)
         frames_ += std::uint64_t(n);
     if (n != sf_count_t(frames) || sink_->lastErrno() != 0) {

@@ -109,6 +109,7 @@ private:
     std::uint64_t frames_ = 0;
     std::string error_;
     std::vector<float> zeros_;
+    bool rawFloat_ = false;
 };
 
 } // namespace chronus::rec

@@ -64,11 +64,17 @@ public:
                     out[2 * i + 1] = b[i];
                 }
             } else {
-                for (std::size_t c = 0; c < channels_; ++c) {
-                    const float *in = channelData[c] + done;
-                    float *o = out + c;
-                    for (std::size_t i = 0; i < n; ++i)
-                        o[i * channels_] = in[i];
+                // Blocks of 32 frames keep the interleaved output block in L1 while each
+                // channel's input is read sequentially.
+                for (std::size_t b0 = 0; b0 < n; b0 += 32) {
+                    const std::size_t bn = std::min<std::size_t>(32, n - b0);
+                    float *ob = out + b0 * channels_;
+                    for (std::size_t c = 0; c < channels_; ++c) {
+                        const float *in = channelData[c] + done + b0;
+                        float *o = ob + c;
+                        for (std::size_t i = 0; i < bn; ++i)
+                            o[i * channels_] = in[i];
+                    }
                 }
             }
             done += n;
