@@ -1,7 +1,8 @@
 // `biquad_filter` (alias `biquad`): RBJ-cookbook two-pole low-pass, high-pass, band-pass or
 // notch, run as a normalized lattice so audio-rate cutoff modulation cannot make it blow up
-// (see dsp/fx_biquad.hpp). Coefficients are recomputed only on samples where cutoff, Q or
-// mode changed (while smoothing or modulation moves them); otherwise the filter just runs.
+// (see dsp/fx_biquad.hpp). On samples where cutoff, Q or mode changed (while smoothing or
+// modulation moves them) it retunes and takes a lattice step; while they stay put it runs
+// the same lattice two samples at a time, which is about three times as fast.
 #include "module.hpp"
 
 #include "../dsp/fx_biquad.hpp"
@@ -19,7 +20,7 @@ public:
     void reset() noexcept override
     {
         filter_.reset();
-        tunedMode_ = -1; // forces a retune on the next sample
+        prev_ = {};
     }
 
     void process(const ProcessBlock &b) noexcept override
@@ -27,36 +28,70 @@ public:
         const float *in = b.in[0];
         float *out = b.out[0];
         if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() &&
-            static_cast<int>(param(Mode).current() + 0.5f) == tunedMode_ && param(Cutoff).current() == tunedCutoff_ &&
-            param(Q).current() == tunedQ_) {
-            filter_.processBlock(in, out, b.frames); // tuned and staying so: just run
+            Tuning{modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()} == prev_) {
+            // The same coefficients as the previous sample and staying so: every sample of
+            // the block takes the paired branch below.
+            tune(prev_);
+            filter_.processBlock(in, out, b.frames);
             return;
         }
         for (std::uint32_t i = 0; i < b.frames; ++i) {
-            const int mode = static_cast<int>(param(Mode).next(i) + 0.5f);
-            const float cutoff = param(Cutoff).next(i);
-            const float q = param(Q).next(i);
-            if (mode != tunedMode_ || cutoff != tunedCutoff_ || q != tunedQ_) {
-                filter_.setup(static_cast<dsp::fx::BiquadMode>(mode), cutoff, q, sampleRate_);
-                tunedMode_ = mode;
-                tunedCutoff_ = cutoff;
-                tunedQ_ = q;
+            const Tuning now{modeOf(param(Mode).next(i)), param(Cutoff).next(i), param(Q).next(i)};
+            const double x = in ? in[i] : 0.0f;
+            if (now == prev_) {
+                tune(now);
+                out[i] = static_cast<float>(filter_.processPaired(x));
+                continue;
             }
-            const float x = in ? in[i] : 0.0f;
+            // The coefficients change on this sample: finish a pending pair with the old
+            // ones, then one lattice step with the new (the step that stays bounded however
+            // fast they move).
+            if (filter_.midPair()) {
+                tune(prev_);
+                filter_.settle();
+            }
+            tune(now);
+            prev_ = now;
             out[i] = static_cast<float>(filter_.process(x));
         }
     }
 
-    void visitState(StateVisitor &v) noexcept override { filter_.visit(v); }
+    void visitState(StateVisitor &v) noexcept override
+    {
+        filter_.visit(v);
+        v(prev_.mode);
+        v(prev_.cutoff);
+        v(prev_.q);
+    }
 
 private:
+    struct Tuning {
+        int mode = -1; // -1: none yet (after reset)
+        float cutoff = 0.0f;
+        float q = 0.0f;
+        bool operator==(const Tuning &) const = default;
+    };
+
+    static int modeOf(float value) noexcept { return static_cast<int>(value + 0.5f); }
+
+    // Loads the coefficients for `t` unless they are loaded already (a cache: retuning
+    // to the same values gives the same bits).
+    void tune(const Tuning &t) noexcept
+    {
+        if (t == tuned_)
+            return;
+        filter_.setup(static_cast<dsp::fx::BiquadMode>(t.mode), t.cutoff, t.q, sampleRate_);
+        tuned_ = t;
+    }
+
     double sampleRate_ = 48000.0;
     dsp::fx::RbjBiquad filter_;
-    // The values the coefficients were computed for; a pure function of the parameters,
-    // so not part of the snapshot (a restored module retunes on its first sample).
-    int tunedMode_ = -1;
-    float tunedCutoff_ = 0.0f;
-    float tunedQ_ = 0.0f;
+    // The parameters of the previous sample: whether the coefficients changed decides
+    // between a lattice step and a paired one, so this is state (a restored module must
+    // decide the same way).
+    Tuning prev_;
+    // The values the loaded coefficients were computed for (a cache, not state).
+    Tuning tuned_;
 };
 
 ModuleSpec biquadSpec()
