@@ -104,19 +104,43 @@ struct Options {
     int timeoutMs = 3000;
 };
 
+// True for replies made of (string key, value) pairs, like /status.reply.
+bool isKeyValueList(const Message &m)
+{
+    if (m.args.empty() || m.args.size() % 2 != 0 || m.address.size() < 6 ||
+        m.address.compare(m.address.size() - 6, 6, ".reply") != 0)
+        return false;
+    for (std::size_t i = 0; i < m.args.size(); i += 2)
+        if (!std::holds_alternative<std::string>(m.args[i]))
+            return false;
+    return true;
+}
+
 // Prints a reply: JSON text arguments pretty-printed, key/value lists one per line.
 void print(const Message &m, const Options &o)
 {
+    const bool keyValues = isKeyValueList(m);
     if (o.asJson) {
         json out = {{"address", m.address}, {"args", json::array()}};
         for (const auto &a : m.args)
             out["args"].push_back(argJson(a));
+        if (keyValues) {
+            out["values"] = json::object();
+            for (std::size_t i = 0; i < m.args.size(); i += 2)
+                out["values"][std::get<std::string>(m.args[i])] = argJson(m.args[i + 1]);
+        }
         // A reply that carries one JSON document is given as parsed JSON too.
         for (const auto &a : m.args)
             if (const auto *s = std::get_if<std::string>(&a); s && !s->empty() && (s->front() == '{' || s->front() == '['))
                 if (json doc = json::parse(*s, nullptr, false); !doc.is_discarded())
                     out["json"] = doc;
         std::cout << out.dump() << "\n";
+        return;
+    }
+    if (keyValues) {
+        std::cout << m.address << "\n";
+        for (std::size_t i = 0; i < m.args.size(); i += 2)
+            std::cout << "  " << std::get<std::string>(m.args[i]) << ": " << argText(m.args[i + 1]) << "\n";
         return;
     }
     std::string line = m.address;
