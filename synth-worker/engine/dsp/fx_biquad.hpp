@@ -162,13 +162,18 @@ private:
         s1 = n1;
     }
 
+    // Two doubles, one SIMD register where there is one (SSE2, NEON), plain doubles
+    // elsewhere. Each lane below does exactly the scalar arithmetic of first(), second()
+    // and advance(), in the same order, so the bits are the same.
+    using Double2 = double __attribute__((vector_size(16)));
+
     template <bool HasInput>
     void runPaired(const float *in, float *out, std::uint32_t frames) noexcept
     {
         if (frames == 0)
             return;
         preparePairs();
-        const Pair p = pair_;
+        const Pair &p = pair_;
         double s0 = s0_, s1 = s1_;
         auto input = [in](std::uint32_t i) { return HasInput ? static_cast<double>(in[i]) : 0.0; };
         std::uint32_t i = 0;
@@ -179,12 +184,26 @@ private:
             midPair_ = false;
             i = 1;
         }
+        // Lane 0 carries the pair's first sample and memory 0, lane 1 the second sample
+        // and memory 1; `swapped` lanes hold the other memory / input. Sums are in the
+        // scalar order (a + b == b + a exactly, so lane 1 may name its terms the other way).
+        const Double2 cs{p.c0, p.ca1}, cw{p.c1, p.ca0}, e{p.d, p.cb}, d{0.0, p.d};
+        const Double2 g{p.ab0, p.b1}, h{p.b0, p.ab1}, across{p.aa01, p.aa10}, along{p.aa00, p.aa11};
+        Double2 s{s0, s1};
         for (; i + 2 <= frames; i += 2) {
-            const double x0 = input(i), x1 = input(i + 1);
-            out[i] = static_cast<float>(first(p, s0, s1, x0));
-            out[i + 1] = static_cast<float>(second(p, s0, s1, x0, x1));
-            advance(p, s0, s1, x0, x1);
+            const Double2 x{input(i), input(i + 1)};
+            const Double2 xw{x[1], x[0]}, x0{x[0], x[0]};
+            const Double2 sw{s[1], s[0]};
+            const Double2 partial = (cs * s + cw * sw) + e * x0;
+            // + -0.0 leaves lane 0 exactly as it is (also a -0.0).
+            const Double2 dx = d * x;
+            const Double2 y = partial + Double2{-0.0, dx[1]};
+            out[i] = static_cast<float>(y[0]);
+            out[i + 1] = static_cast<float>(y[1]);
+            s = ((g * x + h * xw) + across * sw) + along * s;
         }
+        s0 = s[0];
+        s1 = s[1];
         if (i < frames) {
             held_ = input(i);
             out[i] = static_cast<float>(first(p, s0, s1, held_));
