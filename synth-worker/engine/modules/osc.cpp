@@ -84,18 +84,39 @@ private:
         return hasFreq_ && freq_ == target;
     }
 
-    // The per-sample loop with every parameter read once; bit-identical to the general
-    // loop because the values it would read each sample are these same values.
+    // The per-sample loop with every parameter read once and one loop per wave shape;
+    // bit-identical to the general loop because the values it would read each sample are
+    // these same values and each shape's arithmetic is sample() itself.
     void processSteady(float *out, std::uint32_t frames) noexcept
     {
         const int wave = static_cast<int>(param(Waveform).current());
         const float amp = param(Amp).current();
         const double width = param(Width).current();
         increment();
-        for (std::uint32_t i = 0; i < frames; ++i) {
-            out[i] = amp * sample(wave, width);
-            advance();
+        switch (wave) {
+        case Sine: run(out, frames, amp, [](double phase) { return sine(phase); }); break;
+        case Saw: run(out, frames, amp, [saw = saw_](double phase) { return GenWavetables::read(saw, phase); }); break;
+        case Triangle:
+            run(out, frames, amp, [tri = triangle_](double phase) { return GenWavetables::read(tri, phase); });
+            break;
+        default: {
+            const double w = pulseWidth(wave, width);
+            run(out, frames, amp, [saw = saw_, w](double phase) { return pulse(saw, w, phase); });
+            break;
         }
+        }
+    }
+
+    template <typename Shape>
+    void run(float *out, std::uint32_t frames, float amp, Shape shape) noexcept
+    {
+        const double inc = tableInc_;
+        double phase = phase_;
+        for (std::uint32_t i = 0; i < frames; ++i) {
+            out[i] = amp * shape(phase);
+            phase = wrap(phase + inc);
+        }
+        phase_ = phase;
     }
 
     // Phase increment in cycles per sample; above Nyquist there is nothing band-limited
@@ -114,29 +135,32 @@ private:
     float sample(int wave, double width) const noexcept
     {
         switch (wave) {
-        case Sine:
-            return static_cast<float>(std::sin(2.0 * std::numbers::pi * phase_));
-        case Saw:
-            return GenWavetables::read(saw_, phase_);
-        case Triangle:
-            return GenWavetables::read(triangle_, phase_);
-        default: {
-            // pulse(p) = saw(p - w) - saw(p): +(2 - 2w) for p < w, -2w after; DC-free.
-            const double w = wave == Square ? 0.5 : std::clamp(width, 0.01, 0.99);
-            double lag = phase_ + 1.0 - w;
-            lag -= std::floor(lag);
-            return GenWavetables::read(saw_, lag) - GenWavetables::read(saw_, phase_);
-        }
+        case Sine: return sine(phase_);
+        case Saw: return GenWavetables::read(saw_, phase_);
+        case Triangle: return GenWavetables::read(triangle_, phase_);
+        default: return pulse(saw_, pulseWidth(wave, width), phase_);
         }
     }
 
-    void advance() noexcept
+    static float sine(double phase) noexcept { return static_cast<float>(std::sin(2.0 * std::numbers::pi * phase)); }
+
+    static double pulseWidth(int wave, double width) noexcept
     {
-        phase_ += tableInc_;
-        // inc < 0.5, so one subtraction wraps it (same bits as phase - floor(phase)).
-        if (phase_ >= 1.0)
-            phase_ -= 1.0;
+        return wave == Square ? 0.5 : std::clamp(width, 0.01, 0.99);
     }
+
+    // pulse(p) = saw(p - w) - saw(p): +(2 - 2w) for p < w, -2w after; DC-free.
+    static float pulse(const float *saw, double w, double phase) noexcept
+    {
+        double lag = phase + 1.0 - w;
+        lag -= std::floor(lag);
+        return GenWavetables::read(saw, lag) - GenWavetables::read(saw, phase);
+    }
+
+    // inc < 0.5, so one subtraction wraps it (same bits as phase - floor(phase)).
+    static double wrap(double phase) noexcept { return phase >= 1.0 ? phase - 1.0 : phase; }
+
+    void advance() noexcept { phase_ = wrap(phase_ + tableInc_); }
 
     // Moves freq_ towards `target`: instantly without glide (or from silence), else by a
     // one-pole step in log-frequency reaching ~99 % of the interval after glideMs.
