@@ -86,6 +86,7 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
     } catch (const std::bad_alloc &) {
         return fail(log::cat("cannot allocate a ring of ", frames, " frames x ", config.channels, " channels"));
     }
+    c->feeder_ = std::make_unique<RingFeeder>(*c->ring_, c->counters_);
     if (!c->ring_->locked())
         log::info("ring memory could not be locked (RLIMIT_MEMLOCK); it is prefaulted");
 
@@ -119,17 +120,6 @@ int Capture::onXrun(void *arg)
     return 0;
 }
 
-bool Capture::flushGap() noexcept
-{
-    if (pendingGap_ == 0)
-        return true;
-    TimelineEvent e{TimelineEvent::Kind::Gap, ring_->writtenFrames(), pendingGapStart_, pendingGap_};
-    if (!ring_->events().tryPush(e))
-        return false;
-    pendingGap_ = 0;
-    return true;
-}
-
 int Capture::process(jack_nframes_t frames) noexcept
 {
     // Extend JACK's 32-bit frame clock (wraps after ~1 day at 48 kHz).
@@ -142,52 +132,11 @@ int Capture::process(jack_nframes_t frames) noexcept
     cycleFrame_.store(now, std::memory_order_relaxed);
     cycleFrame32_.store(t, std::memory_order_release);
 
-    auto &events = ring_->events();
-    if (!feeding_.load(std::memory_order_acquire)) {
-        if (active_ && flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_->writtenFrames(), now, 0}))
-            active_ = false;
-        return 0;
-    }
-    if (!active_) {
-        if (!events.tryPush({TimelineEvent::Kind::Start, ring_->writtenFrames(), now, 0}))
-            return 0; // retried next cycle
-        active_ = true;
-        expected_ = now;
-        inOverrun_ = false;
-    }
-    if (now != expected_) {
-        if (now > expected_) {
-            // JACK skipped cycles: the file gets that many silent frames, here.
-            if (pendingGap_ == 0)
-                pendingGapStart_ = expected_;
-            pendingGap_ += now - expected_;
-            counters_.skippedFrames.fetch_add(now - expected_, std::memory_order_relaxed);
-        } else if (flushGap() && events.tryPush({TimelineEvent::Kind::Start, ring_->writtenFrames(), now, 0})) {
-            // Time went backwards (server restarted its clock): begin a new timeline.
-        }
-    }
-    expected_ = now + frames;
-
-    for (std::size_t c = 0; c < ports_.size(); ++c)
-        buffers_[c] = static_cast<const float *>(jack_port_get_buffer(ports_[c], frames));
-    if (ring_->writableFrames() >= frames && flushGap()) {
-        ring_->write(buffers_.data(), frames);
-        inOverrun_ = false;
-    } else {
-        // Ring full: drop this whole cycle and remember where, so the disk thread writes
-        // exactly this many silent frames in its place.
-        if (pendingGap_ == 0)
-            pendingGapStart_ = now;
-        pendingGap_ += frames;
-        counters_.overrunFrames.fetch_add(frames, std::memory_order_relaxed);
-        if (!inOverrun_)
-            counters_.overruns.fetch_add(1, std::memory_order_relaxed);
-        inOverrun_ = true;
-    }
-    const std::uint64_t fill = ring_->capacityFrames() - ring_->writableFrames();
-    if (fill > counters_.ringPeakFrames.load(std::memory_order_relaxed))
-        counters_.ringPeakFrames.store(fill, std::memory_order_relaxed);
-    fedCycles_.fetch_add(1, std::memory_order_release);
+    const bool feeding = feeding_.load(std::memory_order_acquire);
+    if (feeding)
+        for (std::size_t c = 0; c < ports_.size(); ++c)
+            buffers_[c] = static_cast<const float *>(jack_port_get_buffer(ports_[c], frames));
+    feeder_->cycle(now, buffers_.data(), frames, feeding);
     return 0;
 }
 

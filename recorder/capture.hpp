@@ -6,6 +6,7 @@
 #include "expected.hpp"
 #include "jack_client.hpp"
 #include "ring.hpp"
+#include "ring_feeder.hpp"
 #include "rt.hpp"
 
 #include <atomic>
@@ -23,15 +24,6 @@ struct CaptureConfig {
     std::size_t channels = 2;
     std::vector<std::string> sources;   // port names or globs (* ?); empty: "chronus:out_*"
     double ringSeconds = 8.0;
-};
-
-// Counters written by the JACK thread, read by anyone.
-struct CaptureCounters {
-    std::atomic<std::uint64_t> overruns{0};      // episodes of a full ring
-    std::atomic<std::uint64_t> overrunFrames{0}; // frames dropped because the ring was full
-    std::atomic<std::uint64_t> skippedFrames{0}; // frames JACK never delivered (frame time jumped)
-    std::atomic<std::uint64_t> ringPeakFrames{0};
-    std::atomic<std::uint64_t> xruns{0};         // from JACK's xrun callback
 };
 
 class Capture {
@@ -53,7 +45,7 @@ public:
     void setFeeding(bool on) noexcept { feeding_.store(on, std::memory_order_release); }
     bool feeding() const noexcept { return feeding_.load(std::memory_order_acquire); }
     // Number of cycles the JACK thread has run with feeding on (for "first frame captured").
-    std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
+    std::uint64_t fedCycles() const noexcept { return feeder_ ? feeder_->fedCycles() : 0; }
     // The JACK frame now (64-bit, extended from JACK's 32-bit clock). Any non-RT thread.
     std::uint64_t nowFrame() const;
     // Wall-clock time (µs since the epoch) of a JACK frame near now. Any non-RT thread.
@@ -71,7 +63,6 @@ private:
     static void onRegistration(jack_port_id_t, int, void *arg);
     static int onXrun(void *arg);
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
-    CHRONUS_RT bool flushGap() noexcept;
 
     std::unique_ptr<JackClient> client_;
     std::vector<jack_port_t *> ports_;
@@ -81,20 +72,15 @@ private:
     CaptureCounters counters_;
     std::atomic<bool> feeding_{false};
     std::atomic<bool> graphChanged_{true};
-    std::atomic<std::uint64_t> fedCycles_{0};
     std::atomic<std::uint64_t> cycleFrame_{0}; // extended frame time of the latest cycle
     std::atomic<std::uint32_t> cycleFrame32_{0};
 
     // JACK thread only.
+    std::unique_ptr<RingFeeder> feeder_;
     std::vector<const float *> buffers_;
-    bool active_ = false;
     bool haveLast_ = false;
     std::uint32_t last32_ = 0;
     std::uint64_t high_ = 0;
-    std::uint64_t expected_ = 0;
-    std::uint64_t pendingGap_ = 0;
-    std::uint64_t pendingGapStart_ = 0;
-    bool inOverrun_ = false;
 };
 
 // Converts a port glob ("chronus:out_*") into an anchored POSIX regex for jack_get_ports.

@@ -2,6 +2,8 @@
 // PID), child processes with logs, and a frame-by-frame check of ramp recordings.
 #pragma once
 
+#include "ramp_check.hpp"
+
 #include <gtest/gtest.h>
 #include <jack/jack.h>
 #include <sndfile.h>
@@ -123,89 +125,6 @@ inline bool jackdAvailable() { return std::system("command -v jackd >/dev/null 2
             GTEST_SKIP() << "jackd is not installed";                                              \
         }                                                                                          \
     } while (0)
-
-inline std::uint64_t sidecarFirstFrame(const fs::path &audio)
-{
-    std::ifstream in(audio.string() + ".json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::smatch m;
-    const std::string text = ss.str();
-    if (!std::regex_search(text, m, std::regex("\"first_frame_jack\": ([0-9]+)")))
-        return UINT64_MAX;
-    return std::stoull(m[1]);
-}
-
-inline float rampValue(std::uint64_t jackFrame, std::size_t channel)
-{
-    return float((std::uint32_t(jackFrame) + std::uint32_t(channel) * 65537u) & 0xffffffu);
-}
-
-struct RampCheck {
-    bool opened = false;
-    int channels = 0;
-    std::uint64_t frames = 0;
-    std::uint64_t silentFrames = 0;     // whole frames of zeros (stand-ins for lost frames)
-    std::uint64_t silentRuns = 0;
-    std::uint64_t firstSilent = UINT64_MAX;
-    std::uint64_t mismatches = 0;       // frames neither silent nor the expected ramp
-    std::uint64_t firstMismatch = UINT64_MAX;
-    std::string describe() const
-    {
-        std::ostringstream s;
-        s << "frames=" << frames << " channels=" << channels << " silent=" << silentFrames << " runs=" << silentRuns
-          << " firstSilent=" << firstSilent << " mismatches=" << mismatches << " firstMismatch=" << firstMismatch;
-        return s.str();
-    }
-};
-
-// Reads `path` with libsndfile and checks every frame k against the ramp at JACK frame
-// firstJackFrame + k: file time must equal JACK time, and lost frames must be silence.
-inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame)
-{
-    RampCheck r;
-    SF_INFO info{};
-    SNDFILE *sf = sf_open(path.c_str(), SFM_READ, &info);
-    if (!sf)
-        return r;
-    r.opened = true;
-    r.channels = info.channels;
-    const std::size_t ch = std::size_t(info.channels);
-    std::vector<float> buf(ch * 8192);
-    std::uint64_t k = 0;
-    bool inSilence = false;
-    for (;;) {
-        const sf_count_t n = sf_readf_float(sf, buf.data(), 8192);
-        if (n <= 0)
-            break;
-        for (sf_count_t i = 0; i < n; ++i, ++k) {
-            const float *f = &buf[std::size_t(i) * ch];
-            bool silent = true, match = true;
-            for (std::size_t c = 0; c < ch; ++c) {
-                silent = silent && f[c] == 0.0f;
-                match = match && f[c] == rampValue(firstJackFrame + k, c);
-            }
-            if (silent && !match) {
-                ++r.silentFrames;
-                if (!inSilence)
-                    ++r.silentRuns;
-                if (r.firstSilent == UINT64_MAX)
-                    r.firstSilent = k;
-                inSilence = true;
-            } else {
-                inSilence = false;
-                if (!match) {
-                    ++r.mismatches;
-                    if (r.firstMismatch == UINT64_MAX)
-                        r.firstMismatch = k;
-                }
-            }
-        }
-    }
-    r.frames = k;
-    sf_close(sf);
-    return r;
-}
 
 inline int freeUdpPort()
 {

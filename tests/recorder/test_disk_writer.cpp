@@ -1,0 +1,314 @@
+// The ring, the RT feeder and the disk thread together, without JACK: synthetic ramp cycles
+// go through the real RingFeeder into the FrameRing while the DiskWriter's thread writes
+// through an injected Sink that can stall on demand. Every frame of every file is checked.
+#include "disk_writer.hpp"
+#include "ramp_check.hpp"
+#include "ring_feeder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+using namespace chronus::rec;
+using namespace testing_rec;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint32_t kRate = 48000;
+constexpr std::size_t kPeriod = 256;
+
+// A gate the test closes to stall the disk thread inside its next write.
+struct Gate {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool closed = false;
+    bool blocked = false; // the disk thread is waiting at the gate
+
+    void close()
+    {
+        std::lock_guard lock(mutex);
+        closed = true;
+    }
+    void open()
+    {
+        std::lock_guard lock(mutex);
+        closed = false;
+        cv.notify_all();
+    }
+    bool awaitBlocked(std::chrono::milliseconds timeout)
+    {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, timeout, [this] { return blocked; });
+    }
+    void pass()
+    {
+        std::unique_lock lock(mutex);
+        if (!closed)
+            return;
+        blocked = true;
+        cv.notify_all();
+        cv.wait(lock, [this] { return !closed; });
+        blocked = false;
+    }
+};
+
+// A file sink whose writes wait at the gate: a disk that stops answering for a while.
+class StallingSink : public FileSink {
+public:
+    StallingSink(int fd, std::shared_ptr<Gate> gate) : FileSink(fd), gate_(std::move(gate)) {}
+    sf_count_t write(const void *data, sf_count_t bytes) override
+    {
+        gate_->pass();
+        return FileSink::write(data, bytes);
+    }
+
+private:
+    std::shared_ptr<Gate> gate_;
+};
+
+// Plays the JACK thread: ramp cycles of kPeriod frames through the real RingFeeder.
+class SyntheticJack {
+public:
+    SyntheticJack(FrameRing &ring, std::size_t channels, std::uint64_t firstFrame)
+        : ring_(ring), feeder_(ring, counters_), channels_(channels), now_(firstFrame),
+          data_(channels, std::vector<float>(kPeriod)), ptrs_(channels)
+    {
+        for (std::size_t c = 0; c < channels; ++c)
+            ptrs_[c] = data_[c].data();
+    }
+    // One cycle at the current frame time; the clock advances by one period.
+    void cycle(bool feeding = true)
+    {
+        for (std::size_t c = 0; c < channels_; ++c)
+            for (std::size_t i = 0; i < kPeriod; ++i)
+                data_[c][i] = rampValue(now_ + i, c);
+        feeder_.cycle(now_, ptrs_.data(), kPeriod, feeding);
+        now_ += kPeriod;
+    }
+    // Cycles while the disk keeps up: waits (as a real-time source would not need to) until
+    // the ring is at most half full, so no frame is lost by pacing alone.
+    void run(std::size_t cycles)
+    {
+        for (std::size_t i = 0; i < cycles; ++i) {
+            while (ring_.readableFrames() > ring_.capacityFrames() / 2)
+                std::this_thread::sleep_for(1ms);
+            cycle();
+        }
+    }
+    // Waits until the disk thread has taken everything out of the ring.
+    bool drain(std::chrono::milliseconds timeout = 5000ms)
+    {
+        const auto end = std::chrono::steady_clock::now() + timeout;
+        while (ring_.readableFrames() > 0)
+            if (std::chrono::steady_clock::now() > end)
+                return false;
+            else
+                std::this_thread::sleep_for(1ms);
+        return true;
+    }
+    // JACK skips `cycles` cycles: the clock jumps.
+    void skip(std::size_t cycles) { now_ += cycles * kPeriod; }
+    std::uint64_t now() const { return now_; }
+    const CaptureCounters &counters() const { return counters_; }
+
+private:
+    FrameRing &ring_;
+    CaptureCounters counters_;
+    RingFeeder feeder_;
+    std::size_t channels_;
+    std::uint64_t now_;
+    std::vector<std::vector<float>> data_;
+    std::vector<const float *> ptrs_;
+};
+
+class DiskWriterTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        dir_ = fs::temp_directory_path() / ("chronus-writer-test-" + std::to_string(getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+    }
+    void TearDown() override
+    {
+        if (!HasFailure())
+            fs::remove_all(dir_);
+    }
+    WriterConfig config(std::size_t channels)
+    {
+        WriterConfig wc;
+        wc.dir = dir_;
+        wc.channels = channels;
+        wc.rate = kRate;
+        auto gate = gate_;
+        wc.makeSink = [gate](int fd) { return std::make_unique<StallingSink>(fd, gate); };
+        return wc;
+    }
+
+    fs::path dir_;
+    std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+};
+
+// Just below 2^32, so the take crosses JACK's 32-bit frame-clock wrap too.
+constexpr std::uint64_t kFirstFrame = (std::uint64_t(1) << 32) - 3 * kRate;
+
+struct StallResult {
+    TakeSummary summary;
+    RampCheck check;
+    std::uint64_t takeFrames = 0;   // JACK frames from the take's start to its stop
+    std::uint64_t stallAtFrame = 0; // take position of the first frame pushed during the stall
+    std::uint64_t overrunFrames = 0;
+    std::uint64_t overruns = 0;
+};
+
+// One second of ring; 1 s of normal recording, a stall of `stallCycles` cycles in which the
+// source keeps producing, then 1 s more.
+StallResult recordThroughStall(DiskWriterTest &t, const WriterConfig &wc, Gate &gate, std::size_t stallCycles)
+{
+    StallResult out;
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    TakeRequest req;
+    req.name = "stall";
+    req.startFrame = jack.now();
+    auto path = writer.begin(req);
+    EXPECT_TRUE(path) << (path ? "" : path.error());
+    if (!path)
+        return out;
+    jack.run(kRate / kPeriod);
+    EXPECT_TRUE(jack.drain());
+    // The disk thread takes the next cycle and blocks writing it; the cycle stays in the
+    // ring (it is released only once written).
+    gate.close();
+    out.stallAtFrame = jack.now() - kFirstFrame;
+    jack.cycle();
+    EXPECT_TRUE(gate.awaitBlocked(5000ms)) << "the disk thread never reached the stalled write";
+    for (std::size_t i = 0; i < stallCycles; ++i)
+        jack.cycle();
+    gate.open();
+    jack.run(kRate / kPeriod);
+    auto summary = writer.end(jack.now());
+    EXPECT_TRUE(summary) << (summary ? "" : summary.error());
+    writer.stop();
+    if (!summary)
+        return out;
+    out.summary = *summary;
+    out.takeFrames = jack.now() - kFirstFrame;
+    out.overrunFrames = jack.counters().overrunFrames.load();
+    out.overruns = jack.counters().overruns.load();
+    EXPECT_EQ(summary->firstJackFrame, kFirstFrame);
+    out.check = checkRamp(summary->path, kFirstFrame);
+    return out;
+}
+
+} // namespace
+
+TEST_F(DiskWriterTest, AHalfSecondDiskStallWithAOneSecondRingLosesNoFrame)
+{
+    const std::size_t stallCycles = (kRate / 2 + kPeriod - 1) / kPeriod; // >= 0.5 s of frames
+    const StallResult r = recordThroughStall(*this, config(2), *gate_, stallCycles);
+    ASSERT_TRUE(r.check.opened);
+    EXPECT_EQ(r.check.frames, r.takeFrames) << r.check.describe();
+    EXPECT_EQ(r.check.mismatches, 0u) << r.check.describe();
+    EXPECT_EQ(r.check.silentFrames, 0u) << r.check.describe();
+    EXPECT_EQ(r.summary.frames, r.takeFrames);
+    EXPECT_EQ(r.summary.lostFrames, 0u);
+    EXPECT_EQ(r.overrunFrames, 0u);
+    EXPECT_EQ(r.overruns, 0u);
+}
+
+TEST_F(DiskWriterTest, ATwoSecondDiskStallInsertsExactlyTheLostFramesAsSilenceWhereTheyWereLost)
+{
+    const std::size_t stallCycles = 2 * kRate / kPeriod; // 375 cycles, 2 s
+    const StallResult r = recordThroughStall(*this, config(2), *gate_, stallCycles);
+    // The ring (48000 frames) holds the cycle stuck in the write plus 186 more whole cycles
+    // (187 x 256 = 47872 <= 48000 < 188 x 256); the remaining 189 cycles of the stall are lost.
+    const std::uint64_t fitting = kRate / kPeriod - 1;
+    const std::uint64_t expectLost = (stallCycles - fitting) * kPeriod;
+    ASSERT_EQ(expectLost, 48384u);
+    const std::uint64_t expectGapAt = r.stallAtFrame + kPeriod + fitting * kPeriod;
+    ASSERT_TRUE(r.check.opened);
+    // File time equals JACK time: every frame k of the file is the source's frame first + k,
+    // or silence standing in for it.
+    EXPECT_EQ(r.check.frames, r.takeFrames) << r.check.describe();
+    EXPECT_EQ(r.check.mismatches, 0u) << r.check.describe();
+    EXPECT_EQ(r.check.silentFrames, expectLost) << r.check.describe();
+    ASSERT_EQ(r.check.runs.size(), 1u) << r.check.describe();
+    EXPECT_EQ(r.check.runs[0].first, expectGapAt);
+    EXPECT_EQ(r.check.runs[0].second, expectLost);
+    // Counted and positioned by the recorder itself.
+    EXPECT_EQ(r.overrunFrames, expectLost);
+    EXPECT_EQ(r.overruns, 1u);
+    EXPECT_EQ(r.summary.frames, r.takeFrames);
+    EXPECT_EQ(r.summary.lostFrames, expectLost);
+    ASSERT_EQ(r.summary.gaps.size(), 1u);
+    EXPECT_EQ(r.summary.gaps[0].atFrame, expectGapAt);
+    EXPECT_EQ(r.summary.gaps[0].frames, expectLost);
+}
+
+TEST_F(DiskWriterTest, SkippedJackCyclesBecomeThatManySilentFramesAtTheJump)
+{
+    FrameRing ring(3, kRate);
+    DiskWriter writer(ring, config(3));
+    writer.start();
+    SyntheticJack jack(ring, 3, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"skips", std::nullopt, jack.now(), 0}));
+    jack.run(10);
+    jack.skip(3);
+    jack.run(5);
+    jack.skip(1);
+    jack.run(7);
+    auto s = writer.end(jack.now());
+    ASSERT_TRUE(s) << s.error();
+    writer.stop();
+    const RampCheck r = checkRamp(s->path, kFirstFrame);
+    EXPECT_EQ(r.frames, 26 * kPeriod) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    ASSERT_EQ(r.runs.size(), 2u) << r.describe();
+    EXPECT_EQ(r.runs[0], std::make_pair(std::uint64_t(10 * kPeriod), std::uint64_t(3 * kPeriod)));
+    EXPECT_EQ(r.runs[1], std::make_pair(std::uint64_t(18 * kPeriod), std::uint64_t(kPeriod)));
+    EXPECT_EQ(jack.counters().skippedFrames.load(), 4 * kPeriod);
+    EXPECT_EQ(s->lostFrames, 4 * kPeriod);
+    ASSERT_EQ(s->gaps.size(), 2u);
+    EXPECT_EQ(s->gaps[0].atFrame, 10 * kPeriod);
+    EXPECT_EQ(s->gaps[1].atFrame, 18 * kPeriod);
+}
+
+TEST_F(DiskWriterTest, SplitByFrameCountIsSampleContiguousInNumberedParts)
+{
+    for (std::size_t channels : {1u, 2u, 7u}) {
+        SCOPED_TRACE(channels);
+        WriterConfig wc = config(channels);
+        wc.splitFrames = 1000; // not a multiple of the period
+        FrameRing ring(channels, kRate);
+        DiskWriter writer(ring, wc);
+        writer.start();
+        SyntheticJack jack(ring, channels, kFirstFrame);
+        ASSERT_TRUE(writer.begin({"take" + std::to_string(channels), std::nullopt, jack.now(), 0}));
+        jack.run(20); // 5120 frames: parts of 1000 x 5 + 120
+        auto s = writer.end(jack.now());
+        ASSERT_TRUE(s) << s.error();
+        writer.stop();
+        ASSERT_EQ(s->files.size(), 6u);
+        std::uint64_t first = kFirstFrame;
+        for (std::size_t i = 0; i < s->files.size(); ++i) {
+            char expect[64];
+            std::snprintf(expect, sizeof expect, "take%zu_%04zu.wav", channels, i + 1);
+            EXPECT_EQ(s->files[i].filename().string(), expect);
+            EXPECT_EQ(sidecarFirstFrame(s->files[i]), first);
+            const RampCheck r = checkRamp(s->files[i], first);
+            EXPECT_EQ(r.channels, int(channels));
+            EXPECT_EQ(r.frames, i < 5 ? 1000u : 120u) << r.describe();
+            EXPECT_EQ(r.mismatches + r.silentFrames, 0u) << r.describe();
+            first += r.frames;
+        }
+        EXPECT_FALSE(fs::exists(dir_ / ("take" + std::to_string(channels) + ".wav")));
+    }
+}
