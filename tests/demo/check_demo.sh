@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs the README's main command as a new user would (no JACK server of ours running) and
+# checks what it promises: exit 0, a WAV of the piece's length with sound in it, no frame
+# lost, the failover survived without a gap, and no process it started left behind.
+# usage: check_demo.sh SOURCE_DIR
+set -uo pipefail
+source_dir=$1
+cd "$source_dir"
+unset JACK_DEFAULT_SERVER
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+ours() { # pids of programs the demo starts
+  pgrep -f 'chronus-supervisor|chronus-recorder|chronus-synth-worker|jackd -n chronus-demo-|chronusctl play' | sort
+}
+before=$(ours)
+out=$(./scripts/demo 2>&1)
+status=$?
+echo "$out"
+((status == 0)) || fail "scripts/demo exited $status"
+sleep 0.5
+after=$(ours)
+left=$(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')
+[[ -z "${left// /}" ]] || fail "processes left behind: $left ($(ps -o pid,args -p ${left// /,} 2>/dev/null | tail -n +2))"
+
+wav=$(sed -n 's/^demo: recorded //p' <<<"$out")
+[[ -n "$wav" && -f "$wav" ]] || fail "no WAV path printed, or the file is missing: '$wav'"
+grep -q "frames written" <<<"$out" || fail "no recorder report"
+lost=$(sed -n 's/.*, \([0-9]*\) frames lost.*/\1/p' <<<"$out")
+[[ "$lost" == 0 ]] || fail "the recorder lost $lost frames"
+grep -q "failovers 1, gaps 0, divergences 0" <<<"$out" || fail "failover report missing or not hitless"
+
+python3 - "$wav" <<'PY' || exit 1
+import struct, sys, wave, subprocess
+path = sys.argv[1]
+info = subprocess.run(["soxi", "-s", path], capture_output=True, text=True)
+frames = int(info.stdout.strip())
+rate = int(subprocess.run(["soxi", "-r", path], capture_output=True, text=True).stdout.strip())
+seconds = frames / rate
+if not 23.5 <= seconds <= 25.5:
+    sys.exit(f"FAIL: the WAV holds {seconds:.2f} s; the piece is 24 s")
+stat = subprocess.run(["sox", path, "-n", "stat"], capture_output=True, text=True).stderr
+peak = float([l for l in stat.splitlines() if l.startswith("Maximum amplitude")][0].split()[-1])
+rms = float([l for l in stat.splitlines() if l.startswith("RMS     amplitude")][0].split()[-1])
+if peak < 0.1 or rms < 0.02:
+    sys.exit(f"FAIL: the recording is (nearly) silent: peak {peak}, rms {rms}")
+print(f"demo WAV: {seconds:.2f} s, peak {peak:.3f}, rms {rms:.3f}")
+PY
+echo "demo check passed"
