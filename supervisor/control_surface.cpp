@@ -12,9 +12,8 @@ namespace chronus::supervisor {
 
 namespace {
 
-// Long addresses and reasons are cut in replies: a reply must fit a UDP datagram and
-// should not echo a megabyte of someone's garbage.
-constexpr std::size_t kMaxEcho = 256;
+// Reasons are cut in replies: a reply must fit a UDP datagram and should not echo a
+// megabyte of someone's garbage.
 constexpr std::size_t kMaxReason = 512;
 
 std::string clip(std::string_view s, std::size_t max)
@@ -84,14 +83,16 @@ void ControlSurface::reply(const osc::Message &msg, std::string_view address, st
 
 void ControlSurface::done(const osc::Message &msg, std::vector<osc::Arg> extra)
 {
-    extra.insert(extra.begin(), osc::Arg(clip(msg.address, kMaxEcho)));
+    extra.insert(extra.begin(), osc::Arg(msg.address));
     reply(msg, "/done", std::move(extra));
 }
 
 void ControlSurface::failWith(const osc::Message &msg, const std::string &reason)
 {
     ++rejected_;
-    reply(msg, "/fail", {clip(msg.address, kMaxEcho), clip(reason, kMaxReason)});
+    // The address is echoed whole (it fitted the request, and clients match on it); the
+    // reason is cut, since it may quote a huge argument.
+    reply(msg, "/fail", {msg.address, clip(reason, kMaxReason)});
 }
 
 void ControlSurface::notify(const std::string &kind, const std::string &text)

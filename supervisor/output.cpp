@@ -220,15 +220,20 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     shm::BlockRead ra{};
     bool okA = false;
     if (act < 0) {
-        // Nobody active yet (start-up, or after both failed): adopt a verified slot.
-        for (std::uint32_t s = 0; s < shm::kSlots && act < 0; ++s) {
-            if (role[s] != Role::Verified || suspect_[s])
-                continue;
-            ra = shm::readBlock(slots_[s], F, out);
-            if (good(ra)) {
-                act = static_cast<int>(s);
-                okA = true;
-                active_.store(act, std::memory_order_release);
+        // Nobody active (start-up, or after a cycle where no slot had a block): adopt a
+        // verified slot with a good block, preferring one we have no doubt about.
+        for (int pass = 0; pass < 2 && act < 0; ++pass) {
+            for (std::uint32_t s = 0; s < shm::kSlots && act < 0; ++s) {
+                if (role[s] != Role::Verified || (pass == 0 && suspect_[s]))
+                    continue;
+                ra = shm::readBlock(slots_[s], F, out);
+                if (good(ra)) {
+                    act = static_cast<int>(s);
+                    okA = true;
+                    suspect_[s] = false;
+                    matches_[s] = 0;
+                    active_.store(act, std::memory_order_release);
+                }
             }
         }
     } else if ((role[act] == Role::Verified || role[act] == Role::Syncing) && !suspect_[act]) {
@@ -240,11 +245,11 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     const int oth = act >= 0 ? 1 - act : -1;
     shm::BlockRead rb{};
     bool okB = false;
-    if (oth >= 0 && (role[oth] == Role::Syncing || role[oth] == Role::Verified) && !suspect_[oth]) {
+    if (oth >= 0 && (role[oth] == Role::Syncing || role[oth] == Role::Verified)) {
         rb = shm::readBlock(slots_[oth], F, nullptr);
         okB = good(rb);
         // A syncing slot may still be catching up: a missing block only restarts its count.
-        if (!okB && (role[oth] == Role::Verified || rb.present)) {
+        if (!okB && !suspect_[oth] && (role[oth] == Role::Verified || rb.present)) {
             suspect_[oth] = true;
             push(failureOf(rb), static_cast<std::uint32_t>(oth), F);
         }
@@ -253,23 +258,26 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     }
 
     if (act >= 0 && !okA) {
-        // The active slot failed in this cycle: play the standby's block for the same frame.
+        // The active slot failed in this cycle: play the other slot's block for the same frame.
         T reason = T::Missing;
         if (role[act] != Role::Dead && role[act] != Role::Starting && !suspect_[act]) {
             reason = failureOf(ra);
             suspect_[act] = true;
+            matches_[act] = 0;
             push(reason, static_cast<std::uint32_t>(act), F);
         }
         bool switched = false;
         if (okB) {
+            // A doubted or unverified slot is still better than silence.
             const shm::BlockRead again = shm::readBlock(slots_[oth], F, out);
             if (good(again) && again.hash == rb.hash) {
                 switched = true;
                 active_.store(oth, std::memory_order_release);
                 counters_.failovers.fetch_add(1, std::memory_order_relaxed);
                 counters_.lastFailoverFrame.store(F, std::memory_order_relaxed);
-                if (role[oth] != Role::Verified)
+                if (role[oth] != Role::Verified || suspect_[oth])
                     counters_.unverifiedCycles.fetch_add(1, std::memory_order_relaxed);
+                suspect_[oth] = false;
                 push(T::Failover, static_cast<std::uint32_t>(act), F, static_cast<std::uint64_t>(reason),
                      static_cast<std::uint32_t>(oth));
             }
@@ -279,18 +287,28 @@ int OutputStage::process(jack_nframes_t frames) noexcept
             counters_.gaps.fetch_add(1, std::memory_order_relaxed);
             if (!inGap_)
                 push(T::Gap, static_cast<std::uint32_t>(act), F);
+            active_.store(-1, std::memory_order_release); // adopt whoever has the next block
         }
         inGap_ = !switched;
     } else if (act >= 0 && okB) {
-        if (role[oth] == Role::Verified) {
-            if (rb.hash != ra.hash) {
+        const bool equal = rb.hash == ra.hash;
+        if (role[oth] == Role::Verified && !suspect_[oth]) {
+            if (!equal) {
                 counters_.divergences.fetch_add(1, std::memory_order_relaxed);
                 suspect_[oth] = true; // the standby is resynced from the active slot
                 push(T::Divergence, static_cast<std::uint32_t>(oth), F);
             }
-        } else if (rb.hash == ra.hash) {
-            if (++matches_[oth] == options_.verifyBlocks)
-                push(T::Verified, static_cast<std::uint32_t>(oth), F, matches_[oth]);
+        } else if (equal) {
+            // Syncing, or verified but doubted after a late block: K matches in a row
+            // (re)establish trust.
+            if (++matches_[oth] == options_.verifyBlocks) {
+                if (role[oth] == Role::Syncing) {
+                    push(T::Verified, static_cast<std::uint32_t>(oth), F, matches_[oth]);
+                } else {
+                    suspect_[oth] = false;
+                    push(T::Recovered, static_cast<std::uint32_t>(oth), F, matches_[oth]);
+                }
+            }
         } else {
             matches_[oth] = 0;
             suspect_[oth] = true;
@@ -301,6 +319,8 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     }
     if (okA)
         inGap_ = false;
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+        suspectView_[s].store(suspect_[s], std::memory_order_relaxed);
     for (std::uint32_t c = 0; c < channels; ++c)
         lastSample_[c] = out[c][frames - 1];
     return 0;

@@ -37,6 +37,7 @@ struct RtEvent {
         Corrupt,     // slot's block did not match its stamped hash
         Divergence,  // verified slots disagreed at frame
         Verified,    // syncing slot matched `value` blocks in a row
+        Recovered,   // a doubted (late) verified slot matched `value` blocks in a row again
         SyncMismatch,// syncing slot disagreed at frame
         Gap,         // no usable block at frame: faded to silence
     };
@@ -86,6 +87,8 @@ public:
     // Control thread: sets a slot's role; the audio thread sees it next cycle.
     void setRole(std::uint32_t slot, Role role) noexcept { role_[slot].store(role, std::memory_order_release); }
     Role role(std::uint32_t slot) const noexcept { return role_[slot].load(std::memory_order_acquire); }
+    // True while the audio thread doubts a verified slot (it missed a block or failed).
+    bool suspect(std::uint32_t slot) const noexcept { return suspectView_[slot].load(std::memory_order_relaxed); }
     // The slot the audio thread plays, or -1.
     int activeSlot() const noexcept { return active_.load(std::memory_order_acquire); }
     // Next RtEvent, false when none. Control thread only.
@@ -125,6 +128,7 @@ private:
     double rate_ = 0;
 
     std::array<std::atomic<Role>, shm::kSlots> role_{};
+    std::array<std::atomic<bool>, shm::kSlots> suspectView_{};
     std::atomic<int> active_{-1};
     std::atomic<std::uint64_t> cycleFrame_{shm::kNoBlock};
     // Cycle times for timetag mapping, published with a sequence counter (seqlock).

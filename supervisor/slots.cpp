@@ -20,6 +20,9 @@ constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr auto kSnapshotTimeout = std::chrono::seconds(2);
 constexpr auto kJoinTimeout = std::chrono::seconds(3);
 constexpr auto kSyncTimeout = std::chrono::seconds(3);
+constexpr auto kRecoverTimeout = std::chrono::seconds(1);
+// A worker whose cycle count stands still while ours advances this many cycles is hung.
+constexpr std::uint64_t kHungCycles = 8;
 
 const char *reasonName(RtEvent::Type t)
 {
@@ -81,8 +84,12 @@ void SlotManager::stopAll()
 
 void SlotManager::enter(std::uint32_t slot, Phase phase)
 {
-    slots_[slot].phase = phase;
-    slots_[slot].since = Clock::now();
+    Slot &s = slots_[slot];
+    s.phase = phase;
+    s.since = Clock::now();
+    // Hang detection starts afresh in every phase.
+    s.lastHeartbeat = segment_.slot(slot).status->heartbeat.load(std::memory_order_relaxed);
+    s.cyclesAtBeat = output_.counters().cycles.load(std::memory_order_relaxed);
 }
 
 void SlotManager::spawn(std::uint32_t s)
@@ -107,6 +114,9 @@ void SlotManager::spawn(std::uint32_t s)
     slot.joinSeq = 0;
     slot.snapshotSeq = 0;
     slot.fresh = false;
+    slot.missing = false;
+    slot.lastHeartbeat = 0;
+    slot.cyclesAtBeat = output_.counters().cycles.load(std::memory_order_relaxed);
     output_.setRole(s, Role::Starting);
 
     const std::string slotText = std::to_string(s);
@@ -153,6 +163,7 @@ void SlotManager::fail(std::uint32_t s, const std::string &reason)
         slot.failing = true;
         slot.failedAt = Clock::now();
     }
+    slot.missing = false;
     if (slot.phase != Phase::Verified)
         ++slot.quickFailures;
     else
@@ -205,7 +216,23 @@ void SlotManager::handleRtEvents()
             }
             break;
         }
-        case RtEvent::Type::Missing:
+        case RtEvent::Type::Missing: {
+            // Late, hung or dead: the audio thread already played the other slot. A late
+            // worker catches up by itself; a hung one is found by checkHung(), a dead one
+            // by reap().
+            Slot &slot = slots_[e.slot];
+            if (!slot.missing) {
+                slot.missing = true;
+                slot.missingAt = Clock::now();
+            }
+            log::warn("slot ", int(e.slot), " (pid ", slot.pid, "): missing block at frame ", e.frame);
+            break;
+        }
+        case RtEvent::Type::Recovered:
+            slots_[e.slot].missing = false;
+            log::info("slot ", int(e.slot), ": caught up and matches the active slot again");
+            notify_("worker_recovered", log::cat(int(e.slot), " ", slots_[e.slot].pid));
+            break;
         case RtEvent::Type::NonFinite:
         case RtEvent::Type::Corrupt:
         case RtEvent::Type::Divergence:
@@ -219,6 +246,7 @@ void SlotManager::handleRtEvents()
             output_.setRole(e.slot, Role::Verified);
             enter(e.slot, Phase::Verified);
             slot.quickFailures = 0;
+            slot.missing = false;
             std::string restored;
             if (slot.failing) {
                 lastRestoreMs_ = msSince(slot.failedAt);
@@ -238,6 +266,22 @@ void SlotManager::handleRtEvents()
     }
 }
 
+void SlotManager::checkHung(std::uint32_t s)
+{
+    Slot &slot = slots_[s];
+    const std::uint64_t beat = segment_.slot(s).status->heartbeat.load(std::memory_order_relaxed);
+    const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);
+    if (beat != slot.lastHeartbeat) {
+        slot.lastHeartbeat = beat;
+        slot.cyclesAtBeat = cycles;
+    } else if (cycles - slot.cyclesAtBeat >= kHungCycles) {
+        fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
+        return;
+    }
+    if (slot.missing && Clock::now() - slot.missingAt > kRecoverTimeout)
+        fail(s, "fell behind and did not catch up within 1 s");
+}
+
 void SlotManager::advance(std::uint32_t s)
 {
     Slot &slot = slots_[s];
@@ -252,6 +296,11 @@ void SlotManager::advance(std::uint32_t s)
     if (slot.phase != Phase::Dead && timeline_.overflowed(s)) {
         fail(s, "command ring overflowed");
         return;
+    }
+    if (slot.phase == Phase::Syncing || slot.phase == Phase::Verified) {
+        checkHung(s);
+        if (slot.phase == Phase::Dead)
+            return;
     }
     const std::uint32_t other = 1 - s;
     switch (slot.phase) {
@@ -352,14 +401,18 @@ std::string SlotManager::stateName(std::uint32_t s) const
 {
     switch (slots_[s].phase) {
     case Phase::Dead: return "dead";
-    case Phase::Verified: return output_.activeSlot() == static_cast<int>(s) ? "active" : "standby";
+    case Phase::Verified:
+        if (output_.activeSlot() == static_cast<int>(s))
+            return "active";
+        return output_.suspect(s) ? "syncing" : "standby"; // a late standby is being re-verified
     default: return "syncing";
     }
 }
 
 bool SlotManager::redundant() const
 {
-    return slots_[0].phase == Phase::Verified && slots_[1].phase == Phase::Verified;
+    return slots_[0].phase == Phase::Verified && slots_[1].phase == Phase::Verified && !output_.suspect(0) &&
+           !output_.suspect(1);
 }
 
 } // namespace chronus::supervisor

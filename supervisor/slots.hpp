@@ -72,7 +72,13 @@ private:
         std::uint32_t joinSeq = 0;
         int quickFailures = 0;            // consecutive failures before reaching Verified
         bool fresh = false;               // joined with an empty engine
+        std::uint64_t lastHeartbeat = 0;  // worker's JACK cycle count when last seen moving
+        std::uint64_t cyclesAtBeat = 0;   // our cycle count at that moment
+        bool missing = false;             // missed a block; the audio thread doubts it
+        Clock::time_point missingAt{};
     };
+    // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock).
+    void checkHung(std::uint32_t slot);
     void spawn(std::uint32_t slot);
     // Marks a slot failed, stops it being read and SIGKILLs its process.
     void fail(std::uint32_t slot, const std::string &reason);

@@ -252,6 +252,51 @@ inline std::optional<chronus::osc::Message> command(chronus::osc::Client &c, con
     return c.request(address, args, timeoutMs);
 }
 
+// Waits until both slots are verified (active + standby).
+inline bool waitRedundant(chronus::osc::Client &c, std::chrono::milliseconds timeout = 5000ms)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (auto s = status(c, 500); s && num(*s, "redundant") == 1)
+            return true;
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
+// True if the server answers /ping within `timeoutMs`. UDP may drop a datagram when the
+// server's socket is full after a flood, so the ping is repeated.
+inline bool answers(chronus::osc::Client &c, int timeoutMs = 5000)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (std::chrono::steady_clock::now() < deadline)
+        if (auto r = c.request("/ping", {}, 250); r && r->address == "/pong")
+            return true;
+    return false;
+}
+
+// Sends /sync and waits for /synced.
+inline bool sync(chronus::osc::Client &c, int timeoutMs = 3000)
+{
+    if (!c.send("/sync", {std::int32_t(99)}))
+        return false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (std::chrono::steady_clock::now() < deadline)
+        if (auto m = c.receive(50); m && m->address == "/synced")
+            return true;
+    return false;
+}
+
+// True while `pid` runs (a zombie waiting for a parent that does not reap is not running).
+inline bool running(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string pidText, comm, state;
+    if (!(in >> pidText >> comm >> state))
+        return false;
+    return state != "Z" && state != "X";
+}
+
 // Records the supervisor's output with the JACK frame of each cycle. Everything the
 // process callback touches is preallocated.
 class Capture {
