@@ -2,7 +2,7 @@
 // notch, run as a normalized lattice so audio-rate cutoff modulation cannot make it blow up
 // (see dsp/fx_biquad.hpp). On samples where cutoff, Q or mode changed (while smoothing or
 // modulation moves them) it retunes and takes a lattice step; while they stay put it runs
-// the same lattice two samples at a time, which is about three times as fast.
+// the same lattice four samples at a time, which is several times as fast.
 #include "module.hpp"
 
 #include "../dsp/fx_biquad.hpp"
@@ -30,7 +30,7 @@ public:
         if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() &&
             Tuning{modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()} == prev_) {
             // The same coefficients as the previous sample and staying so: every sample of
-            // the block takes the paired branch below.
+            // the block takes the grouped branch below.
             tune(prev_);
             filter_.processBlock(in, out, b.frames);
             return;
@@ -40,13 +40,13 @@ public:
             const double x = in ? in[i] : 0.0f;
             if (now == prev_) {
                 tune(now);
-                out[i] = static_cast<float>(filter_.processPaired(x));
+                out[i] = static_cast<float>(filter_.processGrouped(x));
                 continue;
             }
-            // The coefficients change on this sample: finish a pending pair with the old
-            // ones, then one lattice step with the new (the step that stays bounded however
-            // fast they move).
-            if (filter_.midPair()) {
+            // The coefficients change on this sample: bring a group under way up to here
+            // with the old ones, then one lattice step with the new (the step that stays
+            // bounded however fast they move).
+            if (filter_.midGroup()) {
                 tune(prev_);
                 filter_.settle();
             }
@@ -87,7 +87,7 @@ private:
     double sampleRate_ = 48000.0;
     dsp::fx::RbjBiquad filter_;
     // The parameters of the previous sample: whether the coefficients changed decides
-    // between a lattice step and a paired one, so this is state (a restored module must
+    // between a lattice step and a grouped one, so this is state (a restored module must
     // decide the same way).
     Tuning prev_;
     // The values the loaded coefficients were computed for (a cache, not state).
