@@ -402,18 +402,69 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
     return graph;
 }
 
+namespace {
+
+using Source = std::pair<const float *, float>; // buffer, gain
+
+// dst[i] = g0·s0[i] + g1·s1[i] + ... summed left to right, as the one-source-at-a-time loop
+// would, but up to four sources per pass over dst. A gain of exactly 1 multiplies by
+// nothing (x · 1 == x).
+template <std::size_t N>
+void accumulate(float *__restrict dst, const Source *src, bool first, std::uint32_t frames) noexcept
+{
+    const float *__restrict s[N];
+    float g[N];
+    bool unity = true;
+    for (std::size_t k = 0; k < N; ++k) {
+        s[k] = src[k].first;
+        g[k] = src[k].second;
+        unity = unity && g[k] == 1.0f;
+    }
+    if (unity) {
+        for (std::uint32_t i = 0; i < frames; ++i) {
+            float acc = first ? s[0][i] : dst[i] + s[0][i];
+            for (std::size_t k = 1; k < N; ++k)
+                acc = acc + s[k][i];
+            dst[i] = acc;
+        }
+        return;
+    }
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        float acc = first ? g[0] * s[0][i] : dst[i] + g[0] * s[0][i];
+        for (std::size_t k = 1; k < N; ++k)
+            acc = acc + g[k] * s[k][i];
+        dst[i] = acc;
+    }
+}
+
+void sum(float *dst, const std::vector<Source> &sources, std::uint32_t frames) noexcept
+{
+    const Source *src = sources.data();
+    std::size_t left = sources.size();
+    bool first = true;
+    for (; left >= 4; left -= 4, src += 4, first = false)
+        accumulate<4>(dst, src, first, frames);
+    switch (left) {
+    case 3: accumulate<3>(dst, src, first, frames); break;
+    case 2: accumulate<2>(dst, src, first, frames); break;
+    case 1: accumulate<1>(dst, src, first, frames); break;
+    default: break;
+    }
+}
+
+} // namespace
+
 void Graph::process(std::uint32_t frames, float *left, float *right) noexcept
 {
     for (auto &n : impl_->nodes) {
-        for (auto &sum : n.sums) {
-            const auto &[first, firstGain] = sum.sources[0];
-            for (std::uint32_t i = 0; i < frames; ++i)
-                sum.dst[i] = firstGain * first[i];
-            for (std::size_t s = 1; s < sum.sources.size(); ++s) {
-                const auto &[src, gain] = sum.sources[s];
-                for (std::uint32_t i = 0; i < frames; ++i)
-                    sum.dst[i] += gain * src[i];
-            }
+        const Impl::Sum *previous = nullptr;
+        for (auto &s : n.sums) {
+            // A mono source into a stereo input feeds both channels alike: same sum, same bits.
+            if (previous && previous->sources == s.sources)
+                std::copy_n(previous->dst, frames, s.dst);
+            else
+                sum(s.dst, s.sources, frames);
+            previous = &s;
         }
         n.module->process({frames, n.in.data(), n.out.data()});
     }

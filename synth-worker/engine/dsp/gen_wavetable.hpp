@@ -4,7 +4,7 @@
 //
 // The tables depend only on the phase increment (cycles per sample), not on the sample
 // rate, so one immutable set is shared by every oscillator in the process. It is built on
-// first use (thread-safe static initialisation, ~30 ms, allocates): call instance() from
+// first use (thread-safe static initialisation, a few ms, allocates): call instance() from
 // prepare(). table() and read() are RT-safe.
 #pragma once
 
@@ -70,11 +70,15 @@ private:
         std::vector<double> sine(kSize);
         for (int n = 0; n < kSize; ++n)
             sine[n] = std::sin(2.0 * std::numbers::pi * n / kSize);
+        // Table j holds harmonics 1..harmonics(j), a count that never decreases with j, so
+        // one running sum serves every table of a shape: table j is the sum after its last
+        // harmonic, the same additions in the same order as summing it from zero.
         std::vector<double> acc(kSize);
         for (int shape = 0; shape < kShapes; ++shape) {
+            std::fill(acc.begin(), acc.end(), 0.0);
+            int summed = 0;
             for (int j = 0; j < kTables; ++j) {
-                std::fill(acc.begin(), acc.end(), 0.0);
-                for (int h = 1; h <= harmonics(j); ++h) {
+                for (int h = summed + 1; h <= harmonics(j); ++h) {
                     const double a = amplitude(static_cast<Shape>(shape), h);
                     if (a == 0.0)
                         continue;
@@ -82,6 +86,7 @@ private:
                     for (int n = 0; n < kSize; ++n)
                         acc[n] += a * sine[(static_cast<std::uint32_t>(h) * n) & (kSize - 1)];
                 }
+                summed = std::max(summed, harmonics(j));
                 float *t = data_.data() + (static_cast<std::size_t>(shape) * kTables + j) * (kSize + 1);
                 for (int n = 0; n < kSize; ++n)
                     t[n] = static_cast<float>(acc[n]);
