@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -235,6 +236,14 @@ Expected<std::unique_ptr<AudioFile>> AudioFile::create(std::unique_ptr<Sink> sin
     f->rawFloat_ = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && format.sample == SampleFormat::Float &&
                    (format.container == Container::Wav || format.container == Container::Rf64 ||
                     format.container == Container::W64);
+    switch (info.format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_16: f->pcmBits_ = 16; break;
+    case SF_FORMAT_PCM_24: f->pcmBits_ = 24; break;
+    case SF_FORMAT_PCM_32: f->pcmBits_ = 32; break;
+    default: break;
+    }
+    if (f->pcmBits_)
+        f->ints_.resize(channels * 4096);
     return f;
 }
 
@@ -246,9 +255,40 @@ bool AudioFile::write(const float *interleaved, std::size_t frames)
         return false;
     // Float into a little-endian float container is a byte copy: skip libsndfile's
     // conversion loop and hand it the ring's bytes as they are.
+    if (pcmBits_)
+        return writePcm(interleaved, frames);
     const sf_count_t n = rawFloat_ ? sf_write_raw(sf_, interleaved, sf_count_t(frames * channels_ * sizeof(float))) /
                                          sf_count_t(channels_ * sizeof(float))
                                    : sf_writef_float(sf_, interleaved, sf_count_t(frames));
+    return account(n, frames);
+}
+
+bool AudioFile::writePcm(const float *interleaved, std::size_t frames)
+{
+    // libsndfile scales float to PCM by 2^(N-1) - 1 but back by 2^(N-1), so a sample on the
+    // N-bit grid would not read back as itself. Scale by 2^(N-1) (clipping +1.0 to the
+    // largest code) and hand libsndfile ints, whose conversion to N bits is an exact shift.
+    const double scale = std::ldexp(1.0, pcmBits_ - 1);
+    const double hi = scale - 1, lo = -scale;
+    const int shift = 32 - pcmBits_;
+    const std::size_t chunk = ints_.size() / channels_;
+    while (frames > 0) {
+        const std::size_t n = std::min(frames, chunk);
+        for (std::size_t i = 0; i < n * channels_; ++i) {
+            double v = std::nearbyint(double(interleaved[i]) * scale);
+            v = std::isnan(v) ? 0.0 : std::clamp(v, lo, hi);
+            ints_[i] = int(std::uint32_t(std::int32_t(v)) << shift);
+        }
+        if (!account(sf_writef_int(sf_, ints_.data(), sf_count_t(n)), n))
+            return false;
+        interleaved += n * channels_;
+        frames -= n;
+    }
+    return true;
+}
+
+bool AudioFile::account(sf_count_t n, std::size_t frames)
+{
     if (n > 0)
         frames_ += std::uint64_t(n);
     if (n != sf_count_t(frames) || sink_->lastErrno() != 0) {

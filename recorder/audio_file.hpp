@@ -101,6 +101,9 @@ public:
 
 private:
     AudioFile() = default;
+    bool writePcm(const float *interleaved, std::size_t frames);
+    // Counts `n` of `frames` written; false (error_ set) on a short write or sink error.
+    bool account(sf_count_t n, std::size_t frames);
     std::unique_ptr<Sink> sink_;
     SNDFILE *sf_ = nullptr;
     std::filesystem::path path_;
@@ -110,6 +113,8 @@ private:
     std::string error_;
     std::vector<float> zeros_;
     bool rawFloat_ = false;
+    int pcmBits_ = 0;        // PCM target: we scale by 2^(bits-1) ourselves (see write())
+    std::vector<int> ints_;  // conversion buffer for PCM targets
 };
 
 } // namespace chronus::rec

@@ -2,6 +2,7 @@
 // frame index): shared by the writer unit tests and the integration tests.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sndfile.h>
 
 #include <cstdint>
@@ -103,6 +104,29 @@ inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame)
     r.frames = k;
     sf_close(sf);
     return r;
+}
+
+// Reads `frames` frames at file position `at` and compares them with the ramp, taking file
+// frame 0 to be JACK frame `firstJackFrame`.
+inline ::testing::AssertionResult rampMatches(const fs::path &p, std::uint64_t firstJackFrame, std::uint64_t at,
+                                              std::size_t frames)
+{
+    SF_INFO info{};
+    SNDFILE *sf = sf_open(p.c_str(), SFM_READ, &info);
+    if (!sf)
+        return ::testing::AssertionFailure() << "libsndfile cannot open " << p << ": " << sf_strerror(nullptr);
+    const std::size_t ch = std::size_t(info.channels);
+    std::vector<float> got(frames * ch);
+    const bool seeked = sf_seek(sf, sf_count_t(at), SEEK_SET) == sf_count_t(at);
+    const sf_count_t n = sf_readf_float(sf, got.data(), sf_count_t(frames));
+    sf_close(sf);
+    if (!seeked || n != sf_count_t(frames))
+        return ::testing::AssertionFailure() << "cannot read " << frames << " frames at " << at << " of " << p;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        if (got[i] != rampValue(firstJackFrame + at + i / ch, i % ch))
+            return ::testing::AssertionFailure() << p << ": frame " << at + i / ch << " channel " << i % ch << " is "
+                                                 << got[i] << ", not " << rampValue(firstJackFrame + at + i / ch, i % ch);
+    return ::testing::AssertionSuccess();
 }
 
 } // namespace testing_rec

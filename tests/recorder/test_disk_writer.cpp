@@ -4,10 +4,13 @@
 #include "disk_writer.hpp"
 #include "ramp_check.hpp"
 #include "ring_feeder.hpp"
+#include "sparse_sink.hpp"
 
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -70,24 +73,29 @@ private:
     std::shared_ptr<Gate> gate_;
 };
 
-// Plays the JACK thread: ramp cycles of kPeriod frames through the real RingFeeder.
+// Plays the JACK thread: ramp cycles of `period` frames through the real RingFeeder.
 class SyntheticJack {
 public:
-    SyntheticJack(FrameRing &ring, std::size_t channels, std::uint64_t firstFrame)
-        : ring_(ring), feeder_(ring, counters_), channels_(channels), now_(firstFrame),
-          data_(channels, std::vector<float>(kPeriod)), ptrs_(channels)
+    SyntheticJack(FrameRing &ring, std::size_t channels, std::uint64_t firstFrame, std::size_t period = kPeriod)
+        : ring_(ring), feeder_(ring, counters_), channels_(channels), period_(period), now_(firstFrame),
+          data_(channels, std::vector<float>(period)), ptrs_(channels)
     {
         for (std::size_t c = 0; c < channels; ++c)
             ptrs_[c] = data_[c].data();
     }
+    // Cycles for which this says false carry silence instead of the ramp (cheap big takes).
+    std::function<bool(std::uint64_t cycleFrame)> rampWhere;
     // One cycle at the current frame time; the clock advances by one period.
     void cycle(bool feeding = true)
     {
-        for (std::size_t c = 0; c < channels_; ++c)
-            for (std::size_t i = 0; i < kPeriod; ++i)
-                data_[c][i] = rampValue(now_ + i, c);
-        feeder_.cycle(now_, ptrs_.data(), kPeriod, feeding);
-        now_ += kPeriod;
+        const bool ramp = !rampWhere || rampWhere(now_);
+        if (ramp || dataIsRamp_)
+            for (std::size_t c = 0; c < channels_; ++c)
+                for (std::size_t i = 0; i < period_; ++i)
+                    data_[c][i] = ramp ? rampValue(now_ + i, c) : 0.0f;
+        dataIsRamp_ = ramp;
+        feeder_.cycle(now_, ptrs_.data(), period_, feeding);
+        now_ += period_;
     }
     // Cycles while the disk keeps up: waits (as a real-time source would not need to) until
     // the ring is at most half full, so no frame is lost by pacing alone.
@@ -111,7 +119,7 @@ public:
         return true;
     }
     // JACK skips `cycles` cycles: the clock jumps.
-    void skip(std::size_t cycles) { now_ += cycles * kPeriod; }
+    void skip(std::size_t cycles) { now_ += cycles * period_; }
     std::uint64_t now() const { return now_; }
     const CaptureCounters &counters() const { return counters_; }
 
@@ -120,6 +128,8 @@ private:
     CaptureCounters counters_;
     RingFeeder feeder_;
     std::size_t channels_;
+    std::size_t period_;
+    bool dataIsRamp_ = true;
     std::uint64_t now_;
     std::vector<std::vector<float>> data_;
     std::vector<const float *> ptrs_;
@@ -137,7 +147,11 @@ protected:
     void TearDown() override
     {
         if (!HasFailure())
-            fs::remove_all(dir_);
+            return (void)fs::remove_all(dir_);
+        // Keep small files for diagnosis, never the multi-GiB (sparse) ones.
+        for (const auto &e : fs::recursive_directory_iterator(dir_))
+            if (e.is_regular_file() && e.file_size() > (std::uintmax_t(1) << 30))
+                fs::remove(e.path());
     }
     WriterConfig config(std::size_t channels)
     {
@@ -311,4 +325,65 @@ TEST_F(DiskWriterTest, SplitByFrameCountIsSampleContiguousInNumberedParts)
         }
         EXPECT_FALSE(fs::exists(dir_ / ("take" + std::to_string(channels) + ".wav")));
     }
+}
+
+TEST_F(DiskWriterTest, PlainWavRotatesBeforeFourGibibytesSampleContiguously)
+{
+    // 32 channels of float: 128-byte frames; 4 GiB passes through the ring as silence
+    // (holes in a sparse file) with the ramp around the rotation point and at the end.
+    constexpr std::size_t kChannels = 32, kBig = 16384;
+    const std::uint64_t limit = maxFramesPerFile({Container::Wav, SampleFormat::Float}, kChannels);
+    ASSERT_LE(limit * 128 + 4096, std::uint64_t(1) << 32);
+    WriterConfig wc = config(kChannels);
+    wc.makeSink = [](int fd) { return std::make_unique<SparseSink>(fd); };
+    FrameRing ring(kChannels, std::size_t(1) << 20);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    SyntheticJack jack(ring, kChannels, kFirstFrame, kBig);
+    const std::uint64_t total = limit + 3 * kBig;
+    jack.rampWhere = [&](std::uint64_t f) {
+        const std::uint64_t pos = f - kFirstFrame;
+        return pos < kBig || pos + 3 * kBig > limit;
+    };
+    // A duration limit ends the take on an exact frame by itself.
+    ASSERT_TRUE(writer.begin({"rot", std::nullopt, jack.now(), total}));
+    jack.run((total + kBig - 1) / kBig);
+    std::optional<WriterEvent> ended;
+    for (int i = 0; i < 1000 && !ended; ++i, std::this_thread::sleep_for(10ms))
+        ended = writer.pollEvent();
+    writer.stop();
+    ASSERT_TRUE(ended);
+    ASSERT_EQ(ended->kind, WriterEvent::Kind::TakeEnded) << ended->summary.error;
+    const TakeSummary *s = &ended->summary;
+    ASSERT_EQ(s->files.size(), 2u);
+    EXPECT_EQ(s->files[0].filename(), "rot_0001.wav");
+    EXPECT_EQ(s->files[1].filename(), "rot_0002.wav");
+    EXPECT_EQ(s->frames, total);
+    EXPECT_EQ(s->lostFrames, 0u);
+    const fs::path a = s->files[0], b = s->files[1];
+    // Part 1: a plain RIFF file just under 4 GiB whose header counts every frame.
+    const std::uint64_t size = fs::file_size(a);
+    EXPECT_LT(size, std::uint64_t(1) << 32);
+    char head[12] = {};
+    std::ifstream(a, std::ios::binary).read(head, sizeof head);
+    EXPECT_EQ(std::string(head, 4), "RIFF");
+    std::uint32_t riffSize = 0;
+    std::memcpy(&riffSize, head + 4, 4);
+    EXPECT_EQ(riffSize, size - 8);
+    SF_INFO info{};
+    SNDFILE *sf = sf_open(a.c_str(), SFM_READ, &info);
+    ASSERT_TRUE(sf);
+    sf_close(sf);
+    EXPECT_EQ(std::uint64_t(info.frames), limit);
+    EXPECT_LT(size - limit * 128, 1024u) << "header bytes";
+    // No frame lost or repeated across the rotation; part 2's sidecar names its first frame.
+    EXPECT_TRUE(rampMatches(a, kFirstFrame, 0, kBig));
+    EXPECT_TRUE(rampMatches(a, kFirstFrame, limit - 2 * kBig, 2 * kBig));
+    EXPECT_EQ(sidecarFirstFrame(b), kFirstFrame + limit);
+    EXPECT_TRUE(rampMatches(b, kFirstFrame + limit, 0, 3 * kBig));
+    const RampCheck rb = checkRamp(b, kFirstFrame + limit);
+    EXPECT_EQ(rb.frames, 3 * kBig);
+    EXPECT_EQ(rb.mismatches + rb.silentFrames, 0u) << rb.describe();
+    fs::remove(a);
+    fs::remove(b);
 }
