@@ -15,6 +15,7 @@
 // retriggers never click.
 #include "module.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace chronus::engine {
@@ -56,8 +57,12 @@ public:
             // sample, computed exactly as the loop below would.
             level_ = stage_ == SustainStage ? static_cast<double>(param(Sustain).current()) : 0.0;
             const float env = static_cast<float>(level_) * velocity_;
-            for (std::uint32_t i = 0; i < b.frames; ++i)
-                out[i] = in ? in[i] * env : env;
+            if (in) {
+                for (std::uint32_t i = 0; i < b.frames; ++i)
+                    out[i] = in[i] * env;
+            } else {
+                std::fill_n(out, b.frames, env);
+            }
             return;
         }
         for (std::uint32_t i = 0; i < b.frames; ++i) {
