@@ -40,10 +40,11 @@ Expected<fs::path> resolveInside(const fs::path &dir, const std::string &request
     joined = joined.lexically_normal();
     if (!isInside(base, joined) || joined == base)
         return fail(log::cat("'", requested, "' is outside the recordings directory ", base.string()));
-    if (!joined.has_extension())
-        joined += extension;
+    // "." and "sub/.." normalize to a directory ("base/"): no file name to add ".wav" to.
     if (joined.filename().empty() || joined.filename() == "." || joined.filename() == "..")
         return fail(log::cat("'", requested, "' does not name a file"));
+    if (!joined.has_extension())
+        joined += extension;
     fs::create_directories(joined.parent_path(), ec);
     if (ec)
         return fail(log::cat("cannot create directory ", joined.parent_path().string(), ": ", ec.message()));

@@ -1,0 +1,174 @@
+// FrameRing and RingFeeder against simple models: random push/pop sequences across many
+// wraparounds, and the overflow/skip accounting a consumer needs to rebuild JACK time.
+#include "ring_feeder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <random>
+#include <vector>
+
+using namespace chronus::rec;
+
+namespace {
+
+// Frame f, channel c carries a value no other (frame, channel) has in the test's range.
+float value(std::uint64_t f, std::size_t c) { return float(f * 8 + c + 1); }
+
+} // namespace
+
+TEST(FrameRing, RandomPushPopMatchesAQueueModelAcrossManyWraparounds)
+{
+    constexpr std::size_t kChannels = 3, kCapacity = 1000; // not a power of two
+    FrameRing ring(kChannels, kCapacity);
+    std::deque<std::uint64_t> model; // frame numbers in the ring
+    std::mt19937 rng(1234);
+    std::uint64_t nextFrame = 0, popped = 0;
+    std::vector<std::vector<float>> in(kChannels, std::vector<float>(kCapacity));
+    std::vector<const float *> ptrs(kChannels);
+    for (int step = 0; step < 20000; ++step) {
+        ASSERT_EQ(ring.readableFrames(), model.size());
+        ASSERT_EQ(ring.writableFrames(), kCapacity - model.size());
+        if (rng() % 2) {
+            const std::size_t n = rng() % (ring.writableFrames() + 1);
+            for (std::size_t c = 0; c < kChannels; ++c) {
+                for (std::size_t i = 0; i < n; ++i)
+                    in[c][i] = value(nextFrame + i, c);
+                ptrs[c] = in[c].data();
+            }
+            ring.write(ptrs.data(), n);
+            for (std::size_t i = 0; i < n; ++i)
+                model.push_back(nextFrame++);
+        } else {
+            std::size_t n = 0;
+            const float *p = ring.peek(rng() % 700, n);
+            ASSERT_LE(n, model.size());
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t c = 0; c < kChannels; ++c)
+                    ASSERT_EQ(p[i * kChannels + c], value(model[i], c)) << "step " << step << " frame " << i;
+            ring.consume(n);
+            model.erase(model.begin(), model.begin() + std::ptrdiff_t(n));
+            popped += n;
+        }
+    }
+    EXPECT_EQ(ring.writtenFrames(), nextFrame);
+    EXPECT_EQ(ring.readFrames(), popped);
+    EXPECT_GT(popped, 50 * kCapacity); // wrapped around many times
+}
+
+TEST(FrameRing, PeekStopsAtTheEndOfTheBufferAndContinuesAtItsStart)
+{
+    FrameRing ring(2, 10);
+    std::vector<float> a(8), b(8);
+    const float *ptrs[2] = {a.data(), b.data()};
+    for (int i = 0; i < 8; ++i)
+        a[i] = float(i), b[i] = float(100 + i);
+    ring.write(ptrs, 8);
+    ring.consume(6);
+    ring.write(ptrs, 8); // frames 8..9 then 0..5 of the buffer
+    std::size_t n = 0;
+    const float *p = ring.peek(100, n);
+    EXPECT_EQ(n, 4u); // 6, 7 and the first two of the second write
+    EXPECT_EQ(p[0], 6.0f);
+    EXPECT_EQ(p[1], 106.0f);
+    EXPECT_EQ(p[4], 0.0f);
+    EXPECT_EQ(p[7], 101.0f);
+    ring.consume(n);
+    p = ring.peek(100, n);
+    EXPECT_EQ(n, 6u);
+    EXPECT_EQ(p[0], 2.0f);
+    EXPECT_EQ(ring.writableFrames(), 4u);
+}
+
+// Random cycles, skips and consumer speeds; the consumer rebuilds the timeline from the
+// ring and its events exactly as the disk thread does. Every JACK frame must come out
+// either as itself or, where the ring was full or JACK skipped, as counted silence.
+TEST(RingFeeder, OverflowAndSkipsAreAccountedFrameExactlyAgainstAModel)
+{
+    constexpr std::size_t kChannels = 2, kPeriod = 64, kCapacity = 1000;
+    FrameRing ring(kChannels, kCapacity);
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters);
+    std::mt19937 rng(99);
+    std::vector<std::vector<float>> in(kChannels, std::vector<float>(kPeriod));
+    std::vector<const float *> ptrs{in[0].data(), in[1].data()};
+
+    std::vector<int> expect; // per JACK frame: 1 = delivered, 0 = lost (silence)
+    std::uint64_t now = 0, modelOverrunFrames = 0, modelSkipped = 0, modelEpisodes = 0;
+    bool modelInOverrun = false;
+
+    // Consumer state (the disk thread's rules).
+    std::vector<int> got;
+    bool haveEvent = false, valid = false;
+    TimelineEvent ev;
+    std::uint64_t jackFrame = 0;
+    auto consume = [&](std::size_t budget) {
+        for (;;) {
+            if (!haveEvent)
+                haveEvent = ring.events().tryPop(ev);
+            if (haveEvent && ev.ringFrame == ring.readFrames()) {
+                haveEvent = false;
+                if (ev.kind == TimelineEvent::Kind::Start) {
+                    valid = true;
+                    jackFrame = ev.jackFrame;
+                } else if (ev.kind == TimelineEvent::Kind::Gap) {
+                    EXPECT_EQ(ev.jackFrame, jackFrame) << "gap not where the consumer is";
+                    got.resize(jackFrame + ev.frames, 0);
+                    jackFrame += ev.frames;
+                }
+                continue;
+            }
+            std::size_t avail = ring.readableFrames();
+            if (haveEvent)
+                avail = std::min<std::size_t>(avail, ev.ringFrame - ring.readFrames());
+            avail = std::min(avail, budget);
+            if (avail == 0)
+                return;
+            std::size_t n = 0;
+            const float *p = ring.peek(avail, n);
+            for (std::size_t i = 0; i < n; ++i, ++jackFrame) {
+                const bool ok = valid && p[i * 2] == value(jackFrame, 0) && p[i * 2 + 1] == value(jackFrame, 1);
+                EXPECT_TRUE(ok) << "frame " << jackFrame;
+                got.resize(jackFrame + 1, 0);
+                got[jackFrame] = 2; // delivered
+            }
+            ring.consume(n);
+            budget -= n;
+        }
+    };
+
+    for (int cycle = 0; cycle < 5000; ++cycle) {
+        if (rng() % 50 == 0) { // JACK skips 1..3 cycles
+            const std::uint64_t skip = (1 + rng() % 3) * kPeriod;
+            expect.resize(now + skip, 0);
+            modelSkipped += skip;
+            now += skip;
+        }
+        for (std::size_t c = 0; c < kChannels; ++c)
+            for (std::size_t i = 0; i < kPeriod; ++i)
+                in[c][i] = value(now + i, c);
+        const bool fits = ring.writableFrames() >= kPeriod;
+        feeder.cycle(now, ptrs.data(), kPeriod, true);
+        expect.resize(now + kPeriod, fits ? 2 : 0);
+        if (!fits) {
+            modelOverrunFrames += kPeriod;
+            modelEpisodes += !modelInOverrun;
+        }
+        modelInOverrun = !fits;
+        now += kPeriod;
+        // A consumer that is sometimes fast, sometimes stalled.
+        consume(rng() % 4 == 0 ? 0 : rng() % 160);
+    }
+    feeder.cycle(now, nullptr, kPeriod, false); // stop: the pending gap is flushed first
+    consume(SIZE_MAX);
+    EXPECT_EQ(counters.overrunFrames.load(), modelOverrunFrames);
+    EXPECT_EQ(counters.overruns.load(), modelEpisodes);
+    EXPECT_EQ(counters.skippedFrames.load(), modelSkipped);
+    EXPECT_GT(modelOverrunFrames, 10 * kPeriod); // the test did overflow
+    ASSERT_EQ(got.size(), expect.size());
+    std::size_t wrong = 0;
+    for (std::size_t f = 0; f < got.size(); ++f)
+        wrong += got[f] != expect[f];
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_LE(counters.ringPeakFrames.load(), kCapacity);
+}
