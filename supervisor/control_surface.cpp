@@ -3,8 +3,11 @@
 #include "describe.hpp"
 #include "log.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <thread>
 
@@ -64,7 +67,34 @@ osc::Arg toOscArg(const engine::Arg &a)
 
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
+// A saved patch's name: letters, digits, '-', '_', '.'; no path.
+bool validPatchName(const std::string &name)
+{
+    if (name.empty() || name.size() > 100 || name.front() == '.')
+        return false;
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+            return false;
+    return true;
+}
+
+std::string withJson(const std::string &name)
+{
+    return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0 ? name : name + ".json";
+}
+
 } // namespace
+
+std::string defaultPatchDir()
+{
+    if (const char *dir = std::getenv("CHRONUS_PATCH_DIR"); dir && *dir)
+        return dir;
+    if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+        return std::string(xdg) + "/chronus/patches";
+    if (const char *home = std::getenv("HOME"); home && *home)
+        return std::string(home) + "/.local/share/chronus/patches";
+    return "patches";
+}
 
 ControlSurface::ControlSurface(engine::Controller &controller, Timeline &timeline, SlotManager &slots,
                                OutputStage &output, shm::Segment &segment, SurfaceOptions options)
@@ -168,6 +198,17 @@ void ControlSurface::command(const osc::Message &msg)
             return failWith(msg, "/patch/dump takes no arguments");
         return done(msg, {controller_.liveJson(-1)});
     }
+    if (msg.address == "/patch/save")
+        return savePatch(msg);
+    if (msg.address == "/patch/load" && !args->empty()) {
+        // A name saved with /patch/save loads from the patch directory.
+        if (const auto *name = std::get_if<std::string>(&(*args)[0]);
+            name && validPatchName(*name) && !std::filesystem::exists(*name)) {
+            const std::string saved = options_.patchDir + "/" + withJson(*name);
+            if (std::filesystem::exists(saved))
+                (*args)[0] = saved;
+        }
+    }
     std::uint64_t frame = timeline_.frameFor(msg.timetag);
     auto outcome = controller_.handle(msg.address, *args);
     if (!outcome)
@@ -190,6 +231,29 @@ void ControlSurface::command(const osc::Message &msg)
         notify("commit_done", log::cat(outcome->commit->generation, " ", frame));
     }
     done(msg, std::move(extra));
+}
+
+void ControlSurface::savePatch(const osc::Message &msg)
+{
+    const auto name = msg.stringAt(0);
+    if (msg.args.size() != 1 || !name)
+        return failWith(msg, "/patch/save takes one name");
+    if (!validPatchName(*name))
+        return failWith(msg, "patch names use letters, digits, '-', '_' and '.', up to 100 characters");
+    std::error_code ec;
+    std::filesystem::create_directories(options_.patchDir, ec);
+    const std::string path = options_.patchDir + "/" + withJson(*name);
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << controller_.liveJson(2) << '\n';
+        if (!out.flush())
+            return failWith(msg, "cannot write '" + path + "'");
+    }
+    std::filesystem::rename(tmp, path, ec); // atomic: a crash never leaves half a file
+    if (ec)
+        return failWith(msg, "cannot write '" + path + "': " + ec.message());
+    done(msg, {path});
 }
 
 void ControlSurface::status(const osc::Message &msg)

@@ -20,7 +20,11 @@ namespace chronus::supervisor {
 struct SurfaceOptions {
     int recorderPort = 5006;
     std::string recorderHost = "127.0.0.1";
+    std::string patchDir; // where /patch/save writes and /patch/load <name> looks
 };
+
+// $CHRONUS_PATCH_DIR, else $XDG_DATA_HOME/chronus/patches, else ~/.local/share/chronus/patches.
+std::string defaultPatchDir();
 
 class ControlSurface {
 public:
@@ -50,6 +54,7 @@ private:
     void status(const osc::Message &msg);
     void forwardToRecorder(const osc::Message &msg);
     void command(const osc::Message &msg);
+    void savePatch(const osc::Message &msg);
 
     engine::Controller &controller_;
     Timeline &timeline_;

@@ -28,7 +28,7 @@ namespace {
 const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-port 5005] [--instance NAME]
                           [--lookahead 1] [--channels 2] [--recorder-port 5006] [--journal FILE]
                           [--patch FILE] [--jack-server NAME] [--jack-name NAME] [--worker PATH]
-                          [--no-connect]
+                          [--patch-dir DIR] [--no-connect]
 
 Plays two lockstep chronus-synth-worker processes through the JACK client "chronus"
 (ports out_L, out_R) and switches to the standby inside the same JACK cycle when the
@@ -45,6 +45,8 @@ active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TC
   --patch FILE        patch to load at start
   --jack-server NAME  JACK server (default: $JACK_DEFAULT_SERVER or "default")
   --jack-name NAME    JACK client name (default "chronus"; workers are NAME-worker-0/1)
+  --patch-dir DIR     where /patch/save writes and /patch/load NAME reads
+                      (default $CHRONUS_PATCH_DIR or ~/.local/share/chronus/patches)
   --worker PATH       chronus-synth-worker binary (default: next to this program)
   --no-connect        do not connect out_* to the system playback ports
 )";
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
 
     std::string oscHost = "127.0.0.1", instance = "default", journalPath, patchPath, jackServer, workerOption;
     std::string jackName = "chronus";
+    std::string patchDir = defaultPatchDir();
     int oscPort = 5005, recorderPort = 5006;
     unsigned lookahead = 1, channels = 2;
     bool connect = true;
@@ -156,6 +159,9 @@ int main(int argc, char **argv)
         } else if (arg == "--worker") {
             if (!value(workerOption))
                 return usageError("--worker needs a path");
+        } else if (arg == "--patch-dir") {
+            if (!value(patchDir) || patchDir.empty())
+                return usageError("--patch-dir needs a directory");
         } else if (arg == "--no-connect") {
             connect = false;
         } else {
@@ -246,9 +252,30 @@ int main(int argc, char **argv)
     };
     SlotManager slots(**output, **segment, timeline,
                       {findWorker(workerOption), instance, (*output)->serverName(), jackName}, notify);
-    ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1"});
+    ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1", patchDir});
     controlSurface.setServer(server->get());
     controlSurface.setIdle([&] { slots.service(); });
+
+    slots.setRestartHook([&] {
+        // Both workers were lost: the replacement starts empty. Put the live patch (with
+        // its current parameter values) back, under the same generation.
+        if (controller.generation() == 0)
+            return;
+        const std::string json = controller.liveJson(-1);
+        auto spec = engine::PatchSpec::fromJson(json);
+        auto compiled = spec ? engine::compile(*spec, controller.generation())
+                             : Expected<engine::CompiledPatch>(fail(spec.error()));
+        if (!compiled) {
+            log::error("cannot re-commit the live patch: ", compiled.error());
+            return;
+        }
+        engine::Outcome outcome;
+        outcome.commit = std::make_shared<const engine::CompiledPatch>(std::move(*compiled));
+        const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
+        (void)timeline.apply(outcome, frame, "/patch/load", {json, 0.0f});
+        log::warn("both workers were lost: re-committed the live patch at frame ", frame);
+        controlSurface.notify("error", "both workers were lost; the live patch was restored");
+    });
 
     std::signal(SIGTERM, onQuit);
     std::signal(SIGINT, onQuit);
@@ -280,7 +307,7 @@ int main(int argc, char **argv)
                         break;
                     }
                     const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
-                    (void)timeline.apply(*outcome, frame, "/patch/load", {patchText});
+                    (void)timeline.apply(*outcome, frame, "/patch/load", {patchText, 0.0f});
                 }
             } else if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
                 log::error("no worker came up within 10 s (worker binary: ", findWorker(workerOption), ")");

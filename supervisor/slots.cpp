@@ -247,6 +247,7 @@ void SlotManager::handleRtEvents()
             enter(e.slot, Phase::Verified);
             slot.quickFailures = 0;
             slot.missing = false;
+            hadTimeline_ = true;
             std::string restored;
             if (slot.failing) {
                 lastRestoreMs_ = msSince(slot.failedAt);
@@ -376,6 +377,9 @@ void SlotManager::advance(std::uint32_t s)
             enter(s, Phase::Verified);
             slot.failing = false;
             log::info("slot ", s, ": live (fresh start)");
+            if (hadTimeline_ && restartHook_)
+                restartHook_();
+            hadTimeline_ = true;
         } else {
             output_.setRole(s, Role::Syncing);
             enter(s, Phase::Syncing);

@@ -42,6 +42,9 @@ public:
 
     // Spawns both workers.
     void start();
+    // Called when a worker had to start from an empty engine although the timeline had a
+    // live patch before (both workers were lost): the caller re-commits the live patch.
+    void setRestartHook(std::function<void()> hook) { restartHook_ = std::move(hook); }
     // Reaps children, handles audio-thread events, moves every slot's state machine on.
     // Call often (every ms); never blocks.
     void service();
@@ -93,6 +96,8 @@ private:
     SlotManagerOptions options_;
     std::function<void(const std::string &, const std::string &)> notify_;
     Slot slots_[shm::kSlots];
+    std::function<void()> restartHook_;
+    bool hadTimeline_ = false; // some worker has been verified since start
     double lastRestoreMs_ = 0;
     double maxRestoreMs_ = 0;
     std::uint64_t respawns_ = 0;

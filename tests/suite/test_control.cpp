@@ -29,7 +29,8 @@ protected:
         LIVE_REQUIRE_JACKD();
         ASSERT_TRUE(jack.start(dir.path)) << readText(dir.path / "jackd.log");
         journal = dir.path / "journal.txt";
-        ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string()})) << sup.log();
+        ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string(), "--patch-dir", (dir.path / "patches").string()}))
+            << sup.log();
         auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
         ASSERT_TRUE(c);
         client = std::move(*c);
@@ -292,6 +293,63 @@ TEST_F(LiveControl, WorkersDieWithTheSupervisorAndAStaleSegmentIsCleanedUp)
     EXPECT_TRUE((*c)->request("/ping", {}, 2000));
     EXPECT_EQ(again.stop(), 0);
     EXPECT_FALSE(fs::exists("/dev/shm/" + chronus::shm::segmentName(instance))) << "segment left after a clean stop";
+}
+
+TEST_F(LiveControl, PatchesSaveDumpAndLoadByName)
+{
+    patch();
+    auto saved = command(*client, "/patch/save", {"my-sine"});
+    ASSERT_TRUE(saved);
+    ASSERT_EQ(saved->address, "/done") << toString(*saved);
+    const std::string path = saved->stringAt(1).value_or("");
+    ASSERT_TRUE(fs::exists(path)) << path;
+    EXPECT_NE(readText(path).find("\"s1\""), std::string::npos);
+    EXPECT_NE(failReason("/patch/save", {"../escape"}), "<no reply>");
+
+    ASSERT_EQ(command(*client, "/patch/clear")->address, "/done");
+    ASSERT_EQ(command(*client, "/patch/commit")->address, "/done");
+    auto empty = command(*client, "/patch/dump");
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->stringAt(1).value_or("").find("\"s1\""), std::string::npos);
+
+    auto loaded = command(*client, "/patch/load", {"my-sine"});
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(loaded->address, "/done") << toString(*loaded);
+    auto dump = command(*client, "/patch/dump");
+    ASSERT_TRUE(dump);
+    EXPECT_NE(dump->stringAt(1).value_or("").find("\"s1\""), std::string::npos);
+}
+
+TEST_F(LiveControl, LosingBothWorkersAtOnceRestoresTheLivePatch)
+{
+    patch();
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus"));
+    ::kill(pid_t(num(*s, "slot0_pid")), SIGKILL);
+    ::kill(pid_t(num(*s, "slot1_pid")), SIGKILL);
+    // First the loss is seen (a gap), then both slots come back.
+    for (int i = 0; i < 200; ++i) {
+        auto now = status(*client);
+        if (now && num(*now, "gaps") >= 1 && num(*now, "redundant") == 0)
+            break;
+        std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(waitRedundant(*client, 5000ms)) << sup.log();
+    std::this_thread::sleep_for(200ms); // the re-commit goes live 50 ms after the restart
+    cap.start();
+    std::this_thread::sleep_for(300ms);
+    cap.stop();
+    double energy = 0;
+    for (std::size_t i = 0; i < cap.frames(); ++i)
+        energy += double(cap.channel(0)[i]) * cap.channel(0)[i];
+    ASSERT_GT(cap.frames(), 0u);
+    // The 440 Hz sine at gain 0.5 is back: RMS 0.35.
+    EXPECT_NEAR(std::sqrt(energy / double(cap.frames())), 0.3536, 0.01) << sup.log();
+    auto after = status(*client);
+    ASSERT_TRUE(after);
+    EXPECT_GE(num(*after, "gaps"), 1) << "losing both workers must be counted as a gap";
 }
 
 TEST_F(LiveControl, AJackServerShutdownEndsTheSupervisorWithAnError)
