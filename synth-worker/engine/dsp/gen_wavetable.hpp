@@ -5,7 +5,7 @@
 // The tables depend only on the phase increment (cycles per sample), not on the sample
 // rate, so one immutable set is shared by every oscillator in the process. It is built on
 // first use (thread-safe static initialisation, a few ms, allocates): call instance() from
-// prepare(). table() and read() are RT-safe.
+// prepare(). table(), read() and run() are RT-safe.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +13,10 @@
 #include <cstdint>
 #include <numbers>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace chronus::engine::dsp {
 
@@ -64,7 +68,55 @@ public:
         return table[i] + frac * (table[i + 1] - table[i]);
     }
 
+    // Fills out[i] = amp · read(table, phase), the phase advancing by `increment`
+    // (0 <= increment < 0.5) after each sample and wrapping by one subtraction when it
+    // reaches 1; returns the phase after the last sample. Bit-identical to that loop: with
+    // SSE2 it reads four samples at a time, each with the same operations.
+    static double run(const float *table, double phase, double increment, float amp, float *out,
+                      std::uint32_t frames) noexcept
+    {
+        // In table units: scaling by a power of two commutes with rounding, so pos is
+        // exactly phase · kSize at every sample.
+        double pos = phase * kSize;
+        const double step = increment * kSize;
+        std::uint32_t i = 0;
+#if defined(__SSE2__)
+        const __m128 gain = _mm_set1_ps(amp);
+        for (; i + 4 <= frames; i += 4) {
+            double p1 = pos + step, p2 = p1 + step, p3 = p2 + step, next = p3 + step;
+            if (next >= kSize) { // a wrap in here (positions never decrease otherwise)
+                p1 = wrap(pos + step);
+                p2 = wrap(p1 + step);
+                p3 = wrap(p2 + step);
+                next = wrap(p3 + step);
+            }
+            const __m128d pos01 = _mm_set_pd(p1, pos), pos23 = _mm_set_pd(p3, p2);
+            const __m128i int01 = _mm_cvttpd_epi32(pos01), int23 = _mm_cvttpd_epi32(pos23);
+            const __m128 frac = _mm_movelh_ps(_mm_cvtpd_ps(_mm_sub_pd(pos01, _mm_cvtepi32_pd(int01))),
+                                              _mm_cvtpd_ps(_mm_sub_pd(pos23, _mm_cvtepi32_pd(int23))));
+            alignas(16) std::int32_t index[4];
+            _mm_store_si128(reinterpret_cast<__m128i *>(index), _mm_unpacklo_epi64(int01, int23));
+            // Each load brings table[i] and table[i + 1].
+            auto pair = [table](std::int32_t k) {
+                return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(table + k)));
+            };
+            const __m128 lo = _mm_unpacklo_ps(pair(index[0]), pair(index[1])); // a0 a1 b0 b1
+            const __m128 hi = _mm_unpacklo_ps(pair(index[2]), pair(index[3])); // a2 a3 b2 b3
+            const __m128 a = _mm_movelh_ps(lo, hi), b = _mm_movehl_ps(hi, lo);
+            _mm_storeu_ps(out + i, _mm_mul_ps(gain, _mm_add_ps(a, _mm_mul_ps(frac, _mm_sub_ps(b, a)))));
+            pos = next;
+        }
+#endif
+        for (; i < frames; ++i) {
+            out[i] = amp * read(table, pos * (1.0 / kSize));
+            pos = wrap(pos + step);
+        }
+        return pos * (1.0 / kSize);
+    }
+
 private:
+    static double wrap(double pos) noexcept { return pos >= kSize ? pos - kSize : pos; }
+
     GenWavetables() : data_(static_cast<std::size_t>(kShapes) * kTables * (kSize + 1))
     {
         std::vector<double> sine(kSize);

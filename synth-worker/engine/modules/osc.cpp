@@ -86,7 +86,8 @@ private:
 
     // The per-sample loop with every parameter read once and one loop per wave shape;
     // bit-identical to the general loop because the values it would read each sample are
-    // these same values and each shape's arithmetic is sample() itself.
+    // these same values and each shape's arithmetic is sample()'s (GenWavetables::run()
+    // is read() and advance() over a block).
     void processSteady(float *out, std::uint32_t frames) noexcept
     {
         const int wave = static_cast<int>(param(Waveform).current());
@@ -95,10 +96,8 @@ private:
         increment();
         switch (wave) {
         case Sine: run(out, frames, amp, [](double phase) { return sine(phase); }); break;
-        case Saw: run(out, frames, amp, [saw = saw_](double phase) { return GenWavetables::read(saw, phase); }); break;
-        case Triangle:
-            run(out, frames, amp, [tri = triangle_](double phase) { return GenWavetables::read(tri, phase); });
-            break;
+        case Saw: phase_ = GenWavetables::run(saw_, phase_, tableInc_, amp, out, frames); break;
+        case Triangle: phase_ = GenWavetables::run(triangle_, phase_, tableInc_, amp, out, frames); break;
         default: {
             const double w = pulseWidth(wave, width);
             run(out, frames, amp, [saw = saw_, w](double phase) { return pulse(saw, w, phase); });
