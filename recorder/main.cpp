@@ -1,11 +1,14 @@
-// chronus-recorder: wires options, the JACK capture, the disk thread and the OSC control
-// surface together, then runs the control loop until a signal or the JACK server ends it.
+// chronus-recorder: wires options, the session (NSM, when NSM_URL is set), the JACK capture,
+// the disk thread, the OSC control surface and the service manager's notifications
+// together, then runs the control loop until a signal or the JACK server ends it.
 #include "capture.hpp"
 #include "control.hpp"
 #include "disk_writer.hpp"
 #include "log.hpp"
+#include "nsm.hpp"
 #include "options.hpp"
 #include "osc.hpp"
+#include "service_notify.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -16,6 +19,43 @@ using namespace chronus;
 namespace {
 std::atomic<bool> quit{false};
 void onSignal(int) { quit.store(true); }
+
+// Under NSM: announce, then wait for /nsm/client/open before any JACK client exists; the
+// session's client id becomes the JACK client name and <path>/ the recordings directory.
+// Returns the client (null without NSM_URL) or a reason to exit.
+Expected<std::unique_ptr<NsmClient>> joinSession(rec::Options &options, const char *argv0)
+{
+    auto nsm = NsmClient::fromEnvironment();
+    if (!nsm)
+        return fail("NSM_URL is set but unusable: " + nsm.error());
+    std::unique_ptr<NsmClient> client = std::move(*nsm);
+    if (!client)
+        return client;
+    NsmClient *self = client.get(); // outlives the handler: it owns it
+    client->onOpen([&options, self](const NsmClient::Session &s) -> Expected<void> {
+        if (self->session())
+            return self->session()->path == s.path ? Expected<void>{}
+                                                     : fail("chronus-recorder cannot switch sessions; restart it");
+        std::error_code ec;
+        std::filesystem::create_directories(s.path, ec);
+        if (ec)
+            return fail("cannot create " + s.path + ": " + ec.message());
+        options.clientName = s.clientId.substr(0, 63);
+        options.dir = s.path + "/";
+        return {};
+    });
+    if (!client->announce("chronus-recorder", "", argv0))
+        return fail("cannot send the NSM announce");
+    log::info("NSM: announced; waiting for the session to open");
+    while (!quit.load() && !client->session() && client->announceError().empty())
+        client->waitForOpen(100);
+    if (!client->announceError().empty())
+        return fail("NSM refused the announce: " + client->announceError());
+    if (client->session())
+        log::info("NSM: session ", client->session()->displayName, " opened as ", options.clientName, ", recording to ",
+                  options.dir);
+    return client;
+}
 } // namespace
 
 int main(int argc, char **argv)
@@ -37,6 +77,14 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN); // a file-size limit becomes EFBIG: a disk error we report
+
+    auto nsm = joinSession(*options, argv[0]);
+    if (!nsm) {
+        log::error(nsm.error());
+        return 1;
+    }
+    if (quit.load()) // SIGTERM before the session opened: nothing to finalize
+        return 0;
 
     rec::CaptureConfig cc;
     cc.clientName = options->clientName;
@@ -68,6 +116,8 @@ int main(int argc, char **argv)
     }
     rec::DiskWriter writer((*capture)->ring(), wc);
     writer.start();
+    if (*nsm) // headers are refreshed every second and finalized on stop; nothing else to save
+        (*nsm)->onSave([]() -> Expected<void> { return {}; });
 
     rec::Control control(**capture, writer,
                          {options->prerollSeconds, options->maxSeconds, options->ringSeconds, options->dir});
@@ -82,11 +132,17 @@ int main(int argc, char **argv)
     log::info("ready: JACK client ", options->clientName, " with ", options->channels, " inputs at ",
               (*capture)->sampleRate(), " Hz, OSC on port ", (*server)->port(), " (UDP and TCP), recording to ",
               options->dir);
+    service::ready();
+    service::status(log::cat("OSC on port ", (*server)->port(), ", recording to ", options->dir));
 
     while (!quit.load() && !(*capture)->serverGone()) {
         (*server)->poll(50);
+        if (*nsm)
+            (*nsm)->poll(0);
         control.tick();
+        service::watchdogTick();
     }
+    service::stopping();
     if ((*capture)->serverGone())
         log::warn("JACK server shut down: ", (*capture)->shutdownReason());
     control.finish((*capture)->serverGone());
