@@ -9,18 +9,23 @@ cd "$source_dir"
 unset JACK_DEFAULT_SERVER
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-ours() { # pids of programs the demo starts
-  pgrep -f 'chronus-supervisor|chronus-recorder|chronus-synth-worker|jackd -n chronus-demo-|chronusctl play' | sort
-}
-before=$(ours)
-out=$(./scripts/demo 2>&1)
+pidfile=$(mktemp)
+trap 'rm -f "$pidfile"' EXIT
+out=$(CHRONUS_DEMO_PIDFILE=$pidfile ./scripts/demo 2>&1)
 status=$?
 echo "$out"
 ((status == 0)) || fail "scripts/demo exited $status"
+# Every process the demo started (jackd, recorder, supervisor, player, both workers, the
+# killed one's replacement) must be gone: still alive and still one of ours is a leak.
+read -ra started <"$pidfile"
+((${#started[@]} >= 6)) || fail "the demo reported only ${#started[@]} processes: ${started[*]}"
 sleep 0.5
-after=$(ours)
-left=$(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')
-[[ -z "${left// /}" ]] || fail "processes left behind: $left ($(ps -o pid,args -p ${left// /,} 2>/dev/null | tail -n +2))"
+for pid in "${started[@]}"; do
+  if cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) && [[ "$cmd" =~ chronus|jackd ]]; then
+    fail "process $pid ($cmd) outlived the demo"
+  fi
+done
+echo "all ${#started[@]} processes the demo started are gone"
 
 wav=$(sed -n 's/^demo: recorded //p' <<<"$out")
 [[ -n "$wav" && -f "$wav" ]] || fail "no WAV path printed, or the file is missing: '$wav'"
