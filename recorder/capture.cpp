@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <ctime>
 
@@ -158,6 +160,19 @@ std::int64_t Capture::wallClockMicros(std::uint64_t jackFrame) const
     clock_gettime(CLOCK_REALTIME, &ts);
     const std::int64_t wallNow = std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
     return wallNow - (std::int64_t(nowUs) - std::int64_t(frameUs));
+}
+
+bool Capture::awaitCycles(int cycles, int timeoutMs) const
+{
+    const std::uint64_t from = cycleFrame_.load(std::memory_order_acquire);
+    const std::uint64_t until = from + std::uint64_t(cycles) * periodFrames();
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (cycleFrame_.load(std::memory_order_acquire) < until) {
+        if (std::chrono::steady_clock::now() > end || serverGone())
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 int Capture::reconnect(bool force)

@@ -54,6 +54,9 @@ public:
     // Control thread: connects in_k to the k-th matching source port, if the port graph
     // changed since the last call (or `force`). Returns the number of new connections.
     int reconnect(bool force = false);
+    // Waits until the JACK thread has run `cycles` more cycles (connections made before
+    // this are then live in the graph); false after timeoutMs. Control thread.
+    bool awaitCycles(int cycles, int timeoutMs) const;
     // The source port each input is connected to ("" if none); control thread.
     std::vector<std::string> connections() const;
 

@@ -27,6 +27,7 @@ struct DiskWriter::Take {
     std::uint64_t maxFrames = 0;
     std::uint64_t stopFrame = UINT64_MAX;
     bool started = false;
+    bool stopRequested = false;   // stopFrame came from end()
     TakeSummary summary;
     std::shared_ptr<Command> ending; // the End command waiting for this take
     Clock::time_point endDeadline;
@@ -170,6 +171,10 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
         t.summary.firstJackFrame = jackFrame;
         if (t.maxFrames)
             t.stopFrame = std::min(t.stopFrame, jackFrame + t.maxFrames);
+    }
+    if (const std::uint64_t req = requestedStop_.load(std::memory_order_acquire); req < t.stopFrame) {
+        t.stopFrame = req;
+        t.stopRequested = true;
     }
     // Tail: stop exactly at the stop frame.
     if (jackFrame >= t.stopFrame) {
@@ -323,11 +328,14 @@ void DiskWriter::finishTake(const std::string &error)
     }
     lastSummary_ = t.summary;
     auto ending = t.ending;
+    const bool stopRequested = t.stopRequested;
     TakeSummary summary = t.summary;
     take_.reset();
     publish();
     if (ending) {
         ending->summaryResult.set_value(summary);
+    } else if (stopRequested && err.empty()) {
+        endedByRequest_ = true; // the End command is queued behind us and will answer
     } else {
         std::lock_guard lock(mutex_);
         events_.push_back({err.empty() ? WriterEvent::Kind::TakeEnded : WriterEvent::Kind::DiskError, summary});
@@ -360,6 +368,8 @@ void DiskWriter::execute(const std::shared_ptr<Command> &command)
             return;
         }
         t->basePath = t->summary.path;
+        requestedStop_.store(UINT64_MAX, std::memory_order_release);
+        endedByRequest_ = false;
         t->startFrame = cmd.request.startFrame;
         t->maxFrames = cmd.request.maxFrames;
         const fs::path path = t->summary.path;
@@ -370,6 +380,11 @@ void DiskWriter::execute(const std::shared_ptr<Command> &command)
         return;
     }
     case Command::Kind::End: {
+        if (!take_ && endedByRequest_) {
+            endedByRequest_ = false;
+            cmd.summaryResult.set_value(lastSummary_);
+            return;
+        }
         if (!take_) {
             cmd.summaryResult.set_value(fail("not recording"));
             return;
@@ -451,6 +466,9 @@ Expected<fs::path> DiskWriter::begin(const TakeRequest &request)
 
 Expected<TakeSummary> DiskWriter::end(std::optional<std::uint64_t> stopFrame, int timeoutMs)
 {
+    if (stopFrame) // effective at once, even while the disk thread is busy
+        requestedStop_.store(std::min(requestedStop_.load(std::memory_order_relaxed), *stopFrame),
+                             std::memory_order_release);
     auto cmd = std::make_shared<Command>();
     cmd->kind = Command::Kind::End;
     cmd->stopFrame = stopFrame;

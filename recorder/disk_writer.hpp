@@ -125,6 +125,10 @@ private:
     bool timelineValid_ = false;
     std::uint64_t nextJackFrame_ = 0;
     std::atomic<std::uint64_t> prerollFrames_{0};
+    // Stop frame asked for by end(), visible to deliver() at once: the End command itself
+    // waits behind a pump that may be writing (or stalled on) frames past the stop.
+    std::atomic<std::uint64_t> requestedStop_{UINT64_MAX};
+    bool endedByRequest_ = false; // the take reached requestedStop_; its End command answers
     std::uint64_t totalGapFrames_ = 0;
     std::uint64_t diskErrors_ = 0;
     std::string lastError_;

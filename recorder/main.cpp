@@ -128,7 +128,10 @@ int main(int argc, char **argv)
         return 1;
     }
     control.attach(**server);
-    (*capture)->reconnect(true);
+    // jack_connect returns before the graph uses the connection: let two cycles pass so a
+    // take started right after READY does not begin with a silent channel.
+    if ((*capture)->reconnect(true) > 0)
+        (*capture)->awaitCycles(2, 1000);
     log::info("ready: JACK client ", options->clientName, " with ", options->channels, " inputs at ",
               (*capture)->sampleRate(), " Hz, OSC on port ", (*server)->port(), " (UDP and TCP), recording to ",
               options->dir);

@@ -387,3 +387,33 @@ TEST_F(DiskWriterTest, PlainWavRotatesBeforeFourGibibytesSampleContiguously)
     fs::remove(a);
     fs::remove(b);
 }
+
+TEST_F(DiskWriterTest, StopDuringADiskStallEndsTheTakeExactlyAtTheStopFrame)
+{
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, config(2));
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"stop", std::nullopt, jack.now(), 0}));
+    jack.run(20);
+    ASSERT_TRUE(jack.drain());
+    gate_->close();
+    jack.cycle();
+    ASSERT_TRUE(gate_->awaitBlocked(5000ms));
+    // The stop lands in the middle of what the ring holds behind the stalled write.
+    const std::uint64_t stopFrame = jack.now() + 10 * kPeriod + 77;
+    for (int i = 0; i < 40; ++i)
+        jack.cycle();
+    std::thread opener([this] {
+        std::this_thread::sleep_for(100ms);
+        gate_->open();
+    });
+    auto s = writer.end(stopFrame);
+    opener.join();
+    writer.stop();
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_EQ(s->frames, stopFrame - kFirstFrame);
+    const RampCheck r = checkRamp(s->path, kFirstFrame);
+    EXPECT_EQ(r.frames, stopFrame - kFirstFrame) << r.describe();
+    EXPECT_EQ(r.mismatches + r.silentFrames, 0u) << r.describe();
+}

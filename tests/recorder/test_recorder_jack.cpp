@@ -57,6 +57,23 @@ protected:
         FAIL() << "recorder never answered /ping";
     }
 
+    static bool awaitConnected(const std::string &port, int timeoutMs)
+    {
+        jack_status_t st{};
+        jack_client_t *probe = jack_client_open("connection-probe", JackNoStartServer, &st);
+        if (!probe)
+            return false;
+        bool connected = false;
+        for (int i = 0; i < timeoutMs / 10 && !connected; ++i) {
+            jack_port_t *p = jack_port_by_name(probe, port.c_str());
+            connected = p && jack_port_connected(p) > 0;
+            if (!connected)
+                std::this_thread::sleep_for(10ms);
+        }
+        jack_client_close(probe);
+        return connected;
+    }
+
     osc::Message call(const std::string &address, const std::vector<osc::Arg> &args = {}, int timeoutMs = 5000)
     {
         auto r = client_->request(address, args, timeoutMs);
@@ -79,6 +96,10 @@ protected:
     {
         startRamp(channels);
         startRecorder({"--channels", std::to_string(channels)});
+        // Every channel is checked from the first frame: wait until the last input is
+        // connected (the ramp may register its ports after the recorder started).
+        ASSERT_TRUE(awaitConnected("chronus-recorder:in_" + std::to_string(channels), 5000));
+        std::this_thread::sleep_for(50ms); // a few cycles, so the graph uses the connection
         auto started = call("/record/start", {std::string("ramp"), float(seconds)});
         ASSERT_EQ(started.address, "/done") << osc::toString(started);
         const fs::path path = *started.stringAt(1);
@@ -210,7 +231,10 @@ TEST_F(RecorderTest, PrerollStartsTheFileExactlyThatEarlierAndSeamlessly)
     const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
-    EXPECT_GE(r.frames, 24000u + 300 * 48); // at least pre-roll + recorded time
+    EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
+    // At least pre-roll + the 300 ms between start and stop, less one period for JACK's
+    // estimate of the current frame (the stop frame is exact, not rounded up to a cycle).
+    EXPECT_GE(r.frames, 24000u + 300 * 48 - 256) << r.describe();
 }
 
 TEST_F(RecorderTest, SigkillLeavesAFileThatOpensWithAtMostASecondMissing)
