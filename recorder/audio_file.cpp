@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -236,6 +238,7 @@ Expected<std::unique_ptr<AudioFile>> AudioFile::create(std::unique_ptr<Sink> sin
     f->rawFloat_ = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && format.sample == SampleFormat::Float &&
                    (format.container == Container::Wav || format.container == Container::Rf64 ||
                     format.container == Container::W64);
+    f->broadcast_ = format.container == Container::Wav || format.container == Container::Rf64;
     switch (info.format & SF_FORMAT_SUBMASK) {
     case SF_FORMAT_PCM_16: f->pcmBits_ = 16; break;
     case SF_FORMAT_PCM_24: f->pcmBits_ = 24; break;
@@ -310,6 +313,30 @@ bool AudioFile::writeSilence(std::size_t frames)
         frames -= n;
     }
     return true;
+}
+
+bool AudioFile::stampBroadcast(std::int64_t wallClockMicros, std::uint32_t rate, const std::string &description)
+{
+    if (!broadcast_ || !sf_ || frames_ > 0)
+        return !broadcast_;
+    SF_BROADCAST_INFO bext{};
+    const std::time_t secs = std::time_t(wallClockMicros / 1000000);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    std::snprintf(bext.description, sizeof bext.description, "%s", description.c_str());
+    std::snprintf(bext.originator, sizeof bext.originator, "chronus-recorder");
+    char date[16], time[16];
+    std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    std::strftime(time, sizeof time, "%H:%M:%S", &tm);
+    std::memcpy(bext.origination_date, date, sizeof bext.origination_date);
+    std::memcpy(bext.origination_time, time, sizeof bext.origination_time);
+    const std::int64_t sinceMidnightUs =
+        std::int64_t(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000000 + wallClockMicros % 1000000;
+    const std::uint64_t ref = std::uint64_t(sinceMidnightUs) * rate / 1000000;
+    bext.time_reference_low = std::uint32_t(ref & 0xffffffffu);
+    bext.time_reference_high = std::uint32_t(ref >> 32);
+    bext.version = 1;
+    return sf_command(sf_, SFC_SET_BROADCAST_INFO, &bext, sizeof bext) == SF_TRUE;
 }
 
 void AudioFile::refreshHeader()

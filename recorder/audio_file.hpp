@@ -86,6 +86,10 @@ public:
     bool write(const float *interleaved, std::size_t frames);
     // Writes silent frames.
     bool writeSilence(std::size_t frames);
+    // Stamps the first frame in a BWF `bext` chunk (WAV and RF64; others: true, nothing
+    // written): local origination date and time, and TimeReference = frames since local
+    // midnight at `rate`. Only before the first frame is written.
+    bool stampBroadcast(std::int64_t wallClockMicros, std::uint32_t rate, const std::string &description);
     // Rewrites the header for the current length, so a killed process leaves a valid file.
     void refreshHeader();
     // Finalizes the header and closes. Safe after a write failure (header reflects what
@@ -113,6 +117,7 @@ private:
     std::string error_;
     std::vector<float> zeros_;
     bool rawFloat_ = false;
+    bool broadcast_ = false; // container can hold bext
     int pcmBits_ = 0;        // PCM target: we scale by 2^(bits-1) ourselves (see write())
     std::vector<int> ints_;  // conversion buffer for PCM targets
 };

@@ -284,6 +284,8 @@ bool DiskWriter::rotate(Take &t)
 void DiskWriter::writeSidecar(Take &t, std::uint64_t jackFrame)
 {
     const std::int64_t us = config_.wallClock ? config_.wallClock(jackFrame) : 0;
+    if (us > 0 && !t.file->stampBroadcast(us, config_.rate, log::cat("JACK frame ", jackFrame)))
+        log::warn("cannot write the bext timestamp of ", t.file->path().string());
     const std::time_t secs = std::time_t(us / 1000000);
     std::tm tm{};
     gmtime_r(&secs, &tm);

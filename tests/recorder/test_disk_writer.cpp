@@ -417,3 +417,41 @@ TEST_F(DiskWriterTest, StopDuringADiskStallEndsTheTakeExactlyAtTheStopFrame)
     EXPECT_EQ(r.frames, stopFrame - kFirstFrame) << r.describe();
     EXPECT_EQ(r.mismatches + r.silentFrames, 0u) << r.describe();
 }
+
+TEST_F(DiskWriterTest, EachPartCarriesABextTimestampOfItsFirstFrame)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    // JACK frame f happened at 2023-11-14 22:13:20 UTC plus (f - kFirstFrame) / rate.
+    constexpr std::int64_t kEpochUs = 1700000000LL * 1000000;
+    WriterConfig wc = config(2);
+    wc.splitFrames = kRate; // parts of one second
+    wc.wallClock = [](std::uint64_t f) { return kEpochUs + std::int64_t((f - kFirstFrame) * 1000000 / kRate); };
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"bwf", std::nullopt, jack.now(), 0}));
+    jack.run(2 * kRate / kPeriod + 1);
+    auto s = writer.end(jack.now());
+    ASSERT_TRUE(s) << s.error();
+    writer.stop();
+    unsetenv("TZ");
+    tzset();
+    ASSERT_EQ(s->files.size(), 3u);
+    for (std::size_t i = 0; i < s->files.size(); ++i) {
+        SF_INFO info{};
+        SNDFILE *sf = sf_open(s->files[i].c_str(), SFM_READ, &info);
+        ASSERT_TRUE(sf);
+        SF_BROADCAST_INFO bext{};
+        const bool have = sf_command(sf, SFC_GET_BROADCAST_INFO, &bext, sizeof bext) == SF_TRUE;
+        sf_close(sf);
+        ASSERT_TRUE(have) << s->files[i];
+        EXPECT_EQ(std::string(bext.origination_date, 10), "2023-11-14");
+        EXPECT_EQ(std::string(bext.origination_time, 8), i == 0 ? "22:13:20" : i == 1 ? "22:13:21" : "22:13:22");
+        const std::uint64_t ref = std::uint64_t(bext.time_reference_high) << 32 | bext.time_reference_low;
+        EXPECT_EQ(ref, (22 * 3600 + 13 * 60 + 20 + i) * std::uint64_t(kRate)) << "part " << i + 1;
+        // The audio is untouched by the extra chunk.
+        EXPECT_TRUE(rampMatches(s->files[i], kFirstFrame + i * kRate, 0, i < 2 ? kRate : kPeriod));
+    }
+}
