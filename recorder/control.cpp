@@ -1,6 +1,7 @@
 #include "control.hpp"
 
 #include "log.hpp"
+#include "service_notify.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -89,6 +90,7 @@ void Control::start(const osc::Message &msg)
             std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
     log::info("recording ", path->string());
+    service::status("recording " + path->string());
     server_->replyWith(msg, "/done", msg.address, path->string());
 }
 
@@ -103,6 +105,8 @@ void Control::stop(const osc::Message &msg)
     if (!summary->error.empty())
         return (void)server_->replyWith(msg, "/fail", msg.address, summary->error);
     log::info("stopped ", summary->path.string(), ": ", summary->frames, " frames, ", summary->lostFrames, " lost");
+    service::status(log::cat("idle; last take ", summary->path.string(), ": ", summary->frames, " frames, ",
+                             summary->lostFrames, " lost"));
     server_->replyWith(msg, "/done", msg.address, summary->path.string(), std::int64_t(summary->frames),
                        std::int64_t(summary->lostFrames),
                        std::int32_t(capture_.counters().xruns.load(std::memory_order_relaxed)));
@@ -177,9 +181,11 @@ void Control::tick()
     capture_.reconnect();
     while (auto e = writer_.pollEvent()) {
         updateFeeding();
+        const TakeSummary &s = e->summary;
+        service::status(e->kind == WriterEvent::Kind::DiskError ? "disk error: " + s.error
+                                                                 : "idle; last take " + s.path.string());
         if (starterUrl_.empty() || !server_)
             continue;
-        const TakeSummary &s = e->summary;
         if (e->kind == WriterEvent::Kind::DiskError)
             server_->sendTo(starterUrl_, "/fail", {std::string("/record/start"), s.error, s.path.string()});
         else

@@ -187,8 +187,15 @@ TEST_F(SessionTest, TellsSystemdItIsReadyOnceJackAndOscServeFeedsTheWatchdogAndS
     // Watchdog at half the 200 ms interval: about 10 in a second; ask for at least 5.
     int watchdogs = 0;
     const auto end = std::chrono::steady_clock::now() + 1000ms;
-    while (std::chrono::steady_clock::now() < end)
-        watchdogs += notify.receive(50).find("WATCHDOG=1") != std::string::npos;
+    bool statusSeen = false;
+    while (std::chrono::steady_clock::now() < end) {
+        const std::string m = notify.receive(50);
+        watchdogs += m.find("WATCHDOG=1") != std::string::npos;
+        statusSeen = statusSeen || m.find("STATUS=OSC on port " + std::to_string(port_)) != std::string::npos;
+    }
+    for (const std::string &m : seen)
+        statusSeen = statusSeen || m.find("STATUS=OSC on port " + std::to_string(port_)) != std::string::npos;
+    EXPECT_TRUE(statusSeen);
     EXPECT_GE(watchdogs, 5);
     EXPECT_LE(watchdogs, 15);
     kill(recorder_, SIGTERM);
