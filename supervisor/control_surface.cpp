@@ -287,6 +287,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("divergences", std::int64_t(c.divergences.load(std::memory_order_relaxed)));
     kv("gaps", std::int64_t(c.gaps.load(std::memory_order_relaxed)));
     kv("xruns", std::int64_t(c.xruns.load(std::memory_order_relaxed)));
+    kv("skipped_frames", std::int64_t(c.skippedFrames.load(std::memory_order_relaxed)));
     kv("queue_depth", std::int64_t(queueDepth));
     kv("late_commands", std::int64_t(timeline_.lateCommands() + late));
     kv("commands", std::int64_t(timeline_.commandsStamped()));

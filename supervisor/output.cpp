@@ -176,8 +176,13 @@ int OutputStage::process(jack_nframes_t frames) noexcept
         header.originAbs = lastAbs_;
         started_ = true;
     } else {
-        lastAbs_ = shm::extendFrame(lastAbs_, frame32);
+        const std::uint64_t abs = shm::extendFrame(lastAbs_, frame32);
+        // JACK did not run us for a cycle (a server-side xrun): count the frames we missed.
+        if (abs > lastAbs_ + lastFrames_)
+            counters_.skippedFrames.fetch_add(abs - lastAbs_ - lastFrames_, std::memory_order_relaxed);
+        lastAbs_ = abs;
     }
+    lastFrames_ = frames;
     header.cycleAbs.store(lastAbs_, std::memory_order_release);
     const std::uint64_t F = lastAbs_ - header.originAbs;
     cycleFrame_.store(F, std::memory_order_release);

@@ -66,6 +66,7 @@ struct OutputCounters {
     std::atomic<std::uint64_t> eventsDropped{0};  // RtEvent queue full
     std::atomic<std::uint64_t> xruns{0};
     std::atomic<std::uint64_t> cycles{0};
+    std::atomic<std::uint64_t> skippedFrames{0}; // JACK frame time jumped past a whole cycle
 };
 
 class OutputStage {
@@ -142,6 +143,7 @@ private:
 
     // Audio thread only.
     std::uint64_t lastAbs_ = 0;
+    std::uint32_t lastFrames_ = 0;
     bool started_ = false;
     std::array<std::uint32_t, shm::kSlots> matches_{};
     std::array<std::uint32_t, shm::kSlots> misses_{};

@@ -107,7 +107,7 @@ struct TempDir {
     }
     ~TempDir()
     {
-        if (!::testing::Test::HasFailure())
+        if (!::testing::Test::HasFailure() && !std::getenv("CHRONUS_KEEP_LOGS"))
             fs::remove_all(path);
         else
             std::fprintf(stderr, "logs kept in %s\n", path.c_str());

