@@ -309,6 +309,10 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
             return failWith(msg, "cannot reach the recorder: " + client.error());
         recorder_ = std::move(*client);
     }
+    // Drop what the recorder sent on its own since (e.g. /done /record/stop when a take
+    // ended by itself), so it is not taken for the answer to this request.
+    while (recorder_->receive(0)) {
+    }
     // The recorder answers within milliseconds; keep the slots serviced meanwhile by
     // waiting in short steps.
     if (!recorder_->send(msg.address, msg.args))

@@ -255,6 +255,56 @@ TEST_F(LiveControl, RecordCommandsAreForwardedAndAnUnreachableRecorderIsReported
     EXPECT_NE(r->stringAt(1).value_or("").find("recorder"), std::string::npos);
 }
 
+int freeUdpPort()
+{
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    socklen_t len = sizeof a;
+    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswersComeBack)
+{
+    const char *recorder = std::getenv("CHRONUS_RECORDER");
+    if (!recorder) {
+        if (std::getenv("CI"))
+            FAIL() << "CHRONUS_RECORDER is not set and CI is set";
+        GTEST_SKIP() << "CHRONUS_RECORDER is not set (the recorder is not built)";
+    }
+    patch();
+    const int port = freeUdpPort();
+    const fs::path log = dir.path / "recorder.log";
+    const pid_t rec = spawn({recorder, "--osc-port", std::to_string(port), "--dir", (dir.path / "takes").string(),
+                             "--port", "chronus:out_L", "--port", "chronus:out_R"},
+                            log.string());
+    auto recClient = Client::open(Protocol::Udp, "127.0.0.1", port);
+    ASSERT_TRUE(recClient);
+    ASSERT_TRUE(answers(**recClient, 5000)) << readText(log);
+
+    Supervisor front;
+    ASSERT_TRUE(front.start(dir.path, {"--recorder-port", std::to_string(port), "--jack-name", "chronus-front"}));
+    auto c = Client::open(Protocol::Udp, "127.0.0.1", front.port());
+    ASSERT_TRUE(c);
+    auto started = (*c)->request("/record/start", {}, 4000);
+    ASSERT_TRUE(started);
+    EXPECT_EQ(started->address, "/done") << toString(*started);
+    std::this_thread::sleep_for(500ms);
+    auto st = (*c)->request("/record/status", {}, 4000);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->address, "/record/status.reply") << toString(*st);
+    auto stopped = (*c)->request("/record/stop", {}, 4000);
+    ASSERT_TRUE(stopped);
+    ASSERT_EQ(stopped->address, "/done") << toString(*stopped);
+    const std::string take = stopped->stringAt(1).value_or("");
+    EXPECT_TRUE(fs::exists(take)) << take;
+    EXPECT_GT(stopped->intAt(2).value_or(0), 48000 / 4) << "frames recorded";
+    stopChild(rec);
+}
+
 TEST_F(LiveControl, ASecondInstanceWithTheSameNameOrPortFailsWithAClearMessage)
 {
     Supervisor sameName;
