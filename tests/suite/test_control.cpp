@@ -402,6 +402,27 @@ TEST_F(LiveControl, LosingBothWorkersAtOnceRestoresTheLivePatch)
     EXPECT_GE(num(*after, "gaps"), 1) << "losing both workers must be counted as a gap";
 }
 
+TEST_F(LiveControl, AJackBufferSizeChangeEndsTheSupervisorWithAClearError)
+{
+    if (std::system("command -v jack_bufsize >/dev/null 2>&1") != 0) {
+        if (std::getenv("CI"))
+            FAIL() << "jack_bufsize is not installed and CI is set";
+        GTEST_SKIP() << "jack_bufsize is not installed";
+    }
+    ASSERT_EQ(std::system(("jack_bufsize 512 > " + (dir.path / "bufsize.log").string() + " 2>&1").c_str()), 0);
+    int st = 0;
+    const pid_t pid = sup.pid();
+    bool exited = false;
+    for (int i = 0; i < 500 && !exited; ++i) {
+        exited = waitpid(pid, &st, WNOHANG) == pid;
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(exited) << sup.log();
+    sup.reaped();
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    EXPECT_NE(sup.log().find("buffer size"), std::string::npos) << sup.log();
+}
+
 TEST_F(LiveControl, AJackServerShutdownEndsTheSupervisorWithAnError)
 {
     jack.stop();
