@@ -78,7 +78,7 @@ int NsmClient::dispatch(const char *path, const char *types, void **argv, int ar
     auto *to = static_cast<lo_address>(self->nsmd_);
     auto *args = reinterpret_cast<lo_arg **>(argv);
     const std::string p = path;
-    auto str = [&](int i) { return i < argc && types[i] == 's' ? std::string(&args[i]->s) : std::string(); };
+    auto str = [&](int i) { return i < argc && types[i] == 's' ? std::string(reinterpret_cast<const char *>(args[i])) : std::string(); };
 
     if (p == "/nsm/client/open" && argc >= 3) {
         Session s{str(0), str(1), str(2)};

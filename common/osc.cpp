@@ -63,6 +63,16 @@ lo_message build(const std::vector<Arg> &args)
     return m;
 }
 
+// liblo's argument pointers point into the packet, 4-byte aligned only: read 8-byte
+// values (and everything else, for uniformity) by copying, not through the union.
+template <typename T>
+T load(const lo_arg *a)
+{
+    T value;
+    std::memcpy(&value, a, sizeof value);
+    return value;
+}
+
 Message decode(const char *path, const char *types, lo_arg **argv, int argc, lo_message m)
 {
     Message msg;
@@ -72,14 +82,14 @@ Message decode(const char *path, const char *types, lo_arg **argv, int argc, lo_
     for (int i = 0; i < argc; ++i) {
         const lo_arg *a = argv[i];
         switch (msg.types[i]) {
-        case 'i': msg.args.emplace_back(std::int32_t(a->i)); break;
-        case 'c': msg.args.emplace_back(std::int32_t(a->c)); break;
-        case 'f': msg.args.emplace_back(a->f); break;
-        case 'd': msg.args.emplace_back(a->d); break;
-        case 'h': msg.args.emplace_back(std::int64_t(a->h)); break;
-        case 't': msg.args.emplace_back(std::int64_t(toNtp(a->t))); break;
+        case 'i': msg.args.emplace_back(load<std::int32_t>(a)); break;
+        case 'c': msg.args.emplace_back(std::int32_t(load<std::int32_t>(a))); break;
+        case 'f': msg.args.emplace_back(load<float>(a)); break;
+        case 'd': msg.args.emplace_back(load<double>(a)); break;
+        case 'h': msg.args.emplace_back(load<std::int64_t>(a)); break;
+        case 't': msg.args.emplace_back(std::int64_t(toNtp(load<lo_timetag>(a)))); break;
         case 's':
-        case 'S': msg.args.emplace_back(std::string(&a->s)); break;
+        case 'S': msg.args.emplace_back(std::string(reinterpret_cast<const char *>(a))); break;
         case 'T': msg.args.emplace_back(true); break;
         case 'F': msg.args.emplace_back(false); break;
         case 'b': {
