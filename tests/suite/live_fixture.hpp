@@ -11,6 +11,8 @@
 #include <sndfile.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstring>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -125,7 +127,7 @@ public:
                       std::to_string(period)},
                      (dir / "jackd.log").string());
         setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
-        for (int i = 0; i < 100; ++i) {
+        for (int i = 0; i < 300; ++i) { // 15 s: a busy machine starts jackd slowly
             jack_status_t st{};
             if (jack_client_t *c = jack_client_open("probe", JackNoStartServer, &st)) {
                 jack_client_close(c);
@@ -139,8 +141,15 @@ public:
     }
     void stop()
     {
-        if (pid_ > 0)
+        if (pid_ > 0) {
             stopChild(pid_);
+            // jackd leaves semaphores and segments named after the server when clients died
+            // under it; the name is ours alone, so remove what carries it.
+            std::error_code ec;
+            for (const auto &e : fs::directory_iterator("/dev/shm", ec))
+                if (e.path().filename().string().find("_" + name_ + "_") != std::string::npos)
+                    fs::remove(e.path(), ec);
+        }
         pid_ = -1;
     }
     ~JackServer() { stop(); }
@@ -408,6 +417,54 @@ inline std::optional<std::vector<std::vector<float>>> renderJournal(const fs::pa
         out[1][i] = inter[2 * i + 1];
     }
     return out;
+}
+
+// Result of comparing a capture with an offline render, cycle by cycle at each cycle's
+// own frame (so a cycle JACK did not run the capture client for shifts nothing).
+struct Comparison {
+    std::size_t cycles = 0;
+    std::size_t captureGaps = 0;    // cycles JACK skipped for the capture client
+    std::size_t excused = 0;        // cycles visibly left over from a cycle JACK skipped
+    std::size_t mismatchFrames = 0; // frames in cycles that differ for no such reason
+    std::uint64_t firstMismatch = UINT64_MAX;
+    double rms = 0;
+};
+
+// A differing cycle is excused only when JACK visibly did not run the chain: it follows a
+// capture gap, or it holds exactly the previous block (the supervisor's port buffer left
+// over from a cycle JACK did not run it in).
+inline Comparison compareWithRender(const Capture &cap, const std::vector<std::vector<float>> &rendered,
+                                    std::uint64_t origin)
+{
+    Comparison r;
+    auto same = [&](std::size_t at, std::uint64_t frame, std::uint32_t n) {
+        for (int ch = 0; ch < 2; ++ch)
+            if (frame + n > rendered[ch].size() ||
+                std::memcmp(cap.channel(ch) + at, rendered[ch].data() + frame, n * sizeof(float)) != 0)
+                return false;
+        return true;
+    };
+    double energy = 0;
+    for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
+        ++r.cycles;
+        const std::uint64_t frame = cap.cycle(i).frame - origin;
+        const std::uint32_t n = cap.cycle(i).frames;
+        for (std::uint32_t k = 0; k < n; ++k)
+            for (int ch = 0; ch < 2; ++ch)
+                energy += double(cap.channel(ch)[at + k]) * cap.channel(ch)[at + k];
+        const bool afterGap = i > 0 && cap.cycle(i).frame != cap.cycle(i - 1).frame + cap.cycle(i - 1).frames;
+        r.captureGaps += afterGap;
+        if (same(at, frame, n))
+            continue;
+        if (afterGap || (frame >= n && same(at, frame - n, n))) {
+            ++r.excused;
+            continue;
+        }
+        r.mismatchFrames += n;
+        r.firstMismatch = std::min(r.firstMismatch, frame);
+    }
+    r.rms = cap.frames() ? std::sqrt(energy / double(2 * cap.frames())) : 0.0;
+    return r;
 }
 
 } // namespace live

@@ -183,14 +183,15 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
     const auto origin = journalOrigin(journal);
     ASSERT_TRUE(origin);
     ASSERT_GT(cap.cycleCount(), 10u);
-    const std::uint64_t t0 = cap.cycle(0).frame - *origin;
-    const auto rendered = renderJournal(journal, t0 + cap.frames(), dir.path);
+    const auto &last = cap.cycle(cap.cycleCount() - 1);
+    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
     ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
-    std::size_t mismatches = 0;
-    for (std::size_t i = 0; i < cap.frames(); ++i)
-        for (int ch = 0; ch < 2; ++ch)
-            mismatches += std::memcmp(&cap.channel(ch)[i], &(*rendered)[ch][t0 + i], sizeof(float)) != 0;
-    EXPECT_EQ(mismatches, 0u);
+    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+    EXPECT_GT(cmp.rms, 0.1);
+    if (cmp.excused + cmp.captureGaps > 0)
+        std::printf("NOTE: JACK skipped %zu capture cycle(s); %zu cycle(s) left over from skipped cycles\n",
+                    cmp.captureGaps, cmp.excused);
 }
 
 TEST_F(LiveControl, AFutureBundleTakesEffectOnItsExactFrame)

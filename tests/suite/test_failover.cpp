@@ -227,42 +227,14 @@ Attempt runScenario(const fs::path &dir)
         a.failures.push_back("chronus-render failed: " + readText(dir / "render.log"));
         return a;
     }
-    // Compared cycle by cycle at each cycle's own frame, so a lost capture cycle does not
-    // shift everything after it. A cycle that differs is ours to answer for unless JACK
-    // visibly did not run the chain: it follows a capture gap, or it holds exactly the
-    // previous block (the supervisor's port buffer left over from a cycle JACK skipped).
-    std::size_t mismatches = 0, excused = 0;
-    std::uint64_t firstMismatch = UINT64_MAX;
-    double energy = 0;
-    auto same = [&](std::size_t at, std::uint64_t frame, std::uint32_t n) {
-        for (int ch = 0; ch < 2; ++ch)
-            if (frame + n > (*rendered)[ch].size() ||
-                std::memcmp(cap.channel(ch) + at, (*rendered)[ch].data() + frame, n * sizeof(float)) != 0)
-                return false;
-        return true;
-    };
-    for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
-        const std::uint64_t frame = cap.cycle(i).frame - *origin;
-        const std::uint32_t n = cap.cycle(i).frames;
-        for (std::uint32_t k = 0; k < n; ++k)
-            for (int ch = 0; ch < 2; ++ch)
-                energy += double(cap.channel(ch)[at + k]) * cap.channel(ch)[at + k];
-        if (same(at, frame, n))
-            continue;
-        const bool afterGap = i > 0 && cap.cycle(i).frame != cap.cycle(i - 1).frame + cap.cycle(i - 1).frames;
-        if (afterGap || (frame >= n && same(at, frame - n, n))) {
-            ++excused;
-            continue;
-        }
-        mismatches += n;
-        firstMismatch = std::min(firstMismatch, frame);
-    }
-    if (excused > 0)
-        a.jackLosses.push_back(std::to_string(excused) + " cycle(s) left over from a cycle JACK skipped");
-    a.check(mismatches == 0, std::to_string(mismatches) + " frames differ from the offline render, the first block at "
-                                 "timeline frame " + std::to_string(firstMismatch) + ", nearest fault " +
-                                 a.nearestFault(double(firstMismatch)));
-    a.check(std::sqrt(energy / double(2 * cap.frames())) > 0.05, "the recording is (nearly) silent");
+    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    if (cmp.excused > 0)
+        a.jackLosses.push_back(std::to_string(cmp.excused) + " cycle(s) left over from a cycle JACK skipped");
+    a.check(cmp.mismatchFrames == 0, std::to_string(cmp.mismatchFrames) +
+                                         " frames differ from the offline render, the first block at timeline frame " +
+                                         std::to_string(cmp.firstMismatch) + ", nearest fault " +
+                                         a.nearestFault(double(cmp.firstMismatch)));
+    a.check(cmp.rms > 0.05, "the recording is (nearly) silent");
     return a;
 }
 
