@@ -24,7 +24,7 @@ protected:
                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
         fs::create_directories(dir_);
-        ASSERT_TRUE(jack_.start(dir_.string())) << "jackd did not start; see " << dir_ << "/jackd.log";
+        ASSERT_TRUE(jack_.start(dir_)) << jack_.failure();
         ramp_ = spawn({envOr("CHRONUS_RAMP", "chronus-ramp-source"), "--channels", "2"}, (dir_ / "ramp.log").string());
     }
     void TearDown() override

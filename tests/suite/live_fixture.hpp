@@ -4,6 +4,7 @@
 // journal for bit-exact comparison.
 #pragma once
 
+#include "../support/private_jackd.hpp"
 #include "osc.hpp"
 
 #include <gtest/gtest.h>
@@ -35,68 +36,12 @@ namespace live {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-inline std::string envOr(const char *name, const char *fallback)
-{
-    const char *v = std::getenv(name);
-    return v && *v ? v : fallback;
-}
+using chronus::testsupport::envOr;
+using chronus::testsupport::readText;
+using chronus::testsupport::spawn;
+using chronus::testsupport::stopChild;
 
-// Starts argv with stdin from /dev/null and stdout+stderr appended to `log`.
-inline pid_t spawn(const std::vector<std::string> &argv, const std::string &log)
-{
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const int in = ::open("/dev/null", O_RDONLY);
-        dup2(in, 0);
-        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(out, 1);
-        dup2(out, 2);
-        std::vector<char *> args;
-        for (const auto &a : argv)
-            args.push_back(const_cast<char *>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    return pid;
-}
-
-// SIGTERM (or `sig`), then SIGKILL after graceMs. Returns the wait status.
-inline int stopChild(pid_t pid, int sig = SIGTERM, int graceMs = 5000)
-{
-    if (pid <= 0)
-        return -1;
-    kill(pid, sig);
-    int status = 0;
-    for (int i = 0; i < graceMs / 10; ++i) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return status;
-        std::this_thread::sleep_for(10ms);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return status;
-}
-
-inline std::string readText(const fs::path &p)
-{
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-inline bool jackdAvailable() { return std::system("command -v jackd >/dev/null 2>&1") == 0; }
-
-// Fails under CI, skips elsewhere, when jackd is not installed.
-#define LIVE_REQUIRE_JACKD()                                                                       \
-    do {                                                                                           \
-        if (!live::jackdAvailable()) {                                                             \
-            if (std::getenv("CI"))                                                                 \
-                FAIL() << "jackd is not installed and CI is set";                                  \
-            GTEST_SKIP() << "jackd is not installed";                                              \
-        }                                                                                          \
-    } while (0)
+#define LIVE_REQUIRE_JACKD CHRONUS_REQUIRE_JACKD
 
 // A scratch directory removed at the end (kept when the test failed, for its logs).
 struct TempDir {
@@ -116,50 +61,7 @@ struct TempDir {
     }
 };
 
-// A private jackd: "chronus-test-<pid>-<n>", dummy backend, 48 kHz, `period` frames.
-class JackServer {
-public:
-    bool start(const fs::path &dir, int period = 256)
-    {
-        static int counter = 0;
-        name_ = "chronus-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-        pid_ = spawn({"jackd", "-n", name_, "--no-realtime", "-d", "dummy", "-r", "48000", "-p",
-                      std::to_string(period)},
-                     (dir / "jackd.log").string());
-        setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
-        for (int i = 0; i < 300; ++i) { // 15 s: a busy machine starts jackd slowly
-            jack_status_t st{};
-            if (jack_client_t *c = jack_client_open("probe", JackNoStartServer, &st)) {
-                jack_client_close(c);
-                return true;
-            }
-            if (waitpid(pid_, nullptr, WNOHANG) != 0)
-                return false;
-            std::this_thread::sleep_for(50ms);
-        }
-        return false;
-    }
-    void stop()
-    {
-        if (pid_ > 0) {
-            stopChild(pid_);
-            // jackd leaves semaphores and segments named after the server when clients died
-            // under it; the name is ours alone, so remove what carries it.
-            std::error_code ec;
-            for (const auto &e : fs::directory_iterator("/dev/shm", ec))
-                if (e.path().filename().string().find("_" + name_ + "_") != std::string::npos)
-                    fs::remove(e.path(), ec);
-        }
-        pid_ = -1;
-    }
-    ~JackServer() { stop(); }
-    const std::string &name() const { return name_; }
-    pid_t pid() const { return pid_; }
-
-private:
-    std::string name_;
-    pid_t pid_ = -1;
-};
+using JackServer = chronus::testsupport::PrivateJackd;
 
 // chronus-supervisor as a child; the OSC port is read from its "ready" log line.
 class Supervisor {

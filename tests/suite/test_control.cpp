@@ -27,7 +27,7 @@ protected:
     void SetUp() override
     {
         LIVE_REQUIRE_JACKD();
-        ASSERT_TRUE(jack.start(dir.path)) << readText(dir.path / "jackd.log");
+        ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
         journal = dir.path / "journal.txt";
         ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string(), "--patch-dir", (dir.path / "patches").string()}))
             << sup.log();
