@@ -1,5 +1,7 @@
 #include "module.hpp"
 
+#include "parse.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -88,11 +90,7 @@ Expected<float> ParamSpec::fromText(std::string_view text, bool *clamped) const
                 return 0.0f;
         return fail("parameter '" + name + "' takes on/off, true/false or 1/0, not '" + std::string(text) + "'");
     }
-    double number = 0;
-    const char *first = text.data();
-    const char *last = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(first, last, number);
-    if (ec == std::errc() && ptr == last)
+    if (double number = 0; parseWhole(text, number))
         return fromNumber(number, clamped);
     if (type == ParamType::Enum) {
         std::string names;

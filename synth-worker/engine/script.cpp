@@ -1,5 +1,7 @@
 #include "script.hpp"
 
+#include "parse.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -55,21 +57,7 @@ Expected<std::vector<Token>> tokenize(std::string_view line)
     return tokens;
 }
 
-Arg typedArg(const Token &t)
-{
-    if (t.quoted)
-        return t.text;
-    const char *first = t.text.data();
-    const char *last = first + t.text.size();
-    long long integer = 0;
-    if (auto [p, ec] = std::from_chars(first, last, integer); ec == std::errc() && p == last &&
-        integer >= std::numeric_limits<std::int32_t>::min() && integer <= std::numeric_limits<std::int32_t>::max())
-        return static_cast<std::int32_t>(integer);
-    float number = 0;
-    if (auto [p, ec] = std::from_chars(first, last, number); ec == std::errc() && p == last && std::isfinite(number))
-        return number;
-    return t.text;
-}
+Arg typedArg(const Token &t) { return t.quoted ? Arg(t.text) : typedWord(t.text); }
 
 bool needsQuotes(const std::string &s)
 {
@@ -83,6 +71,18 @@ bool needsQuotes(const std::string &s)
 }
 
 } // namespace
+
+Arg typedWord(std::string_view word)
+{
+    long long integer = 0;
+    if (parseWhole(word, integer) && integer >= std::numeric_limits<std::int32_t>::min() &&
+        integer <= std::numeric_limits<std::int32_t>::max())
+        return static_cast<std::int32_t>(integer);
+    float number = 0;
+    if (parseWhole(word, number) && std::isfinite(number))
+        return number;
+    return std::string(word);
+}
 
 Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double sampleRate)
 {
@@ -109,14 +109,12 @@ Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double s
         const std::string &time = (*tokens)[0].text;
         if (!time.empty() && time[0] == '@') {
             std::uint64_t frame = 0;
-            auto [p, ec] = std::from_chars(time.data() + 1, time.data() + time.size(), frame);
-            if (ec != std::errc() || p != time.data() + time.size() || time.size() == 1)
+            if (!parseWhole(std::string_view(time).substr(1), frame))
                 return fail(where + "time '" + time + "' is not a frame number after '@'");
             cmd.frame = frame;
         } else {
             double seconds = 0;
-            auto [p, ec] = std::from_chars(time.data(), time.data() + time.size(), seconds);
-            if (ec != std::errc() || p != time.data() + time.size() || !std::isfinite(seconds) || seconds < 0)
+            if (!parseWhole(time, seconds) || !std::isfinite(seconds) || seconds < 0)
                 return fail(where + "time '" + time + "' is not a number of seconds (or @frame)");
             cmd.frame = static_cast<std::uint64_t>(std::llround(seconds * sampleRate));
         }

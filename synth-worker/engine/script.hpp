@@ -28,6 +28,9 @@ struct ScriptCommand {
 // Errors name the line: "line 7: time '1.x' is not a number of seconds or @frame".
 Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double sampleRate);
 
+// Types one unquoted word the way scripts and chronusctl do: int32, finite float, else string.
+Arg typedWord(std::string_view word);
+
 // One line for a command at an exact frame, without the newline.
 std::string formatScriptLine(std::uint64_t frame, std::string_view address, const std::vector<Arg> &args);
 

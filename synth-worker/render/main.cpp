@@ -1,12 +1,12 @@
 // chronus-render: renders a patch and a timed command script to an audio file, offline
 // and faster than real time. Wires options, the renderer and a libsndfile writer.
 #include "describe.hpp"
+#include "parse.hpp"
 #include "renderer.hpp"
 
 #include <sndfile.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -42,13 +42,6 @@ int usageError(const std::string &message)
 {
     std::fprintf(stderr, "chronus-render: %s\n(try --help)\n", message.c_str());
     return 2;
-}
-
-template <typename T>
-bool parseNumber(const std::string &text, T &out)
-{
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && p == text.data() + text.size();
 }
 
 std::string readFile(const std::string &path, bool &ok)
@@ -100,16 +93,16 @@ int main(int argc, char **argv)
             if (!value(outPath))
                 return usageError("-o needs a file");
         } else if (arg == "--duration" || arg == "-d") {
-            if (!value(v) || !parseNumber(v, duration) || !(duration > 0) || duration > 86400)
+            if (!value(v) || !chronus::parseWhole(v, duration) || !(duration > 0) || duration > 86400)
                 return usageError("--duration needs seconds between 0 and 86400");
         } else if (arg == "--sample-rate" || arg == "-r") {
-            if (!value(v) || !parseNumber(v, sampleRate) || sampleRate < 8000 || sampleRate > 768000)
+            if (!value(v) || !chronus::parseWhole(v, sampleRate) || sampleRate < 8000 || sampleRate > 768000)
                 return usageError("--sample-rate needs a rate between 8000 and 768000");
         } else if (arg == "--block-size" || arg == "-b") {
-            if (!value(v) || !parseNumber(v, blockSize) || blockSize < 1 || blockSize > 65536)
+            if (!value(v) || !chronus::parseWhole(v, blockSize) || blockSize < 1 || blockSize > 65536)
                 return usageError("--block-size needs 1..65536 frames");
         } else if (arg == "--channels" || arg == "-c") {
-            if (!value(v) || !parseNumber(v, channels) || channels < 1 || channels > 64)
+            if (!value(v) || !chronus::parseWhole(v, channels) || channels < 1 || channels > 64)
                 return usageError("--channels needs 1..64");
         } else if (arg == "--format" || arg == "-f") {
             if (!value(format) || (format != "wav" && format != "flac"))

@@ -1,6 +1,7 @@
 // chronus-synth-worker: one DSP slot of the live suite. Started by chronus-supervisor as
 // its direct child; dies with it. Wires options, the shared-memory segment, the Worker
 // and signal handling, then runs the control loop.
+#include "parse.hpp"
 #include "log.hpp"
 #include "shm_layout.hpp"
 #include "worker.hpp"
@@ -65,9 +66,7 @@ int main(int argc, char **argv)
             std::fputs(kUsage, stdout);
             return 0;
         } else if (arg == "--slot" && value) {
-            const std::string v = argv[++i];
-            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), options.slot);
-            if (ec != std::errc() || p != v.data() + v.size() || options.slot >= shm::kSlots)
+            if (!chronus::parseWhole(argv[++i], options.slot) || options.slot >= shm::kSlots)
                 return usageError("--slot must be 0 or 1");
             haveSlot = true;
         } else if (arg == "--instance" && value) {

@@ -62,16 +62,10 @@ exit status: 0 done, 1 /fail from the server, 2 usage, 3 no reply (is the server
 
 volatile std::sig_atomic_t stopRequested = 0;
 
+// Words become int32, float or string by their form, as in command scripts.
 Arg typed(const std::string &text)
 {
-    const char *first = text.data(), *last = text.data() + text.size();
-    long long i = 0;
-    if (auto [p, ec] = std::from_chars(first, last, i); ec == std::errc() && p == last && i >= INT32_MIN && i <= INT32_MAX)
-        return static_cast<std::int32_t>(i);
-    float f = 0;
-    if (auto [p, ec] = std::from_chars(first, last, f); ec == std::errc() && p == last)
-        return f;
-    return text;
+    return std::visit([](const auto &v) -> Arg { return v; }, chronus::engine::typedWord(text));
 }
 
 json argJson(const Arg &a)
