@@ -1,8 +1,8 @@
 // chronus-synth-worker: one DSP slot of the live suite. Started by chronus-supervisor as
 // its direct child; dies with it. Wires options, the shared-memory segment, the Worker
 // and signal handling, then runs the control loop.
-#include "parse.hpp"
 #include "log.hpp"
+#include "parse.hpp"
 #include "shm_layout.hpp"
 #include "worker.hpp"
 
