@@ -1,12 +1,15 @@
 // chronus-supervisor: the JACK client `chronus` that plays one of two lockstep workers and
-// fails over to the other inside the same cycle. Wires options, the shared-memory
-// segment, the output stage, the slots, the timeline and the OSC surface, then runs the
-// control loop.
+// fails over to the other inside the same cycle. Wires options, the session (NSM, when
+// NSM_URL is set), the shared-memory segment, the output stage, the slots, the timeline,
+// the OSC surface and the service manager's notifications, then runs the control loop.
 #include "control_surface.hpp"
 #include "controller.hpp"
 #include "log.hpp"
 #include "osc.hpp"
 #include "output.hpp"
+#include "service.hpp"
+#include "service_notify.hpp"
+#include "session.hpp"
 #include "slots.hpp"
 #include "timeline.hpp"
 
@@ -28,7 +31,7 @@ namespace {
 const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-port 5005] [--instance NAME]
                           [--lookahead 1] [--channels 2] [--recorder-port 5006] [--journal FILE]
                           [--patch FILE] [--jack-server NAME] [--jack-name NAME] [--worker PATH]
-                          [--patch-dir DIR] [--no-connect]
+                          [--patch-dir DIR] [--no-connect] [--nsm-open-timeout 30]
 
 Plays two lockstep chronus-synth-worker processes through the JACK client "chronus"
 (ports out_L, out_R) and switches to the standby inside the same JACK cycle when the
@@ -49,6 +52,15 @@ active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TC
                       (default $CHRONUS_PATCH_DIR or ~/.local/share/chronus/patches)
   --worker PATH       chronus-synth-worker binary (default: next to this program)
   --no-connect        do not connect out_* to the system playback ports
+  --nsm-open-timeout S  under a session manager, seconds to wait for the session to open
+                      (default 30)
+
+Under systemd (Type=notify) it reports READY=1 once OSC is served and the workers play,
+its state as STATUS=, and feeds the watchdog only while JACK runs its process callback.
+Under a Non Session Manager (NSM_URL set) it registers no JACK client before the session
+opens; then the client id is the JACK client name (and the instance unless --instance is
+given), the session directory the patch directory, and <session>/patch.json the patch it
+loads and what /nsm/client/save writes.
 )";
 
 std::atomic<bool> quit{false};
@@ -105,8 +117,8 @@ int main(int argc, char **argv)
     std::string jackName = "chronus";
     std::string patchDir = defaultPatchDir();
     int oscPort = 5005, recorderPort = 5006;
-    unsigned lookahead = 1, channels = 2;
-    bool connect = true;
+    unsigned lookahead = 1, channels = 2, nsmOpenSeconds = 30;
+    bool connect = true, instanceGiven = false;
     if (const char *env = std::getenv("CHRONUS_OSC_HOST"); env && *env)
         oscHost = env;
     if (const char *env = std::getenv("CHRONUS_OSC_PORT"); env && *env)
@@ -135,6 +147,7 @@ int main(int argc, char **argv)
             if (!value(instance) || instance.empty() || instance.size() > 40 ||
                 instance.find_first_of("/ \t:") != std::string::npos)
                 return usageError("--instance needs a name of up to 40 characters without '/', ':' or spaces");
+            instanceGiven = true;
         } else if (arg == "--lookahead") {
             if (!value(v) || !parseNumber(v, lookahead) || lookahead < 1 || lookahead > 8)
                 return usageError("--lookahead needs 1..8 periods");
@@ -164,6 +177,9 @@ int main(int argc, char **argv)
                 return usageError("--patch-dir needs a directory");
         } else if (arg == "--no-connect") {
             connect = false;
+        } else if (arg == "--nsm-open-timeout") {
+            if (!value(v) || !parseNumber(v, nsmOpenSeconds) || nsmOpenSeconds < 1 || nsmOpenSeconds > 3600)
+                return usageError("--nsm-open-timeout needs 1..3600 seconds");
         } else {
             return usageError("unknown option '" + arg + "'");
         }
@@ -184,6 +200,30 @@ int main(int argc, char **argv)
         s << in.rdbuf();
         patchText = s.str();
     }
+
+
+    struct sigaction sa{};
+    sa.sa_handler = onQuit;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    // Under NSM no JACK client may exist before the session opens; the session then names
+    // the JACK client and holds the patch.
+    SessionPlan plan{jackName, patchDir, instance, instanceGiven, patchPath, patchText};
+    service::status("waiting for the session manager to open a session");
+    auto nsm = joinSession(plan, argv[0], std::chrono::seconds(nsmOpenSeconds), quit);
+    if (!nsm) {
+        log::error(nsm.error());
+        return 1;
+    }
+    if (quit.load()) // SIGTERM before the session opened: nothing was started
+        return 0;
+    jackName = plan.jackName;
+    patchDir = plan.patchDir;
+    instance = plan.instance;
+    patchPath = plan.patchPath;
+    patchText = plan.patchText;
 
     // Refuse a second instance before touching JACK or the port.
     bool stale = false;
@@ -254,7 +294,6 @@ int main(int argc, char **argv)
                       {findWorker(workerOption), instance, (*output)->serverName(), jackName}, notify);
     ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1", patchDir});
     controlSurface.setServer(server->get());
-    controlSurface.setIdle([&] { slots.service(); });
 
     slots.setRestartHook([&] {
         // Both workers were lost: the replacement starts empty. Put the live patch (with
@@ -277,9 +316,23 @@ int main(int argc, char **argv)
         controlSurface.notify("error", "both workers were lost; the live patch was restored");
     });
 
-    std::signal(SIGTERM, onQuit);
-    std::signal(SIGINT, onQuit);
-    std::signal(SIGPIPE, SIG_IGN);
+    ServiceMonitor monitor(**output, slots,
+                           log::cat("JACK client ", jackName, ", OSC port ", (*server)->port()));
+    // Handlers that wait for the timeline keep the slots serviced and the watchdog fed.
+    controlSurface.setIdle([&] {
+        slots.service();
+        monitor.tick(true);
+    });
+    if (*nsm)
+        (*nsm)->onSave([&]() -> Expected<void> {
+            const std::string file = sessionPatchFile((*nsm)->session()->path);
+            auto written = writeFileAtomically(file, controller.liveJson(2) + "\n");
+            if (written)
+                log::info("NSM: saved the live patch to ", file);
+            else
+                log::error("NSM: ", written.error());
+            return written;
+        });
     slots.start();
 
     // Commands wait in the socket until a worker is live, so none is lost before the
@@ -315,7 +368,12 @@ int main(int argc, char **argv)
                 break;
             }
         }
+        // Saves wait in the socket until the start-up patch is loaded: an earlier one would
+        // overwrite the session's patch with an empty one.
+        if (*nsm && ready)
+            (*nsm)->poll(0);
         slots.service();
+        monitor.tick(ready);
         timeline.prune();
         if ((*output)->serverGone()) {
             log::error("the JACK server shut down (", (*output)->shutdownReason(), "); exiting so the service restarts");
@@ -329,6 +387,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    monitor.stopping();
     surface = nullptr;
     slots.stopAll();
     output->reset();

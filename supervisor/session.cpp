@@ -1,0 +1,145 @@
+#include "session.hpp"
+
+#include "log.hpp"
+#include "patch.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace chronus::supervisor {
+
+namespace {
+
+// Workers append "-worker-N"; JACK names stop at 63 bytes. Same limit as --jack-name.
+constexpr std::size_t kMaxClientId = 40;
+
+bool usableInstanceName(const std::string &name)
+{
+    return !name.empty() && name.size() <= 40 && name.find_first_of("/ \t:") == std::string::npos;
+}
+
+// Prepares the session's directory and reads its patch; the answer to /nsm/client/open.
+Expected<void> openSession(const NsmClient::Session &s, SessionPlan &plan)
+{
+    if (s.clientId.empty() || s.clientId.size() > kMaxClientId)
+        return fail("client id '" + s.clientId + "' cannot be a JACK client name (1 to 40 characters)");
+    std::error_code ec;
+    std::filesystem::create_directories(s.path, ec);
+    if (ec)
+        return fail("cannot create " + s.path + ": " + ec.message());
+    const std::string patchFile = sessionPatchFile(s.path);
+    if (std::filesystem::exists(patchFile)) {
+        std::ifstream in(patchFile);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in)
+            return fail("cannot read " + patchFile);
+        // A broken patch is reported to the session manager now, not as a crash later.
+        if (auto spec = engine::PatchSpec::fromJson(text.str()); !spec)
+            return fail(patchFile + ": " + spec.error());
+        plan.patchPath = patchFile;
+        plan.patchText = text.str();
+    }
+    plan.jackName = s.clientId;
+    plan.patchDir = s.path;
+    if (!plan.instanceGiven && usableInstanceName(s.clientId))
+        plan.instance = s.clientId;
+    return {};
+}
+
+} // namespace
+
+std::string sessionPatchFile(const std::string &sessionPath) { return sessionPath + "/patch.json"; }
+
+Expected<std::unique_ptr<NsmClient>> joinSession(SessionPlan &plan, const char *argv0,
+                                                 std::chrono::seconds openTimeout, const std::atomic<bool> &quit)
+{
+    auto nsm = NsmClient::fromEnvironment();
+    if (!nsm)
+        return fail("NSM_URL is set but unusable: " + nsm.error());
+    std::unique_ptr<NsmClient> client = std::move(*nsm);
+    if (!client)
+        return client;
+
+    NsmClient *self = client.get(); // the client owns the handler, so it outlives it
+    std::string openError;
+    client->onOpen([&plan, &openError, self](const NsmClient::Session &s) -> Expected<void> {
+        if (self->session()) // opened before: only the same session again
+            return self->session()->path == s.path ? Expected<void>{}
+                                                     : fail("chronus-supervisor cannot switch sessions; restart it");
+        auto opened = openSession(s, plan);
+        if (!opened)
+            openError = opened.error();
+        return opened;
+    });
+    if (!client->announce("Chronus", "", argv0))
+        return fail("cannot send the announce to the session manager at $NSM_URL");
+    log::info("NSM: announced; waiting up to ", openTimeout.count(), " s for the session to open");
+
+    const auto deadline = std::chrono::steady_clock::now() + openTimeout;
+    while (!quit.load() && !client->session() && client->announceError().empty() && openError.empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        client->waitForOpen(100);
+    // From now on the session is fixed: the same one again is fine, another is refused.
+    client->onOpen([self](const NsmClient::Session &s) -> Expected<void> {
+        if (self->session() && self->session()->path == s.path)
+            return {};
+        return fail("chronus-supervisor cannot switch sessions; restart it");
+    });
+    if (quit.load())
+        return client;
+    if (!client->announceError().empty())
+        return fail("the session manager refused the announce: " + client->announceError());
+    if (!openError.empty())
+        return fail("cannot open the session: " + openError);
+    if (!client->session())
+        return fail(log::cat("NSM_URL is set but the session manager sent no /nsm/client/open within ",
+                             openTimeout.count(), " s; exiting"));
+    log::info("NSM: session '", client->session()->displayName, "' opened: JACK client '", plan.jackName,
+              "', patches in ", plan.patchDir,
+              plan.patchPath.empty() ? std::string(", no saved patch") : ", loading " + plan.patchPath);
+    return client;
+}
+
+Expected<void> writeFileAtomically(const std::string &path, const std::string &text)
+{
+    const std::string tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail("cannot write " + tmp + ": " + std::strerror(errno));
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return fail("cannot write " + tmp + ": " + std::strerror(err));
+        }
+        done += std::size_t(n);
+    }
+    // The data reaches the disk before the name does: after a power cut the file is old or new.
+    const bool synced = ::fsync(fd) == 0;
+    const int syncErr = errno;
+    if (::close(fd) != 0 || !synced) {
+        const int err = synced ? errno : syncErr;
+        ::unlink(tmp.c_str());
+        return fail("cannot write " + tmp + ": " + std::strerror(err));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return fail("cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
+    }
+    return {};
+}
+
+} // namespace chronus::supervisor
