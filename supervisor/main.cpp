@@ -8,7 +8,6 @@
 #include "osc.hpp"
 #include "output.hpp"
 #include "service.hpp"
-#include "service_notify.hpp"
 #include "session.hpp"
 #include "slots.hpp"
 #include "timeline.hpp"
@@ -211,7 +210,6 @@ int main(int argc, char **argv)
     // Under NSM no JACK client may exist before the session opens; the session then names
     // the JACK client and holds the patch.
     SessionPlan plan{jackName, patchDir, instance, instanceGiven, patchPath, patchText};
-    service::status("waiting for the session manager to open a session");
     auto nsm = joinSession(plan, argv[0], std::chrono::seconds(nsmOpenSeconds), quit);
     if (!nsm) {
         log::error(nsm.error());

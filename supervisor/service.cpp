@@ -52,6 +52,7 @@ void ServiceMonitor::tick(bool serving)
     if (!ready_ && playing && !stalled_ && (slots_.redundant() || now - playingSince_ >= kReadyWithoutStandby)) {
         ready_ = true;
         service::ready();
+        statusCheckedAt_ = {}; // say at once why it is ready
     }
 
     if (now - statusCheckedAt_ >= kStatusEvery) {

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "patch.hpp"
+#include "service_notify.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -81,6 +82,7 @@ Expected<std::unique_ptr<NsmClient>> joinSession(SessionPlan &plan, const char *
     if (!client->announce("Chronus", "", argv0))
         return fail("cannot send the announce to the session manager at $NSM_URL");
     log::info("NSM: announced; waiting up to ", openTimeout.count(), " s for the session to open");
+    service::status("waiting for the session manager to open a session");
 
     const auto deadline = std::chrono::steady_clock::now() + openTimeout;
     while (!quit.load() && !client->session() && client->announceError().empty() && openError.empty() &&
