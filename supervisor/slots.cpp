@@ -71,6 +71,10 @@ void SlotManager::stopAll()
 {
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
         Slot &slot = slots_[s];
+        // Stopped already (main stops the slots, then closes the output, then this runs
+        // again from the destructor): the output may be gone.
+        if (slot.phase == Phase::Dead && slot.pid <= 0)
+            continue;
         output_.setRole(s, Role::Dead);
         if (slot.pid > 0) {
             ::kill(slot.pid, SIGKILL);
