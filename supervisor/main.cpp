@@ -200,7 +200,6 @@ int main(int argc, char **argv)
         patchText = s.str();
     }
 
-
     struct sigaction sa{};
     sa.sa_handler = onQuit;
     sigaction(SIGTERM, &sa, nullptr);
