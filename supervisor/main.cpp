@@ -7,13 +7,13 @@
 #include "log.hpp"
 #include "osc.hpp"
 #include "output.hpp"
+#include "parse.hpp"
 #include "service.hpp"
 #include "session.hpp"
 #include "slots.hpp"
 #include "timeline.hpp"
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -71,13 +71,6 @@ int usageError(const std::string &message)
     return 2;
 }
 
-template <typename T>
-bool parseNumber(const std::string &text, T &out)
-{
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && p == text.data() + text.size();
-}
-
 std::string dirOf(const std::string &path)
 {
     const auto slash = path.rfind('/');
@@ -121,7 +114,7 @@ int main(int argc, char **argv)
     if (const char *env = std::getenv("CHRONUS_OSC_HOST"); env && *env)
         oscHost = env;
     if (const char *env = std::getenv("CHRONUS_OSC_PORT"); env && *env)
-        if (!parseNumber(std::string(env), oscPort))
+        if (!parseWhole(std::string(env), oscPort))
             return usageError("CHRONUS_OSC_PORT must be a port number");
 
     for (int i = 1; i < argc; ++i) {
@@ -140,7 +133,7 @@ int main(int argc, char **argv)
             if (!value(oscHost))
                 return usageError("--osc-host needs an address");
         } else if (arg == "--osc-port") {
-            if (!value(v) || !parseNumber(v, oscPort) || oscPort < 0 || oscPort > 65535)
+            if (!value(v) || !parseWhole(v, oscPort) || oscPort < 0 || oscPort > 65535)
                 return usageError("--osc-port needs a port number");
         } else if (arg == "--instance") {
             if (!value(instance) || instance.empty() || instance.size() > 40 ||
@@ -148,13 +141,13 @@ int main(int argc, char **argv)
                 return usageError("--instance needs a name of up to 40 characters without '/', ':' or spaces");
             instanceGiven = true;
         } else if (arg == "--lookahead") {
-            if (!value(v) || !parseNumber(v, lookahead) || lookahead < 1 || lookahead > 8)
+            if (!value(v) || !parseWhole(v, lookahead) || lookahead < 1 || lookahead > 8)
                 return usageError("--lookahead needs 1..8 periods");
         } else if (arg == "--channels") {
-            if (!value(v) || !parseNumber(v, channels) || channels < 1 || channels > 16)
+            if (!value(v) || !parseWhole(v, channels) || channels < 1 || channels > 16)
                 return usageError("--channels needs 1..16");
         } else if (arg == "--recorder-port") {
-            if (!value(v) || !parseNumber(v, recorderPort) || recorderPort < 1 || recorderPort > 65535)
+            if (!value(v) || !parseWhole(v, recorderPort) || recorderPort < 1 || recorderPort > 65535)
                 return usageError("--recorder-port needs a port number");
         } else if (arg == "--journal") {
             if (!value(journalPath))
@@ -177,7 +170,7 @@ int main(int argc, char **argv)
         } else if (arg == "--no-connect") {
             connect = false;
         } else if (arg == "--nsm-open-timeout") {
-            if (!value(v) || !parseNumber(v, nsmOpenSeconds) || nsmOpenSeconds < 1 || nsmOpenSeconds > 3600)
+            if (!value(v) || !parseWhole(v, nsmOpenSeconds) || nsmOpenSeconds < 1 || nsmOpenSeconds > 3600)
                 return usageError("--nsm-open-timeout needs 1..3600 seconds");
         } else {
             return usageError("unknown option '" + arg + "'");
