@@ -1,4 +1,5 @@
 // The NSM client against a stand-in session manager: announce, open, save, errors.
+#include "../support/standins.hpp"
 #include "nsm.hpp"
 #include "osc.hpp"
 
@@ -8,34 +9,15 @@
 
 using namespace chronus;
 
+using chronus::testsupport::FakeNsmd;
+
 namespace {
 
-struct FakeNsmd {
-    std::vector<osc::Message> received;
-    std::unique_ptr<osc::Server> server;
-    FakeNsmd()
-    {
-        auto s = osc::Server::open(0, true, [this](const osc::Message &m) { received.push_back(m); });
-        EXPECT_TRUE(s) << (s ? "" : s.error());
-        server = std::move(*s);
-    }
-    std::string url() const { return "osc.udp://127.0.0.1:" + std::to_string(server->port()) + "/"; }
-    // Waits for a message at `address`, pumping `client` too.
-    std::optional<osc::Message> await(NsmClient &client, const std::string &address)
-    {
-        for (int i = 0; i < 100; ++i) {
-            server->poll(10);
-            client.poll(10);
-            for (auto it = received.begin(); it != received.end(); ++it)
-                if (it->address == address) {
-                    auto m = *it;
-                    received.erase(it);
-                    return m;
-                }
-        }
-        return std::nullopt;
-    }
-};
+// Waits for `address` at the stand-in while the client under test handles its traffic.
+std::optional<osc::Message> exchange(FakeNsmd &nsmd, NsmClient &client, const std::string &address)
+{
+    return nsmd.await(address, "", 1000, [&] { client.poll(10); });
+}
 
 } // namespace
 
@@ -45,7 +27,7 @@ TEST(Nsm, AnnouncesWithNameCapabilitiesApiVersionAndPid)
     auto client = NsmClient::connect(nsmd.url());
     ASSERT_TRUE(client) << client.error();
     ASSERT_TRUE((*client)->announce("Chronus", ":switch:", "chronus-supervisor"));
-    auto m = nsmd.await(**client, "/nsm/server/announce");
+    auto m = exchange(nsmd, **client, "/nsm/server/announce");
     ASSERT_TRUE(m);
     EXPECT_EQ(m->types, "sssiii");
     EXPECT_EQ(m->stringAt(0), "Chronus");
@@ -71,13 +53,13 @@ TEST(Nsm, OpenCallsTheHandlerAndRepliesAndSaveReportsFailure)
         return fail("disk full");
     });
     ASSERT_TRUE((*client)->announce("Chronus", "", "x"));
-    auto announce = nsmd.await(**client, "/nsm/server/announce");
+    auto announce = exchange(nsmd, **client, "/nsm/server/announce");
     ASSERT_TRUE(announce);
     // The manager answers to the announcing socket.
     const std::string back = announce->senderUrl;
     ASSERT_TRUE(nsmd.server->sendTo(back, "/nsm/client/open", {std::string("/tmp/session/Chronus.nABCD"),
                                                                 std::string("demo"), std::string("Chronus.nABCD")}));
-    auto reply = nsmd.await(**client, "/reply");
+    auto reply = exchange(nsmd, **client, "/reply");
     ASSERT_TRUE(reply);
     EXPECT_EQ(reply->stringAt(0), "/nsm/client/open");
     EXPECT_EQ(seen.clientId, "Chronus.nABCD");
@@ -86,7 +68,7 @@ TEST(Nsm, OpenCallsTheHandlerAndRepliesAndSaveReportsFailure)
 
     saveOk = false;
     ASSERT_TRUE(nsmd.server->sendTo(back, "/nsm/client/save", {}));
-    auto error = nsmd.await(**client, "/error");
+    auto error = exchange(nsmd, **client, "/error");
     ASSERT_TRUE(error);
     EXPECT_EQ(error->stringAt(0), "/nsm/client/save");
     EXPECT_EQ(error->intAt(1), -1);

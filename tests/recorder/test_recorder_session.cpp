@@ -2,12 +2,11 @@
 // jackd: sd_notify readiness, watchdog and stopping over a NOTIFY_SOCKET the test owns, and
 // the NSM client protocol against a stand-in nsmd built from chronus::osc::Server.
 #include "jack_fixture.hpp"
+#include "../support/standins.hpp"
 #include "osc.hpp"
 
 #include <gtest/gtest.h>
 
-#include <poll.h>
-#include <sys/un.h>
 
 using namespace chronus;
 using namespace testing_rec;
@@ -82,84 +81,8 @@ protected:
     std::unique_ptr<osc::Client> client_;
 };
 
-// A datagram socket standing in for systemd's notification socket.
-class NotifySocket {
-public:
-    explicit NotifySocket(const fs::path &path) : path_(path)
-    {
-        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-        ::unlink(path.c_str());
-        ok_ = path.string().size() < sizeof a.sun_path && fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
-    }
-    ~NotifySocket()
-    {
-        if (fd_ >= 0)
-            close(fd_);
-        ::unlink(path_.c_str());
-    }
-    bool ok() const { return ok_; }
-    // Next datagram within timeoutMs ("" on timeout).
-    std::string receive(int timeoutMs)
-    {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, timeoutMs) <= 0)
-            return {};
-        char buf[4096];
-        const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-        return n > 0 ? std::string(buf, std::size_t(n)) : std::string();
-    }
-    // Waits for a datagram containing `line`; everything received is appended to `seen`.
-    bool await(const std::string &line, int timeoutMs, std::vector<std::string> &seen)
-    {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-        while (std::chrono::steady_clock::now() < end) {
-            const std::string m = receive(50);
-            if (m.empty())
-                continue;
-            seen.push_back(m);
-            if (m.find(line) != std::string::npos)
-                return true;
-        }
-        return false;
-    }
-
-private:
-    fs::path path_;
-    int fd_ = -1;
-    bool ok_ = false;
-};
-
-// A stand-in session manager: records what it receives, answers nothing by itself.
-struct FakeNsmd {
-    std::vector<osc::Message> received;
-    std::unique_ptr<osc::Server> server;
-    FakeNsmd()
-    {
-        auto s = osc::Server::open(0, true, [this](const osc::Message &m) { received.push_back(m); });
-        EXPECT_TRUE(s) << (s ? "" : s.error());
-        if (s)
-            server = std::move(*s);
-    }
-    std::string url() const { return "osc.udp://127.0.0.1:" + std::to_string(server->port()) + "/"; }
-    // First message at `address` (and, if given, first argument `first`) within timeoutMs.
-    std::optional<osc::Message> await(const std::string &address, const std::string &first, int timeoutMs)
-    {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-        while (std::chrono::steady_clock::now() < end) {
-            for (auto it = received.begin(); it != received.end(); ++it)
-                if (it->address == address && (first.empty() || it->stringAt(0) == first)) {
-                    auto m = *it;
-                    received.erase(it);
-                    return m;
-                }
-            server->poll(20);
-        }
-        return std::nullopt;
-    }
-};
+using chronus::testsupport::FakeNsmd;
+using chronus::testsupport::NotifySocket;
 
 } // namespace
 
@@ -170,17 +93,16 @@ TEST_F(SessionTest, TellsSystemdItIsReadyOnceJackAndOscServeFeedsTheWatchdogAndS
     NotifySocket notify(sock);
     ASSERT_TRUE(notify.ok());
     startRecorder({{"NOTIFY_SOCKET", sock.string()}, {"WATCHDOG_USEC", "200000"}});
-    std::vector<std::string> seen;
 #ifndef CHRONUS_HAVE_SYSTEMD
     // Built without the systemd feature: the recorder serves but never notifies.
     std::optional<osc::Message> pong;
     for (int i = 0; i < 100 && !pong; ++i)
         pong = client_->request("/ping", {}, 100);
     ASSERT_TRUE(pong);
-    EXPECT_FALSE(notify.await("=", 500, seen)) << seen.front();
+    EXPECT_FALSE(notify.await("=", 500)) << notify.history();
     return;
 #endif
-    ASSERT_TRUE(notify.await("READY=1", 10000, seen)) << "no READY=1; see " << dir_ << "/recorder.log";
+    ASSERT_TRUE(notify.await("READY=1", 10000)) << "no READY=1; see " << dir_ << "/recorder.log";
     // Ready means ready: the JACK inputs exist and OSC answers at once.
     EXPECT_TRUE(portExists("chronus-recorder:in_1"));
     EXPECT_TRUE(client_->request("/ping", {}, 200)) << "READY=1 came before OSC answered";
@@ -193,13 +115,12 @@ TEST_F(SessionTest, TellsSystemdItIsReadyOnceJackAndOscServeFeedsTheWatchdogAndS
         watchdogs += m.find("WATCHDOG=1") != std::string::npos;
         statusSeen = statusSeen || m.find("STATUS=OSC on port " + std::to_string(port_)) != std::string::npos;
     }
-    for (const std::string &m : seen)
-        statusSeen = statusSeen || m.find("STATUS=OSC on port " + std::to_string(port_)) != std::string::npos;
-    EXPECT_TRUE(statusSeen);
+    statusSeen = statusSeen || notify.sawAny("STATUS=OSC on port " + std::to_string(port_));
+    EXPECT_TRUE(statusSeen) << notify.history();
     EXPECT_GE(watchdogs, 5);
     EXPECT_LE(watchdogs, 15);
     kill(recorder_, SIGTERM);
-    EXPECT_TRUE(notify.await("STOPPING=1", 5000, seen));
+    EXPECT_TRUE(notify.await("STOPPING=1", 5000));
     int status = 0;
     waitpid(recorder_, &status, 0);
     recorder_ = -1;

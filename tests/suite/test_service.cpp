@@ -3,10 +3,8 @@
 // process callback) and stopping over a NOTIFY_SOCKET the test owns; the NSM client
 // protocol against a stand-in nsmd built from chronus::osc::Server.
 #include "live_fixture.hpp"
+#include "../support/standins.hpp"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 using namespace live;
 using chronus::osc::Arg;
@@ -14,109 +12,8 @@ using chronus::osc::Message;
 
 namespace {
 
-// A datagram socket standing in for systemd's notification socket.
-class NotifySocket {
-public:
-    explicit NotifySocket(fs::path path) : path_(std::move(path))
-    {
-        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        ok_ = fd_ >= 0 && path_.string().size() < sizeof a.sun_path;
-        if (!ok_)
-            return;
-        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path_.c_str());
-        ::unlink(path_.c_str());
-        ok_ = bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
-    }
-    ~NotifySocket()
-    {
-        if (fd_ >= 0)
-            close(fd_);
-        ::unlink(path_.c_str());
-    }
-    bool ok() const { return ok_; }
-    const fs::path &path() const { return path_; }
-    // The next datagram within timeoutMs ("" on timeout); every one is kept in seen().
-    std::string receive(int timeoutMs)
-    {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, timeoutMs) <= 0)
-            return {};
-        char buf[4096];
-        const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-        if (n <= 0)
-            return {};
-        seen_.emplace_back(buf, std::size_t(n));
-        return seen_.back();
-    }
-    // Waits for a datagram holding `line`.
-    bool await(const std::string &line, int timeoutMs)
-    {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-        while (std::chrono::steady_clock::now() < end)
-            if (receive(50).find(line) != std::string::npos)
-                return true;
-        return false;
-    }
-    // How many datagrams holding `line` arrive within `ms`.
-    int count(const std::string &line, int ms)
-    {
-        int n = 0;
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-        while (std::chrono::steady_clock::now() < end)
-            n += receive(20).find(line) != std::string::npos;
-        return n;
-    }
-    bool sawAny(const std::string &text) const
-    {
-        for (const auto &m : seen_)
-            if (m.find(text) != std::string::npos)
-                return true;
-        return false;
-    }
-    std::string history() const
-    {
-        std::string all;
-        for (const auto &m : seen_)
-            all += "[" + m + "] ";
-        return all;
-    }
-
-private:
-    fs::path path_;
-    int fd_ = -1;
-    bool ok_ = false;
-    std::vector<std::string> seen_;
-};
-
-// A stand-in session manager: keeps what it receives and answers nothing by itself.
-struct FakeNsmd {
-    std::vector<Message> received;
-    std::unique_ptr<chronus::osc::Server> server;
-    FakeNsmd()
-    {
-        auto s = chronus::osc::Server::open(0, true, [this](const Message &m) { received.push_back(m); });
-        if (s)
-            server = std::move(*s);
-    }
-    std::string url() const { return "osc.udp://127.0.0.1:" + std::to_string(server->port()) + "/"; }
-    // The first message at `address` whose first argument is `first` (any if empty).
-    std::optional<Message> await(const std::string &address, const std::string &first, int timeoutMs)
-    {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-        while (std::chrono::steady_clock::now() < end) {
-            for (auto it = received.begin(); it != received.end(); ++it)
-                if (it->address == address && (first.empty() || it->stringAt(0) == first)) {
-                    Message m = *it;
-                    received.erase(it);
-                    return m;
-                }
-            server->poll(20);
-        }
-        return std::nullopt;
-    }
-};
+using chronus::testsupport::FakeNsmd;
+using chronus::testsupport::NotifySocket;
 
 // What the JACK server knows, asked through a probe client of our own.
 struct JackProbe {
