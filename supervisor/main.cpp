@@ -28,7 +28,7 @@
 namespace {
 
 const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-port 5005] [--instance NAME]
-                          [--lookahead 1] [--channels 2] [--recorder-port 5006] [--journal FILE]
+                          [--lookahead 2] [--channels 2] [--recorder-port 5006] [--journal FILE]
                           [--patch FILE] [--jack-server NAME] [--jack-name NAME] [--worker PATH]
                           [--patch-dir DIR] [--no-connect] [--nsm-open-timeout 30]
 
@@ -39,7 +39,8 @@ active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TC
   --osc-host H        127.0.0.1 (default: local clients only) or 0.0.0.0 ($CHRONUS_OSC_HOST)
   --osc-port N        UDP and TCP port (default 5005, $CHRONUS_OSC_PORT)
   --instance NAME     instance name; one per machine (default "default")
-  --lookahead L       periods the workers render ahead (default 1)
+  --lookahead L       periods the workers render ahead (default 2; 1 for the lowest latency
+                      when JACK runs real-time and never skips a worker's cycle)
   --channels N        output channels (default 2)
   --recorder-port N   where /record/* is forwarded (default 5006)
   --journal FILE      write every command at its exact frame; chronus-render --script
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
     std::string jackName = "chronus";
     std::string patchDir = defaultPatchDir();
     int oscPort = 5005, recorderPort = 5006;
-    unsigned lookahead = 1, channels = 2, nsmOpenSeconds = 30;
+    unsigned lookahead = 2, channels = 2, nsmOpenSeconds = 30;
     bool connect = true, instanceGiven = false;
     if (const char *env = std::getenv("CHRONUS_OSC_HOST"); env && *env)
         oscHost = env;
