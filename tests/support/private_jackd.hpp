@@ -14,8 +14,11 @@ class PrivateJackd {
 public:
     // Starts jackd with its log in `dir`; true once a client can connect (up to 15 s on a
     // busy machine). Sets JACK_DEFAULT_SERVER for this process and its children.
+    // CHRONUS_TEST_PERIOD overrides the period (for investigating JACK-skipped cycles).
     bool start(const std::filesystem::path &dir, int periodFrames = 256)
     {
+        if (const char *p = std::getenv("CHRONUS_TEST_PERIOD"); p && std::atoi(p) > 0)
+            periodFrames = std::atoi(p);
         static int counter = 0;
         name_ = "chronus-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
         log_ = dir / "jackd.log";
