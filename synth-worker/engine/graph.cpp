@@ -325,9 +325,14 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
         audioIn[patch.audio[e].toNode][patch.audio[e].toInput].push_back(e);
     for (std::size_t e = 0; e < patch.mods.size(); ++e)
         modIn[patch.mods[e].toNode][patch.mods[e].toParam].push_back(e);
+    // An input fed by one connection at gain 1 reads its source's buffer directly; any
+    // other connected input gets a buffer to sum into.
+    auto summed = [&](const std::vector<std::size_t> &edges) {
+        return edges.size() > 1 || (edges.size() == 1 && patch.audio[edges[0]].gain != 1.0f);
+    };
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         for (const auto &edges : audioIn[i])
-            buffers += edges.empty() ? 0 : 1;
+            buffers += summed(edges) ? 1 : 0;
         buffers += modIn[i].size();
     }
     impl->buffers.assign(buffers * maxFrames, 0.0f);
@@ -371,18 +376,19 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
             const auto &edges = audioIn[i][input];
             if (edges.empty())
                 continue;
+            if (!summed(edges)) {
+                const auto &edge = patch.audio[edges[0]];
+                n.in[input] = impl->nodes[edge.fromNode].out[edge.fromOutput];
+                continue;
+            }
             // Audio edges carry a gain from the connection's depth (1 unless given).
             Impl::Sum sum{take(), {}};
             for (auto e : edges) {
                 const auto &edge = patch.audio[e];
                 sum.sources.emplace_back(impl->nodes[edge.fromNode].out[edge.fromOutput], edge.gain);
             }
-            if (sum.sources.size() == 1 && sum.sources[0].second == 1.0f) {
-                n.in[input] = sum.sources[0].first; // direct: no copy
-            } else {
-                n.in[input] = sum.dst;
-                n.sums.push_back(std::move(sum));
-            }
+            n.in[input] = sum.dst;
+            n.sums.push_back(std::move(sum));
         }
         for (const auto &[param, edges] : modIn[i]) {
             Impl::Sum sum{take(), {}};
