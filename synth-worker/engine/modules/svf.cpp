@@ -3,6 +3,8 @@
 // are zero-delay and the coefficients never leave the stable region.
 #include "module.hpp"
 
+#include "../dsp/fx_filter_params.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -100,17 +102,7 @@ ModuleSpec svfSpec()
     s.inputs = {{"in", "audio"}};
     s.mainInputs = 1;
     s.outputs = {{"out", "filtered audio"}};
-    s.params = {
-        {.name = "mode", .type = ParamType::Enum, .min = 0.0f, .max = 3.0f, .def = 0.0f,
-         .choices = {"lp", "hp", "bp", "notch"}, .aliases = {"filter_mode"},
-         .description = "response: lp, hp, bp (0 dB at its peak) or notch; names or 0-3"},
-        {.name = "cutoff", .min = 10.0f, .max = 20000.0f, .def = 1000.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"frequency", "freq"},
-         .description = "cutoff (lp/hp: -3 dB point at q 0.707), centre (bp) or notch frequency; "
-                        "limited to 0.49 x sample rate"},
-        {.name = "q", .min = 0.1f, .max = 40.0f, .def = 0.707f, .smoothingMs = 10.0f, .aliases = {"resonance"},
-         .description = "quality factor: 0.707 is maximally flat, higher values resonate (peak gain = q)"},
-    };
+    s.params = dsp::fx::twoPoleFilterParams("peak gain = q");
     s.create = [] { return std::unique_ptr<Module>(new Svf); };
     return s;
 }
