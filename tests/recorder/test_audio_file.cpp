@@ -1,6 +1,7 @@
 // AudioFile and its sinks without JACK: RF64 past 4 GiB for several channel counts (real
 // sparse files: runs of silence become holes, so 4 GiB cost seconds and no disk), the
 // header a killed process would leave past 4 GiB, and FLAC / Ogg round trips.
+#include "../support/process.hpp"
 #include "audio_file.hpp"
 #include "ramp_check.hpp"
 #include "sparse_sink.hpp"
@@ -23,10 +24,7 @@ struct TempDir {
     fs::path path;
     TempDir()
     {
-        path = fs::temp_directory_path() / ("chronus-audiofile-test-" + std::to_string(getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(path);
-        fs::create_directories(path);
+        path = chronus::testsupport::freshTestDir("chronus-audiofile-test");
     }
     ~TempDir() { fs::remove_all(path); } // the sparse files go even when a check failed
 };

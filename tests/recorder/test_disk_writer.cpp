@@ -1,6 +1,7 @@
 // The ring, the RT feeder and the disk thread together, without JACK: synthetic ramp cycles
 // go through the real RingFeeder into the FrameRing while the DiskWriter's thread writes
 // through an injected Sink that can stall on demand. Every frame of every file is checked.
+#include "../support/process.hpp"
 #include "disk_writer.hpp"
 #include "ramp_check.hpp"
 #include "ring_feeder.hpp"
@@ -139,10 +140,7 @@ class DiskWriterTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        dir_ = fs::temp_directory_path() / ("chronus-writer-test-" + std::to_string(getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = chronus::testsupport::freshTestDir("chronus-writer-test");
     }
     void TearDown() override
     {

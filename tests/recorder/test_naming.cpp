@@ -1,4 +1,5 @@
 // Take names without JACK: default names, escapes refused, no overwrite, part names.
+#include "../support/process.hpp"
 #include "naming.hpp"
 
 #include <gtest/gtest.h>
@@ -16,9 +17,7 @@ struct NamingTest : ::testing::Test {
     fs::path dir;
     void SetUp() override
     {
-        dir = fs::temp_directory_path() / ("chronus-naming-test-" + std::to_string(getpid()) + "-" +
-                                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir);
+        dir = chronus::testsupport::freshTestDir("chronus-naming-test");
         fs::create_directories(dir / "rec");
     }
     void TearDown() override { fs::remove_all(dir); }

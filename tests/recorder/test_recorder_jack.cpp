@@ -16,10 +16,7 @@ protected:
     void SetUp() override
     {
         REQUIRE_JACKD();
-        dir_ = fs::temp_directory_path() / ("chronus-rec-test-" + std::to_string(getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = chronus::testsupport::freshTestDir("chronus-rec-test");
         ASSERT_TRUE(jack_.start(dir_)) << jack_.failure();
     }
     void TearDown() override

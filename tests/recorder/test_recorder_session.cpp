@@ -19,10 +19,7 @@ protected:
     void SetUp() override
     {
         REQUIRE_JACKD();
-        dir_ = fs::temp_directory_path() / ("chronus-rec-session-" + std::to_string(getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
+        dir_ = chronus::testsupport::freshTestDir("chronus-rec-session");
         ASSERT_TRUE(jack_.start(dir_)) << jack_.failure();
         ramp_ = spawn({envOr("CHRONUS_RAMP", "chronus-ramp-source"), "--channels", "2"}, (dir_ / "ramp.log").string());
     }

@@ -411,32 +411,20 @@ TEST_F(LiveControl, AJackBufferSizeChangeEndsTheSupervisorWithAClearError)
         GTEST_SKIP() << "jack_bufsize is not installed";
     }
     ASSERT_EQ(std::system(("jack_bufsize 512 > " + (dir.path / "bufsize.log").string() + " 2>&1").c_str()), 0);
-    int st = 0;
-    const pid_t pid = sup.pid();
-    bool exited = false;
-    for (int i = 0; i < 500 && !exited; ++i) {
-        exited = waitpid(pid, &st, WNOHANG) == pid;
-        std::this_thread::sleep_for(10ms);
-    }
-    ASSERT_TRUE(exited) << sup.log();
+    const auto st = chronus::testsupport::waitExit(sup.pid(), 5000);
+    ASSERT_TRUE(st) << sup.log();
     sup.reaped();
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) != 0);
     EXPECT_NE(sup.log().find("buffer size"), std::string::npos) << sup.log();
 }
 
 TEST_F(LiveControl, AJackServerShutdownEndsTheSupervisorWithAnError)
 {
     jack.stop();
-    int st = 0;
-    pid_t pid = sup.pid();
-    bool exited = false;
-    for (int i = 0; i < 500 && !exited; ++i) {
-        exited = waitpid(pid, &st, WNOHANG) == pid;
-        std::this_thread::sleep_for(10ms);
-    }
-    ASSERT_TRUE(exited) << sup.log();
+    const auto st = chronus::testsupport::waitExit(sup.pid(), 5000);
+    ASSERT_TRUE(st) << sup.log();
     sup.reaped();
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) != 0);
     EXPECT_NE(sup.log().find("JACK server shut down"), std::string::npos) << sup.log();
 }
 

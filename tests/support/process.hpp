@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -73,6 +74,29 @@ inline int stopChild(pid_t pid, int sig = SIGTERM, int graceMs = 5000)
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     return status;
+}
+
+// An empty scratch directory named after the running test: <tmp>/<prefix>-<pid>-<test>.
+inline std::filesystem::path freshTestDir(const std::string &prefix)
+{
+    const auto dir = std::filesystem::temp_directory_path() /
+                     (prefix + "-" + std::to_string(getpid()) + "-" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+// Waits up to timeoutMs for a child we started to exit; its wait status, or nullopt.
+inline std::optional<int> waitExit(pid_t pid, int timeoutMs)
+{
+    int status = 0;
+    for (int i = 0; i <= timeoutMs / 10; ++i) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
 }
 
 inline bool jackdAvailable() { return std::system("command -v jackd >/dev/null 2>&1") == 0; }
