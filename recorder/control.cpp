@@ -10,6 +10,28 @@
 
 namespace chronus::rec {
 
+namespace {
+
+// "576000+1024 600064+2048": take frame where each run of silence starts, and its length.
+std::string gapList(const std::vector<Gap> &gaps)
+{
+    std::string out;
+    for (const Gap &g : gaps)
+        out += log::cat(out.empty() ? "" : " ", g.atFrame, "+", g.frames);
+    return out;
+}
+
+void logGaps(const TakeSummary &s, double rate)
+{
+    for (const Gap &g : s.gaps)
+        log::warn(s.path.filename().string(), ": ", g.frames, " silent frames in place of lost ones at ",
+                  double(g.atFrame) / rate, " s (take frame ", g.atFrame, ")");
+    if (s.gaps.size() == kMaxGapsKept)
+        log::warn(s.path.filename().string(), ": only the first ", kMaxGapsKept, " gaps are listed");
+}
+
+} // namespace
+
 Control::Control(Capture &capture, DiskWriter &writer, ControlConfig config)
     : capture_(capture), writer_(writer), config_(std::move(config))
 {
@@ -105,6 +127,7 @@ void Control::stop(const osc::Message &msg)
     if (!summary->error.empty())
         return (void)server_->replyWith(msg, "/fail", msg.address, summary->error);
     log::info("stopped ", summary->path.string(), ": ", summary->frames, " frames, ", summary->lostFrames, " lost");
+    logGaps(*summary, capture_.sampleRate());
     service::status(log::cat("idle; last take ", summary->path.string(), ": ", summary->frames, " frames, ",
                              summary->lostFrames, " lost"));
     server_->replyWith(msg, "/done", msg.address, summary->path.string(), std::int64_t(summary->frames),
@@ -164,6 +187,11 @@ void Control::status(const osc::Message &msg)
     kv("overruns", std::int64_t(c.overruns.load()));
     kv("lost_frames", std::int64_t(w.lostFrames));
     kv("lost_frames_total", std::int64_t(c.overrunFrames.load() + c.skippedFrames.load()));
+    // The two causes of lost frames since start: JACK skipped our cycles (the server or a
+    // client upstream was held off), or the disk thread fell a whole ring behind.
+    kv("skipped_frames", std::int64_t(c.skippedFrames.load()));
+    kv("overrun_frames", std::int64_t(c.overrunFrames.load()));
+    kv("gaps", gapList(w.gaps));
     kv("xruns", std::int64_t(c.xruns.load()));
     kv("disk_errors", std::int64_t(w.diskErrors));
     kv("last_error", w.lastError);
@@ -182,6 +210,7 @@ void Control::tick()
     while (auto e = writer_.pollEvent()) {
         updateFeeding();
         const TakeSummary &s = e->summary;
+        logGaps(s, capture_.sampleRate());
         service::status(e->kind == WriterEvent::Kind::DiskError ? "disk error: " + s.error
                                                                  : "idle; last take " + s.path.string());
         if (starterUrl_.empty() || !server_)
@@ -200,9 +229,11 @@ void Control::finish(bool drainAll)
     if (!recording())
         return;
     auto summary = drainAll ? writer_.end(std::nullopt, 1000) : writer_.end(capture_.nowFrame());
-    if (summary)
+    if (summary) {
         log::info("finalized ", summary->path.string(), ": ", summary->frames, " frames, ", summary->lostFrames,
                   " lost");
+        logGaps(*summary, capture_.sampleRate());
+    }
     updateFeeding();
 }
 

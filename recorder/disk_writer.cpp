@@ -3,6 +3,8 @@
 #include "log.hpp"
 #include "naming.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -23,6 +25,9 @@ struct DiskWriter::Take {
     fs::path basePath;            // the first file's name, root of part names
     int part = 1;
     bool partStarted = false;     // first frame of the current part written
+    std::uint64_t partFirstJackFrame = 0;
+    std::int64_t partFirstUnixUs = 0;
+    std::uint64_t partStartTakeFrame = 0; // take frames written before this part
     std::uint64_t startFrame = 0;
     std::uint64_t maxFrames = 0;
     std::uint64_t stopFrame = UINT64_MAX;
@@ -202,7 +207,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
         const std::size_t n = std::size_t(std::min<std::uint64_t>(room, frames));
         if (!t.partStarted) {
             t.partStarted = true;
-            writeSidecar(t, jackFrame);
+            startPart(t, jackFrame);
         }
         bool ok;
         if (data) {
@@ -216,7 +221,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
             data += n * ch;
         } else {
             ok = f.writeSilence(n);
-            if (t.summary.gaps.size() < 64)
+            if (t.summary.gaps.size() < kMaxGapsKept)
                 t.summary.gaps.push_back({t.summary.frames, n});
             t.summary.lostFrames += n;
         }
@@ -259,18 +264,19 @@ bool DiskWriter::rotate(Take &t)
         finishTake(t.file->error());
         return false;
     }
+    fs::path closed = t.file->path();
     if (t.part == 1) {
         // The first part gets its _0001 name now that there are parts; link() refuses to
         // replace an existing file, so nothing is overwritten.
         const fs::path first = partName(t.basePath, 1);
         if (::link(t.basePath.c_str(), first.c_str()) == 0) {
             ::unlink(t.basePath.c_str());
-            const fs::path side = t.basePath.string() + ".json", sideNew = first.string() + ".json";
-            if (::link(side.c_str(), sideNew.c_str()) == 0)
-                ::unlink(side.c_str());
+            ::unlink((t.basePath.string() + ".json").c_str());
             t.summary.files.front() = first;
+            closed = first;
         }
     }
+    writeSidecar(t, closed);
     ++t.part;
     std::string error;
     if (!openPart(t, partName(t.basePath, t.part), error)) {
@@ -281,33 +287,53 @@ bool DiskWriter::rotate(Take &t)
     return true;
 }
 
-void DiskWriter::writeSidecar(Take &t, std::uint64_t jackFrame)
+void DiskWriter::startPart(Take &t, std::uint64_t jackFrame)
 {
-    const std::int64_t us = config_.wallClock ? config_.wallClock(jackFrame) : 0;
-    if (us > 0 && !t.file->stampBroadcast(us, config_.rate, log::cat("JACK frame ", jackFrame)))
+    t.partFirstJackFrame = jackFrame;
+    t.partFirstUnixUs = config_.wallClock ? config_.wallClock(jackFrame) : 0;
+    t.partStartTakeFrame = t.summary.frames;
+    if (t.partFirstUnixUs > 0 &&
+        !t.file->stampBroadcast(t.partFirstUnixUs, config_.rate, log::cat("JACK frame ", jackFrame)))
         log::warn("cannot write the bext timestamp of ", t.file->path().string());
+    writeSidecar(t, t.file->path());
+}
+
+void DiskWriter::writeSidecar(const Take &t, const fs::path &audio)
+{
+    if (!t.partStarted)
+        return;
+    const std::int64_t us = t.partFirstUnixUs;
     const std::time_t secs = std::time_t(us / 1000000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char when[64];
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    const fs::path side = t.file->path().string() + ".json";
-    std::string sources;
-    for (std::size_t i = 0; i < config_.sources.size(); ++i) {
-        sources += i ? ", \"" : "\"";
-        sources += config_.sources[i];
-        sources += '"';
-    }
-    const int fd = ::open(side.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
+    nlohmann::ordered_json side;
+    side["file"] = audio.filename().string();
+    side["part"] = t.part;
+    side["first_frame_jack"] = t.partFirstJackFrame;
+    side["first_frame_utc"] = log::cat(when, ".", std::to_string(1000000 + us % 1000000).substr(1), "Z");
+    side["first_frame_unix_us"] = us;
+    side["sample_rate"] = config_.rate;
+    side["channels"] = config_.channels;
+    side["format"] = nameOf(t.format.container);
+    side["sources"] = config_.sources;
+    // Where this file holds silence for frames that never reached the recorder (JACK
+    // skipped cycles or the ring overflowed), counted from the file's first frame.
+    nlohmann::ordered_json gaps = nlohmann::ordered_json::array();
+    for (const Gap &g : t.summary.gaps)
+        if (g.atFrame >= t.partStartTakeFrame)
+            gaps.push_back({{"at_frame", g.atFrame - t.partStartTakeFrame}, {"frames", g.frames}});
+    side["gaps"] = std::move(gaps);
+    const std::string text = side.dump(2) + "\n";
+    const fs::path path = audio.string() + ".json";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log::warn("cannot write ", path.string(), ": ", std::strerror(errno));
         return;
-    const std::string text = log::cat(
-        "{\n  \"file\": \"", t.file->path().filename().string(), "\",\n  \"part\": ", t.part,
-        ",\n  \"first_frame_jack\": ", jackFrame, ",\n  \"first_frame_utc\": \"", when, ".",
-        std::to_string(1000000 + us % 1000000).substr(1), "Z\",\n  \"first_frame_unix_us\": ", us,
-        ",\n  \"sample_rate\": ", config_.rate, ",\n  \"channels\": ", config_.channels, ",\n  \"format\": \"",
-        nameOf(t.format.container), "\",\n  \"sources\": [", sources, "]\n}\n");
-    [[maybe_unused]] auto r = ::write(fd, text.data(), text.size());
+    }
+    if (::write(fd, text.data(), text.size()) != ssize_t(text.size()))
+        log::warn("cannot write ", path.string(), ": ", std::strerror(errno));
     ::close(fd);
 }
 
@@ -319,6 +345,7 @@ void DiskWriter::finishTake(const std::string &error)
     std::string err = error;
     if (t.file) {
         t.file->close();
+        writeSidecar(t, t.file->path());
         if (err.empty() && t.file->failed())
             err = t.file->error();
     }
@@ -430,11 +457,13 @@ void DiskWriter::publish()
         status_.path = take_->summary.path;
         status_.takeFrames = take_->summary.frames;
         status_.lostFrames = take_->summary.lostFrames;
+        status_.gaps = take_->summary.gaps;
         status_.bytesPerSecond = bytesPerFrame(take_->format, config_.channels) * config_.rate;
     } else {
         status_.path = lastSummary_.path;
         status_.takeFrames = lastSummary_.frames;
         status_.lostFrames = lastSummary_.lostFrames;
+        status_.gaps = lastSummary_.gaps;
     }
     status_.totalGapFrames = totalGapFrames_;
     status_.diskErrors = diskErrors_;

@@ -50,12 +50,14 @@ struct Gap {
     std::uint64_t frames;
 };
 
+inline constexpr std::size_t kMaxGapsKept = 64;
+
 struct TakeSummary {
     std::filesystem::path path;       // last file of the take
     std::vector<std::filesystem::path> files;
     std::uint64_t frames = 0;         // frames in all files of the take
     std::uint64_t lostFrames = 0;     // of which silence standing in for lost frames
-    std::vector<Gap> gaps;            // first 64 gaps
+    std::vector<Gap> gaps;            // the first kMaxGapsKept gaps
     std::uint64_t firstJackFrame = 0;
     std::string error;                // non-empty when the take ended on a disk error
 };
@@ -71,6 +73,7 @@ struct WriterStatus {
     std::filesystem::path path;
     std::uint64_t takeFrames = 0;
     std::uint64_t lostFrames = 0;     // in the current or last take
+    std::vector<Gap> gaps;            // where, in the current or last take
     std::uint64_t totalGapFrames = 0; // since start-up, including while idle
     std::uint64_t diskErrors = 0;
     std::string lastError;
@@ -115,7 +118,11 @@ private:
     bool openPart(Take &take, const std::filesystem::path &wanted, std::string &error);
     bool rotate(Take &take);
     void finishTake(const std::string &error);
-    void writeSidecar(Take &take, std::uint64_t jackFrame);
+    // The current part's first frame is about to be written: BWF stamp and sidecar.
+    void startPart(Take &take, std::uint64_t jackFrame);
+    // (Re)writes <audio>.json for the current part: its first frame's JACK time and wall
+    // clock, format, and the gaps so far.
+    void writeSidecar(const Take &take, const std::filesystem::path &audio);
     void publish();
 
     FrameRing &ring_;

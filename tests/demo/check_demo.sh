@@ -11,26 +11,44 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 pidfile=$(mktemp)
 trap 'rm -f "$pidfile"' EXIT
-out=$(CHRONUS_DEMO_PIDFILE=$pidfile ./scripts/demo 2>&1)
-status=$?
-echo "$out"
-((status == 0)) || fail "scripts/demo exited $status"
-# Every process the demo started (jackd, recorder, supervisor, player, both workers, the
+
+# Every process a demo run started (jackd, recorder, supervisor, player, both workers, the
 # killed one's replacement) must be gone: still alive and still one of ours is a leak.
-read -ra started <"$pidfile"
-((${#started[@]} >= 6)) || fail "the demo reported only ${#started[@]} processes: ${started[*]}"
-sleep 0.5
-for pid in "${started[@]}"; do
-  if cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) && [[ "$cmd" =~ chronus|jackd ]]; then
-    fail "process $pid ($cmd) outlived the demo"
+check_nothing_left() {
+  local started pid cmd
+  read -ra started <"$pidfile"
+  ((${#started[@]} >= 6)) || fail "the demo reported only ${#started[@]} processes: ${started[*]}"
+  sleep 0.5
+  for pid in "${started[@]}"; do
+    if cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") && [[ "$cmd" =~ chronus|jackd ]]; then
+      fail "process $pid ($cmd) outlived the demo"
+    fi
+  done
+  echo "all ${#started[@]} processes the demo started are gone"
+}
+
+# A JACK server that skips whole cycles (every client misses them: the machine held JACK's
+# threads off) leaves silence that the recorder must report as lost; that gap is JACK's, so
+# such a run is tried once more. Any other loss (the recorder's ring overflowing), or
+# JACK-skipped cycles in the second run too, fails.
+for attempt in 1 2; do
+  out=$(CHRONUS_DEMO_PIDFILE=$pidfile ./scripts/demo 2>&1)
+  status=$?
+  echo "$out"
+  ((status == 0)) || fail "scripts/demo exited $status"
+  check_nothing_left
+  lost=$(sed -n 's/.*, \([0-9]*\) frames lost.*/\1/p' <<<"$out")
+  read -r skipped overflowed < <(sed -n 's/.*of the lost frames, \([0-9]*\) are cycles JACK skipped.* and \([0-9]*\) overflowed.*/\1 \2/p' <<<"$out")
+  if ((attempt == 1)) && [[ "$lost" != 0 && "${overflowed:-x}" == 0 && "${skipped:-x}" == "$lost" ]]; then
+    echo "demo check: JACK skipped cycles worth $skipped frames in this run (the recorder lost nothing of its own); running the demo again"
+    continue
   fi
+  break
 done
-echo "all ${#started[@]} processes the demo started are gone"
 
 wav=$(sed -n 's/^demo: recorded //p' <<<"$out")
 [[ -n "$wav" && -f "$wav" ]] || fail "no WAV path printed, or the file is missing: '$wav'"
 grep -q "frames written" <<<"$out" || fail "no recorder report"
-lost=$(sed -n 's/.*, \([0-9]*\) frames lost.*/\1/p' <<<"$out")
 [[ "$lost" == 0 ]] || fail "the recorder lost $lost frames"
 grep -q "failovers 1, gaps 0, divergences 0" <<<"$out" || fail "failover report missing or not hitless"
 

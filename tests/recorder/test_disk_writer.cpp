@@ -8,6 +8,7 @@
 #include "sparse_sink.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <condition_variable>
 #include <cstring>
@@ -180,7 +181,7 @@ struct StallResult {
 
 // One second of ring; 1 s of normal recording, a stall of `stallCycles` cycles in which the
 // source keeps producing, then 1 s more.
-StallResult recordThroughStall(DiskWriterTest &t, const WriterConfig &wc, Gate &gate, std::size_t stallCycles)
+StallResult recordThroughStall(const WriterConfig &wc, Gate &gate, std::size_t stallCycles)
 {
     StallResult out;
     FrameRing ring(2, kRate);
@@ -225,7 +226,7 @@ StallResult recordThroughStall(DiskWriterTest &t, const WriterConfig &wc, Gate &
 TEST_F(DiskWriterTest, AHalfSecondDiskStallWithAOneSecondRingLosesNoFrame)
 {
     const std::size_t stallCycles = (kRate / 2 + kPeriod - 1) / kPeriod; // >= 0.5 s of frames
-    const StallResult r = recordThroughStall(*this, config(2), *gate_, stallCycles);
+    const StallResult r = recordThroughStall(config(2), *gate_, stallCycles);
     ASSERT_TRUE(r.check.opened);
     EXPECT_EQ(r.check.frames, r.takeFrames) << r.check.describe();
     EXPECT_EQ(r.check.mismatches, 0u) << r.check.describe();
@@ -239,7 +240,7 @@ TEST_F(DiskWriterTest, AHalfSecondDiskStallWithAOneSecondRingLosesNoFrame)
 TEST_F(DiskWriterTest, ATwoSecondDiskStallInsertsExactlyTheLostFramesAsSilenceWhereTheyWereLost)
 {
     const std::size_t stallCycles = 2 * kRate / kPeriod; // 375 cycles, 2 s
-    const StallResult r = recordThroughStall(*this, config(2), *gate_, stallCycles);
+    const StallResult r = recordThroughStall(config(2), *gate_, stallCycles);
     // The ring (48000 frames) holds the cycle stuck in the write plus 186 more whole cycles
     // (187 x 256 = 47872 <= 48000 < 188 x 256); the remaining 189 cycles of the stall are lost.
     const std::uint64_t fitting = kRate / kPeriod - 1;
@@ -291,6 +292,43 @@ TEST_F(DiskWriterTest, SkippedJackCyclesBecomeThatManySilentFramesAtTheJump)
     ASSERT_EQ(s->gaps.size(), 2u);
     EXPECT_EQ(s->gaps[0].atFrame, 10 * kPeriod);
     EXPECT_EQ(s->gaps[1].atFrame, 18 * kPeriod);
+}
+
+TEST_F(DiskWriterTest, EachPartsSidecarListsItsGapsCountedFromItsOwnFirstFrame)
+{
+    WriterConfig wc = config(2);
+    wc.splitFrames = 10 * kPeriod;
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"gappy", std::nullopt, jack.now(), 0}));
+    jack.run(4);  // take frames 0..1023
+    jack.skip(2); // silence at take frame 1024, 512 frames: part 1
+    jack.run(10);
+    jack.skip(1); // take frame 4096 = part 2's frame 1536
+    jack.run(3);  // the take ends at 5120 = two whole parts
+    auto s = writer.end(jack.now());
+    ASSERT_TRUE(s) << s.error();
+    writer.stop();
+    ASSERT_EQ(s->files.size(), 2u);
+    const std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> expect = {
+        {{1024, 2 * kPeriod}}, {{1536, kPeriod}}};
+    for (std::size_t i = 0; i < 2; ++i) {
+        SCOPED_TRACE(s->files[i].filename().string());
+        std::ifstream in(s->files[i].string() + ".json");
+        const auto side = nlohmann::json::parse(in, nullptr, false);
+        ASSERT_FALSE(side.is_discarded()) << "the sidecar is not JSON";
+        EXPECT_EQ(side.at("file"), s->files[i].filename().string());
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> listed;
+        for (const auto &g : side.at("gaps"))
+            listed.emplace_back(g.at("at_frame").get<std::uint64_t>(), g.at("frames").get<std::uint64_t>());
+        EXPECT_EQ(listed, expect[i]);
+        // The listed gaps are exactly the file's silent runs.
+        const RampCheck r = checkRamp(s->files[i], sidecarFirstFrame(s->files[i]));
+        EXPECT_EQ(r.mismatches, 0u) << r.describe();
+        EXPECT_EQ(r.runs, expect[i]) << r.describe();
+    }
 }
 
 TEST_F(DiskWriterTest, SplitByFrameCountIsSampleContiguousInNumberedParts)

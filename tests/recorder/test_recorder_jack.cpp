@@ -4,6 +4,9 @@
 #include "osc.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 using namespace chronus;
 using namespace testing_rec;
@@ -314,6 +317,61 @@ TEST_F(RecorderTest, DiskFullStopsTheTakeLeavesAValidFileAnswersFailAndStaysUp)
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
     EXPECT_LE(fs::file_size(path), std::uintmax_t(1) << 20);
+}
+
+TEST_F(RecorderTest, CyclesJackSkipsBecomeSilenceExactlyWhereStatusAndSidecarSay)
+{
+    startRamp(2);
+    startRecorder();
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_2", 5000));
+    std::this_thread::sleep_for(50ms);
+    auto started = call("/record/start", {std::string("held")});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    std::this_thread::sleep_for(400ms);
+    // Held off the CPU for 0.2 s, the recorder misses about 37 of JACK's cycles.
+    kill(recorder_, SIGSTOP);
+    std::this_thread::sleep_for(200ms);
+    kill(recorder_, SIGCONT);
+    std::this_thread::sleep_for(400ms);
+    auto status = call("/record/status");
+    ASSERT_EQ(status.address, "/record/status.reply");
+    auto value = [&status](const std::string &key) -> osc::Arg {
+        for (std::size_t i = 0; i + 1 < status.args.size(); i += 2)
+            if (status.stringAt(i) == key)
+                return status.args[i + 1];
+        ADD_FAILURE() << "status has no " << key;
+        return std::string();
+    };
+    const auto skipped = std::get<std::int64_t>(value("skipped_frames"));
+    EXPECT_GE(skipped, 48000 / 10) << "the hold should have cost at least 0.1 s of cycles";
+    EXPECT_EQ(std::get<std::int64_t>(value("overrun_frames")), 0);
+    auto stopped = call("/record/stop");
+    ASSERT_EQ(stopped.address, "/done") << osc::toString(stopped);
+    EXPECT_EQ(stopped.intAt(3), skipped);
+
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened);
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), skipped) << r.describe();
+    // The sidecar and the status name every run of silence the file holds.
+    std::ifstream in(path.string() + ".json");
+    const auto side = nlohmann::json::parse(in, nullptr, false);
+    ASSERT_FALSE(side.is_discarded());
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> listed;
+    std::string statusList;
+    for (const auto &g : side.at("gaps")) {
+        listed.emplace_back(g.at("at_frame").get<std::uint64_t>(), g.at("frames").get<std::uint64_t>());
+        if (!statusList.empty())
+            statusList += ' ';
+        statusList += std::to_string(listed.back().first);
+        statusList += '+';
+        statusList += std::to_string(listed.back().second);
+    }
+    EXPECT_FALSE(listed.empty());
+    EXPECT_EQ(listed, r.runs) << r.describe();
+    status = call("/record/status");
+    EXPECT_EQ(std::get<std::string>(value("gaps")), statusList);
 }
 
 TEST_F(RecorderTest, BadOptionsGiveOneErrorAndExitTwo)
