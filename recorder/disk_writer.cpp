@@ -12,12 +12,56 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <unistd.h>
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace chronus::rec {
+
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+
+// peaks[c] = max(peaks[c], |x|) over `frames` interleaved frames of `ch` channels.
+void accumulatePeaks(const float *data, std::size_t frames, std::size_t ch, float *peaks)
+{
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    const __m128 absMask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    if (ch == 1 || ch == 2 || ch == 4) {
+        // Four samples per step; lane l always holds channel l % ch.
+        __m128 acc = _mm_setzero_ps();
+        const std::size_t samples = frames * ch, whole = samples & ~std::size_t(3);
+        for (; i < whole; i += 4)
+            acc = _mm_max_ps(acc, _mm_and_ps(_mm_loadu_ps(data + i), absMask));
+        alignas(16) float lanes[4];
+        _mm_store_ps(lanes, acc);
+        for (std::size_t l = 0; l < 4; ++l)
+            peaks[l % ch] = std::max(peaks[l % ch], lanes[l]);
+        for (; i < samples; ++i)
+            peaks[i % ch] = std::max(peaks[i % ch], std::fabs(data[i]));
+        return;
+    }
+    if (ch % 4 == 0) {
+        for (std::size_t c = 0; c < ch; c += 4) {
+            __m128 acc = _mm_loadu_ps(peaks + c);
+            for (std::size_t f = 0; f < frames; ++f)
+                acc = _mm_max_ps(acc, _mm_and_ps(_mm_loadu_ps(data + f * ch + c), absMask));
+            _mm_storeu_ps(peaks + c, acc);
+        }
+        return;
+    }
+#endif
+    for (std::size_t f = 0; f < frames; ++f)
+        for (std::size_t c = 0; c < ch; ++c)
+            peaks[c] = std::max(peaks[c], std::fabs(data[f * ch + c]));
+}
+
+} // namespace
 
 struct DiskWriter::Take {
     FileFormat format;
@@ -97,8 +141,10 @@ void DiskWriter::run()
             finishTake(""); // the frames we waited for never came (capture stopped or server gone)
         publish();
         lock.lock();
-        // Polling keeps the JACK thread free of wake-up syscalls; 10 ms is far below any ring size.
-        wake_.wait_for(lock, std::chrono::milliseconds(10), [this] { return !commands_.empty() || !running_; });
+        // Polling keeps the JACK thread free of wake-up syscalls. 50 ms is far below any ring
+        // size (at least 4 periods, 8 s by default) and makes each write a large batch;
+        // commands wake the thread at once.
+        wake_.wait_for(lock, kPollInterval, [this] { return !commands_.empty() || !running_; });
     }
 }
 
@@ -212,12 +258,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
         bool ok;
         if (data) {
             ok = f.write(data, n);
-            // Peak per channel, for status.
-            for (std::size_t i = 0; i < n; ++i) {
-                const float *fr = data + i * ch;
-                for (std::size_t c = 0; c < ch; ++c)
-                    localPeaks_[c] = std::max(localPeaks_[c], std::fabs(fr[c]));
-            }
+            accumulatePeaks(data, n, ch, localPeaks_.data());
             data += n * ch;
         } else {
             ok = f.writeSilence(n);

@@ -13,6 +13,9 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 namespace chronus::rec {
 
@@ -64,18 +67,7 @@ public:
                     out[2 * i + 1] = b[i];
                 }
             } else {
-                // Blocks of 32 frames keep the interleaved output block in L1 while each
-                // channel's input is read sequentially.
-                for (std::size_t b0 = 0; b0 < n; b0 += 32) {
-                    const std::size_t bn = std::min<std::size_t>(32, n - b0);
-                    float *ob = out + b0 * channels_;
-                    for (std::size_t c = 0; c < channels_; ++c) {
-                        const float *in = channelData[c] + done + b0;
-                        float *o = ob + c;
-                        for (std::size_t i = 0; i < bn; ++i)
-                            o[i * channels_] = in[i];
-                    }
-                }
+                interleave(channelData, done, n, out);
             }
             done += n;
             w += n;
@@ -108,6 +100,45 @@ public:
     void consume(std::size_t frames) noexcept { read_.fetch_add(frames, std::memory_order_release); }
 
 private:
+    // Interleaves frames [from, from + n) of every channel into `out`. RT-safe.
+    CHRONUS_RT void interleave(const float *const *channelData, std::size_t from, std::size_t n, float *out) noexcept
+    {
+        const std::size_t ch = channels_;
+        std::size_t c = 0;
+#if defined(__SSE2__)
+        // Four channels at a time over the whole run: four long sequential input streams
+        // (the JACK buffers, freshly written by another core, stream in best that way), and
+        // a 4x4 transpose in registers makes each frame's four samples one 16-byte store.
+        const std::size_t n4 = n & ~std::size_t(3);
+        for (; c + 4 <= ch; c += 4) {
+            const float *i0 = channelData[c] + from, *i1 = channelData[c + 1] + from;
+            const float *i2 = channelData[c + 2] + from, *i3 = channelData[c + 3] + from;
+            float *o = out + c;
+            for (std::size_t i = 0; i < n4; i += 4, o += 4 * ch) {
+                __m128 r0 = _mm_loadu_ps(i0 + i), r1 = _mm_loadu_ps(i1 + i);
+                __m128 r2 = _mm_loadu_ps(i2 + i), r3 = _mm_loadu_ps(i3 + i);
+                _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                _mm_storeu_ps(o, r0);
+                _mm_storeu_ps(o + ch, r1);
+                _mm_storeu_ps(o + 2 * ch, r2);
+                _mm_storeu_ps(o + 3 * ch, r3);
+            }
+            for (std::size_t i = n4; i < n; ++i, o += ch) {
+                o[0] = i0[i];
+                o[1] = i1[i];
+                o[2] = i2[i];
+                o[3] = i3[i];
+            }
+        }
+#endif
+        for (; c < ch; ++c) {
+            const float *in = channelData[c] + from;
+            float *o = out + c;
+            for (std::size_t i = 0; i < n; ++i)
+                o[i * ch] = in[i];
+        }
+    }
+
     std::size_t channels_;
     std::size_t capacity_;
     float *data_ = nullptr;

@@ -331,6 +331,44 @@ TEST_F(DiskWriterTest, EachPartsSidecarListsItsGapsCountedFromItsOwnFirstFrame)
     }
 }
 
+TEST_F(DiskWriterTest, PeakPerChannelIsTheLargestMagnitudeWrittenSinceTheLastQuery)
+{
+    // Channel counts the peak code treats differently: lanes of one vector (1, 2, 4), groups
+    // of four channels (8, 12), and the rest (3, 5).
+    for (std::size_t channels : {1u, 2u, 3u, 4u, 5u, 8u, 12u}) {
+        SCOPED_TRACE(channels);
+        FrameRing ring(channels, kRate);
+        DiskWriter writer(ring, config(channels));
+        writer.start();
+        CaptureCounters counters;
+        RingFeeder feeder(ring, counters);
+        std::vector<std::vector<float>> data(channels, std::vector<float>(kPeriod));
+        std::vector<const float *> ptrs(channels);
+        for (std::size_t c = 0; c < channels; ++c)
+            ptrs[c] = data[c].data();
+        std::uint64_t now = kFirstFrame;
+        ASSERT_TRUE(writer.begin({"peaks" + std::to_string(channels), std::nullopt, now, 0}));
+        for (std::size_t cycle = 0; cycle < 3; ++cycle) {
+            for (std::size_t c = 0; c < channels; ++c) {
+                std::fill(data[c].begin(), data[c].end(), 0.01f * float(cycle + 1));
+                if (cycle == 1) // one negative peak per channel, each at its own frame
+                    data[c][(c * 37 + 3) % kPeriod] = -float(c + 1) / 16.0f;
+            }
+            feeder.cycle(now, ptrs.data(), kPeriod, true);
+            now += kPeriod;
+        }
+        std::vector<float> expect(channels);
+        for (std::size_t c = 0; c < channels; ++c)
+            expect[c] = float(c + 1) / 16.0f;
+        auto s = writer.end(now);
+        ASSERT_TRUE(s) << s.error();
+        EXPECT_EQ(writer.takePeaks(), expect);
+        // Read and reset: the next query sees only what came after.
+        EXPECT_EQ(writer.takePeaks(), std::vector<float>(channels, 0.0f));
+        writer.stop();
+    }
+}
+
 TEST_F(DiskWriterTest, SplitByFrameCountIsSampleContiguousInNumberedParts)
 {
     for (std::size_t channels : {1u, 2u, 7u}) {
