@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <queue>
 
 namespace chronus::engine {
 
@@ -214,54 +215,58 @@ Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
         }
     }
 
-    // 3. Topological order (Kahn, ties in declaration order so the order is stable).
+    // 3. Topological order (Kahn; of the nodes ready at each step the one declared first, so
+    // the order is stable).
     const std::size_t n = nodes.size();
-    std::vector<std::vector<std::uint32_t>> next(n);
+    std::vector<std::vector<std::uint32_t>> next(n), prev(n);
     std::vector<std::uint32_t> indegree(n, 0);
     auto addEdge = [&](std::uint32_t a, std::uint32_t b) {
         next[a].push_back(b);
+        prev[b].push_back(a);
         ++indegree[b];
     };
     for (const auto &e : out.audio)
         addEdge(e.fromNode, e.toNode);
     for (const auto &e : out.mods)
         addEdge(e.fromNode, e.toNode);
+    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> ready;
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (indegree[i] == 0)
+            ready.push(i);
     std::vector<std::uint32_t> order;
     std::vector<bool> done(n, false);
-    while (order.size() < n) {
-        bool progressed = false;
-        for (std::uint32_t i = 0; i < n; ++i) {
-            if (!done[i] && indegree[i] == 0) {
-                done[i] = true;
-                order.push_back(i);
-                for (auto j : next[i])
-                    --indegree[j];
-                progressed = true;
-                break;
-            }
-        }
-        if (!progressed) {
-            // Walk from any remaining node along remaining edges until a node repeats.
-            std::uint32_t at = 0;
-            while (done[at])
-                ++at;
-            std::vector<std::uint32_t> path;
-            std::vector<int> seenAt(n, -1);
-            while (seenAt[at] < 0) {
-                seenAt[at] = static_cast<int>(path.size());
-                path.push_back(at);
-                for (auto j : next[at]) {
-                    if (!done[j]) {
-                        at = j;
-                        break;
-                    }
+    while (!ready.empty()) {
+        const std::uint32_t i = ready.top();
+        ready.pop();
+        done[i] = true;
+        order.push_back(i);
+        for (auto j : next[i])
+            if (--indegree[j] == 0)
+                ready.push(j);
+    }
+    if (order.size() < n) {
+        // Every node left has an unplaced predecessor (that is what keeps it unplaced), so
+        // walking backwards from any of them must come round to a node already on the path.
+        std::uint32_t at = 0;
+        while (done[at])
+            ++at;
+        std::vector<std::uint32_t> path;
+        std::vector<int> seenAt(n, -1);
+        while (seenAt[at] < 0) {
+            seenAt[at] = static_cast<int>(path.size());
+            path.push_back(at);
+            for (auto j : prev[at]) {
+                if (!done[j]) {
+                    at = j;
+                    break;
                 }
             }
-            std::string cycle;
-            for (std::size_t i = static_cast<std::size_t>(seenAt[at]); i < path.size(); ++i)
-                cycle += nodes[path[i]].id + " -> ";
-            return fail("cycle: " + cycle + nodes[at].id);
         }
+        // The path runs against the edges: name the cycle in signal order.
+        std::string cycle = nodes[at].id;
+        for (std::size_t i = path.size(); i-- > static_cast<std::size_t>(seenAt[at]);)
+            cycle += " -> " + nodes[path[i]].id;
+        return fail("cycle: " + cycle);
     }
     std::vector<std::uint32_t> position(n);
     for (std::uint32_t i = 0; i < n; ++i)

@@ -55,6 +55,21 @@ TEST(Graph, CycleIsAnErrorThatListsTheNodesInIt)
     EXPECT_NE(c.error().find("a -> b -> a"), std::string::npos) << c.error();
 }
 
+TEST(Graph, ACycleIsNamedByItsOwnNodesWhateverElseIsConnectedToIt)
+{
+    // The cycle b -> c -> d -> b feeds the output and is fed from outside; the nodes
+    // around it are not part of it and must not be named.
+    auto c = compileJson(R"({"nodes":[{"id":"out_first","type":"sine"},{"id":"a","type":"sine"},
+        {"id":"b","type":"sine"},{"id":"c","type":"sine"},{"id":"d","type":"sine"},{"id":"e","type":"sine"}],
+        "connections":[{"from":"a","to":"b.freq"},{"from":"b","to":"c.freq"},{"from":"c","to":"d.freq"},
+        {"from":"d","to":"b.gain"},{"from":"c","to":"output"},{"from":"d","to":"e.freq"},{"from":"e","to":"output"},
+        {"from":"out_first","to":"output"}]})");
+    ASSERT_FALSE(c);
+    const std::string e = c.error();
+    // Any rotation of the cycle, and nothing else.
+    EXPECT_TRUE(e == "cycle: b -> c -> d -> b" || e == "cycle: c -> d -> b -> c" || e == "cycle: d -> b -> c -> d") << e;
+}
+
 TEST(Graph, DuplicateAndInvalidIdsAreRefused)
 {
     expectError(R"({"nodes":[{"id":"a","type":"sine"},{"id":"a","type":"sine"}]})", "node 'a' is defined twice");
