@@ -211,6 +211,11 @@ Expected<Outcome> Controller::seq(std::string_view verb, const std::vector<Arg> 
     auto id = stringArg(args, 0, "sequencer id");
     if (!id)
         return fail(id.error());
+    if ((verb == "start" || verb == "stop" || verb == "reset") && args.size() != 1)
+        return fail("/seq/" + std::string(verb) + " takes one argument: <id>");
+    if (verb == "create" && (args.size() > 3 || (args.size() > 1 && !isNumber(args[1])) ||
+                             (args.size() > 2 && !isNumber(args[2]))))
+        return fail("/seq/create takes <id> [steps] [bpm] (numbers)");
     if (verb == "create") {
         PatchSpec candidate = pending_;
         if (candidate.findNode(*id))
@@ -341,6 +346,8 @@ Expected<Outcome> Controller::handle(std::string_view address, const std::vector
         return edit(std::move(candidate), {c.from, c.to});
     }
     if (address == "/patch/delete") {
+        if (args.size() != 1)
+            return fail("/patch/delete takes one argument: <id>");
         auto id = stringArg(args, 0, "id");
         if (!id)
             return fail(id.error());
@@ -364,6 +371,8 @@ Expected<Outcome> Controller::handle(std::string_view address, const std::vector
         return edit(PatchSpec{});
     }
     if (address == "/patch/abort") {
+        if (!args.empty())
+            return fail("/patch/abort takes no arguments");
         pending_ = liveSpec_;
         dirty_ = false;
         return Outcome{};
@@ -391,6 +400,8 @@ Expected<Outcome> Controller::handle(std::string_view address, const std::vector
         return out;
     }
     if (address == "/patch/dump") {
+        if (!args.empty())
+            return fail("/patch/dump takes no arguments");
         Outcome out;
         out.reply = {liveSpec_.toJson(-1)};
         return out;

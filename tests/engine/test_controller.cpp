@@ -78,6 +78,15 @@ TEST(Controller, BadCommandsFailWithAReason)
     expectFail(c, "/patch/load", {S("{not json")}, "not valid JSON");
     expectFail(c, "/nonsense", {}, "unknown address");
     expectFail(c, "/seq/start", {S("s1")}, "not a sequencer");
+    // Extra arguments are refused, not ignored.
+    expectFail(c, "/patch/delete", {S("s1"), S("also")}, "takes one argument");
+    expectFail(c, "/patch/abort", {1}, "takes no arguments");
+    expectFail(c, "/patch/dump", {S("x")}, "takes no arguments");
+    expectFail(c, "/patch/clear", {S("x")}, "takes no arguments");
+    for (const char *verb : {"/seq/start", "/seq/stop", "/seq/reset"})
+        expectFail(c, verb, {S("s1"), 1}, "takes one argument");
+    expectFail(c, "/seq/create", {S("q"), 16, 120.0f, 3}, "/seq/create takes");
+    expectFail(c, "/seq/create", {S("q"), S("sixteen")}, "/seq/create takes");
     // Nothing above changed the live patch.
     EXPECT_EQ(c.generation(), 1u);
 }

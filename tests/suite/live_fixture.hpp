@@ -5,6 +5,7 @@
 #pragma once
 
 #include "../support/private_jackd.hpp"
+#include "log.hpp"
 #include "osc.hpp"
 
 #include <gtest/gtest.h>
@@ -69,7 +70,7 @@ public:
     bool start(const fs::path &dir, std::vector<std::string> extra = {}, const std::string &instance = "")
     {
         log_ = dir / ("supervisor-" + std::to_string(count_++) + ".log");
-        instance_ = instance.empty() ? "t" + std::to_string(getpid()) + "-" + std::to_string(count_) : instance;
+        instance_ = instance.empty() ? chronus::log::cat("t", getpid(), "-", count_) : instance;
         std::vector<std::string> argv = {envOr("CHRONUS_SUPERVISOR", "chronus-supervisor"), "--osc-port", "0",
                                          "--instance", instance_, "--no-connect"};
         argv.insert(argv.end(), extra.begin(), extra.end());
@@ -233,6 +234,7 @@ public:
     }
     void start() { recording_.store(true); }
     void stop() { recording_.store(false); std::this_thread::sleep_for(30ms); }
+    jack_client_t *client() const { return client_; }
     ~Capture()
     {
         if (client_) {

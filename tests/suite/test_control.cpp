@@ -47,14 +47,22 @@ protected:
             ASSERT_EQ(r->address, "/done") << toString(*r);
         }
     }
-    std::string failReason(const std::string &addr, const std::vector<Arg> &args)
+    // Sends a command that must be refused: passes when the answer is /fail <address>
+    // <reason> and the reason contains `fragment`; returns the reason.
+    std::string expectFail(const std::string &addr, const std::vector<Arg> &args, const std::string &fragment = "")
     {
         auto r = command(*client, addr, args);
-        if (!r)
-            return "<no reply>";
-        if (r->address != "/fail")
-            return "<" + toString(*r) + ">";
-        return r->stringAt(1).value_or("<no reason>");
+        if (!r) {
+            ADD_FAILURE() << addr.substr(0, 80) << ": no reply";
+            return {};
+        }
+        EXPECT_EQ(r->address, "/fail") << addr.substr(0, 80) << " was answered " << toString(*r).substr(0, 300);
+        EXPECT_EQ(r->stringAt(0), addr) << "the /fail does not name the address";
+        const std::string reason = r->stringAt(1).value_or("");
+        EXPECT_FALSE(reason.empty()) << addr.substr(0, 80) << ": /fail without a reason";
+        EXPECT_NE(reason.find(fragment), std::string::npos) << addr.substr(0, 80) << ": reason '" << reason
+                                                            << "' does not mention '" << fragment << "'";
+        return reason;
     }
 
     TempDir dir;
@@ -107,28 +115,36 @@ TEST_F(LiveControl, TcpClientsGetTheirRepliesOnTheSamePort)
 TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
 {
     patch();
+    // An envelope (not connected) to gate with wrong words.
+    for (const auto &[addr, args] : std::vector<std::pair<std::string, std::vector<Arg>>>{
+             {"/patch/create", {"env1", "adsr"}}, {"/patch/commit", {}}}) {
+        auto r = command(*client, addr, args);
+        ASSERT_TRUE(r && r->address == "/done") << addr;
+    }
     Capture cap;
     ASSERT_TRUE(cap.open("chronus"));
     cap.start();
 
-    EXPECT_NE(failReason("/nonsense", {}), "<no reply>");
-    EXPECT_NE(failReason("/mod/nosuchnode/freq", {1.0f}).find("nosuchnode"), std::string::npos);
-    EXPECT_NE(failReason("/mod/s1/nosuchparam", {1.0f}), "<no reply>");
-    EXPECT_NE(failReason("/mod/s1/freq", {}), "<no reply>");
-    EXPECT_NE(failReason("/mod/s1/freq", {"loud"}), "<no reply>");
-    EXPECT_NE(failReason("/gate/s1", {"maybe"}), "<no reply>");
-    EXPECT_NE(failReason("/patch/create", {"x"}), "<no reply>");
-    EXPECT_NE(failReason("/patch/create", {"x", "nosuchtype"}).find("nosuchtype"), std::string::npos);
-    EXPECT_NE(failReason("/patch/commit", {"soon"}), "<no reply>");
-    EXPECT_NE(failReason("/patch/connect", {"s1", "s1"}), "<no reply>");
-    EXPECT_NE(failReason("/mod/s1/freq", {chronus::osc::Blob{1, 2, 3}}).find("type"), std::string::npos);
-    EXPECT_NE(failReason("/notify", {"perhaps"}), "<no reply>");
+    expectFail("/nonsense", {}, "unknown");
+    expectFail("/mod/nosuchnode/freq", {1.0f}, "nosuchnode");
+    expectFail("/mod/s1/nosuchparam", {1.0f}, "nosuchparam");
+    expectFail("/mod/s1/freq", {});
+    expectFail("/mod/s1/freq", {"loud"}, "loud");
+    expectFail("/gate/env1", {"maybe"}, "maybe");
+    expectFail("/gate/s1", {1}, "has no gate");
+    expectFail("/patch/create", {"x"});
+    expectFail("/patch/create", {"x", "nosuchtype"}, "nosuchtype");
+    expectFail("/patch/commit", {"soon"});
+    expectFail("/patch/connect", {"s1", "s1"});
+    expectFail("/mod/s1/freq", {chronus::osc::Blob{1, 2, 3}}, "type");
+    expectFail("/notify", {"perhaps"});
+    expectFail("/patch/delete", {"s1", "extra"}, "argument");
+    expectFail("/seq/start", {"nosuchseq", "extra"}, "argument");
     // Huge strings: answered, and the reply is cut to a sane size.
     const std::string huge(60000, 'x');
-    const std::string reason = failReason("/mod/" + huge + "/freq", {1.0f});
-    EXPECT_NE(reason, "<no reply>");
+    const std::string reason = expectFail("/mod/" + huge + "/freq", {1.0f});
     EXPECT_LT(reason.size(), 2000u);
-    EXPECT_NE(failReason("/patch/create", {huge, "sine"}), "<no reply>");
+    expectFail("/patch/create", {huge, "sine"});
     ASSERT_TRUE(answers(*client)) << "no answer after huge strings";
 
     // Out of range: clamped, applied, and reported in /done.
@@ -194,31 +210,84 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
                     cmp.captureGaps, cmp.excused);
 }
 
-TEST_F(LiveControl, AFutureBundleTakesEffectOnItsExactFrame)
+TEST_F(LiveControl, AFutureBundleTakesEffectOnTheFrameItsTimetagNamesAndALateOneIsCounted)
 {
     patch();
-    // 300 ms from now, in NTP time.
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const double when = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9 + 0.3 + 2208988800.0;
-    const auto ntp = (std::uint64_t(when) << 32) | std::uint64_t((when - std::floor(when)) * 4294967296.0);
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus"));
+    cap.start();
+    std::this_thread::sleep_for(200ms);
     auto before = status(*client);
     ASSERT_TRUE(before);
-    const double frameNow = num(*before, "frame");
-    ASSERT_TRUE(client->sendBundle(ntp, "/mod/s1/gain", {0.125f}));
+    const auto origin = journalOrigin(journal);
+    ASSERT_TRUE(origin);
+
+    // The frame JACK itself maps "now + 300 ms" to, found through our own client, and the
+    // same moment as an NTP timetag.
+    auto ntpAt = [](double unixSeconds) {
+        const double t = unixSeconds + 2208988800.0;
+        return (std::uint64_t(t) << 32) | std::uint64_t((t - std::floor(t)) * 4294967296.0);
+    };
+    // Both clocks read at one moment: the tightest of a few (wall clock between two JACK reads).
+    timespec ts{};
+    jack_time_t jackNow = 0, tightest = ~jack_time_t(0);
+    double wallNow = 0;
+    for (int i = 0; i < 20 && tightest > 20; ++i) {
+        const jack_time_t j0 = jack_get_time();
+        clock_gettime(CLOCK_REALTIME, &ts);
+        const jack_time_t j1 = jack_get_time();
+        if (j1 - j0 < tightest) {
+            tightest = j1 - j0;
+            jackNow = j0 + (j1 - j0) / 2;
+            wallNow = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+        }
+    }
+    const std::uint32_t expectAbs = jack_time_to_frames(cap.client(), jackNow + 300000);
+    ASSERT_TRUE(client->sendBundle(ntpAt(wallNow + 0.3), "/mod/s1/gain", {0.125f}));
     auto r = client->receive(2000);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->address, "/done");
+    EXPECT_EQ(r->address, "/done") << toString(*r);
+
+    // A bundle whose time has passed takes effect at once and is counted as late.
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ASSERT_TRUE(client->sendBundle(ntpAt(double(ts.tv_sec) - 1.0), "/mod/s1/freq", {220.0f}));
+    auto late = client->receive(2000);
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->address, "/done") << toString(*late);
+    std::this_thread::sleep_for(1500ms); // the bundle's frame, and a second of the new gain
+
     ASSERT_TRUE(sync(*client));
-    ASSERT_EQ(sup.stop(), 0);
+    auto after = status(*client);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(num(*after, "late_commands") - num(*before, "late_commands"), 1);
+    cap.stop();
+    ASSERT_EQ(sup.stop(), 0) << sup.log();
+
+    // The journal holds the timetag's frame (within JACK's own clock estimate, 1 ms)...
     std::smatch m;
     const std::string text = readText(journal);
     ASSERT_TRUE(std::regex_search(text, m, std::regex("@([0-9]+) /mod/s1/gain")));
-    const double frame = std::stod(m[1]);
-    // 300 ms = 14400 frames after "now" (the status round trip blurs "now" by a period or two).
-    EXPECT_NEAR(frame - frameNow, 14400.0, 1500.0);
-    // Its frame is not a period boundary: the timetag, not the cycle, chose it.
-    EXPECT_GT(frame - frameNow, 4 * 256.0);
+    const std::int64_t frame = std::stoll(m[1]);
+    const std::int64_t expect = std::int64_t(std::uint32_t(expectAbs - std::uint32_t(*origin)));
+    EXPECT_NEAR(double(frame), double(expect), 48.0) << "journal frame " << frame << ", JACK's " << expect;
+    // ...and the audio changed exactly there: what went out is the render of that journal.
+    ASSERT_GT(cap.cycleCount(), 10u);
+    const auto &last = cap.cycle(cap.cycleCount() - 1);
+    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
+    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
+    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+    // The render itself turns down at that frame and not before.
+    const std::vector<float> &L = (*rendered)[0];
+    ASSERT_GT(L.size(), std::size_t(frame + 48000));
+    auto peak = [&L](std::int64_t from, std::int64_t to) {
+        float p = 0;
+        for (std::int64_t i = std::max<std::int64_t>(from, 0); i < to; ++i)
+            p = std::max(p, std::fabs(L[std::size_t(i)]));
+        return p;
+    };
+    EXPECT_NEAR(peak(frame - 4800, frame), 0.5f, 0.01f);
+    EXPECT_NEAR(peak(frame + 24000, frame + 48000), 0.125f, 0.01f);
 }
 
 TEST_F(LiveControl, NotifySubscribersHearAboutFailovers)
@@ -355,7 +424,7 @@ TEST_F(LiveControl, PatchesSaveDumpAndLoadByName)
     const std::string path = saved->stringAt(1).value_or("");
     ASSERT_TRUE(fs::exists(path)) << path;
     EXPECT_NE(readText(path).find("\"s1\""), std::string::npos);
-    EXPECT_NE(failReason("/patch/save", {"../escape"}), "<no reply>");
+    expectFail("/patch/save", {"../escape"});
 
     ASSERT_EQ(command(*client, "/patch/clear")->address, "/done");
     ASSERT_EQ(command(*client, "/patch/commit")->address, "/done");
