@@ -233,6 +233,13 @@ void Control::finish(bool drainAll)
         log::info("finalized ", summary->path.string(), ": ", summary->frames, " frames, ", summary->lostFrames,
                   " lost");
         logGaps(*summary, capture_.sampleRate());
+        // The one who started the take hears that it ended, as after a duration limit.
+        if (!starterUrl_.empty() && server_ && !summary->error.empty())
+            server_->sendTo(starterUrl_, "/fail", {std::string("/record/start"), summary->error, summary->path.string()});
+        else if (!starterUrl_.empty() && server_)
+            server_->sendTo(starterUrl_, "/done",
+                            {std::string("/record/stop"), summary->path.string(), std::int64_t(summary->frames),
+                             std::int64_t(summary->lostFrames), std::int32_t(capture_.counters().xruns.load())});
     }
     updateFeeding();
 }

@@ -26,7 +26,8 @@ public:
     void handle(const osc::Message &msg);
     // Periodic work: follow new source ports, announce takes that ended by themselves.
     void tick();
-    // Ends a take in progress (shutdown); `drainAll` when no more frames will come.
+    // Ends a take in progress (shutdown) and tells its starter (/done /record/stop);
+    // `drainAll` when no more frames will come.
     void finish(bool drainAll);
     bool recording() const;
 

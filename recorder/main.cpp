@@ -146,9 +146,16 @@ int main(int argc, char **argv)
         service::watchdogTick();
     }
     service::stopping();
-    if ((*capture)->serverGone())
+    const bool serverGone = (*capture)->serverGone();
+    if (serverGone)
         log::warn("JACK server shut down: ", (*capture)->shutdownReason());
-    control.finish((*capture)->serverGone());
+    control.finish(serverGone);
     writer.stop();
+    if (serverGone) {
+        // Not a clean stop: a service manager (Restart=on-failure) should start us again
+        // once the server is back.
+        log::error("exiting with status 1: the JACK server went away");
+        return 1;
+    }
     return 0;
 }

@@ -288,6 +288,59 @@ TEST_F(RecorderTest, SigtermFinalizesTheTake)
     EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
 }
 
+TEST_F(RecorderTest, SigintFinalizesTheTake)
+{
+    startRamp(2);
+    startRecorder();
+    auto started = call("/record/start", {std::string("interrupted")});
+    ASSERT_EQ(started.address, "/done");
+    std::this_thread::sleep_for(700ms);
+    const int status = stopChild(recorder_, SIGINT);
+    recorder_ = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened);
+    EXPECT_GE(r.frames, 48000u / 2) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
+    EXPECT_GE(fs::file_size(path), r.frames * 8);
+    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+}
+
+TEST_F(RecorderTest, JackServerShutdownFinalizesTheTakeAndExitsOneSoTheServiceManagerRestartsIt)
+{
+    startRamp(2);
+    startRecorder();
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_2", 5000));
+    std::this_thread::sleep_for(50ms);
+    auto started = call("/record/start", {std::string("orphaned")});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    std::this_thread::sleep_for(700ms);
+    jack_.stop();
+    // The starter hears that the take ended, with its length.
+    auto ended = await("/done", "/record/stop", 5000);
+    const auto status = chronus::testsupport::waitExit(recorder_, 10000);
+    ASSERT_TRUE(status) << "the recorder kept running without its JACK server";
+    recorder_ = -1;
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << "wait status " << *status;
+    const std::string log = chronus::testsupport::readText(dir_ / "recorder.log");
+    EXPECT_NE(log.find("exiting with status 1: the JACK server went away"), std::string::npos) << log;
+    ASSERT_TRUE(ended) << "no /done /record/stop after the server went away";
+    const fs::path path = *started.stringAt(1);
+    EXPECT_EQ(ended->stringAt(1), path.string());
+    // Drained and finalized: every frame that reached the ring is in the file, and the
+    // header counts exactly those.
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened);
+    EXPECT_GE(r.frames, 48000u / 2) << r.describe();
+    EXPECT_EQ(std::int64_t(r.frames), *ended->intAt(2)) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), *ended->intAt(3)) << r.describe();
+    EXPECT_GE(fs::file_size(path), r.frames * 8);
+    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+}
+
 TEST_F(RecorderTest, DiskFullStopsTheTakeLeavesAValidFileAnswersFailAndStaysUp)
 {
     startRamp(2);
