@@ -4,6 +4,31 @@
 # usage: check_systemd_units.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 source=$2
+# Units are installed exactly when the programs can signal readiness (libsystemd found):
+# a Type=notify unit for a program that never sends READY=1 would hang in "activating".
+read -r have_libsystemd planned < <(python3 - "$build/meson-info" <<'PY'
+import json, sys
+info = sys.argv[1]
+deps = {d["name"] for d in json.load(open(info + "/intro-dependencies.json"))}
+plan = json.load(open(info + "/intro-install_plan.json"))
+units = sorted(e["destination"].rsplit("/", 1)[1] for group in plan.values() for e in group.values()
+               if "/systemd/user/" in e["destination"])
+print("yes" if "libsystemd" in deps else "no", ",".join(units) or "-")
+PY
+)
+expected=chronus-jackd.service,chronus-recorder.service,chronus-supervisor.service,chronus.target
+if [[ $have_libsystemd == no ]]; then
+  if [[ $planned != - ]]; then
+    echo "built without libsystemd, yet meson would install units: $planned" >&2
+    exit 1
+  fi
+  echo "built without libsystemd: no units are installed, so there is nothing to verify"
+  exit 77
+fi
+if [[ $planned != "$expected" ]]; then
+  echo "meson installs units '$planned', expected '$expected'" >&2
+  exit 1
+fi
 if ! command -v systemd-analyze >/dev/null; then
   echo "systemd-analyze is missing (apt-get install systemd)" >&2
   exit 1
