@@ -121,7 +121,9 @@ bool RecordRing::tryPop(CommandRecord &out) const noexcept
 
 bool RecordRing::peek(CommandRecord &out) const noexcept
 {
-    const std::uint64_t tail = idx_->tail.load(std::memory_order_relaxed);
+    // Acquire: a worker's JACK thread peeks the ring its control thread consumes, and must
+    // see what that thread did before taking a record out.
+    const std::uint64_t tail = idx_->tail.load(std::memory_order_acquire);
     if (tail == idx_->head.load(std::memory_order_acquire))
         return false;
     out = records_[tail & mask_];

@@ -185,7 +185,8 @@ public:
     bool tryPush(const CommandRecord &record) const noexcept;
     // Consumer. False when empty.
     bool tryPop(CommandRecord &out) const noexcept;
-    // Consumer: the oldest record without removing it. False when empty.
+    // Consumer (or a thread of the consumer's process watching it): the oldest record
+    // without removing it. False when empty.
     bool peek(CommandRecord &out) const noexcept;
     std::uint64_t size() const noexcept;
     std::uint64_t capacity() const noexcept { return mask_ + 1; }

@@ -301,6 +301,26 @@ void ControlSurface::status(const osc::Message &msg)
     reply(msg, "/status.reply", std::move(r));
 }
 
+void ControlSurface::relayFromRecorder(const osc::Message &news)
+{
+    // What the recorder says on its own (a take ended by its duration limit, a disk error)
+    // goes to whoever started the take through us; nobody else asked.
+    if (server_ && !recordStarter_.empty())
+        server_->sendTo(recordStarter_, news.address, news.args);
+}
+
+void ControlSurface::tick()
+{
+    if (!recorder_)
+        return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextRecorderCheck_)
+        return;
+    nextRecorderCheck_ = now + std::chrono::milliseconds(50);
+    while (auto news = recorder_->receive(0))
+        relayFromRecorder(*news);
+}
+
 void ControlSurface::forwardToRecorder(const osc::Message &msg)
 {
     if (!recorder_) {
@@ -309,24 +329,30 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
             return failWith(msg, "cannot reach the recorder: " + client.error());
         recorder_ = std::move(*client);
     }
-    // Drop what the recorder sent on its own since (e.g. /done /record/stop when a take
-    // ended by itself), so it is not taken for the answer to this request.
-    while (recorder_->receive(0)) {
-    }
-    // The recorder answers within milliseconds; keep the slots serviced meanwhile by
-    // waiting in short steps.
+    // What the recorder sent on its own since the last check is news for the take's
+    // starter, not the answer to this request.
+    while (auto news = recorder_->receive(0))
+        relayFromRecorder(*news);
     if (!recorder_->send(msg.address, msg.args))
         return failWith(msg, log::cat("cannot send to the recorder on port ", options_.recorderPort));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    // The recorder answers within milliseconds, but a stop drains the ring first and may
+    // wait out a disk stall (up to 3 s). Keep the slots serviced meanwhile by waiting in
+    // short steps.
+    const auto patience = std::chrono::seconds(msg.address == "/record/stop" ? 6 : 2);
+    const auto deadline = std::chrono::steady_clock::now() + patience;
     while (std::chrono::steady_clock::now() < deadline) {
         auto got = recorder_->receive(2);
         if (got) {
             const bool ours = got->address == msg.address + ".reply" ||
                               ((got->address == "/done" || got->address == "/fail") && got->stringAt(0) &&
                                *got->stringAt(0) == msg.address);
-            if (ours)
-                return reply(msg, got->address, got->args);
-            continue;
+            if (!ours) {
+                relayFromRecorder(*got);
+                continue;
+            }
+            if (msg.address == "/record/start" && got->address == "/done")
+                recordStarter_ = msg.protocol == osc::Protocol::Udp ? msg.senderUrl : std::string();
+            return reply(msg, got->address, got->args);
         }
         if (idle_)
             idle_();

@@ -10,6 +10,7 @@
 #include "slots.hpp"
 #include "timeline.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ public:
     void handle(const osc::Message &msg);
     // Sends `/event <kind> <text>` to every /notify subscriber.
     void notify(const std::string &kind, const std::string &text);
+    // Periodic work from the control loop: relays what the recorder says on its own (a
+    // take that ended by itself, a disk error) to the UDP client that started the take.
+    void tick();
 
     std::uint64_t commandsRejected() const { return rejected_; }
 
@@ -53,6 +57,7 @@ private:
     bool waitForFrame(std::uint64_t frame, int timeoutMs);
     void status(const osc::Message &msg);
     void forwardToRecorder(const osc::Message &msg);
+    void relayFromRecorder(const osc::Message &news);
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
 
@@ -66,6 +71,8 @@ private:
     std::function<void()> idle_;
     std::vector<std::string> subscribers_;
     std::unique_ptr<osc::Client> recorder_;
+    std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
+    std::chrono::steady_clock::time_point nextRecorderCheck_{};
     std::uint64_t rejected_ = 0;
 };
 

@@ -364,6 +364,8 @@ int main(int argc, char **argv)
         if (*nsm && ready)
             (*nsm)->poll(0);
         slots.service();
+        if (ready)
+            controlSurface.tick();
         monitor.tick(ready);
         timeline.prune();
         if ((*output)->serverGone()) {

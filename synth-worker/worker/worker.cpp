@@ -180,9 +180,13 @@ int Worker::process(jack_nframes_t frames) noexcept
         engine_->schedule(rec.event);
 
     // A commit due in this block that is not built yet: this slot cannot stay in lockstep.
+    // Look in the ring first, then at what the control thread is building: it marks a
+    // record as building before taking it out of the ring, so a record missed in the ring
+    // has been taken and is seen here (in the other order both looks could miss it).
     const std::uint64_t blockEnd = target + period;
+    const bool queuedDue = slot_.control.peek(rec) && rec.frame < blockEnd;
     const std::uint64_t building = building_.load(std::memory_order_acquire);
-    if ((building != kNoBlock && building < blockEnd) || (slot_.control.peek(rec) && rec.frame < blockEnd)) {
+    if (queuedDue || (building != kNoBlock && building < blockEnd)) {
         lost_.store(true, std::memory_order_relaxed);
         st.commitsMissed.fetch_add(1, std::memory_order_relaxed);
         st.workerState.store(WorkerState::Lost, std::memory_order_release);

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cmath>
@@ -242,7 +243,16 @@ TEST_F(LiveControl, AFutureBundleTakesEffectOnTheFrameItsTimetagNamesAndALateOne
             wallNow = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
         }
     }
-    const std::uint32_t expectAbs = jack_time_to_frames(cap.client(), jackNow + 300000);
+    // JACK's best estimate of the frame at that time: this cycle's frame and (filtered) start,
+    // plus the elapsed time at its best estimate of the period. (jack_time_to_frames uses the
+    // time to the predicted next wake-up instead, which jitters by tens of microseconds per
+    // cycle on a busy non-real-time server: a few periods' worth after 300 ms.)
+    jack_nframes_t cycleFrame = 0;
+    jack_time_t cycleUsecs = 0, nextUsecs = 0;
+    float periodUsecs = 0;
+    ASSERT_EQ(jack_get_cycle_times(cap.client(), &cycleFrame, &cycleUsecs, &nextUsecs, &periodUsecs), 0);
+    const std::uint32_t expectAbs = cycleFrame + std::uint32_t(std::llround(
+        double(std::int64_t(jackNow + 300000) - std::int64_t(cycleUsecs)) * 256.0 / double(periodUsecs)));
     ASSERT_TRUE(client->sendBundle(ntpAt(wallNow + 0.3), "/mod/s1/gain", {0.125f}));
     auto r = client->receive(2000);
     ASSERT_TRUE(r);
@@ -372,7 +382,46 @@ TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswe
     const std::string take = stopped->stringAt(1).value_or("");
     EXPECT_TRUE(fs::exists(take)) << take;
     EXPECT_GT(stopped->intAt(2).value_or(0), 48000 / 4) << "frames recorded";
+
+    // A take that ends by itself (duration limit): the recorder's news reaches the client
+    // that started it through the supervisor.
+    auto timed = (*c)->request("/record/start", {"timed", 0.5f}, 4000);
+    ASSERT_TRUE(timed);
+    ASSERT_EQ(timed->address, "/done") << toString(*timed);
+    std::optional<Message> ended;
+    for (int i = 0; i < 50 && !ended; ++i)
+        if (auto m = (*c)->receive(100); m && m->address == "/done" && m->stringAt(0) == "/record/stop")
+            ended = m;
+    ASSERT_TRUE(ended) << "the end of the timed take was not relayed";
+    EXPECT_EQ(ended->intAt(2), 24000) << toString(*ended);
     stopChild(rec);
+
+    // A disk that fills up: the recorder's /fail reaches the starter too.
+    const int fullPort = freeUdpPort();
+    const pid_t full = spawn({recorder, "--osc-port", std::to_string(fullPort), "--dir",
+                              (dir.path / "full").string(), "--port", "chronus:out_L", "--port", "chronus:out_R"},
+                             (dir.path / "recorder-full.log").string(), [] {
+                                 signal(SIGXFSZ, SIG_IGN);
+                                 rlimit rl{1 << 20, 1 << 20};
+                                 setrlimit(RLIMIT_FSIZE, &rl);
+                             });
+    auto fullClient = Client::open(Protocol::Udp, "127.0.0.1", fullPort);
+    ASSERT_TRUE(fullClient);
+    ASSERT_TRUE(answers(**fullClient, 5000)) << readText(dir.path / "recorder-full.log");
+    Supervisor front2;
+    ASSERT_TRUE(front2.start(dir.path, {"--recorder-port", std::to_string(fullPort), "--jack-name", "chronus-front2"}));
+    auto c2 = Client::open(Protocol::Udp, "127.0.0.1", front2.port());
+    ASSERT_TRUE(c2);
+    auto big = (*c2)->request("/record/start", {"big"}, 4000);
+    ASSERT_TRUE(big);
+    ASSERT_EQ(big->address, "/done") << toString(*big);
+    std::optional<Message> failed;
+    for (int i = 0; i < 150 && !failed; ++i)
+        if (auto m = (*c2)->receive(100); m && m->address == "/fail" && m->stringAt(0) == "/record/start")
+            failed = m;
+    ASSERT_TRUE(failed) << "the disk error was not relayed";
+    EXPECT_NE(failed->stringAt(1).value_or("").find("write"), std::string::npos) << toString(*failed);
+    stopChild(full);
 }
 
 TEST_F(LiveControl, ASecondInstanceWithTheSameNameOrPortFailsWithAClearMessage)
