@@ -49,6 +49,34 @@ if [[ -n "$out" ]]; then
   echo "$out" >&2
   exit 1
 fi
+# The private JACK server counts as started only once it accepts clients, so After= on it
+# means the supervisor and recorder can connect at once.
+grep -Eq '^ExecStartPost=[^ ]*/jack_wait -w' "$work/chronus-jackd.service" ||
+  { echo "chronus-jackd.service does not wait for its server (ExecStartPost=jack_wait -w)" >&2; exit 1; }
+for name in supervisor recorder; do
+  grep -Eq '^After=.*chronus-jackd\.service' "$work/chronus-$name.service" ||
+    { echo "chronus-$name.service is not ordered after chronus-jackd.service" >&2; exit 1; }
+done
+# Enabling, offline in a scratch root: the target alone pulls in the supervisor and the
+# recorder but no JACK server (users who run their own JACK); enabling chronus-jackd makes
+# both require it.
+root=$work/root
+mkdir -p "$root/usr/lib/systemd/user"
+cp "$work"/chronus*.service "$work/chronus.target" "$root/usr/lib/systemd/user/"
+enable() { systemctl --root="$root" --global enable "$1" >/dev/null 2>&1 || { echo "cannot enable $1 offline" >&2; exit 1; }; }
+links=$root/etc/systemd/user
+enable chronus.target
+for name in supervisor recorder; do
+  grep -Eq "^Wants=.*chronus-$name\.service" "$work/chronus.target" ||
+    { echo "chronus.target does not pull in chronus-$name.service" >&2; exit 1; }
+  [[ ! -e "$links/chronus-$name.service.requires/chronus-jackd.service" ]] ||
+    { echo "chronus-$name.service requires chronus-jackd.service without it being enabled" >&2; exit 1; }
+done
+enable chronus-jackd.service
+for name in supervisor recorder; do
+  [[ -L "$links/chronus-$name.service.requires/chronus-jackd.service" ]] ||
+    { echo "enabling chronus-jackd.service does not make chronus-$name.service require it" >&2; exit 1; }
+done
 # Sanity: the verifier rejects a broken unit.
 sed 's/^Type=notify/Type=notifyy/' "$work/chronus-supervisor.service" > "$work/broken.service"
 if systemd-analyze verify "$work/broken.service" >/dev/null 2>&1 && \
