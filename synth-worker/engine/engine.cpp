@@ -26,7 +26,7 @@ constexpr std::uint32_t kSnapshotVersion = 1;
 Engine::Engine(double sampleRate, std::uint32_t maxFrames, std::size_t eventCapacity)
     : sampleRate_(sampleRate), maxFrames_(maxFrames), pending_(eventCapacity), scratch_(4 * std::size_t(maxFrames))
 {
-    swaps_.reserve(16);
+    swaps_.reserve(kMaxPendingSwaps);
 }
 
 Engine::~Engine()

@@ -24,6 +24,9 @@ struct EngineStats {
 
 class Engine {
 public:
+    // Patch swaps that can wait at once (submitted, not yet live); more are dropped.
+    static constexpr std::size_t kMaxPendingSwaps = 16;
+
     // Allocates the event queue and scratch buffers. Not RT-safe.
     Engine(double sampleRate, std::uint32_t maxFrames, std::size_t eventCapacity = 8192);
     ~Engine();
@@ -87,7 +90,7 @@ private:
     std::size_t pendingHead_ = 0;
     std::size_t pendingCount_ = 0;
     std::vector<float> scratch_;         // 4 x maxFrames: L, R, fade L, fade R
-    SpscQueue<Swap> incoming_{16};       // control -> render
+    SpscQueue<Swap> incoming_{kMaxPendingSwaps}; // control -> render
     SpscQueue<Graph *> retired_{64};     // render -> control
     EngineStats stats_;
 };

@@ -2,9 +2,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace chronus::engine {
 
 using nlohmann::json;
+
+namespace {
+
+// "line 3, column 7: syntax error while parsing object - unexpected '}'; expected string
+// literal": the place counted from nlohmann's byte offset, the reason from its message.
+std::string parseErrorText(std::string_view text, const json::parse_error &e)
+{
+    // e.byte counts the characters read, up to and including the one that failed.
+    const std::size_t at = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    const std::string_view before = text.substr(0, at);
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    const std::size_t lastNewline = before.rfind('\n');
+    const std::size_t column = lastNewline == std::string_view::npos ? at + 1 : at - lastNewline;
+    std::string reason = e.what();
+    if (const auto p = reason.find("parse error"); p != std::string::npos)
+        if (const auto colon = reason.find(": ", p); colon != std::string::npos)
+            reason.erase(0, colon + 2);
+    return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason;
+}
+
+} // namespace
 
 void PatchSpec::Node::set(const std::string &name, ParamValue value)
 {
@@ -56,9 +79,12 @@ std::string PatchSpec::toJson(int indent) const
 
 Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
 {
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded())
-        return fail("patch is not valid JSON");
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error &e) {
+        return fail("patch is not valid JSON: " + parseErrorText(text, e));
+    }
     if (!doc.is_object())
         return fail("patch must be a JSON object with \"nodes\" and \"connections\"");
 

@@ -40,8 +40,9 @@ struct PatchSpec {
 
     // JSON text: {"nodes":[{"id","type","params":{}}], "connections":[{"from","to","depth"}]}.
     std::string toJson(int indent = 2) const;
-    // Parses JSON text; errors name the offending element. Does not check types or ports
-    // (compile() does).
+    // Parses JSON text; errors name the offending element, or for text that is not JSON
+    // the place: "patch is not valid JSON: line 3, column 7: ...". Does not check types or
+    // ports (compile() does).
     static Expected<PatchSpec> fromJson(std::string_view text);
 };
 

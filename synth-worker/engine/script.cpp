@@ -84,7 +84,7 @@ Arg typedWord(std::string_view word)
     return std::string(word);
 }
 
-Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double sampleRate)
+Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double sampleRate, std::string_view sourceName)
 {
     std::vector<ScriptCommand> commands;
     int lineNumber = 0;
@@ -97,7 +97,9 @@ Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double s
         ++lineNumber;
         start = end + 1;
         auto tokens = tokenize(line);
-        const std::string where = "line " + std::to_string(lineNumber) + ": ";
+        const std::string where = sourceName.empty()
+                                      ? "line " + std::to_string(lineNumber) + ": "
+                                      : std::string(sourceName) + ":" + std::to_string(lineNumber) + ": error: ";
         if (!tokens)
             return fail(where + tokens.error());
         if (tokens->empty())

@@ -25,8 +25,10 @@ struct ScriptCommand {
 };
 
 // Parses a whole script; commands come back sorted by frame (stable for equal frames).
-// Errors name the line: "line 7: time '1.x' is not a number of seconds or @frame".
-Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double sampleRate);
+// Errors name the line: "line 7: time '1.x' is not a number of seconds or @frame", or
+// with a `sourceName`, compiler-style: "demo.txt:7: error: time '1.x' is not ...".
+Expected<std::vector<ScriptCommand>> parseScript(std::string_view text, double sampleRate,
+                                                 std::string_view sourceName = {});
 
 // Types one unquoted word the way scripts and chronusctl do: int32, finite float, else string.
 Arg typedWord(std::string_view word);

@@ -1,12 +1,16 @@
 // chronus-render: renders a patch and a timed command script to an audio file, offline
-// and faster than real time. Wires options, the renderer and a libsndfile writer.
+// and faster than real time. Wires options, the renderer and the output file; the whole
+// script is checked before the file is created, and the file appears only when complete.
 #include "describe.hpp"
+#include "output_file.hpp"
 #include "parse.hpp"
 #include "renderer.hpp"
 
 #include <sndfile.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -15,6 +19,9 @@
 #include <string>
 
 namespace {
+
+using chronus::Expected;
+using chronus::fail;
 
 const char *kUsage = R"(usage: chronus-render [--patch FILE.json] [--script FILE] --duration SECONDS -o OUT.wav
                      [--sample-rate 48000] [--block-size 256] [--format wav|flac]
@@ -32,8 +39,9 @@ suite's output for the same commands.
   --block-size N    frames per engine call (default 256; output does not depend on it)
   --format F        wav (default; RF64 automatically past 4 GiB) or flac
   --sample-format   float (default for wav), 16, 24 (default for flac) or 32
-  --channels N      output channels (default 2; channels past 2 are silent)
-  --quiet           no progress bar
+  --channels N      output channels (default 2; 1 is the mix (L+R)/2; channels
+                    past 2 are silent)
+  --quiet           no progress bar and no warnings (errors are still printed)
   --list-modules [json|markdown]
                     print the module catalogue and exit
 )";
@@ -44,14 +52,35 @@ int usageError(const std::string &message)
     return 2;
 }
 
-std::string readFile(const std::string &path, bool &ok)
+// A failure that is not the command line's fault.
+int runtimeError(const std::string &message)
+{
+    std::fprintf(stderr, "chronus-render: %s\n", message.c_str());
+    return 1;
+}
+
+// An error that already names its file and line ("demo.txt:7: error: ...").
+int located(const std::string &message)
+{
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return 1;
+}
+
+Expected<std::string> readFile(const std::string &path)
 {
     std::ifstream in(path, std::ios::binary);
-    ok = static_cast<bool>(in);
+    if (!in)
+        return fail("cannot open " + path + ": " + std::strerror(errno));
     std::ostringstream s;
     s << in.rdbuf();
+    if (in.bad())
+        return fail("cannot read " + path + ": " + std::strerror(errno));
     return s.str();
 }
+
+volatile std::sig_atomic_t stopRequested = 0;
+
+void onStopSignal(int) { stopRequested = 1; }
 
 } // namespace
 
@@ -129,56 +158,51 @@ int main(int argc, char **argv)
     options.blockSize = blockSize;
     options.channels = channels;
     options.frames = static_cast<std::uint64_t>(std::llround(duration * sampleRate));
-    bool ok = false;
     if (!patchPath.empty()) {
-        const std::string text = readFile(patchPath, ok);
-        if (!ok)
-            return usageError("cannot read patch file '" + patchPath + "'");
-        auto spec = engine::PatchSpec::fromJson(text);
-        if (!spec) {
-            std::fprintf(stderr, "chronus-render: %s: %s\n", patchPath.c_str(), spec.error().c_str());
-            return 1;
-        }
+        auto text = readFile(patchPath);
+        if (!text)
+            return runtimeError(text.error());
+        auto spec = engine::PatchSpec::fromJson(*text);
+        if (!spec)
+            return located(patchPath + ": error: " + spec.error());
         options.patch = std::move(*spec);
+        options.patchName = patchPath;
     }
     if (!scriptPath.empty()) {
-        const std::string text = readFile(scriptPath, ok);
-        if (!ok)
-            return usageError("cannot read script '" + scriptPath + "'");
-        auto script = engine::parseScript(text, sampleRate);
-        if (!script) {
-            std::fprintf(stderr, "chronus-render: %s: %s\n", scriptPath.c_str(), script.error().c_str());
-            return 1;
-        }
+        auto text = readFile(scriptPath);
+        if (!text)
+            return runtimeError(text.error());
+        auto script = engine::parseScript(*text, sampleRate, scriptPath);
+        if (!script)
+            return located(script.error());
         options.script = std::move(*script);
+        options.scriptName = scriptPath;
     }
+    // Every command is checked before the output file exists.
+    auto warn = [&](const std::string &warning) {
+        if (!quiet)
+            std::fprintf(stderr, "%s\n", warning.c_str());
+    };
+    auto renderer = render::Renderer::prepare(options, warn);
+    if (!renderer)
+        return located(renderer.error());
 
-    SF_INFO info{};
-    info.samplerate = static_cast<int>(sampleRate);
-    info.channels = static_cast<int>(channels);
     const int subtype = sampleFormat == "float" ? SF_FORMAT_FLOAT
                         : sampleFormat == "16"  ? SF_FORMAT_PCM_16
                         : sampleFormat == "24"  ? SF_FORMAT_PCM_24
                                                 : SF_FORMAT_PCM_32;
     const double bytes = double(options.frames) * channels * (sampleFormat == "16" ? 2 : sampleFormat == "24" ? 3 : 4);
     const int container = format == "flac" ? SF_FORMAT_FLAC : bytes > 4.0e9 ? SF_FORMAT_RF64 : SF_FORMAT_WAV;
-    info.format = container | subtype;
-    SNDFILE *file = sf_open(outPath.c_str(), SFM_WRITE, &info);
-    if (!file) {
-        std::fprintf(stderr, "chronus-render: cannot write '%s': %s\n", outPath.c_str(), sf_strerror(nullptr));
-        return 1;
-    }
-    if (subtype != SF_FORMAT_FLOAT)
-        sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    auto file = render::OutputFile::open(outPath, {static_cast<int>(sampleRate), static_cast<int>(channels), container | subtype});
+    if (!file)
+        return runtimeError(file.error());
 
-    std::vector<float> interleaved(std::size_t(blockSize) * channels);
+    std::signal(SIGINT, onStopSignal);
+    std::signal(SIGTERM, onStopSignal);
     auto sink = [&](const float *const *planes, std::uint32_t frames) -> Expected<void> {
-        for (std::uint32_t i = 0; i < frames; ++i)
-            for (std::uint32_t c = 0; c < channels; ++c)
-                interleaved[std::size_t(i) * channels + c] = planes[c][i];
-        if (sf_writef_float(file, interleaved.data(), frames) != frames)
-            return fail(std::string("write failed: ") + sf_strerror(file));
-        return {};
+        if (stopRequested)
+            return fail("interrupted; no output written");
+        return (*file)->write(planes, frames);
     };
     const bool bar = !quiet && isatty(STDERR_FILENO);
     int lastPercent = -1;
@@ -193,12 +217,14 @@ int main(int argc, char **argv)
         if (done == total)
             std::fputc('\n', stderr);
     };
-    auto result = render::render(options, sink, progress);
-    sf_close(file);
+    auto result = renderer->run(sink, progress);
+    if (result)
+        result = (*file)->commit();
     if (!result) {
-        std::fprintf(stderr, "%schronus-render: %s\n", bar ? "\n" : "",
-                     (scriptPath.empty() ? result.error() : scriptPath + ": " + result.error()).c_str());
-        return 1;
+        if (bar && lastPercent >= 0 && lastPercent < 100)
+            std::fputc('\n', stderr);
+        runtimeError(result.error());
+        return stopRequested ? 130 : 1;
     }
     std::printf("%s\n", outPath.c_str());
     return 0;

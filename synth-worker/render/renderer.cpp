@@ -1,73 +1,157 @@
 #include "renderer.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace chronus::render {
 
 using namespace chronus::engine;
 
 namespace {
 
-// Carries out a controller outcome at `frame`: events are scheduled, a commit is built
-// now and swapped in at exactly that frame.
-Expected<void> carryOut(Engine &engine, const Outcome &outcome, std::uint64_t frame)
+// The engine's event queue never holds fewer than this (the busiest frame may need more).
+constexpr std::size_t kMinEventCapacity = 1024;
+
+std::string secondsText(std::uint64_t frame, double sampleRate)
 {
-    for (Event e : outcome.events) {
-        e.frame = frame;
-        if (!engine.schedule(e))
-            return fail("too many pending events");
-    }
-    if (outcome.commit) {
-        auto graph = Graph::build(*outcome.commit, engine.sampleRate(), engine.maxFrames());
-        if (!graph)
-            return fail(graph.error());
-        if (!engine.submitGraph(std::move(*graph), frame, crossfadeFrames(outcome.crossfadeMs, engine.sampleRate())))
-            return fail("too many pending patch commits");
-    }
-    return {};
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.6g s", static_cast<double>(frame) / sampleRate);
+    return buf;
 }
 
 } // namespace
 
-Expected<void> render(const RenderOptions &options, const BlockSink &sink, const Progress &progress)
+std::string Renderer::where(const Step &step) const
+{
+    return options_.scriptName + ":" + std::to_string(step.line) + ": ";
+}
+
+Expected<Renderer> Renderer::prepare(const RenderOptions &options, const Warn &warn)
 {
     if (options.blockSize == 0 || options.channels == 0)
         return fail("block size and channel count must be positive");
-    Engine engine(options.sampleRate, options.blockSize, 1 << 16);
+    Renderer r;
+    // Settings only: the patch and the script live on as initial_ and steps_.
+    r.options_.frames = options.frames;
+    r.options_.sampleRate = options.sampleRate;
+    r.options_.blockSize = options.blockSize;
+    r.options_.channels = options.channels;
+    r.options_.patchName = options.patchName;
+    r.options_.scriptName = options.scriptName;
+
     Controller controller;
     if (options.patch) {
         auto loaded = controller.load(*options.patch);
         if (!loaded)
-            return fail("patch: " + loaded.error());
-        auto graph = Graph::build(*loaded->commit, options.sampleRate, options.blockSize);
+            return fail(options.patchName + ": error: " + loaded.error());
+        r.initial_ = loaded->commit;
+    }
+
+    // The dry run: every command, in the order the render will carry them out, including
+    // those timed past the end, which are checked and then left out.
+    bool warnedLate = false;
+    for (const auto &cmd : options.script) {
+        Step step{cmd.frame, cmd.line, cmd.address, {}};
+        if (cmd.frame >= options.frames && !warnedLate && warn) {
+            warn(r.where(step) + "warning: " + cmd.address + " at " + secondsText(cmd.frame, options.sampleRate) +
+                 " is past the end of the render (" + secondsText(options.frames, options.sampleRate) +
+                 "): it and the commands after it are checked but not rendered");
+            warnedLate = true;
+        }
+        auto outcome = controller.handle(cmd.address, cmd.args);
+        if (!outcome)
+            return fail(r.where(step) + "error: " + cmd.address + ": " + outcome.error());
+        if (warn && !outcome->warning.empty())
+            warn(r.where(step) + "warning: " + cmd.address + ": " + outcome->warning);
+        if (cmd.frame < options.frames) {
+            step.outcome = std::move(*outcome);
+            r.steps_.push_back(std::move(step));
+        }
+    }
+
+    // run() renders up to each command's frame before handing it over, so the engine's
+    // queues only ever hold what is due at one frame. Size them for the busiest frame.
+    std::size_t events = 0, commits = 0;
+    for (std::size_t i = 0; i < r.steps_.size(); ++i) {
+        if (i == 0 || r.steps_[i].frame != r.steps_[i - 1].frame)
+            events = commits = 0;
+        const Outcome &o = r.steps_[i].outcome;
+        events += o.events.size();
+        if (o.commit && ++commits > Engine::kMaxPendingSwaps)
+            return fail(r.where(r.steps_[i]) + "error: " + r.steps_[i].address + ": more than " +
+                        std::to_string(Engine::kMaxPendingSwaps) + " patch commits at one frame");
+        r.eventCapacity_ = std::max(r.eventCapacity_, events);
+    }
+    r.eventCapacity_ = std::max(kMinEventCapacity, r.eventCapacity_);
+    return r;
+}
+
+Expected<void> Renderer::run(const BlockSink &sink, const Progress &progress) const
+{
+    const double rate = options_.sampleRate;
+    const std::uint32_t block = options_.blockSize;
+    Engine engine(rate, block, eventCapacity_);
+    if (initial_) {
+        auto graph = Graph::build(*initial_, rate, block);
         if (!graph)
-            return fail("patch: " + graph.error());
+            return fail(options_.patchName + ": error: " + graph.error());
         engine.install(std::move(*graph));
     }
 
-    std::vector<std::vector<float>> buffers(options.channels, std::vector<float>(options.blockSize));
-    std::vector<float *> out(options.channels);
-    for (std::uint32_t c = 0; c < options.channels; ++c)
-        out[c] = buffers[c].data();
+    // The engine renders L and R; the file gets what --channels asks for.
+    std::vector<float> left(block), right(block), mono, silence;
+    std::vector<const float *> planes(options_.channels);
+    if (options_.channels == 1) {
+        mono.resize(block);
+        planes[0] = mono.data();
+    } else {
+        silence.assign(block, 0.0f);
+        for (std::uint32_t c = 0; c < options_.channels; ++c)
+            planes[c] = c == 0 ? left.data() : c == 1 ? right.data() : silence.data();
+    }
 
     std::size_t next = 0;
-    for (std::uint64_t pos = 0; pos < options.frames; pos += options.blockSize) {
-        const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(options.blockSize, options.frames - pos));
-        // Hand over every command due inside this block; the engine splits at its frame.
-        while (next < options.script.size() && options.script[next].frame < pos + n) {
-            const auto &cmd = options.script[next++];
-            const std::string where = "line " + std::to_string(cmd.line) + " (" + cmd.address + "): ";
-            auto outcome = controller.handle(cmd.address, cmd.args);
-            if (!outcome)
-                return fail(where + outcome.error());
-            if (auto done = carryOut(engine, *outcome, std::max(cmd.frame, pos)); !done)
-                return fail(where + done.error());
+    for (std::uint64_t pos = 0; pos < options_.frames; pos += block) {
+        const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(block, options_.frames - pos));
+        std::uint32_t done = 0;
+        auto renderTo = [&](std::uint32_t end) {
+            if (end <= done)
+                return;
+            float *out[2] = {left.data() + done, right.data() + done};
+            engine.render(out, 2, end - done);
+            done = end;
+        };
+        while (next < steps_.size() && steps_[next].frame < pos + n) {
+            const Step &step = steps_[next++];
+            // Output does not depend on where a render call splits, so splitting at each
+            // command keeps the engine's queues to one frame's worth.
+            renderTo(static_cast<std::uint32_t>(step.frame - pos));
+            for (Event e : step.outcome.events) {
+                e.frame = step.frame;
+                if (!engine.schedule(e))
+                    return fail(where(step) + "error: " + step.address + ": too many events at one frame");
+            }
+            if (const auto &commit = step.outcome.commit) {
+                auto graph = Graph::build(*commit, rate, block);
+                if (!graph)
+                    return fail(where(step) + "error: " + step.address + ": " + graph.error());
+                const auto fade = crossfadeFrames(step.outcome.crossfadeMs, rate);
+                if (!engine.submitGraph(std::move(*graph), step.frame, fade))
+                    return fail(where(step) + "error: " + step.address + ": too many patch commits at one frame");
+            }
         }
-        engine.render(out.data(), options.channels, n);
+        renderTo(n);
         while (engine.takeRetired()) {
         }
-        if (auto written = sink(out.data(), n); !written)
+        if (options_.channels == 1) {
+            // Both channels at half level: a mono source keeps its level, a hard pan is heard.
+            for (std::uint32_t i = 0; i < n; ++i)
+                mono[i] = 0.5f * (left[i] + right[i]);
+        }
+        if (auto written = sink(planes.data(), n); !written)
             return written;
         if (progress)
-            progress(pos + n, options.frames);
+            progress(pos + n, options_.frames);
     }
     return {};
 }

@@ -143,3 +143,17 @@ TEST(Graph, PatchJsonRoundTripsAndRejectsMalformedText)
     EXPECT_FALSE(PatchSpec::fromJson(R"({"nodes":[{"type":"sine"}]})"));
     EXPECT_FALSE(PatchSpec::fromJson(R"({"nodes":"x"})"));
 }
+
+TEST(Graph, TextThatIsNotJsonIsRefusedWithItsLineAndColumn)
+{
+    // The parser gives up at the end of the unexpected string `"to"`: line 3, column 20.
+    auto spec = PatchSpec::fromJson("{\"nodes\": [{\"id\": \"a\", \"type\": \"sine\"}],\n"
+                                    " \"connections\": [\n"
+                                    "   {\"from\": \"a\" \"to\": \"output\"}]}");
+    ASSERT_FALSE(spec);
+    EXPECT_EQ(spec.error().rfind("patch is not valid JSON: line 3, column 20: syntax error while parsing object", 0), 0u)
+        << spec.error();
+    auto empty = PatchSpec::fromJson("");
+    ASSERT_FALSE(empty);
+    EXPECT_NE(empty.error().find("line 1, column 1: "), std::string::npos) << empty.error();
+}

@@ -37,6 +37,9 @@ TEST(Script, ErrorsNameTheLine)
     EXPECT_FALSE(parseScript("0 /x \"open\n", 48000));
     EXPECT_FALSE(parseScript("@-3 /x\n", 48000));
     EXPECT_FALSE(parseScript("5\n", 48000));
+    auto named = parseScript("0 /mod/a/b 1\n\n0 /x \"open\n", 48000, "demo.txt");
+    ASSERT_FALSE(named);
+    EXPECT_EQ(named.error(), "demo.txt:3: error: unterminated quote");
 }
 
 TEST(Script, FormattedLinesParseBackToTheSameFrameAndArgumentBits)
