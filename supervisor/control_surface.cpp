@@ -155,10 +155,8 @@ void ControlSurface::handle(const osc::Message &msg)
         status(msg);
     } else if (a == "/sync") {
         // Everything sent before this is stamped at or before lastStampedFrame().
-        if (!waitForFrame(timeline_.lastStampedFrame(), 10000))
-            failWith(msg, "timed out waiting for earlier commands to take effect");
-        else
-            reply(msg, "/synced", msg.args);
+        answerWhenPlayed(msg, timeline_.lastStampedFrame(), "/synced", msg.args,
+                         "timed out waiting for earlier commands to take effect");
     } else if (a == "/notify") {
         const auto on = msg.numberAt(0);
         const auto word = msg.stringAt(0);
@@ -210,6 +208,20 @@ void ControlSurface::command(const osc::Message &msg)
         }
     }
     std::uint64_t frame = timeline_.frameFor(msg.timetag);
+    if (msg.timetag) {
+        // Bounds on scheduling ahead: everything stamped later waits behind a future commit,
+        // and the workers hold a bounded number of pending events (beyond it they would be
+        // dropped after we said /done).
+        const std::uint64_t safe = timeline_.safeFrame();
+        const double rate = double(segment_.geometry().sampleRate);
+        const double aheadSeconds = frame > safe ? double(frame - safe) / rate : 0.0;
+        if (aheadSeconds > options_.maxAheadSeconds)
+            return failWith(msg, log::cat("the bundle's timetag is ", std::llround(aheadSeconds), " s ahead; at most ",
+                                          options_.maxAheadSeconds, " s (--max-ahead)"));
+        if (frame > safe && timeline_.scheduledAhead() >= kMaxScheduledAhead)
+            return failWith(msg, log::cat("too many commands scheduled ahead (", timeline_.scheduledAhead(),
+                                          "); wait until some have played"));
+    }
     auto outcome = controller_.handle(msg.address, *args);
     if (!outcome)
         return failWith(msg, outcome.error());
@@ -225,12 +237,57 @@ void ControlSurface::command(const osc::Message &msg)
         extra.emplace_back(clip(outcome->warning, kMaxReason));
     if (outcome->commit) {
         // Answer when the new patch is what the output plays.
-        if (!waitForFrame(frame, 10000))
-            return failWith(msg, "timed out waiting for the commit to go live");
         extra.emplace_back(static_cast<std::int64_t>(frame));
-        notify("commit_done", log::cat(outcome->commit->generation, " ", frame));
+        extra.insert(extra.begin(), osc::Arg(msg.address));
+        return answerWhenPlayed(msg, frame, "/done", std::move(extra), "timed out waiting for the commit to go live",
+                                log::cat(outcome->commit->generation, " ", frame));
     }
     done(msg, std::move(extra));
+}
+
+void ControlSurface::answerWhenPlayed(const osc::Message &msg, std::uint64_t frame, std::string_view address,
+                                      std::vector<osc::Arg> args, const std::string &timeoutReason,
+                                      const std::string &commitEvent)
+{
+    const double rate = double(segment_.geometry().sampleRate);
+    const std::uint64_t cycle = output_.cycleFrame();
+    const double waitSeconds = cycle != shm::kNoBlock && frame > cycle ? double(frame - cycle) / rate : 0.0;
+    if (msg.protocol == osc::Protocol::Udp && !msg.senderUrl.empty()) {
+        // The answer goes out from tick() once the output has played `frame`; meanwhile we
+        // keep reading everybody's commands.
+        const auto patience = std::chrono::milliseconds(std::llround(waitSeconds * 1000.0) + 10000);
+        deferred_.push_back({frame, msg.senderUrl, msg.address, std::string(address), std::move(args), timeoutReason,
+                             commitEvent, std::chrono::steady_clock::now() + patience});
+        return;
+    }
+    // A TCP reply must go out on its connection, inside this handler: wait here.
+    if (!waitForFrame(frame, int(waitSeconds * 1000.0) + 10000))
+        return failWith(msg, timeoutReason);
+    if (!commitEvent.empty())
+        notify("commit_done", commitEvent);
+    reply(msg, address, std::move(args));
+}
+
+void ControlSurface::answerDeferred()
+{
+    if (deferred_.empty() || !server_)
+        return;
+    const std::uint64_t cycle = output_.cycleFrame();
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(deferred_, [&](Deferred &d) {
+        if (cycle != shm::kNoBlock && cycle >= d.frame) {
+            if (!d.commitEvent.empty())
+                notify("commit_done", d.commitEvent);
+            server_->sendTo(d.url, d.address, d.args);
+            return true;
+        }
+        if (now > d.deadline || output_.serverGone()) {
+            ++rejected_;
+            server_->sendTo(d.url, "/fail", {d.request, d.timeoutReason});
+            return true;
+        }
+        return false;
+    });
 }
 
 void ControlSurface::savePatch(const osc::Message &msg)
@@ -311,6 +368,7 @@ void ControlSurface::relayFromRecorder(const osc::Message &news)
 
 void ControlSurface::tick()
 {
+    answerDeferred();
     if (!recorder_)
         return;
     const auto now = std::chrono::steady_clock::now();
@@ -356,6 +414,7 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
         }
         if (idle_)
             idle_();
+        answerDeferred();
     }
     failWith(msg, log::cat("no answer from chronus-recorder on ", options_.recorderHost, ":", options_.recorderPort,
                            " (is it running?)"));

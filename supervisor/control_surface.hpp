@@ -22,7 +22,13 @@ struct SurfaceOptions {
     int recorderPort = 5006;
     std::string recorderHost = "127.0.0.1";
     std::string patchDir; // where /patch/save writes and /patch/load <name> looks
+    double maxAheadSeconds = 60; // how far ahead a bundle's timetag may be
 };
+
+// Events a client may have scheduled ahead (future bundles) and not yet played; the
+// workers' event queues hold 65536, and a resync replays what is pending into a 32768
+// record ring.
+inline constexpr std::size_t kMaxScheduledAhead = 16384;
 
 // $CHRONUS_PATCH_DIR, else $XDG_DATA_HOME/chronus/patches, else ~/.local/share/chronus/patches.
 std::string defaultPatchDir();
@@ -43,8 +49,9 @@ public:
     void handle(const osc::Message &msg);
     // Sends `/event <kind> <text>` to every /notify subscriber.
     void notify(const std::string &kind, const std::string &text);
-    // Periodic work from the control loop: relays what the recorder says on its own (a
-    // take that ended by itself, a disk error) to the UDP client that started the take.
+    // Periodic work from the control loop: answers that waited for the output to reach
+    // their frame (commits, /sync), and relays what the recorder says on its own (a take
+    // that ended by itself, a disk error) to the UDP client that started the take.
     void tick();
 
     std::uint64_t commandsRejected() const { return rejected_; }
@@ -58,6 +65,14 @@ private:
     void status(const osc::Message &msg);
     void forwardToRecorder(const osc::Message &msg);
     void relayFromRecorder(const osc::Message &news);
+    // Answers `address args` once the output has played `frame` (UDP: later, from tick();
+    // TCP: waits here, as the reply must go out on the connection inside the handler), or
+    // /fail <request> <timeoutReason> if it does not in time. `commitEvent` non-empty: also
+    // tell /notify subscribers "commit_done <commitEvent>".
+    void answerWhenPlayed(const osc::Message &msg, std::uint64_t frame, std::string_view address,
+                          std::vector<osc::Arg> args, const std::string &timeoutReason,
+                          const std::string &commitEvent = {});
+    void answerDeferred();
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
 
@@ -74,6 +89,17 @@ private:
     std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
     std::chrono::steady_clock::time_point nextRecorderCheck_{};
     std::uint64_t rejected_ = 0;
+    struct Deferred {
+        std::uint64_t frame;
+        std::string url;     // the requester (UDP)
+        std::string request; // its address, for a /fail
+        std::string address; // the answer
+        std::vector<osc::Arg> args;
+        std::string timeoutReason;
+        std::string commitEvent;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::vector<Deferred> deferred_;
 };
 
 } // namespace chronus::supervisor

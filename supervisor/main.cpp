@@ -30,7 +30,7 @@ namespace {
 const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-port 5005] [--instance NAME]
                           [--lookahead 2] [--channels 2] [--recorder-port 5006] [--journal FILE]
                           [--patch FILE] [--jack-server NAME] [--jack-name NAME] [--worker PATH]
-                          [--patch-dir DIR] [--no-connect] [--nsm-open-timeout 30]
+                          [--patch-dir DIR] [--no-connect] [--nsm-open-timeout 30] [--max-ahead 60]
 
 Plays two lockstep chronus-synth-worker processes through the JACK client "chronus"
 (ports out_L, out_R) and switches to the standby inside the same JACK cycle when the
@@ -54,6 +54,8 @@ active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TC
   --no-connect        do not connect out_* to the system playback ports
   --nsm-open-timeout S  under a session manager, seconds to wait for the session to open
                       (default 30)
+  --max-ahead S       how far ahead a bundle's timetag may be, in seconds (default 60;
+                      farther ones are answered /fail)
 
 Under systemd (Type=notify) it reports READY=1 once OSC is served and the workers play,
 its state as STATUS=, and feeds the watchdog only while JACK runs its process callback.
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
     std::string patchDir = defaultPatchDir();
     int oscPort = 5005, recorderPort = 5006;
     unsigned lookahead = 2, channels = 2, nsmOpenSeconds = 30;
+    double maxAheadSeconds = 60;
     bool connect = true, instanceGiven = false;
     if (const char *env = std::getenv("CHRONUS_OSC_HOST"); env && *env)
         oscHost = env;
@@ -144,6 +147,9 @@ int main(int argc, char **argv)
         } else if (arg == "--lookahead") {
             if (!value(v) || !parseWhole(v, lookahead) || lookahead < 1 || lookahead > 8)
                 return usageError("--lookahead needs 1..8 periods");
+        } else if (arg == "--max-ahead") {
+            if (!value(v) || !parseWhole(v, maxAheadSeconds) || !(maxAheadSeconds >= 0.1 && maxAheadSeconds <= 3600))
+                return usageError("--max-ahead needs 0.1..3600 seconds");
         } else if (arg == "--channels") {
             if (!value(v) || !parseWhole(v, channels) || channels < 1 || channels > 16)
                 return usageError("--channels needs 1..16");
@@ -283,7 +289,7 @@ int main(int argc, char **argv)
     };
     SlotManager slots(**output, **segment, timeline,
                       {findWorker(workerOption), instance, (*output)->serverName(), jackName}, notify);
-    ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1", patchDir});
+    ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1", patchDir, maxAheadSeconds});
     controlSurface.setServer(server->get());
 
     slots.setRestartHook([&] {

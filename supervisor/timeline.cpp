@@ -125,8 +125,11 @@ bool Timeline::apply(const engine::Outcome &outcome, std::uint64_t frame, std::s
                 ok = deliver(s, entry) && ok;
         history_.push_back(std::move(entry));
     };
+    const bool ahead = frame > safeFrame();
     for (engine::Event e : outcome.events) {
         e.frame = frame;
+        if (ahead)
+            ahead_.push(frame);
         Entry entry;
         entry.record.kind = shm::RecordKind::Event;
         entry.record.frame = frame;
@@ -191,14 +194,20 @@ void Timeline::prune()
     const std::uint64_t cycle = output_.cycleFrame();
     if (cycle == kNoBlock)
         return;
+    while (!ahead_.empty() && ahead_.top() < cycle)
+        ahead_.pop();
     const std::uint64_t keep = std::uint64_t(2 * rate_);
     const std::uint64_t horizon = cycle > keep ? cycle - keep : 0;
-    while (!history_.empty()) {
-        const Entry &e = history_.front();
-        const std::uint64_t at = e.record.kind == shm::RecordKind::Event ? e.record.event.frame : e.record.frame;
-        if (at >= horizon)
-            break;
+    auto frameOf = [](const Entry &e) {
+        return e.record.kind == shm::RecordKind::Event ? e.record.event.frame : e.record.frame;
+    };
+    while (!history_.empty() && frameOf(history_.front()) < horizon)
         history_.pop_front();
+    // History is in arrival order: an entry scheduled ahead at the front holds back the
+    // entries after it. Now and then sweep the whole of it.
+    if (history_.size() > 4096 && ++sweepCountdown_ >= 256) {
+        sweepCountdown_ = 0;
+        std::erase_if(history_, [&](const Entry &e) { return frameOf(e) < horizon; });
     }
 }
 

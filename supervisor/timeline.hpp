@@ -12,7 +12,9 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <string>
+#include <vector>
 
 namespace chronus::supervisor {
 
@@ -57,6 +59,9 @@ public:
     std::uint64_t lastStampedFrame() const noexcept { return lastStamped_; }
     std::uint64_t lastCommitFrame() const noexcept { return lastCommit_; }
     std::uint64_t lateCommands() const noexcept { return late_; }
+    // Events stamped ahead of safeFrame() (future bundles) that the output has not played
+    // yet, as of the last prune(). The workers hold a bounded number of pending events.
+    std::size_t scheduledAhead() const noexcept { return ahead_.size(); }
     std::uint64_t commandsStamped() const noexcept { return stamped_; }
 
 private:
@@ -75,6 +80,8 @@ private:
     bool attached_[shm::kSlots] = {false, false};
     bool overflowed_[shm::kSlots] = {false, false};
     std::deque<Entry> history_;
+    std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> ahead_;
+    unsigned sweepCountdown_ = 0;
     std::ofstream journal_;
     std::uint64_t lastStamped_ = 0;
     std::uint64_t lastCommit_ = 0;

@@ -3,6 +3,7 @@
 // render, bundles on their exact frame, one instance per name and port, stale segments,
 // JACK going away.
 #include "live_fixture.hpp"
+#include "control_surface.hpp"
 #include "shm_layout.hpp"
 
 #include <boost/interprocess/shared_memory_object.hpp>
@@ -298,6 +299,82 @@ TEST_F(LiveControl, AFutureBundleTakesEffectOnTheFrameItsTimetagNamesAndALateOne
     };
     EXPECT_NEAR(peak(frame - 4800, frame), 0.5f, 0.01f);
     EXPECT_NEAR(peak(frame + 24000, frame + 48000), 0.125f, 0.01f);
+}
+
+namespace {
+
+std::uint64_t ntpIn(double seconds)
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const double t = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9 + seconds + 2208988800.0;
+    return (std::uint64_t(t) << 32) | std::uint64_t((t - std::floor(t)) * 4294967296.0);
+}
+
+} // namespace
+
+TEST_F(LiveControl, AFutureCommitIsAnsweredWhenItGoesLiveWithoutHoldingUpOtherClients)
+{
+    patch();
+    ASSERT_TRUE(command(*client, "/patch/create", {"s2", "sine", "freq", 660.0f}));
+    ASSERT_TRUE(client->sendBundle(ntpIn(1.5), "/patch/commit", {}));
+    const auto sent = std::chrono::steady_clock::now();
+    // Another client is answered at once meanwhile.
+    auto other = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+    ASSERT_TRUE(other);
+    auto pong = (*other)->request("/ping", {}, 500);
+    ASSERT_TRUE(pong) << "the supervisor stopped reading while a commit waited to go live";
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, 500ms);
+    // The commit's /done comes once it is live, about 1.5 s later.
+    std::optional<Message> done;
+    while (!done && std::chrono::steady_clock::now() - sent < 5s)
+        if (auto m = client->receive(100); m && m->stringAt(0) == "/patch/commit")
+            done = m;
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->address, "/done") << toString(*done);
+    EXPECT_GT(std::chrono::steady_clock::now() - sent, 1300ms);
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    EXPECT_GE(num(*s, "frame"), double(done->intAt(done->args.size() - 1).value_or(-1)));
+}
+
+TEST_F(LiveControl, TimetagsTooFarAheadAndTooManyScheduledCommandsAreRefused)
+{
+    patch();
+    ASSERT_TRUE(client->sendBundle(ntpIn(3600), "/mod/s1/gain", {0.1f}));
+    auto far = client->receive(2000);
+    ASSERT_TRUE(far);
+    EXPECT_EQ(far->address, "/fail") << toString(*far);
+    EXPECT_NE(far->stringAt(1).value_or("").find("--max-ahead"), std::string::npos) << toString(*far);
+
+    // Fill the budget of commands scheduled ahead (sending in batches, reading the answers
+    // so none is lost in a full socket), then one more.
+    const std::uint64_t tag = ntpIn(20);
+    std::size_t done = 0, failed = 0;
+    for (std::size_t sentCount = 0; sentCount < chronus::supervisor::kMaxScheduledAhead;) {
+        for (int i = 0; i < 256 && sentCount < chronus::supervisor::kMaxScheduledAhead; ++i, ++sentCount)
+            ASSERT_TRUE(client->sendBundle(tag, "/mod/s1/gain", {0.25f}));
+        while (done + failed < sentCount) {
+            auto m = client->receive(2000);
+            ASSERT_TRUE(m) << "an answer went missing after " << done << " /done";
+            (m->address == "/done" ? done : failed)++;
+        }
+    }
+    EXPECT_EQ(done, chronus::supervisor::kMaxScheduledAhead);
+    EXPECT_EQ(failed, 0u);
+    ASSERT_TRUE(client->sendBundle(tag, "/mod/s1/gain", {0.25f}));
+    auto over = client->receive(2000);
+    ASSERT_TRUE(over);
+    EXPECT_EQ(over->address, "/fail") << toString(*over);
+    EXPECT_NE(over->stringAt(1).value_or("").find("too many commands scheduled ahead"), std::string::npos);
+    // Commands for now still go through.
+    auto now = command(*client, "/mod/s1/freq", {330.0f});
+    ASSERT_TRUE(now);
+    EXPECT_EQ(now->address, "/done");
+    auto st = status(*client);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(num(*st, "divergences"), 0);
+    EXPECT_EQ(num(*st, "failovers"), 0);
 }
 
 TEST_F(LiveControl, NotifySubscribersHearAboutFailovers)
