@@ -4,6 +4,7 @@
 
 #include <lo/lo.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstdlib>
 #include <cstring>
@@ -152,6 +153,63 @@ void enableNoDelay(lo_address a)
         lo_address_set_tcp_nodelay(a, 0);
 }
 
+// Why a received packet is not valid OSC (empty: it is), checked as liblo will parse it, so
+// the sender can be told instead of liblo dropping it in silence.
+std::string malformedReason(const char *data, std::size_t size, int depth = 0)
+{
+    if (size == 0)
+        return "empty packet";
+    if (size % 4 != 0)
+        return log::cat("packet of ", size, " bytes is not a multiple of 4");
+    if (data[0] == '/') {
+        int result = 0;
+        lo_message m = lo_message_deserialise(const_cast<char *>(data), size, &result);
+        if (m) {
+            lo_message_free(m);
+            return {};
+        }
+        switch (result) {
+        case LO_EINVALIDPATH: return "the address is not a terminated, padded string";
+        case LO_ENOTYPE: return "no type tag string";
+        case LO_EINVALIDTYPE: return "the type tag string is not terminated and padded";
+        case LO_EBADTYPE: return "unknown type tag";
+        case LO_EINVALIDARG: return "the arguments do not match the type tags (truncated or malformed)";
+        case LO_ESIZE: return "bad size";
+        default: return log::cat("not a valid OSC message (liblo error ", result, ")");
+        }
+    }
+    if (size >= 8 && std::memcmp(data, "#bundle", 8) == 0) {
+        if (depth > 8)
+            return "bundles nested too deep";
+        if (size < 16)
+            return "bundle without a timetag";
+        for (std::size_t at = 16; at < size;) {
+            if (size - at < 4)
+                return "truncated bundle element size";
+            std::uint32_t n = 0;
+            std::memcpy(&n, data + at, 4);
+            n = ntohl(n);
+            at += 4;
+            if (n == 0 || n % 4 != 0 || n > size - at)
+                return log::cat("bundle element of ", n, " bytes does not fit the packet");
+            if (auto why = malformedReason(data + at, n, depth + 1); !why.empty())
+                return "in a bundle: " + why;
+            at += n;
+        }
+        return {};
+    }
+    return "neither a message (address starting with '/') nor a #bundle";
+}
+
+// The address a malformed packet was meant for, if it has a readable one.
+std::string readableAddress(const char *data, std::size_t size)
+{
+    if (size == 0 || data[0] != '/')
+        return {};
+    const std::size_t end = std::find(data, data + size, '\0') - data;
+    return end < size ? std::string(data, end) : std::string();
+}
+
 bool isLoopback(lo_address src)
 {
     const char *host = src ? lo_address_get_hostname(src) : nullptr;
@@ -274,6 +332,8 @@ Expected<std::unique_ptr<Server>> Server::open(int port, bool localOnly, Handler
                 return fail(log::cat("OSC port ", port, " is already in use or not allowed (TCP): ", lastLiblo));
             continue;
         }
+        // Patches travel as JSON text; over TCP allow 4 MiB (a UDP datagram caps at 64 KiB).
+        lo_server_max_msg_size(tcp, kMaxTcpMessageBytes);
         s->udp_ = udp;
         s->tcp_ = tcp;
         s->port_ = lo_server_get_port(udp);
@@ -311,12 +371,57 @@ int Server::poll(int timeoutMs)
             continue;
         // Drain: each call handles one packet (or one TCP message) and returns its size.
         for (int n = 0; n < 256; ++n) {
+            if (i == 0 && refuseMalformedDatagram())
+                continue;
             if (lo_server_recv_noblock(servers[i], 0) <= 0)
                 break;
             ++dispatched;
         }
     }
     return dispatched;
+}
+
+bool Server::refuseMalformedDatagram()
+{
+    // Look at the next datagram before liblo does: liblo drops an invalid one without a
+    // word, and its sender deserves a /fail.
+    const int fd = lo_server_get_socket_fd(static_cast<lo_server>(udp_));
+    sockaddr_storage from{};
+    socklen_t fromLen = sizeof from;
+    peekBuffer_.resize(65536);
+    const ssize_t got = ::recvfrom(fd, peekBuffer_.data(), peekBuffer_.size(), MSG_PEEK | MSG_DONTWAIT,
+                                   reinterpret_cast<sockaddr *>(&from), &fromLen);
+    if (got < 0)
+        return false; // nothing waiting (or an error liblo will meet and report)
+    const std::string why = malformedReason(peekBuffer_.data(), std::size_t(got));
+    if (why.empty())
+        return false;
+    (void)::recv(fd, peekBuffer_.data(), peekBuffer_.size(), MSG_DONTWAIT); // take it out
+    char host[INET6_ADDRSTRLEN] = {};
+    int port = 0;
+    if (from.ss_family == AF_INET) {
+        const auto *a = reinterpret_cast<const sockaddr_in *>(&from);
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        port = ntohs(a->sin_port);
+    } else if (from.ss_family == AF_INET6) {
+        const auto *a = reinterpret_cast<const sockaddr_in6 *>(&from);
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        port = ntohs(a->sin6_port);
+    }
+    ++malformed_;
+    log::debug("osc: malformed packet from ", host, ":", port, ": ", why);
+    if (port == 0)
+        return true;
+    lo_address src = lo_address_new(host, std::to_string(port).c_str());
+    if (!src)
+        return true;
+    if (!localOnly_ || isLoopback(src)) {
+        lo_message m = build({readableAddress(peekBuffer_.data(), std::size_t(got)), "malformed OSC packet: " + why});
+        lo_send_message_from(src, static_cast<lo_server>(udp_), "/fail", m);
+        lo_message_free(m);
+    }
+    lo_address_free(src);
+    return true;
 }
 
 bool Server::reply(const Message &msg, std::string_view address, const std::vector<Arg> &args)

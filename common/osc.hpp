@@ -43,6 +43,9 @@ struct Message {
 
 using Handler = std::function<void(const Message &)>;
 
+// Largest message a Server takes over TCP (UDP: one datagram, at most 64 KiB).
+inline constexpr int kMaxTcpMessageBytes = 4 << 20;
+
 // Server on UDP and TCP port `port` (0: any free port, same number for both).
 // `localOnly` drops messages whose sender is not on the loopback interface (liblo 0.31
 // cannot bind one address, so this stands in for --osc-host 127.0.0.1).
@@ -69,14 +72,21 @@ public:
     bool sendTo(const std::string &url, std::string_view address, const std::vector<Arg> &args);
     // The port both sockets listen on.
     int port() const noexcept { return port_; }
+    // UDP packets refused as malformed (each answered `/fail <address or ""> <reason>`).
+    std::uint64_t malformedPackets() const noexcept { return malformed_; }
 
 private:
     Server() = default;
+    // Takes the next UDP datagram out and answers its sender if it is not valid OSC; false
+    // (leaving it for liblo) if it is, or if none is waiting.
+    bool refuseMalformedDatagram();
     void *udp_ = nullptr; // lo_server
     void *tcp_ = nullptr; // lo_server
     int port_ = 0;
     bool localOnly_ = false;
     Handler handler_;
+    std::vector<char> peekBuffer_;
+    std::uint64_t malformed_ = 0;
     friend struct Dispatch;
 };
 

@@ -112,6 +112,12 @@ TEST_F(LiveControl, TcpClientsGetTheirRepliesOnTheSamePort)
     auto r = (*tcp)->request("/patch/create", {"t1", "sine"}, 2000);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->address, "/done");
+    // A patch bigger than any UDP datagram (here: 100 KB of JSON) travels over TCP.
+    const std::string big = R"({"nodes":[{"id":"t2","type":"sine"}],)" + std::string(100000, ' ') +
+                            R"("connections":[{"from":"t2","to":"output"}]})";
+    auto loaded = (*tcp)->request("/patch/load", {big}, 5000);
+    ASSERT_TRUE(loaded) << "no answer to a 100 KB /patch/load over TCP";
+    EXPECT_EQ(loaded->address, "/done") << toString(*loaded).substr(0, 300);
 }
 
 TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
@@ -163,6 +169,20 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     const char *garbage[] = {"", "x", "/mod/s1/freq\0\0\0\0,f\0\0", "#bundle\0garbage", "/a\0\0,sssss\0\0\0\0"};
     const std::size_t sizes[] = {0, 1, 20, 15, 16};
+    // Each kind is answered: /fail <address as far as readable> "malformed OSC packet: ...".
+    timeval wait{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    for (std::size_t i = 0; i < std::size(garbage); ++i) {
+        ::sendto(fd, garbage[i], sizes[i], 0, reinterpret_cast<sockaddr *>(&to), sizeof to);
+        char answer[2048];
+        const ssize_t n = ::recv(fd, answer, sizeof answer, 0);
+        ASSERT_GT(n, 8) << "no answer to malformed packet " << i;
+        const std::string text(answer, std::size_t(n));
+        EXPECT_EQ(text.substr(0, 6), std::string("/fail\0", 6)) << "packet " << i;
+        EXPECT_NE(text.find("malformed OSC packet"), std::string::npos) << "packet " << i;
+        if (i == 2) // the address is readable: it is named
+            EXPECT_NE(text.find("/mod/s1/freq"), std::string::npos) << "packet " << i;
+    }
     for (int round = 0; round < 50; ++round)
         for (std::size_t i = 0; i < std::size(garbage); ++i)
             ::sendto(fd, garbage[i], sizes[i], 0, reinterpret_cast<sockaddr *>(&to), sizeof to);
