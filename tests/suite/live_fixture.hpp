@@ -329,6 +329,8 @@ struct Comparison {
     std::size_t cycles = 0;
     std::size_t captureGaps = 0;    // cycles JACK skipped for the capture client
     std::size_t excused = 0;        // cycles visibly left over from a cycle JACK skipped
+    std::size_t repeated = 0;       // of which: a repeat of the previous block (the supervisor
+                                    // was not run; it must have counted that as skipped)
     std::size_t mismatchFrames = 0; // frames in cycles that differ for no such reason
     std::uint64_t firstMismatch = UINT64_MAX;
     double rms = 0;
@@ -362,6 +364,7 @@ inline Comparison compareWithRender(const Capture &cap, const std::vector<std::v
             continue;
         if (afterGap || (frame >= n && same(at, frame - n, n))) {
             ++r.excused;
+            r.repeated += !afterGap;
             continue;
         }
         r.mismatchFrames += n;

@@ -230,6 +230,12 @@ Attempt runScenario(const fs::path &dir)
     const Comparison cmp = compareWithRender(cap, *rendered, *origin);
     if (cmp.excused > 0)
         a.jackLosses.push_back(std::to_string(cmp.excused) + " cycle(s) left over from a cycle JACK skipped");
+    // A repeated block is JACK's doing only if JACK skipped the supervisor's cycle there, and
+    // the supervisor sees every skipped cycle of its own (its frame clock jumps): a repeat it
+    // did not count is ours.
+    a.check(double(cmp.repeated) * double(first.frames) <= a.supervisorSkipped,
+            std::to_string(cmp.repeated) + " cycle(s) repeated the previous block, but the supervisor counted only " +
+                std::to_string(long(a.supervisorSkipped)) + " skipped frames");
     a.check(cmp.mismatchFrames == 0, std::to_string(cmp.mismatchFrames) +
                                          " frames differ from the offline render, the first block at timeline frame " +
                                          std::to_string(cmp.firstMismatch) + ", nearest fault " +
