@@ -11,8 +11,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <sys/mman.h>
@@ -36,7 +38,8 @@ std::atomic<bool> quit{false};
 chronus::worker::Worker *current = nullptr;
 
 void onQuit(int) { quit.store(true); }
-// Test hooks: SIGUSR1 poisons the next block with NaN, SIGUSR2 stalls one cycle.
+// Test hooks (with CHRONUS_FAULT_INJECTION=1): SIGUSR1 poisons the next block with NaN,
+// SIGUSR2 stalls one cycle.
 void onFault(int sig)
 {
     if (current)
@@ -104,8 +107,12 @@ int main(int argc, char **argv)
     current = w->get();
     std::signal(SIGTERM, onQuit);
     std::signal(SIGINT, onQuit);
-    std::signal(SIGUSR1, onFault);
-    std::signal(SIGUSR2, onFault);
+    // Fault injection is for the failover tests only (CHRONUS_FAULT_INJECTION=1 in their
+    // environment); anywhere else a stray SIGUSR1/2 must neither poison a block nor kill us.
+    const char *faults = std::getenv("CHRONUS_FAULT_INJECTION");
+    const bool injectable = faults && std::string_view(faults) == "1";
+    std::signal(SIGUSR1, injectable ? onFault : SIG_IGN);
+    std::signal(SIGUSR2, injectable ? onFault : SIG_IGN);
     if (auto started = (*w)->start(); !started) {
         log::error(started.error());
         return 1;
