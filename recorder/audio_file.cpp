@@ -105,6 +105,13 @@ std::size_t bytesPerFrame(const FileFormat &f, std::size_t channels)
     return sampleBytes(f.sample) * channels;
 }
 
+std::size_t uncompressedBytesPerFrame(const FileFormat &f, std::size_t channels)
+{
+    if (f.container == Container::Flac) // FLAC holds 16 or 24-bit PCM (see sndfileFormat)
+        return (f.sample == SampleFormat::Pcm16 ? 2 : 3) * channels;
+    return sampleBytes(f.sample) * channels;
+}
+
 std::uint64_t maxFramesPerFile(const FileFormat &f, std::size_t channels)
 {
     if (f.container != Container::Wav)
@@ -225,6 +232,9 @@ Expected<std::unique_ptr<AudioFile>> AudioFile::create(std::unique_ptr<Sink> sin
     if (!sf_format_check(&info))
         return fail(log::cat(nameOf(format.container), " cannot hold ", channels, " channels in this sample format (libsndfile",
                              format.container == Container::Flac ? " allows at most 8 for FLAC" : "", ")"));
+    // libsndfile accepts more, but its Vorbis encoder then writes nothing.
+    if (format.container == Container::Ogg && channels > kMaxOggChannels)
+        return fail(log::cat("ogg cannot hold ", channels, " channels (Vorbis allows at most ", kMaxOggChannels, ")"));
     f->sink_ = std::move(sink);
     f->sf_ = sf_open_virtual(&vio, SFM_WRITE, &info, f->sink_.get());
     if (!f->sf_)
@@ -235,9 +245,13 @@ Expected<std::unique_ptr<AudioFile>> AudioFile::create(std::unique_ptr<Sink> sin
     f->channels_ = channels;
     f->bytesPerFrame_ = bytesPerFrame(format, channels);
     f->zeros_.assign(channels * 4096, 0.0f);
+    // Raw float writes bypass libsndfile's peak tracking, so its PEAK chunk would say every
+    // channel peaks at 0: WAV drops the chunk (no chunk is better than a wrong one); RF64
+    // cannot, so it goes through sf_writef_float, which keeps the chunk right.
     f->rawFloat_ = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && format.sample == SampleFormat::Float &&
-                   (format.container == Container::Wav || format.container == Container::Rf64 ||
-                    format.container == Container::W64);
+                   (format.container == Container::Wav || format.container == Container::W64);
+    if (f->rawFloat_ && format.container == Container::Wav)
+        sf_command(f->sf_, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
     f->broadcast_ = format.container == Container::Wav || format.container == Container::Rf64;
     switch (info.format & SF_FORMAT_SUBMASK) {
     case SF_FORMAT_PCM_16: f->pcmBits_ = 16; break;
@@ -288,6 +302,13 @@ bool AudioFile::writePcm(const float *interleaved, std::size_t frames)
         frames -= n;
     }
     return true;
+}
+
+std::uint64_t AudioFile::overheadBytes() const
+{
+    const std::uint64_t written = bytesWritten();
+    const std::uint64_t data = frames_ * bytesPerFrame_;
+    return written > data ? written - data : 0;
 }
 
 bool AudioFile::account(sf_count_t n, std::size_t frames)

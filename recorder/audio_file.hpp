@@ -6,6 +6,7 @@
 
 #include <sndfile.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -30,6 +31,11 @@ std::string extensionOf(Container container);
 std::string nameOf(Container container);
 // Bytes per frame on disk for uncompressed formats (0 for FLAC/Ogg).
 std::size_t bytesPerFrame(const FileFormat &format, std::size_t channels);
+// Bytes per frame of the samples as written, before any compression (FLAC: 16 or 24-bit
+// PCM; Ogg: the sample format): an upper bound for FLAC and Ogg, exact for the others.
+std::size_t uncompressedBytesPerFrame(const FileFormat &format, std::size_t channels);
+// Vorbis's channel limit (libsndfile's format check does not enforce it).
+inline constexpr std::size_t kMaxOggChannels = 255;
 // Largest frame count a file of this format may hold before it must rotate (plain WAV
 // stops short of 4 GiB; others unlimited).
 std::uint64_t maxFramesPerFile(const FileFormat &format, std::size_t channels);
@@ -100,6 +106,12 @@ public:
     void setPath(std::filesystem::path p) { path_ = std::move(p); }
     std::uint64_t frames() const noexcept { return frames_; }
     std::uint64_t bytes() const noexcept { return frames_ * bytesPerFrame_; }
+    // Bytes libsndfile has handed to the sink so far (header and data; for FLAC and Ogg
+    // what the encoder has produced).
+    std::uint64_t bytesWritten() const { return sink_ ? std::uint64_t(std::max<sf_count_t>(0, sink_->tell())) : 0; }
+    // Bytes of the file that are not sample data (header chunks) as it stands; for
+    // uncompressed formats. libsndfile may still complete the header at the first write.
+    std::uint64_t overheadBytes() const;
     bool failed() const noexcept { return !error_.empty(); }
     const std::string &error() const noexcept { return error_; }
 

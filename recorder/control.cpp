@@ -139,10 +139,11 @@ void Control::split(const osc::Message &msg)
 {
     if (!recording())
         return (void)server_->replyWith(msg, "/fail", msg.address, std::string("not recording"));
-    auto path = writer_.split();
-    if (!path)
-        return (void)server_->replyWith(msg, "/fail", msg.address, path.error());
-    server_->replyWith(msg, "/done", msg.address, path->string());
+    auto paths = writer_.split();
+    if (!paths)
+        return (void)server_->replyWith(msg, "/fail", msg.address, paths.error());
+    // The closed part's name too: a take's first file takes its _0001 name only now.
+    server_->replyWith(msg, "/done", msg.address, paths->next.string(), paths->closed.string());
 }
 
 void Control::preroll(const osc::Message &msg)
@@ -178,7 +179,8 @@ void Control::status(const osc::Message &msg)
     std::int64_t freeBytes = -1;
     if (statvfs(config_.dir.c_str(), &fs) == 0)
         freeBytes = std::int64_t(fs.f_bavail) * std::int64_t(fs.f_frsize);
-    kv("state", std::string(w.recording ? "recording" : (w.lastError.empty() ? "idle" : "error")));
+    // "error" until the next take starts; disk_errors and last_error keep the history.
+    kv("state", std::string(w.recording ? "recording" : (w.failed ? "error" : "idle")));
     kv("path", w.path.string());
     kv("seconds", double(w.takeFrames) / rate);
     kv("frames", std::int64_t(w.takeFrames));
@@ -196,7 +198,10 @@ void Control::status(const osc::Message &msg)
     kv("disk_errors", std::int64_t(w.diskErrors));
     kv("last_error", w.lastError);
     kv("free_bytes", freeBytes);
+    // Time left at the current take's rate (idle: the configured format's); for FLAC and
+    // Ogg measured once the file holds a second, before that from the uncompressed size.
     kv("seconds_left", w.bytesPerSecond && freeBytes >= 0 ? double(freeBytes) / double(w.bytesPerSecond) : -1.0);
+    kv("seconds_left_measured", w.bytesPerSecondMeasured);
     kv("preroll", config_.prerollSeconds);
     const std::vector<float> peaks = writer_.takePeaks();
     for (std::size_t i = 0; i < peaks.size(); ++i)

@@ -25,6 +25,9 @@ namespace chronus::rec {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
+// Room left for libsndfile to complete a header at a part's first write (measured: RF64
+// grows by 8 bytes then), so --split-size holds for the whole file.
+constexpr std::uint64_t kHeaderSlackBytes = 64;
 
 // peaks[c] = max(peaks[c], |x|) over `frames` interleaved frames of `ch` channels.
 void accumulatePeaks(const float *data, std::size_t frames, std::size_t ch, float *peaks)
@@ -66,7 +69,8 @@ void accumulatePeaks(const float *data, std::size_t frames, std::size_t ch, floa
 struct DiskWriter::Take {
     FileFormat format;
     std::unique_ptr<AudioFile> file;
-    fs::path basePath;            // the first file's name, root of part names
+    fs::path basePath;            // root of part names: take.wav for take_0001.wav
+    bool numbered = false;        // the first file already has its _0001 name
     int part = 1;
     bool partStarted = false;     // first frame of the current part written
     std::uint64_t partFirstJackFrame = 0;
@@ -88,6 +92,7 @@ struct DiskWriter::Command {
     std::optional<std::uint64_t> stopFrame;
     int timeoutMs = 3000;
     std::promise<Expected<fs::path>> pathResult;
+    std::promise<Expected<SplitPaths>> splitResult;
     std::promise<Expected<TakeSummary>> summaryResult;
 };
 
@@ -97,6 +102,7 @@ DiskWriter::DiskWriter(FrameRing &ring, WriterConfig config) : ring_(ring), conf
         config_.makeSink = [](int fd) { return std::make_unique<FileSink>(fd); };
     peaks_.assign(config_.channels, 0.0f);
     localPeaks_.assign(config_.channels, 0.0f);
+    publish(); // status is complete before the disk thread runs
 }
 
 DiskWriter::~DiskWriter() { stop(); }
@@ -148,9 +154,26 @@ void DiskWriter::run()
     }
 }
 
+void DiskWriter::meterArrivals()
+{
+    // Frames between the read position and the write position are ours until consumed;
+    // meter each once, when it arrives, whether or not a take will write it.
+    const std::uint64_t written = ring_.writtenFrames();
+    std::uint64_t from = std::max(meteredFrames_, ring_.readFrames());
+    while (from < written) {
+        std::size_t n = 0;
+        const float *p = ring_.peekAt(from, std::size_t(written - from), n);
+        if (n == 0)
+            break;
+        accumulatePeaks(p, n, config_.channels, localPeaks_.data());
+        from += n;
+    }
+    meteredFrames_ = from;
+}
+
 void DiskWriter::pump()
 {
-    const std::size_t ch = config_.channels;
+    meterArrivals();
     for (;;) {
         if (!nextEvent_) {
             TimelineEvent e;
@@ -195,7 +218,6 @@ void DiskWriter::pump()
         const float *p = ring_.peek(avail, n);
         if (timelineValid_ && take_)
             deliver(p, n, nextJackFrame_);
-        (void)ch;
         ring_.consume(n);
         nextJackFrame_ += n;
     }
@@ -238,11 +260,23 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
 
     while (frames > 0) {
         AudioFile &f = *t.file;
+        // Stamped first: the bext chunk is part of the header the size limit counts.
+        if (!t.partStarted) {
+            t.partStarted = true;
+            startPart(t, jackFrame);
+        }
         std::uint64_t room = maxFramesPerFile(t.format, ch) - f.frames();
         if (config_.splitFrames)
             room = std::min(room, config_.splitFrames - std::min(config_.splitFrames, f.frames()));
-        if (config_.splitBytes && bytesPerFrame(t.format, ch)) {
-            const std::uint64_t cap = std::max<std::uint64_t>(1, config_.splitBytes / bytesPerFrame(t.format, ch));
+        if (const std::uint64_t bpf = bytesPerFrame(t.format, ch); config_.splitBytes && bpf) {
+            // The whole file, header included, stays at or under splitBytes.
+            const std::uint64_t overhead = f.overheadBytes() + (f.frames() ? 0 : kHeaderSlackBytes);
+            const std::uint64_t cap = config_.splitBytes > overhead ? (config_.splitBytes - overhead) / bpf : 0;
+            if (cap == 0 && f.frames() == 0) {
+                finishTake(log::cat("--split-size ", config_.splitBytes, " leaves no room for a frame after the ",
+                                    overhead, "-byte header of ", f.path().string()));
+                return;
+            }
             room = std::min(room, cap - std::min(cap, f.frames()));
         }
         if (room == 0) {
@@ -251,14 +285,9 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
             continue;
         }
         const std::size_t n = std::size_t(std::min<std::uint64_t>(room, frames));
-        if (!t.partStarted) {
-            t.partStarted = true;
-            startPart(t, jackFrame);
-        }
         bool ok;
         if (data) {
             ok = f.write(data, n);
-            accumulatePeaks(data, n, ch, localPeaks_.data());
             data += n * ch;
         } else {
             ok = f.writeSilence(n);
@@ -278,9 +307,9 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
         finishTake("");
 }
 
-bool DiskWriter::openPart(Take &t, const fs::path &wanted, std::string &error)
+bool DiskWriter::openPart(Take &t, const fs::path &wanted, std::string &error, bool firstOfParts)
 {
-    auto created = createUnique(wanted);
+    auto created = createUnique(wanted, firstOfParts ? 1 : 0);
     if (!created) {
         error = created.error();
         return false;
@@ -295,6 +324,10 @@ bool DiskWriter::openPart(Take &t, const fs::path &wanted, std::string &error)
     t.partStarted = false;
     t.summary.files.push_back(created->path);
     t.summary.path = created->path;
+    if (t.summary.files.size() == 1) {
+        t.basePath = created->base;
+        t.numbered = firstOfParts;
+    }
     return true;
 }
 
@@ -306,9 +339,9 @@ bool DiskWriter::rotate(Take &t)
         return false;
     }
     fs::path closed = t.file->path();
-    if (t.part == 1) {
-        // The first part gets its _0001 name now that there are parts; link() refuses to
-        // replace an existing file, so nothing is overwritten.
+    if (t.part == 1 && !t.numbered) {
+        // A split on demand: the first part gets its _0001 name now that there are parts;
+        // link() refuses to replace an existing file, so nothing is overwritten.
         const fs::path first = partName(t.basePath, 1);
         if (::link(t.basePath.c_str(), first.c_str()) == 0) {
             ::unlink(t.basePath.c_str());
@@ -394,6 +427,7 @@ void DiskWriter::finishTake(const std::string &error)
     if (!err.empty()) {
         ++diskErrors_;
         lastError_ = err;
+        failed_ = true;
         log::error(err);
     }
     lastSummary_ = t.summary;
@@ -425,6 +459,11 @@ void DiskWriter::execute(const std::shared_ptr<Command> &command)
         t->format = config_.format;
         if (cmd.request.container)
             t->format.container = *cmd.request.container;
+        if (config_.splitBytes && !bytesPerFrame(t->format, config_.channels)) {
+            cmd.pathResult.set_value(fail(log::cat("--split-size cannot hold ", nameOf(t->format.container),
+                                                   " files to a size (compressed); use --split-frames or wav, rf64, w64")));
+            return;
+        }
         const std::string ext = extensionOf(t->format.container);
         const std::string name = cmd.request.name.empty() ? defaultName(std::time(nullptr), ext) : cmd.request.name;
         auto wanted = resolveInside(config_.dir, name, ext);
@@ -432,18 +471,20 @@ void DiskWriter::execute(const std::shared_ptr<Command> &command)
             cmd.pathResult.set_value(fail(wanted.error()));
             return;
         }
+        // Splitting set up front: the first file is take_0001.wav from the start, so the
+        // name the start command answers with stays valid.
+        const bool parts = config_.splitFrames || config_.splitBytes;
         std::string error;
-        if (!openPart(*t, *wanted, error)) {
+        if (!openPart(*t, *wanted, error, parts)) {
             cmd.pathResult.set_value(fail(error));
             return;
         }
-        t->basePath = t->summary.path;
         requestedStop_.store(UINT64_MAX, std::memory_order_release);
         endedByRequest_ = false;
         t->startFrame = cmd.request.startFrame;
         t->maxFrames = cmd.request.maxFrames;
         const fs::path path = t->summary.path;
-        std::fill(localPeaks_.begin(), localPeaks_.end(), 0.0f);
+        failed_ = false; // a take runs again; the error stays in lastError_ and diskErrors_
         take_ = std::move(t);
         publish();
         cmd.pathResult.set_value(path);
@@ -475,16 +516,17 @@ void DiskWriter::execute(const std::shared_ptr<Command> &command)
     }
     case Command::Kind::Split: {
         if (!take_) {
-            cmd.pathResult.set_value(fail("not recording"));
+            cmd.splitResult.set_value(fail("not recording"));
             return;
         }
         pump(); // write everything up to now into the current part
         if (!take_ || !rotate(*take_)) {
-            cmd.pathResult.set_value(fail("split failed: " + lastError_));
+            cmd.splitResult.set_value(fail("split failed: " + lastError_));
             return;
         }
         publish();
-        cmd.pathResult.set_value(take_->summary.path);
+        const auto &files = take_->summary.files;
+        cmd.splitResult.set_value(SplitPaths{files.back(), files[files.size() - 2]});
         return;
     }
     }
@@ -492,14 +534,29 @@ void DiskWriter::execute(const std::shared_ptr<Command> &command)
 
 void DiskWriter::publish()
 {
+    // Disk use per second: exact for uncompressed formats; for FLAC and Ogg measured from
+    // the current file once it holds a second, else its uncompressed size.
+    const FileFormat format = take_ ? take_->format : config_.format;
+    std::uint64_t bytesPerSecond = bytesPerFrame(format, config_.channels) * config_.rate;
+    bool measured = false;
+    if (bytesPerSecond == 0) {
+        const AudioFile *f = take_ ? take_->file.get() : nullptr;
+        if (f && f->frames() >= config_.rate && f->bytesWritten() > 0) {
+            bytesPerSecond = std::max<std::uint64_t>(1, f->bytesWritten() * config_.rate / f->frames());
+            measured = true;
+        } else {
+            bytesPerSecond = uncompressedBytesPerFrame(format, config_.channels) * config_.rate;
+        }
+    }
     std::lock_guard lock(mutex_);
     status_.recording = bool(take_);
+    status_.bytesPerSecond = bytesPerSecond;
+    status_.bytesPerSecondMeasured = measured;
     if (take_) {
         status_.path = take_->summary.path;
         status_.takeFrames = take_->summary.frames;
         status_.lostFrames = take_->summary.lostFrames;
         status_.gaps = take_->summary.gaps;
-        status_.bytesPerSecond = bytesPerFrame(take_->format, config_.channels) * config_.rate;
     } else {
         status_.path = lastSummary_.path;
         status_.takeFrames = lastSummary_.frames;
@@ -509,6 +566,7 @@ void DiskWriter::publish()
     status_.totalGapFrames = totalGapFrames_;
     status_.diskErrors = diskErrors_;
     status_.lastError = lastError_;
+    status_.failed = failed_;
     for (std::size_t c = 0; c < peaks_.size(); ++c)
         peaks_[c] = std::max(peaks_[c], localPeaks_[c]);
     std::fill(localPeaks_.begin(), localPeaks_.end(), 0.0f);
@@ -554,11 +612,11 @@ Expected<TakeSummary> DiskWriter::end(std::optional<std::uint64_t> stopFrame, in
     return waitFor(fut, timeoutMs + 5000, "stop");
 }
 
-Expected<fs::path> DiskWriter::split()
+Expected<DiskWriter::SplitPaths> DiskWriter::split()
 {
     auto cmd = std::make_shared<Command>();
     cmd->kind = Command::Kind::Split;
-    auto fut = cmd->pathResult.get_future();
+    auto fut = cmd->splitResult.get_future();
     {
         std::lock_guard lock(mutex_);
         commands_.push_back(cmd);

@@ -75,9 +75,14 @@ struct WriterStatus {
     std::uint64_t lostFrames = 0;     // in the current or last take
     std::vector<Gap> gaps;            // where, in the current or last take
     std::uint64_t totalGapFrames = 0; // since start-up, including while idle
-    std::uint64_t diskErrors = 0;
-    std::string lastError;
+    std::uint64_t diskErrors = 0;     // since start-up
+    std::string lastError;            // the latest disk error, kept after later takes
+    bool failed = false;              // the last take ended on a disk error; no take since
+    // Disk use of the current take's format (idle: the configured one), for time left:
+    // exact for WAV/RF64/W64; for FLAC/Ogg measured from the current file once it holds a
+    // second, before that the uncompressed size (an upper bound).
     std::uint64_t bytesPerSecond = 0;
+    bool bytesPerSecondMeasured = false;
 };
 
 class DiskWriter {
@@ -94,13 +99,20 @@ public:
     // Ends the take once every frame before `stopFrame` is written (none: everything now in
     // the ring), finalizes and returns it. Gives up waiting after `timeoutMs`.
     Expected<TakeSummary> end(std::optional<std::uint64_t> stopFrame, int timeoutMs = 3000);
-    // Starts the next part at the current position, sample-contiguous; returns its path.
-    Expected<std::filesystem::path> split();
+    // Starts the next part at the current position, sample-contiguous; returns its path
+    // and the final path of the part it closed (a take's first file is renamed
+    // take_0001.wav at its first split, unless splitting was configured up front).
+    struct SplitPaths {
+        std::filesystem::path next;
+        std::filesystem::path closed;
+    };
+    Expected<SplitPaths> split();
     // Frames of history to keep while idle (pre-roll); must be below the ring size.
     void setPrerollFrames(std::uint64_t frames);
 
     WriterStatus status() const;
-    // Per-channel peak since the previous call.
+    // Per-channel peak since the previous call, over every frame that reached the ring
+    // (while recording, and while idle with a pre-roll: otherwise no frames flow).
     std::vector<float> takePeaks();
     // Events for the control thread (take ended by duration limit or disk error).
     std::optional<WriterEvent> pollEvent();
@@ -113,9 +125,13 @@ private:
     struct Take;
     struct Command;
     void run();
+    // Accumulates the peaks of frames that arrived in the ring since the last call.
+    void meterArrivals();
     void execute(const std::shared_ptr<Command> &command);
     void deliver(const float *data, std::size_t frames, std::uint64_t jackFrame);
-    bool openPart(Take &take, const std::filesystem::path &wanted, std::string &error);
+    // Creates the next file of `take` as `wanted` (or a free name near it; `firstOfParts`:
+    // as part 1 of such a name) and makes it current.
+    bool openPart(Take &take, const std::filesystem::path &wanted, std::string &error, bool firstOfParts = false);
     bool rotate(Take &take);
     void finishTake(const std::string &error);
     // The current part's first frame is about to be written: BWF stamp and sidecar.
@@ -139,6 +155,8 @@ private:
     std::uint64_t totalGapFrames_ = 0;
     std::uint64_t diskErrors_ = 0;
     std::string lastError_;
+    bool failed_ = false;
+    std::uint64_t meteredFrames_ = 0; // ring frames metered so far
     TakeSummary lastSummary_;
 
     std::thread thread_;

@@ -64,16 +64,17 @@ std::string defaultName(std::time_t when, const std::string &extension)
     return buf + extension;
 }
 
-Expected<CreatedFile> createUnique(const fs::path &wanted)
+Expected<CreatedFile> createUnique(const fs::path &wanted, int part)
 {
     for (int n = 0; n < 10000; ++n) {
-        fs::path p = wanted;
+        fs::path base = wanted;
         if (n > 0)
-            p = wanted.parent_path() / (wanted.stem().string() + "-" + std::to_string(n) + wanted.extension().string());
+            base = wanted.parent_path() / (wanted.stem().string() + "-" + std::to_string(n) + wanted.extension().string());
+        const fs::path p = part > 0 ? partName(base, part) : base;
         // O_EXCL makes "never overwrite" atomic, even against another recorder.
         const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd >= 0)
-            return CreatedFile{fd, p};
+            return CreatedFile{fd, p, base};
         if (errno != EEXIST)
             return fail(log::cat("cannot create ", p.string(), ": ", std::strerror(errno)));
     }

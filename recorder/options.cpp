@@ -20,7 +20,8 @@ Records JACK ports to disk without losing a frame; controlled by OSC (UDP and TC
   --preroll S             keep S seconds of history; takes start S seconds early
   --max-seconds S         end every take after exactly S seconds
   --split-frames N        rotate files every N frames (take_0001.wav, take_0002.wav, ...)
-  --split-size BYTES      rotate files before they exceed BYTES
+  --split-size BYTES      rotate files before they exceed BYTES, header included
+                          (wav, rf64, w64; for flac and ogg use --split-frames)
   --client-name NAME      JACK client name (default chronus-recorder)
   --jack-server NAME      JACK server name (default $JACK_DEFAULT_SERVER or default)
   --help                  this text
@@ -135,6 +136,17 @@ Expected<Options> parseOptions(int argc, char **argv)
         if (allNames)
             o.channels = o.ports.size();
     }
+    // Formats that cannot do what was asked fail here, not at the first take.
+    const bool compressed = o.format.container == Container::Flac || o.format.container == Container::Ogg;
+    if (o.splitBytes && compressed)
+        return fail("--split-size cannot hold " + nameOf(o.format.container) +
+                    " files to a size (compressed sizes are known only after encoding); use --split-frames");
+    if (o.format.container == Container::Flac && o.channels > 8)
+        return fail("--format flac holds at most 8 channels (libsndfile); use wav, rf64 or w64 for " +
+                    std::to_string(o.channels));
+    if (o.format.container == Container::Ogg && o.channels > kMaxOggChannels)
+        return fail("--format ogg holds at most " + std::to_string(kMaxOggChannels) + " channels (Vorbis); use wav, rf64 or w64 for " +
+                    std::to_string(o.channels));
     // The ring must hold the pre-roll history and still leave room for disk stalls.
     if (o.prerollSeconds > 0 && o.ringSeconds < o.prerollSeconds + 4)
         o.ringSeconds = o.prerollSeconds + 4;

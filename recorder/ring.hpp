@@ -91,9 +91,15 @@ public:
     // the pointer is to interleaved data. Does not consume.
     const float *peek(std::size_t maxFrames, std::size_t &frames) const noexcept
     {
-        const std::uint64_t r = read_.load(std::memory_order_relaxed);
-        const std::size_t pos = std::size_t(r % capacity_);
-        frames = std::min({maxFrames, readableFrames(), capacity_ - pos});
+        return peekAt(read_.load(std::memory_order_relaxed), maxFrames, frames);
+    }
+    // The same from ring frame `from` (between the read position and writtenFrames()):
+    // frames the consumer holds but has not consumed yet, e.g. to meter them on arrival.
+    const float *peekAt(std::uint64_t from, std::size_t maxFrames, std::size_t &frames) const noexcept
+    {
+        const std::uint64_t w = written_.load(std::memory_order_acquire);
+        const std::size_t pos = std::size_t(from % capacity_);
+        frames = std::min({maxFrames, std::size_t(w > from ? w - from : 0), capacity_ - pos});
         return data_ + pos * channels_;
     }
     // Releases `frames` frames to the producer.

@@ -348,4 +348,44 @@ TEST(AudioFile, FormatsThatCannotHoldTheChannelCountFailWithAReason)
                                32, 48000);
     ASSERT_FALSE(f);
     EXPECT_NE(f.error().find("32 channels"), std::string::npos) << f.error();
+    // Vorbis holds 255 channels; libsndfile's format check lets 256 through and then its
+    // encoder writes nothing, so the limit is ours to enforce.
+    const int fd2 = ::open((tmp.path / "x.ogg").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    ASSERT_GE(fd2, 0);
+    auto ogg = AudioFile::create(std::make_unique<FileSink>(fd2), tmp.path / "x.ogg", {Container::Ogg, SampleFormat::Float},
+                                 256, 48000);
+    ASSERT_FALSE(ogg);
+    EXPECT_NE(ogg.error().find("256 channels"), std::string::npos) << ogg.error();
+    EXPECT_NE(ogg.error().find("at most 255"), std::string::npos) << ogg.error();
+    auto ogg255 = createFile(tmp.path / "y.ogg", {Container::Ogg, SampleFormat::Float}, 255);
+    ASSERT_TRUE(ogg255);
+    const std::vector<float> frames(255 * 64, 0.25f);
+    EXPECT_TRUE(ogg255->write(frames.data(), 64)) << ogg255->error();
+}
+
+TEST(AudioFile, FloatWavHasNoPeakChunkClaimingSilence)
+{
+    // Float frames go to WAV as raw bytes, past libsndfile's peak tracking: a PEAK chunk
+    // would say 0 for every channel. Readers must find the real peak, or none.
+    TempDir tmp;
+    for (Container c : {Container::Wav, Container::Rf64, Container::W64}) {
+        SCOPED_TRACE(nameOf(c));
+        const fs::path path = tmp.path / ("peak" + extensionOf(c) + nameOf(c));
+        auto f = createFile(path, {c, SampleFormat::Float}, 2);
+        ASSERT_TRUE(f);
+        std::vector<float> frames(2 * 1000, 0.5f);
+        frames[2 * 500 + 1] = -0.75f;
+        ASSERT_TRUE(f->write(frames.data(), 1000));
+        f->close();
+        SF_INFO info{};
+        SNDFILE *sf = sf_open(path.c_str(), SFM_READ, &info);
+        ASSERT_TRUE(sf);
+        double peaks[2] = {-1, -1};
+        const bool chunk = sf_command(sf, SFC_GET_MAX_ALL_CHANNELS, peaks, sizeof peaks) == SF_TRUE;
+        sf_close(sf);
+        if (chunk) {
+            EXPECT_EQ(peaks[0], 0.5);
+            EXPECT_EQ(peaks[1], 0.75);
+        }
+    }
 }

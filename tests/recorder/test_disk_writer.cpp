@@ -75,6 +75,25 @@ private:
     std::shared_ptr<Gate> gate_;
 };
 
+// A file sink on a disk that fills up after `limitBytes` bytes (ENOSPC).
+class FullDiskSink : public FileSink {
+public:
+    FullDiskSink(int fd, sf_count_t limitBytes) : FileSink(fd), limit_(limitBytes) {}
+
+protected:
+    bool writeAt(const char *data, sf_count_t bytes, sf_count_t offset) override
+    {
+        if (offset + bytes > limit_) {
+            errno_ = ENOSPC;
+            return false;
+        }
+        return FileSink::writeAt(data, bytes, offset);
+    }
+
+private:
+    sf_count_t limit_;
+};
+
 // Plays the JACK thread: ramp cycles of `period` frames through the real RingFeeder.
 class SyntheticJack {
 public:
@@ -379,12 +398,15 @@ TEST_F(DiskWriterTest, SplitByFrameCountIsSampleContiguousInNumberedParts)
         DiskWriter writer(ring, wc);
         writer.start();
         SyntheticJack jack(ring, channels, kFirstFrame);
-        ASSERT_TRUE(writer.begin({"take" + std::to_string(channels), std::nullopt, jack.now(), 0}));
+        auto begun = writer.begin({"take" + std::to_string(channels), std::nullopt, jack.now(), 0});
+        ASSERT_TRUE(begun) << begun.error();
         jack.run(20); // 5120 frames: parts of 1000 x 5 + 120
         auto s = writer.end(jack.now());
         ASSERT_TRUE(s) << s.error();
         writer.stop();
         ASSERT_EQ(s->files.size(), 6u);
+        // Splitting was set up front: the path begin() answered is the first part's, for good.
+        EXPECT_EQ(*begun, s->files[0]);
         std::uint64_t first = kFirstFrame;
         for (std::size_t i = 0; i < s->files.size(); ++i) {
             char expect[64];
@@ -528,4 +550,212 @@ TEST_F(DiskWriterTest, EachPartCarriesABextTimestampOfItsFirstFrame)
         // The audio is untouched by the extra chunk.
         EXPECT_TRUE(rampMatches(s->files[i], kFirstFrame + i * kRate, 0, i < 2 ? kRate : kPeriod));
     }
+}
+
+TEST_F(DiskWriterTest, ADiskErrorShowsUntilTheNextTakeStartsAndItsCountAndTextRemain)
+{
+    WriterConfig wc = config(2);
+    auto full = std::make_shared<bool>(true);
+    wc.makeSink = [full](int fd) -> std::unique_ptr<Sink> {
+        if (*full)
+            return std::make_unique<FullDiskSink>(fd, 100000);
+        return std::make_unique<FileSink>(fd);
+    };
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"full", std::nullopt, jack.now(), 0}));
+    jack.run(kRate / kPeriod); // 384 kB of float frames: the disk fills
+    std::optional<WriterEvent> e;
+    for (int i = 0; i < 300 && !e; ++i, std::this_thread::sleep_for(10ms))
+        e = writer.pollEvent();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind, WriterEvent::Kind::DiskError);
+    WriterStatus st = writer.status();
+    EXPECT_FALSE(st.recording);
+    EXPECT_TRUE(st.failed);
+    EXPECT_EQ(st.diskErrors, 1u);
+    EXPECT_NE(st.lastError.find(std::strerror(ENOSPC)), std::string::npos) << st.lastError;
+    const std::string firstError = st.lastError;
+
+    // The disk has room again: the next take starts, and the error is history.
+    *full = false;
+    ASSERT_TRUE(writer.begin({"after", std::nullopt, jack.now(), 0}));
+    st = writer.status();
+    EXPECT_TRUE(st.recording);
+    EXPECT_FALSE(st.failed);
+    EXPECT_EQ(st.diskErrors, 1u);
+    EXPECT_EQ(st.lastError, firstError);
+    jack.run(10);
+    auto s = writer.end(jack.now());
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_TRUE(s->error.empty()) << s->error;
+    st = writer.status();
+    EXPECT_FALSE(st.recording);
+    EXPECT_FALSE(st.failed);
+    EXPECT_EQ(st.diskErrors, 1u);
+    writer.stop();
+}
+
+TEST_F(DiskWriterTest, DiskUsePerSecondIsKnownBeforeTheFirstTakeAndMeasuredForFlac)
+{
+    struct Case {
+        FileFormat format;
+        std::uint64_t bytesPerSecond; // exact, or the uncompressed bound for FLAC
+    };
+    const Case cases[] = {
+        {{Container::Wav, SampleFormat::Float}, 2 * 4 * kRate},
+        {{Container::W64, SampleFormat::Pcm24}, 2 * 3 * kRate},
+        {{Container::Flac, SampleFormat::Float}, 2 * 3 * kRate}, // FLAC writes 24-bit
+        {{Container::Flac, SampleFormat::Pcm16}, 2 * 2 * kRate},
+        {{Container::Ogg, SampleFormat::Float}, 2 * 4 * kRate},
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(nameOf(c.format.container));
+        WriterConfig wc = config(2);
+        wc.format = c.format;
+        FrameRing ring(2, kRate);
+        DiskWriter writer(ring, wc);
+        // Idle, before the disk thread ever ran: time left is already known.
+        EXPECT_EQ(writer.status().bytesPerSecond, c.bytesPerSecond);
+        EXPECT_FALSE(writer.status().bytesPerSecondMeasured);
+    }
+    // Recording FLAC: after a second of audio, what the encoder really produces.
+    WriterConfig wc = config(2);
+    wc.format = {Container::Flac, SampleFormat::Pcm24};
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"flac", std::nullopt, jack.now(), 0}));
+    jack.run(kRate / kPeriod + 20);
+    ASSERT_TRUE(jack.drain());
+    WriterStatus st;
+    for (int i = 0; i < 100 && !(st = writer.status()).bytesPerSecondMeasured; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(st.bytesPerSecondMeasured);
+    EXPECT_GT(st.bytesPerSecond, 0u);
+    EXPECT_LT(st.bytesPerSecond, 2u * 3 * kRate);
+    auto s = writer.end(jack.now());
+    ASSERT_TRUE(s) << s.error();
+    writer.stop();
+    // The estimate is the file's own rate: within 10 % of its size per second.
+    const double fileRate = double(fs::file_size(s->path)) * kRate / double(s->frames);
+    EXPECT_NEAR(double(st.bytesPerSecond), fileRate, fileRate * 0.1);
+}
+
+TEST_F(DiskWriterTest, PeaksAreMeteredWhileIdleWhenAPrerollKeepsTheInputsFlowing)
+{
+    FrameRing ring(3, kRate);
+    DiskWriter writer(ring, config(3));
+    writer.setPrerollFrames(kRate / 2);
+    writer.start();
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters);
+    std::vector<std::vector<float>> data(3, std::vector<float>(kPeriod, 0.0f));
+    std::vector<const float *> ptrs{data[0].data(), data[1].data(), data[2].data()};
+    data[0][5] = 0.25f;
+    data[1][9] = -0.5f;
+    data[2][200] = 0.125f;
+    std::uint64_t now = kFirstFrame;
+    for (int i = 0; i < 4; ++i, now += kPeriod)
+        feeder.cycle(now, ptrs.data(), kPeriod, true);
+    // No take: the frames stay in the ring as pre-roll history, and are metered on arrival.
+    std::vector<float> peaks(3, 0.0f);
+    for (int i = 0; i < 100 && peaks[2] == 0.0f; ++i, std::this_thread::sleep_for(10ms)) {
+        const std::vector<float> p = writer.takePeaks();
+        for (std::size_t c = 0; c < 3; ++c)
+            peaks[c] = std::max(peaks[c], p[c]);
+    }
+    EXPECT_EQ(peaks, (std::vector<float>{0.25f, 0.5f, 0.125f}));
+    EXPECT_EQ(ring.readableFrames(), 4 * kPeriod) << "idle history is kept, not consumed";
+    // Metered once: the next query sees nothing new.
+    std::this_thread::sleep_for(120ms);
+    EXPECT_EQ(writer.takePeaks(), std::vector<float>(3, 0.0f));
+    writer.stop();
+}
+
+TEST_F(DiskWriterTest, SplitBySizeKeepsEveryWholeFileAtOrUnderTheLimitSampleContiguously)
+{
+    struct Case {
+        FileFormat format;
+        std::size_t bytesPerSample;
+    };
+    const Case cases[] = {{{Container::Wav, SampleFormat::Float}, 4}, {{Container::Wav, SampleFormat::Pcm16}, 2},
+                          {{Container::Rf64, SampleFormat::Float}, 4}, {{Container::W64, SampleFormat::Float}, 4},
+                          {{Container::W64, SampleFormat::Pcm24}, 3}};
+    constexpr std::uint64_t kLimit = 20011; // no multiple of any frame size
+    for (const Case &c : cases)
+        for (std::size_t channels : {1u, 2u, 7u}) {
+            SCOPED_TRACE(nameOf(c.format.container) + " " + std::to_string(c.bytesPerSample * 8) + "-bit, " +
+                         std::to_string(channels) + " channels");
+            const std::uint64_t frameBytes = c.bytesPerSample * channels;
+            WriterConfig wc = config(channels);
+            wc.format = c.format;
+            wc.splitBytes = kLimit;
+            wc.wallClock = [](std::uint64_t) { return std::int64_t(1700000000) * 1000000; }; // bext chunks too
+            FrameRing ring(channels, kRate);
+            DiskWriter writer(ring, wc);
+            writer.start();
+            SyntheticJack jack(ring, channels, kFirstFrame);
+            const std::string name = "size_" + nameOf(c.format.container) + std::to_string(c.bytesPerSample) + "_" +
+                                     std::to_string(channels);
+            ASSERT_TRUE(writer.begin({name, std::nullopt, jack.now(), 0}));
+            jack.run(40); // 10240 frames: several parts
+            auto s = writer.end(jack.now());
+            ASSERT_TRUE(s) << s.error();
+            writer.stop();
+            ASSERT_GE(s->files.size(), 2u);
+            std::uint64_t first = kFirstFrame;
+            for (std::size_t i = 0; i < s->files.size(); ++i) {
+                SCOPED_TRACE(s->files[i].filename().string());
+                const std::uint64_t size = fs::file_size(s->files[i]);
+                EXPECT_LE(size, kLimit);
+                // Full parts are as full as the limit allows: another frame would not fit.
+                if (i + 1 < s->files.size())
+                    EXPECT_GT(size + frameBytes, kLimit);
+                const RampCheck r = checkRamp(s->files[i], first);
+                EXPECT_EQ(r.channels, int(channels));
+                if (c.format.sample == SampleFormat::Float) // PCM clips the ramp's large values
+                    EXPECT_EQ(r.mismatches + r.silentFrames, 0u) << r.describe();
+                EXPECT_EQ(sidecarFirstFrame(s->files[i]), first);
+                first += r.frames;
+            }
+            EXPECT_EQ(first - kFirstFrame, 40 * kPeriod);
+        }
+}
+
+TEST_F(DiskWriterTest, SplitBySizeRefusesCompressedTakesAndLimitsTooSmallForAFrame)
+{
+    WriterConfig wc = config(2);
+    wc.splitBytes = 100000;
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.start();
+    for (Container c : {Container::Flac, Container::Ogg}) {
+        auto p = writer.begin({"compressed", c, 0, 0});
+        ASSERT_FALSE(p);
+        EXPECT_NE(p.error().find("--split-size"), std::string::npos) << p.error();
+    }
+    writer.stop();
+    EXPECT_TRUE(fs::is_empty(dir_));
+
+    // 256 channels of float: a 1 KiB frame does not fit beside the header in 4096 bytes... of
+    // which the header takes its share; the take ends with a reason instead of looping.
+    WriterConfig small = config(256);
+    small.splitBytes = 1200;
+    FrameRing bigRing(256, kRate);
+    DiskWriter w2(bigRing, small);
+    w2.start();
+    SyntheticJack jack(bigRing, 256, kFirstFrame);
+    ASSERT_TRUE(w2.begin({"tiny", std::nullopt, jack.now(), 0}));
+    jack.run(2);
+    std::optional<WriterEvent> e;
+    for (int i = 0; i < 300 && !e; ++i, std::this_thread::sleep_for(10ms))
+        e = w2.pollEvent();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind, WriterEvent::Kind::DiskError);
+    EXPECT_NE(e->summary.error.find("--split-size 1200 leaves no room"), std::string::npos) << e->summary.error;
+    w2.stop();
 }

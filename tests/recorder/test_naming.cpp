@@ -100,3 +100,22 @@ TEST_F(NamingTest, ExistingFilesAreNeverOverwrittenAUniqueSuffixIsAdded)
     close(fresh->fd);
     EXPECT_FALSE(createUnique(dir / "missing-dir" / "x.wav"));
 }
+
+TEST_F(NamingTest, AFirstPartIsNamedUniquelyAsAPartAndNamesTheRootOfItsSiblings)
+{
+    const fs::path rec = dir / "rec";
+    auto a = createUnique(rec / "take.wav", 1);
+    ASSERT_TRUE(a) << a.error();
+    EXPECT_EQ(a->path, rec / "take_0001.wav");
+    EXPECT_EQ(a->base, rec / "take.wav");
+    EXPECT_EQ(partName(a->base, 2), rec / "take_0002.wav");
+    // take_0001.wav exists now: the next take's parts move to another root as a whole,
+    // even though take.wav itself is free.
+    auto b = createUnique(rec / "take.wav", 1);
+    ASSERT_TRUE(b) << b.error();
+    EXPECT_EQ(b->path, rec / "take-1_0001.wav");
+    EXPECT_EQ(b->base, rec / "take-1.wav");
+    EXPECT_FALSE(fs::exists(rec / "take.wav"));
+    close(a->fd);
+    close(b->fd);
+}

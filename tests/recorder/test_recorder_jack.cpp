@@ -206,6 +206,10 @@ TEST_F(RecorderTest, SplitContinuesSampleContiguouslyInNumberedParts)
     const fs::path p1 = dir_ / "rec" / "take_0001.wav", p2 = dir_ / "rec" / "take_0002.wav";
     ASSERT_TRUE(fs::exists(p1));
     ASSERT_TRUE(fs::exists(p2));
+    EXPECT_FALSE(fs::exists(dir_ / "rec" / "take.wav"));
+    // The split names the new part, and the first part by the _0001 name it took then.
+    EXPECT_EQ(fs::path(*split.stringAt(1)), fs::canonical(p2));
+    EXPECT_EQ(fs::path(*split.stringAt(2)), fs::canonical(p1));
     const std::uint64_t f1 = sidecarFirstFrame(p1);
     const RampCheck a = checkRamp(p1, f1);
     const RampCheck b = checkRamp(p2, f1 + a.frames); // part 2 starts where part 1 ended
@@ -215,6 +219,39 @@ TEST_F(RecorderTest, SplitContinuesSampleContiguouslyInNumberedParts)
     EXPECT_EQ(b.silentFrames % 256, 0u) << b.describe();
     EXPECT_EQ(sidecarFirstFrame(p2), f1 + a.frames);
     EXPECT_EQ(std::int64_t(a.frames + b.frames), *stopped.intAt(2));
+}
+
+TEST_F(RecorderTest, WithSplittingSetUpFrontTheStartReplyNamesTheFirstPartForGood)
+{
+    startRamp(2);
+    startRecorder({"--split-frames", "24000"});
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_2", 5000));
+    std::this_thread::sleep_for(50ms);
+    auto started = call("/record/start", {std::string("parts"), 1.2f});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    const fs::path first = *started.stringAt(1);
+    EXPECT_EQ(first.filename(), "parts_0001.wav");
+    EXPECT_TRUE(fs::exists(first));
+    auto ended = await("/done", "/record/stop", 6000);
+    ASSERT_TRUE(ended) << "no /done /record/stop after the duration limit";
+    EXPECT_EQ(fs::path(*ended->stringAt(1)).filename(), "parts_0003.wav");
+    EXPECT_EQ(ended->intAt(2), 57600);
+    EXPECT_FALSE(fs::exists(dir_ / "rec" / "parts.wav"));
+    // The path the start reply named still holds the first part, and the parts join up.
+    std::uint64_t frame = sidecarFirstFrame(first);
+    std::uint64_t lost = 0;
+    const std::uint64_t expect[] = {24000, 24000, 9600};
+    for (int i = 0; i < 3; ++i) {
+        const fs::path p = dir_ / "rec" / ("parts_000" + std::to_string(i + 1) + ".wav");
+        SCOPED_TRACE(p.filename().string());
+        EXPECT_EQ(sidecarFirstFrame(p), frame);
+        const RampCheck r = checkRamp(p, frame);
+        EXPECT_EQ(r.frames, expect[i]) << r.describe();
+        EXPECT_EQ(r.mismatches, 0u) << r.describe();
+        lost += r.silentFrames;
+        frame += r.frames;
+    }
+    EXPECT_EQ(std::int64_t(lost), *ended->intAt(3));
 }
 
 TEST_F(RecorderTest, PrerollStartsTheFileExactlyThatEarlierAndSeamlessly)
