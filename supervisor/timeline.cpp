@@ -96,7 +96,9 @@ std::uint64_t Timeline::commitFrameFor(std::uint64_t frame) const noexcept
     // Both workers build the new graph on their control threads (polled every ms); give
     // them 50 ms or 4 periods, whichever is longer.
     const std::uint64_t margin = std::max<std::uint64_t>(4ull * period_, std::uint64_t(std::llround(0.05 * rate_)));
-    return std::max(frame, safeFrame() + margin);
+    // And after everything stamped before it (commands scheduled ahead included): those were
+    // resolved against the patch live when they arrived, and take effect on it.
+    return std::max({frame, safeFrame() + margin, lastStamped_ + 1});
 }
 
 bool Timeline::deliver(std::uint32_t slot, const Entry &entry)

@@ -33,7 +33,9 @@ public:
     // ahead of safeFrame(), else safeFrame() (a late bundle, counted). Never before the
     // latest commit, so commands keep their order relative to commits.
     std::uint64_t frameFor(std::optional<std::uint64_t> ntpTimetag);
-    // Frame for a commit: far enough ahead for both workers to build the graph.
+    // Frame for a commit: far enough ahead for both workers to build the graph, and after
+    // every command stamped before it (so a command scheduled ahead still meets the patch it
+    // was resolved against, live and in the journal's replay alike).
     std::uint64_t commitFrameFor(std::uint64_t frame) const noexcept;
 
     // Carries out a controller outcome at `frame` (events stamped, commit sent with its

@@ -358,6 +358,40 @@ TEST_F(LiveControl, AFutureCommitIsAnsweredWhenItGoesLiveWithoutHoldingUpOtherCl
     EXPECT_GE(num(*s, "frame"), double(done->intAt(done->args.size() - 1).value_or(-1)));
 }
 
+TEST_F(LiveControl, ACommitAfterACommandScheduledAheadTakesEffectAfterItLiveAndInTheJournal)
+{
+    patch();
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus"));
+    cap.start();
+    ASSERT_TRUE(client->sendBundle(ntpIn(0.5), "/mod/s1/gain", {0.125f}));
+    auto r = client->receive(2000);
+    ASSERT_TRUE(r && r->address == "/done");
+    ASSERT_TRUE(command(*client, "/patch/create", {"s2", "sine", "freq", 880.0f, "gain", 0.25f}));
+    ASSERT_TRUE(command(*client, "/patch/connect", {"s2", "output"}));
+    auto commit = command(*client, "/patch/commit", {}, 5000);
+    ASSERT_TRUE(commit);
+    ASSERT_EQ(commit->address, "/done") << toString(*commit);
+    std::this_thread::sleep_for(300ms);
+    cap.stop();
+    ASSERT_EQ(sup.stop(), 0) << sup.log();
+    std::smatch m;
+    const std::string text = readText(journal);
+    ASSERT_TRUE(std::regex_search(text, m, std::regex("@([0-9]+) /mod/s1/gain")));
+    const std::uint64_t modFrame = std::stoull(m[1]);
+    const auto commitFrame = commit->intAt(commit->args.size() - 1);
+    ASSERT_TRUE(commitFrame);
+    EXPECT_GT(std::uint64_t(*commitFrame), modFrame) << "the commit overtook a command sent before it";
+    // Live and the replay of the journal agree, both with the scheduled gain applied.
+    const auto origin = journalOrigin(journal);
+    ASSERT_TRUE(origin);
+    const auto &last = cap.cycle(cap.cycleCount() - 1);
+    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
+    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
+    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+}
+
 TEST_F(LiveControl, TimetagsTooFarAheadAndTooManyScheduledCommandsAreRefused)
 {
     patch();
