@@ -120,6 +120,10 @@ bool Timeline::deliver(std::uint32_t slot, const Entry &entry)
 bool Timeline::apply(const engine::Outcome &outcome, std::uint64_t frame, std::string_view address,
                      const std::vector<engine::Arg> &args)
 {
+    // The frame was chosen before the command was resolved; if this thread lost the CPU
+    // since, it may no longer be safe (the workers could have started rendering it, and
+    // would apply it late and perhaps at different frames). Stamp it at the first safe frame.
+    frame = std::max(frame, safeFrame());
     bool ok = true;
     auto send = [&](Entry entry) {
         for (std::uint32_t s = 0; s < shm::kSlots; ++s)
