@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,6 +46,24 @@ inline engine::PatchSpec everyModulePatch(const std::string &only = {})
     return spec;
 }
 
+// everyModulePatch() plus a voice played by a sequencer: drv.pitch -> voice.freq, drv.gate
+// and drv.velocity -> env, voice -> env -> output, drv.lane1 modulating a filter cutoff.
+// Text parameters (pattern, notes, lanes) and gates change what it plays.
+inline engine::PatchSpec sequencedPatch()
+{
+    engine::PatchSpec spec = everyModulePatch();
+    spec.nodes.push_back({"drv", "sequencer", {{"bpm", 140.0}, {"pattern", "X.x.x..x"}, {"notes", "A2 C3 E3"}}});
+    spec.nodes.push_back({"voice", "osc", {{"waveform", "saw"}}});
+    spec.nodes.push_back({"env", "adsr", {{"attack", 1.0}, {"decay", 60.0}, {"sustain", 0.4}, {"release", 30.0}}});
+    spec.connections.push_back({"drv.pitch", "voice.freq", 1.0});
+    spec.connections.push_back({"drv.gate", "env.gate", 1.0});
+    spec.connections.push_back({"drv.velocity", "env.velocity", 1.0});
+    spec.connections.push_back({"voice", "env", 1.0});
+    spec.connections.push_back({"env", "output", 0.3});
+    spec.connections.push_back({"drv.lane1", "n_biquad_filter.cutoff", 1.0});
+    return spec;
+}
+
 // A reproducible stream of parameter changes and gates for every node of `patch`.
 struct TimedCommand {
     std::uint64_t frame;
@@ -72,7 +91,43 @@ inline std::vector<TimedCommand> randomCommands(const engine::CompiledPatch &pat
     return out;
 }
 
+// Commands for sequencedPatch() that are not plain parameter sets: text parameters
+// (pattern, notes, lane values), gates by command, a node reset, and at `swapFrame` a commit
+// with a 10 ms crossfade that adds an audible node.
+inline std::vector<TimedCommand> textGateAndSwapCommands(std::uint64_t swapFrame)
+{
+    using S = std::string;
+    std::vector<TimedCommand> out = {
+        {3001, "/seq/pattern", {S("drv"), S("x.X.xx.X")}},
+        {5003, "/gate/n_kick", {1}},
+        {5999, "/gate/n_kick", {0}},
+        {7777, "/seq/notes", {S("drv"), S("C2"), S("G2"), S("Bb2"), S("D#3")}},
+        {9001, "/mod/drv/lane1", {S("200 -300 600")}},
+        {11111, "/gate/env", {S("on")}},
+        {12345, "/gate/env", {S("off")}},
+        {15000, "/seq/reset", {S("drv")}},
+        {17003, "/mod/n_sequencer/pattern", {S("X..x")}},
+        {19999, "/gate/n_snare", {1}},
+        {swapFrame, "/patch/create", {S("late"), S("osc"), S("waveform"), S("square"), S("freq"), 330, S("amp"), 0.2f}},
+        {swapFrame, "/patch/connect", {S("late"), S("output")}},
+        {swapFrame, "/patch/commit", {10}},
+        {swapFrame + 1, "/seq/pattern", {S("drv"), S("xxxx")}},
+        {swapFrame + 4000, "/seq/notes", {S("drv"), S("E2 A2")}},
+        {swapFrame + 4000, "/gate/n_hat", {1}},
+    };
+    return out;
+}
+
+// Merges two command lists by frame (stable: `a` first among equal frames).
+inline std::vector<TimedCommand> merged(std::vector<TimedCommand> a, const std::vector<TimedCommand> &b)
+{
+    a.insert(a.end(), b.begin(), b.end());
+    std::stable_sort(a.begin(), a.end(), [](auto &x, auto &y) { return x.frame < y.frame; });
+    return a;
+}
+
 // Renders `frames` of a patch with commands in blocks of `blockSize`; returns L then R.
+// Commits are built and swapped in at their command's frame with their crossfade.
 inline std::vector<float> renderWith(const engine::PatchSpec &spec, const std::vector<TimedCommand> &commands,
                                      std::uint64_t frames, std::uint32_t blockSize, double rate = 48000.0)
 {
@@ -93,13 +148,21 @@ inline std::vector<float> renderWith(const engine::PatchSpec &spec, const std::v
             if (outcome) {
                 for (auto e : outcome->events) {
                     e.frame = commands[next].frame;
-                    engine.schedule(e);
+                    EXPECT_TRUE(engine.schedule(e));
+                }
+                if (outcome->commit) {
+                    auto graph = engine::Graph::build(*outcome->commit, rate, blockSize);
+                    EXPECT_TRUE(graph) << (graph ? "" : graph.error());
+                    EXPECT_TRUE(engine.submitGraph(std::move(*graph), commands[next].frame,
+                                                   engine::crossfadeFrames(outcome->crossfadeMs, rate)));
                 }
             }
             ++next;
         }
         float *out[2] = {left.data() + pos, right.data() + pos};
         engine.render(out, 2, n);
+        while (engine.takeRetired()) {
+        }
     }
     left.insert(left.end(), right.begin(), right.end());
     return left;

@@ -2,8 +2,10 @@
 // events and commits, for a patch holding every module in the catalogue.
 #include "engine_fixtures.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numbers>
 
 using namespace chronus;
 using namespace chronus::engine;
@@ -37,10 +39,15 @@ std::size_t firstDifference(const std::vector<float> &a, const std::vector<float
 
 } // namespace
 
-TEST(Engine, OutputDoesNotDependOnBlockSizeForEveryModuleWithEvents)
+TEST(Engine, OutputDoesNotDependOnBlockSizeWithEventsTextParametersGatesAndACrossfadedSwap)
 {
-    const PatchSpec spec = everyModulePatch();
-    const auto commands = randomCommands(compiled(spec), kFrames, 400);
+    // Every module, plus a sequenced voice; random parameter changes, pattern/notes/lane
+    // text, gates, a node reset, and a crossfaded commit at a frame that is on no block
+    // boundary (30001 mod 7, 64, 253, 256 = 6, 49, 147, 49).
+    constexpr std::uint64_t kSwapFrame = 30001;
+    const PatchSpec spec = chronus::test::sequencedPatch();
+    const auto special = chronus::test::textGateAndSwapCommands(kSwapFrame);
+    const auto commands = chronus::test::merged(randomCommands(compiled(spec), kFrames, 400), special);
     const auto reference = renderWith(spec, commands, kFrames, 256);
     double energy = 0;
     for (float x : reference) {
@@ -53,6 +60,27 @@ TEST(Engine, OutputDoesNotDependOnBlockSizeForEveryModuleWithEvents)
         EXPECT_TRUE(bitIdentical(reference, other))
             << "block " << block << " differs first at sample " << firstDifference(reference, other);
     }
+
+    // The special commands must do something, or the test above proves little: without the
+    // swap the output is the same up to and including the swap frame (the crossfade starts
+    // at weight 0) and differs from the next frame on; without the text and gate commands
+    // it differs before the swap.
+    std::vector<chronus::test::TimedCommand> noSwap, noText;
+    for (const auto &c : commands) {
+        const bool swap = c.frame == kSwapFrame && c.address.rfind("/patch/", 0) == 0;
+        const bool text = !swap && std::find_if(special.begin(), special.end(), [&](const auto &x) {
+                                       return x.frame == c.frame && x.address == c.address;
+                                   }) != special.end();
+        if (!swap)
+            noSwap.push_back(c);
+        if (!text)
+            noText.push_back(c);
+    }
+    const std::vector<float> left(reference.begin(), reference.begin() + kFrames);
+    const auto withoutSwap = renderWith(spec, noSwap, kFrames, 256);
+    EXPECT_EQ(firstDifference(left, std::vector<float>(withoutSwap.begin(), withoutSwap.begin() + kFrames)),
+              kSwapFrame + 1);
+    EXPECT_LT(firstDifference(reference, renderWith(spec, noText, kFrames, 256)), kSwapFrame);
 }
 
 TEST(Engine, EveryModuleStaysFiniteUnderRandomParameterChanges)
@@ -163,37 +191,82 @@ TEST(Engine, ParameterEventTakesEffectAtItsExactFrame)
 
 TEST(Engine, CommitSwapsAtItsFrameAndKeepsStateOfNodesItKeeps)
 {
+    // The second commit adds a node whose very first sample is 0.25 (an LFO's square starts
+    // high), so the output's departure from the first patch alone marks the swap frame.
+    // 1000 is no multiple of the 64-frame blocks. With a crossfade the new patch enters at
+    // weight 0 at the swap frame, (i - 1000) / fade after it.
     const double rate = 48000;
-    Controller controller;
-    Engine engine(rate, 64);
-    auto first = controller.handle("/patch/create", {std::string("s"), std::string("sine")});
-    ASSERT_TRUE(first);
-    ASSERT_TRUE(controller.handle("/patch/connect", {std::string("s"), std::string("output")}));
-    auto c1 = controller.handle("/patch/commit", {0});
-    ASSERT_TRUE(c1) << c1.error();
-    engine.install(std::move(*Graph::build(*c1->commit, rate, 64)));
-    // Second commit adds a silent node; the sine must continue without a phase jump.
-    ASSERT_TRUE(controller.handle("/patch/create", {std::string("t"), std::string("sine"), std::string("gain"), 0}));
-    ASSERT_TRUE(controller.handle("/patch/connect", {std::string("t"), std::string("output")}));
-    auto c2 = controller.handle("/patch/commit", {0});
-    ASSERT_TRUE(c2) << c2.error();
-    EXPECT_EQ(c2->commit->generation, 2u);
-    ASSERT_TRUE(engine.submitGraph(std::move(*Graph::build(*c2->commit, rate, 64)), 1000, 0));
+    constexpr std::uint64_t kSwap = 1000;
+    for (const std::uint32_t fade : {0u, 480u}) {
+        SCOPED_TRACE("crossfade " + std::to_string(fade));
+        Controller controller;
+        Engine engine(rate, 64);
+        ASSERT_TRUE(controller.handle("/patch/create", {std::string("s"), std::string("sine")}));
+        ASSERT_TRUE(controller.handle("/patch/connect", {std::string("s"), std::string("output")}));
+        auto c1 = controller.handle("/patch/commit", {0});
+        ASSERT_TRUE(c1) << c1.error();
+        engine.install(std::move(*Graph::build(*c1->commit, rate, 64)));
+        ASSERT_TRUE(controller.handle("/patch/create", {std::string("t"), std::string("lfo"), std::string("waveform"),
+                                                        std::string("square"), std::string("depth"), 0.25f}));
+        ASSERT_TRUE(controller.handle("/patch/connect", {std::string("t"), std::string("output")}));
+        auto c2 = controller.handle("/patch/commit", {0});
+        ASSERT_TRUE(c2) << c2.error();
+        EXPECT_EQ(c2->commit->generation, 2u);
+        ASSERT_TRUE(engine.submitGraph(std::move(*Graph::build(*c2->commit, rate, 64)), kSwap, fade));
 
-    std::vector<float> l(2000), r(2000);
-    float *out[2] = {l.data(), r.data()};
-    engine.render(out, 2, 2000);
-    EXPECT_EQ(engine.stats().swaps, 1u);
-    // Reference: the first patch alone.
-    Engine ref(rate, 64);
-    ref.install(std::move(*Graph::build(*c1->commit, rate, 64)));
-    std::vector<float> rl(2000), rr(2000);
-    float *rout[2] = {rl.data(), rr.data()};
-    ref.render(rout, 2, 2000);
-    EXPECT_EQ(firstDifference(l, rl), l.size()) << "the kept sine changed at the swap";
-    EXPECT_EQ(engine.graph()->generation(), 2u);
-    while (engine.takeRetired()) {
+        std::vector<float> l(2000), r(2000);
+        float *out[2] = {l.data(), r.data()};
+        engine.render(out, 2, 2000);
+        EXPECT_EQ(engine.stats().swaps, 1u);
+        EXPECT_EQ(engine.graph()->generation(), 2u);
+        // Reference: the first patch alone.
+        Engine ref(rate, 64);
+        ref.install(std::move(*Graph::build(*c1->commit, rate, 64)));
+        std::vector<float> rl(2000), rr(2000);
+        float *rout[2] = {rl.data(), rr.data()};
+        ref.render(rout, 2, 2000);
+        EXPECT_EQ(firstDifference(l, rl), kSwap + (fade > 0 ? 1 : 0));
+        // From the swap on, the difference is the added node alone, faded in: the kept sine
+        // went on exactly where it was (a phase jump would show here at once).
+        for (std::size_t i = kSwap; i < l.size(); ++i) {
+            const double weight = fade > 0 ? std::min(1.0, double(i - kSwap) / fade) : 1.0;
+            ASSERT_NEAR(l[i] - rl[i], 0.25 * weight, 1e-6) << "frame " << i;
+        }
+        while (engine.takeRetired()) {
+        }
     }
+}
+
+TEST(Engine, ModulationConnectionAddsSourceTimesDepthToTheParameter)
+{
+    // An LFO (sine, 3 Hz, depth 0.5) into a 1 kHz sine's gain at connection depth 0.6: the
+    // gain must be 0.5 + 0.6 * 0.5 * sin(2 pi 3 t), swinging 0.2..0.8, per sample.
+    PatchSpec spec;
+    spec.nodes.push_back({"s", "sine", {{"freq", 1000.0}, {"gain", 0.5}}});
+    spec.nodes.push_back({"wob", "lfo", {{"rate", 3.0}, {"depth", 0.5}}});
+    spec.connections.push_back({"s", "output", 1.0});
+    spec.connections.push_back({"wob", "s.gain", 0.6});
+    const double rate = 48000;
+    const auto out = renderWith(spec, {}, kFrames, 253);
+    constexpr double pi = std::numbers::pi;
+    auto gain = [&](double frame) { return 0.5 + 0.6 * 0.5 * std::sin(2 * pi * 3 * frame / rate); };
+    // Sample by sample, against the analytic signal (float phase accumulation aside).
+    for (std::uint64_t i = 0; i < kFrames; ++i)
+        ASSERT_NEAR(out[i], gain(double(i)) * std::sin(2 * pi * 1000 * double(i) / rate), 2e-5) << "frame " << i;
+    // Peak per 1 kHz cycle (48 frames from phase 0, so |sin| = 1 on frames 12 and 36) against
+    // the gain at the cycle's middle: within 0.002, as the gain moves at most
+    // 0.3 * 2 pi * 3 / s = 5.7 / s, so 0.0015 in the 12.5 frames between peak and middle.
+    double highest = 0, lowest = 1;
+    for (std::uint64_t start = 0; start + 48 <= kFrames; start += 48) {
+        float peak = 0;
+        for (std::uint64_t i = start; i < start + 48; ++i)
+            peak = std::max(peak, std::fabs(out[i]));
+        ASSERT_NEAR(peak, gain(double(start) + 23.5), 0.002) << "cycle at frame " << start;
+        highest = std::max<double>(highest, peak);
+        lowest = std::min<double>(lowest, peak);
+    }
+    EXPECT_NEAR(highest, 0.8, 0.002);
+    EXPECT_NEAR(lowest, 0.2, 0.002);
 }
 
 TEST(Engine, EventsForAPatchThatIsNotLiveAreDroppedNotMisapplied)
