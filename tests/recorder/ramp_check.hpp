@@ -55,7 +55,9 @@ struct RampCheck {
 
 // Reads `path` with libsndfile and checks every frame k against the ramp at JACK frame
 // firstJackFrame + k: file time must equal JACK time, and lost frames must be silence.
-inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame)
+// File channel c must carry source channel sourceOf[c] (default: c).
+inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame,
+                           const std::vector<std::size_t> &sourceOf = {})
 {
     RampCheck r;
     SF_INFO info{};
@@ -77,7 +79,7 @@ inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame)
             bool silent = true, match = true;
             for (std::size_t c = 0; c < ch; ++c) {
                 silent = silent && f[c] == 0.0f;
-                match = match && f[c] == rampValue(firstJackFrame + k, c);
+                match = match && f[c] == rampValue(firstJackFrame + k, c < sourceOf.size() ? sourceOf[c] : c);
             }
             if (silent && !match) {
                 ++r.silentFrames;

@@ -6,13 +6,80 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <sys/statvfs.h>
 
 using namespace chronus;
 using namespace testing_rec;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A JACK client of the test's own, to read the server's frame clock (the clock the
+// recorder stamps frames with) at moments the test chooses.
+class JackClock {
+public:
+    JackClock()
+    {
+        jack_status_t st{};
+        client_ = jack_client_open("clock-probe", JackNoStartServer, &st);
+    }
+    ~JackClock()
+    {
+        if (client_)
+            jack_client_close(client_);
+    }
+    bool ok() const { return client_ != nullptr; }
+    std::uint32_t now() const { return jack_frame_time(client_); }
+    // Whether the server keeps time: its estimate of the frame now is within two periods of
+    // the current cycle's first frame. A non-real-time jackd on a loaded machine falls
+    // behind; its estimate then runs ahead and snaps back when it catches up.
+    bool steady() const
+    {
+        const std::int64_t d = std::int32_t(jack_frame_time(client_) - jack_last_frame_time(client_));
+        return d >= 0 && d <= 2 * std::int64_t(jack_get_buffer_size(client_));
+    }
+
+    // The clock read around `action`, which makes the recorder read it too.
+    struct Bracket {
+        std::uint32_t before = 0, after = 0;
+        bool steady = false; // the readings mean something (see steady())
+    };
+    Bracket around(const std::function<void()> &action) const
+    {
+        Bracket b;
+        const bool steadyBefore = steady();
+        b.before = now();
+        action();
+        b.after = now();
+        const std::int32_t span = std::int32_t(b.after - b.before);
+        b.steady = steadyBefore && steady() && span >= 0 && span < 48000 / 2;
+        return b;
+    }
+
+private:
+    jack_client_t *client_ = nullptr;
+};
+
+// a - b for JACK frame times, across the 32-bit wrap.
+std::int64_t frameDelta(std::uint64_t a, std::uint64_t b) { return std::int32_t(std::uint32_t(a) - std::uint32_t(b)); }
+
+// The value after `key` in a key/value reply.
+std::optional<osc::Arg> valueOf(const osc::Message &m, const std::string &key)
+{
+    for (std::size_t i = 0; i + 1 < m.args.size(); i += 2)
+        if (m.stringAt(i) == key)
+            return m.args[i + 1];
+    return std::nullopt;
+}
+std::optional<double> numberOf(const osc::Message &m, const std::string &key)
+{
+    for (std::size_t i = 0; i + 1 < m.args.size(); i += 2)
+        if (m.stringAt(i) == key)
+            return m.numberAt(i + 1);
+    return std::nullopt;
+}
 
 class RecorderTest : public ::testing::Test {
 protected:
@@ -72,6 +139,41 @@ protected:
         }
         jack_client_close(probe);
         return connected;
+    }
+
+    // The source ports `port` is connected to, asked through a probe client of our own.
+    static std::vector<std::string> connectionsOf(const std::string &port)
+    {
+        std::vector<std::string> out;
+        jack_status_t st{};
+        jack_client_t *probe = jack_client_open("connection-probe", JackNoStartServer, &st);
+        if (!probe)
+            return out;
+        if (jack_port_t *p = jack_port_by_name(probe, port.c_str()))
+            if (const char **c = jack_port_get_all_connections(probe, p)) {
+                for (const char **i = c; *i; ++i)
+                    out.emplace_back(*i);
+                jack_free(c);
+            }
+        jack_client_close(probe);
+        return out;
+    }
+    // Waits until each input is connected to exactly the source named with it.
+    static ::testing::AssertionResult awaitConnections(const std::vector<std::pair<std::string, std::string>> &want,
+                                                       int timeoutMs)
+    {
+        std::string last;
+        for (int i = 0; i < timeoutMs / 20; ++i) {
+            last.clear();
+            for (const auto &[input, source] : want)
+                if (const auto c = connectionsOf(input); c != std::vector<std::string>{source})
+                    last += input + " has " + std::to_string(c.size()) + " connections" +
+                            (c.empty() ? std::string() : ", first " + c[0]) + "; ";
+            if (last.empty())
+                return ::testing::AssertionSuccess();
+            std::this_thread::sleep_for(20ms);
+        }
+        return ::testing::AssertionFailure() << last;
     }
 
     osc::Message call(const std::string &address, const std::vector<osc::Arg> &args = {}, int timeoutMs = 5000)
@@ -258,14 +360,30 @@ TEST_F(RecorderTest, PrerollStartsTheFileExactlyThatEarlierAndSeamlessly)
 {
     startRamp(2);
     startRecorder({"--preroll", "0.5"});
+    JackClock clock;
+    ASSERT_TRUE(clock.ok());
     std::this_thread::sleep_for(1000ms);
-    auto started = call("/record/start", {std::string("pre")});
-    ASSERT_EQ(started.address, "/done");
-    std::this_thread::sleep_for(300ms);
-    auto stopped = call("/record/stop");
-    ASSERT_EQ(stopped.address, "/done");
+    osc::Message started, stopped;
+    JackClock::Bracket at;
+    for (int attempt = 0; attempt < 3 && !at.steady; ++attempt) {
+        at = clock.around([&] { started = call("/record/start", {std::string("pre")}); });
+        ASSERT_EQ(started.address, "/done");
+        std::this_thread::sleep_for(300ms);
+        stopped = call("/record/stop");
+        ASSERT_EQ(stopped.address, "/done");
+    }
     const fs::path path = *stopped.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    // The file's first frame is the JACK frame of the start command less 0.5 s: the command
+    // arrived between `before` and `after`, and the recorder's estimate of the frame now
+    // may be off by up to a period.
+    const std::uint64_t first = sidecarFirstFrame(path);
+    if (at.steady) {
+        EXPECT_GE(frameDelta(first, at.before), -24000 - 256) << "before " << at.before << ", first " << first;
+        EXPECT_LE(frameDelta(first, at.after), -24000 + 256) << "after " << at.after << ", first " << first;
+    } else {
+        ADD_FAILURE() << "JACK did not keep time around any of three start commands (a loaded machine?)";
+    }
+    const RampCheck r = checkRamp(path, first);
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
     EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
@@ -400,6 +518,10 @@ TEST_F(RecorderTest, DiskFullStopsTheTakeLeavesAValidFileAnswersFailAndStaysUp)
         if (status.stringAt(i) == "disk_errors")
             diskErrors = status.intAt(i + 1);
     EXPECT_EQ(diskErrors, 1);
+    EXPECT_EQ(valueOf(status, "state"), osc::Arg(std::string("error")));
+    const auto lastError = valueOf(status, "last_error");
+    ASSERT_TRUE(lastError);
+    EXPECT_NE(std::get<std::string>(*lastError), "");
     const fs::path path = *started.stringAt(1);
     const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
     ASSERT_TRUE(r.opened);
@@ -407,6 +529,18 @@ TEST_F(RecorderTest, DiskFullStopsTheTakeLeavesAValidFileAnswersFailAndStaysUp)
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
     EXPECT_LE(fs::file_size(path), std::uintmax_t(1) << 20);
+
+    // A short take fits the limit: the state follows it again, and the error is history.
+    ASSERT_EQ(call("/record/start", {std::string("after")}).address, "/done");
+    auto during = call("/record/status");
+    EXPECT_EQ(valueOf(during, "state"), osc::Arg(std::string("recording")));
+    EXPECT_EQ(valueOf(during, "disk_errors"), osc::Arg(std::int64_t(1)));
+    EXPECT_EQ(valueOf(during, "last_error"), lastError);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(call("/record/stop").address, "/done");
+    auto after = call("/record/status");
+    EXPECT_EQ(valueOf(after, "state"), osc::Arg(std::string("idle")));
+    EXPECT_EQ(valueOf(after, "disk_errors"), osc::Arg(std::int64_t(1)));
 }
 
 TEST_F(RecorderTest, CyclesJackSkipsBecomeSilenceExactlyWhereStatusAndSidecarSay)
@@ -467,9 +601,221 @@ TEST_F(RecorderTest, CyclesJackSkipsBecomeSilenceExactlyWhereStatusAndSidecarSay
 TEST_F(RecorderTest, BadOptionsGiveOneErrorAndExitTwo)
 {
     const std::string exe = envOr("CHRONUS_RECORDER", "chronus-recorder");
-    EXPECT_EQ(WEXITSTATUS(std::system((exe + " --channels 0 2>/dev/null").c_str())), 2);
-    EXPECT_EQ(WEXITSTATUS(std::system((exe + " --bogus 2>/dev/null").c_str())), 2);
+    // Runs the recorder; its exit status and what it wrote on stderr.
+    auto run = [&exe](const std::string &args) {
+        std::string err;
+        FILE *p = popen((exe + " " + args + " 2>&1 >/dev/null </dev/null").c_str(), "r");
+        char buf[512];
+        while (p && std::fgets(buf, sizeof buf, p))
+            err += buf;
+        const int status = p ? pclose(p) : -1;
+        return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, err);
+    };
+    const std::pair<std::string, std::string> cases[] = {
+        {"--channels 0", "--channels needs a number between 1 and 1024"},
+        {"--bogus", "unknown option '--bogus'"},
+        {"--osc-port", "--osc-port needs a port number"},
+        {"--format mp3", "--format: unknown format 'mp3'"},
+        {"--format flac --split-size 100000", "--split-size cannot hold flac files to a size"},
+        {"--format ogg --channels 256", "--format ogg holds at most 255 channels"},
+        {"--channels 9 --format flac", "--format flac holds at most 8 channels"},
+    };
+    for (const auto &[args, says] : cases) {
+        SCOPED_TRACE(args);
+        const auto [code, err] = run(args);
+        EXPECT_EQ(code, 2);
+        // One line, naming the program and the problem.
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+        EXPECT_EQ(err.rfind("chronus-recorder: ", 0), 0u) << err;
+        EXPECT_NE(err.find(says), std::string::npos) << err;
+    }
     EXPECT_EQ(WEXITSTATUS(std::system((exe + " --help >/dev/null").c_str())), 0);
+}
+
+TEST_F(RecorderTest, PortPatternsMapToInputsInTheOrderGiven)
+{
+    startRamp(4);
+    // in_1 follows the port named first; in_2 and in_3 the glob's first matches, in
+    // natural order (out_4 matches the glob too, but the inputs are used up by then).
+    startRecorder({"--channels", "3", "--port", "chronus:out_4", "chronus:out_?"});
+    ASSERT_TRUE(awaitConnections({{"chronus-recorder:in_1", "chronus:out_4"},
+                                  {"chronus-recorder:in_2", "chronus:out_1"},
+                                  {"chronus-recorder:in_3", "chronus:out_2"}},
+                                 5000));
+    std::this_thread::sleep_for(50ms);
+    auto started = call("/record/start", {std::string("mapped"), 0.5f});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    auto ended = await("/done", "/record/stop", 5000);
+    ASSERT_TRUE(ended);
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path), {3, 0, 1});
+    ASSERT_TRUE(r.opened);
+    EXPECT_EQ(r.channels, 3);
+    EXPECT_EQ(r.frames, 24000u) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), *ended->intAt(3)) << r.describe();
+}
+
+TEST_F(RecorderTest, FollowsTheSourceWhenItRestartsAndRecordsEveryFrameOnTheRightChannel)
+{
+    const std::vector<std::pair<std::string, std::string>> wiring = {{"chronus-recorder:in_1", "chronus:out_1"},
+                                                                      {"chronus-recorder:in_2", "chronus:out_2"},
+                                                                      {"chronus-recorder:in_3", "chronus:out_3"},
+                                                                      {"chronus-recorder:in_4", "chronus:out_4"}};
+    startRamp(4);
+    startRecorder({"--channels", "4"});
+    ASSERT_TRUE(awaitConnections(wiring, 5000));
+    // The source goes away (a supervisor restarting, say) and comes back as a new client.
+    stopChild(ramp_);
+    ramp_ = -1;
+    for (int i = 0; i < 250 && !connectionsOf("chronus-recorder:in_1").empty(); ++i)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(connectionsOf("chronus-recorder:in_1").empty());
+    startRamp(4);
+    ASSERT_TRUE(awaitConnections(wiring, 5000));
+    std::this_thread::sleep_for(50ms);
+    auto started = call("/record/start", {std::string("again"), 1.0f});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    auto ended = await("/done", "/record/stop", 6000);
+    ASSERT_TRUE(ended);
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened);
+    EXPECT_EQ(r.channels, 4);
+    EXPECT_EQ(r.frames, 48000u) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), *ended->intAt(3)) << r.describe();
+}
+
+TEST_F(RecorderTest, PrerollSetOverOscStartsTheNextTakeThatMuchEarlier)
+{
+    startRamp(2);
+    startRecorder();
+    JackClock clock;
+    ASSERT_TRUE(clock.ok());
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_2", 5000));
+    // The default 8 s ring keeps 2 s for disk stalls: 7 s of history do not fit.
+    auto tooLong = call("/record/preroll", {7.0f});
+    EXPECT_EQ(tooLong.address, "/fail") << osc::toString(tooLong);
+    EXPECT_NE(tooLong.stringAt(1).value_or("").find("--ring-seconds"), std::string::npos) << osc::toString(tooLong);
+    EXPECT_EQ(call("/record/preroll", {std::string("soon")}).address, "/fail");
+    auto set = call("/record/preroll", {0.5f});
+    ASSERT_EQ(set.address, "/done") << osc::toString(set);
+    EXPECT_EQ(set.stringAt(0), "/record/preroll");
+    EXPECT_EQ(set.numberAt(1), 0.5);
+    EXPECT_EQ(numberOf(call("/record/status"), "preroll"), 0.5);
+    std::this_thread::sleep_for(1000ms); // the history fills
+    osc::Message started, stopped;
+    JackClock::Bracket at;
+    for (int attempt = 0; attempt < 3 && !at.steady; ++attempt) {
+        at = clock.around([&] { started = call("/record/start", {std::string("osc_pre")}); });
+        ASSERT_EQ(started.address, "/done") << osc::toString(started);
+        std::this_thread::sleep_for(300ms);
+        stopped = call("/record/stop");
+        ASSERT_EQ(stopped.address, "/done");
+    }
+    ASSERT_TRUE(at.steady) << "JACK did not keep time around any of three start commands (a loaded machine?)";
+    const fs::path path = *stopped.stringAt(1);
+    const std::uint64_t first = sidecarFirstFrame(path);
+    EXPECT_GE(frameDelta(first, at.before), -24000 - 256) << "before " << at.before << ", first " << first;
+    EXPECT_LE(frameDelta(first, at.after), -24000 + 256) << "after " << at.after << ", first " << first;
+    const RampCheck r = checkRamp(path, first);
+    EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), *stopped.intAt(3)) << r.describe();
+
+    // Back to none: the next take starts at the command (the next cycle), not before it.
+    ASSERT_EQ(call("/record/preroll", {0.0f}).address, "/done");
+    osc::Message s2;
+    at = {};
+    for (int attempt = 0; attempt < 3 && !at.steady; ++attempt) {
+        at = clock.around([&] { s2 = call("/record/start", {std::string("osc_nopre")}); });
+        ASSERT_EQ(s2.address, "/done") << osc::toString(s2);
+        std::this_thread::sleep_for(200ms);
+        ASSERT_EQ(call("/record/stop").address, "/done");
+    }
+    ASSERT_TRUE(at.steady);
+    EXPECT_GE(frameDelta(sidecarFirstFrame(*s2.stringAt(1)), at.before), -256);
+}
+
+TEST_F(RecorderTest, StartIsAnsweredAfterTheTakesFirstFrameIsCapturedAndWithinTwoPeriods)
+{
+    startRamp(2);
+    startRecorder();
+    JackClock clock;
+    ASSERT_TRUE(clock.ok());
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_2", 5000));
+    std::this_thread::sleep_for(50ms);
+    std::int64_t quickest = INT64_MAX;
+    int measured = 0;
+    for (int i = 0; i < 6 && measured < 3; ++i) {
+        osc::Message started;
+        const auto at = clock.around([&] { started = call("/record/start", {std::string("prompt") + std::to_string(i)}); });
+        ASSERT_EQ(started.address, "/done") << osc::toString(started);
+        std::this_thread::sleep_for(100ms);
+        ASSERT_EQ(call("/record/stop").address, "/done");
+        if (!at.steady)
+            continue; // the clock readings mean nothing this time
+        ++measured;
+        const std::int64_t late = frameDelta(at.after, sidecarFirstFrame(*started.stringAt(1)));
+        // Never before the cycle that captured the take's first frame ran.
+        EXPECT_GE(late, 0) << "take " << i;
+        quickest = std::min(quickest, late);
+    }
+    ASSERT_GT(measured, 0) << "JACK did not keep time around any start command (a loaded machine?)";
+    // The clock is read after the reply arrived, so it can only read late: the quickest
+    // take bounds the recorder's own delay, which must stay within two periods.
+    EXPECT_LE(quickest, 2 * 256);
+}
+
+TEST_F(RecorderTest, LiveStatusReportsFreeSpaceTimeLeftRingFillAndAPeakPerChannel)
+{
+    startRamp(3);
+    startRecorder({"--channels", "3"});
+    constexpr double kBytesPerSecond = 3 * 4 * 48000; // float WAV
+    auto idle = call("/record/status");
+    ASSERT_EQ(idle.address, "/record/status.reply");
+    EXPECT_EQ(valueOf(idle, "state"), osc::Arg(std::string("idle")));
+    // Before the first take, time left already follows from the configured format.
+    const double idleFree = numberOf(idle, "free_bytes").value_or(-1);
+    EXPECT_GT(idleFree, 0);
+    EXPECT_NEAR(numberOf(idle, "seconds_left").value_or(-1), idleFree / kBytesPerSecond, 1e-6 * idleFree / kBytesPerSecond);
+
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_3", 5000));
+    std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(call("/record/start", {std::string("meters")}).address, "/done");
+    std::this_thread::sleep_for(500ms);
+    call("/record/status"); // peaks are since the last query
+    std::this_thread::sleep_for(300ms);
+    auto live = call("/record/status");
+    ASSERT_EQ(live.address, "/record/status.reply");
+    EXPECT_EQ(valueOf(live, "state"), osc::Arg(std::string("recording")));
+    struct statvfs fs{};
+    ASSERT_EQ(statvfs((dir_ / "rec").c_str(), &fs), 0);
+    const double mine = double(fs.f_bavail) * double(fs.f_frsize);
+    const double freeBytes = numberOf(live, "free_bytes").value_or(-1);
+    EXPECT_NEAR(freeBytes, mine, std::max(0.05 * mine, 256.0 * 1024 * 1024));
+    EXPECT_NEAR(numberOf(live, "seconds_left").value_or(-1), freeBytes / kBytesPerSecond,
+                1e-6 * freeBytes / kBytesPerSecond);
+    // The disk keeps up: the ring is far from full, now and at its fullest.
+    const double fill = numberOf(live, "ring_fill").value_or(-1), peakFill = numberOf(live, "ring_peak").value_or(-1);
+    EXPECT_GE(fill, 0.0);
+    EXPECT_LT(fill, 0.5);
+    EXPECT_GE(peakFill, 0.0);
+    EXPECT_LT(peakFill, 0.5);
+    const double frames = numberOf(live, "frames").value_or(-1);
+    EXPECT_GT(frames, 0.7 * 48000);
+    EXPECT_NEAR(numberOf(live, "seconds").value_or(-1), frames / 48000, 1e-6);
+    // One peak per input; the ramp's samples are whole numbers below 2^24, and every
+    // channel's values rise through the 300 ms since the last query.
+    for (int c = 1; c <= 3; ++c) {
+        const auto peak = numberOf(live, "peak_" + std::to_string(c));
+        ASSERT_TRUE(peak) << "no peak_" << c;
+        EXPECT_GT(*peak, 0.0) << "peak_" << c;
+        EXPECT_LT(*peak, 16777216.0) << "peak_" << c;
+    }
+    EXPECT_FALSE(valueOf(live, "peak_4"));
+    EXPECT_EQ(call("/record/stop").address, "/done");
 }
 
 } // namespace
