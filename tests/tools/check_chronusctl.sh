@@ -58,10 +58,24 @@ sleep 0.5
 expect 0 '^/done /record/stop' -- record stop
 [[ -f "$take" ]] || fail "record start reported $take but it does not exist"
 expect 1 '^/fail /record/stop' -- record stop
+# A take with a duration limit (the number after the file and format is seconds), straight
+# to the recorder's own port; split and pre-roll.
+expect 0 '^/done /record/start .*timed' -- --recorder-port "$REC_PORT" record start timed.wav wav 0.5
+sleep 1.5
+expect 0 'state: idle' -- --recorder-port "$REC_PORT" record status
+expect 0 'frames: 24000' -- --recorder-port "$REC_PORT" record status
+expect 0 '^/done /record/start' -- record start parts.wav
+expect 0 '^/done /record/split .*parts_0002' -- record split
+expect 0 '^/done /record/stop' -- record stop
+expect 0 '^/done /record/preroll' -- record preroll 0.5
+expect 1 '^/fail /record/preroll' -- record preroll lots
+expect 0 '^/done /record/preroll' -- record preroll 0
 expect 0 '^/done /mod/bass_filter/cutoff' -- send /mod/bass_filter/cutoff 440.0
 expect 1 '^/fail' -- send /no/such/address
 printf '0 /mod/bass_filter/cutoff 600\n0.2 /mod/bass_filter/cutoff 700\n' >"$WORK/moves.txt"
 expect 0 '' -- play "$WORK/moves.txt"
+# The script's last move is what the live patch now holds.
+expect 0 '"cutoff": 700' -- patch dump
 expect 2 'cannot read script' -- play "$WORK/missing.txt"
 expect 2 'unknown command' -- dance
 expect 2 'unknown option' -- --bogus status

@@ -456,11 +456,12 @@ int main(int argc, char **argv)
     }
     if (cmd == "record") {
         if (n < 2)
-            return usage("record start [file] [format] | stop | status | split | preroll <seconds>");
+            return usage("record start [file] [format] [seconds] | stop | status | split | preroll <seconds>");
         auto args = rest(2);
-        for (auto &a : args)
-            if (!std::holds_alternative<std::string>(a) && words[1] == "start")
-                a = argText(a); // file names stay strings
+        // The file name stays a string even when it looks like a number; a number after it
+        // is the take's duration limit.
+        if (words[1] == "start" && !args.empty() && !std::holds_alternative<std::string>(args[0]))
+            args[0] = argText(args[0]);
         auto &target = recorder ? *recorder : sup;
         return request(target, o, "/record/" + words[1], args);
     }
