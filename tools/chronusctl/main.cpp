@@ -39,7 +39,7 @@ commands:
   patch load <file.json|JSON>   a readable local file is sent as its JSON text
   seq <verb> <id> [args...]     create, config, pattern, notes, bpm, swing, gate_len,
                                 steps, start, stop, reset (/seq/<verb>)
-  record start [file] [format] | stop | status | split | preroll <seconds>
+  record start [file] [format] [seconds] | stop | status | split | preroll <seconds>
   sync                          returns once every command sent before it is in effect
   play <script> [--lead S]      sends a timed command script (chronus-render's format) as
                                 bundles stamped with future timetags, so every command
