@@ -95,6 +95,7 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
     jack_set_process_callback(jc, &Capture::onProcess, c.get());
     jack_set_port_registration_callback(jc, &Capture::onRegistration, c.get());
     jack_set_xrun_callback(jc, &Capture::onXrun, c.get());
+    jack_set_freewheel_callback(jc, &Capture::onFreewheel, c.get());
     if (jack_activate(jc) != 0)
         return fail("cannot activate JACK client " + config.clientName);
     return c;
@@ -122,6 +123,11 @@ int Capture::onXrun(void *arg)
     return 0;
 }
 
+void Capture::onFreewheel(int starting, void *arg)
+{
+    static_cast<Capture *>(arg)->freewheeling_.store(starting != 0, std::memory_order_release);
+}
+
 int Capture::process(jack_nframes_t frames) noexcept
 {
     // Extend JACK's 32-bit frame clock (wraps after ~1 day at 48 kHz).
@@ -139,6 +145,7 @@ int Capture::process(jack_nframes_t frames) noexcept
         for (std::size_t c = 0; c < ports_.size(); ++c)
             buffers_[c] = static_cast<const float *>(jack_port_get_buffer(ports_[c], frames));
     feeder_->cycle(now, buffers_.data(), frames, feeding);
+    cycles_.fetch_add(1, std::memory_order_release);
     return 0;
 }
 

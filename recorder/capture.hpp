@@ -46,6 +46,10 @@ public:
     bool feeding() const noexcept { return feeding_.load(std::memory_order_acquire); }
     // Number of cycles the JACK thread has run with feeding on (for "first frame captured").
     std::uint64_t fedCycles() const noexcept { return feeder_ ? feeder_->fedCycles() : 0; }
+    // Number of process callbacks run so far, feeding or not (is JACK running us?).
+    std::uint64_t cycles() const noexcept { return cycles_.load(std::memory_order_acquire); }
+    // True while JACK freewheels (runs cycles as fast as it can, off the clock).
+    bool freewheeling() const noexcept { return freewheeling_.load(std::memory_order_acquire); }
     // The JACK frame now (64-bit, extended from JACK's 32-bit clock). Any non-RT thread.
     std::uint64_t nowFrame() const;
     // Wall-clock time (µs since the epoch) of a JACK frame near now. Any non-RT thread.
@@ -65,6 +69,7 @@ private:
     static int onProcess(jack_nframes_t frames, void *arg);
     static void onRegistration(jack_port_id_t, int, void *arg);
     static int onXrun(void *arg);
+    static void onFreewheel(int starting, void *arg);
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
 
     std::unique_ptr<JackClient> client_;
@@ -77,6 +82,8 @@ private:
     std::atomic<bool> graphChanged_{true};
     std::atomic<std::uint64_t> cycleFrame_{0}; // extended frame time of the latest cycle
     std::atomic<std::uint32_t> cycleFrame32_{0};
+    std::atomic<std::uint64_t> cycles_{0};
+    std::atomic<bool> freewheeling_{false};
 
     // JACK thread only.
     std::unique_ptr<RingFeeder> feeder_;

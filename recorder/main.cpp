@@ -8,6 +8,7 @@
 #include "nsm.hpp"
 #include "options.hpp"
 #include "osc.hpp"
+#include "service.hpp"
 #include "service_notify.hpp"
 
 #include <atomic>
@@ -138,12 +139,13 @@ int main(int argc, char **argv)
     service::ready();
     service::status(log::cat("OSC on port ", (*server)->port(), ", recording to ", options->dir));
 
+    rec::ServiceMonitor monitor(**capture);
     while (!quit.load() && !(*capture)->serverGone()) {
         (*server)->poll(50);
         if (*nsm)
             (*nsm)->poll(0);
         control.tick();
-        service::watchdogTick();
+        monitor.tick();
     }
     service::stopping();
     const bool serverGone = (*capture)->serverGone();

@@ -29,6 +29,10 @@ Records JACK ports to disk without losing a frame; controlled by OSC (UDP and TC
 OSC: /record/start [file] [format] [seconds], /record/stop, /record/status, /record/split,
      /record/preroll <seconds>, /ping. Replies go to the sender: /done <address> ... or
      /fail <address> <reason>.
+
+Under systemd (Type=notify) it reports READY=1 once JACK and OSC serve, and feeds the
+watchdog only while JACK runs its process callback (not after 2 s without one, unless
+JACK freewheels). When the JACK server goes away it finalizes the take and exits 1.
 )";
 }
 

@@ -124,6 +124,31 @@ TEST_F(SessionTest, TellsSystemdItIsReadyOnceJackAndOscServeFeedsTheWatchdogAndS
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST_F(SessionTest, WithholdsTheWatchdogWhileJackDoesNotRunTheProcessCallback)
+{
+    const fs::path sock = fs::temp_directory_path() / ("chronus-notify-" + std::to_string(getpid()) + "-stall.sock");
+    NotifySocket notify(sock);
+    ASSERT_TRUE(notify.ok());
+    startRecorder({{"NOTIFY_SOCKET", sock.string()}, {"WATCHDOG_USEC", "400000"}});
+#ifndef CHRONUS_HAVE_SYSTEMD
+    GTEST_SKIP() << "built without the systemd feature: there is no watchdog to withhold";
+#endif
+    ASSERT_TRUE(notify.await("READY=1", 10000)) << "no READY=1; see " << dir_ << "/recorder.log";
+    ASSERT_GE(notify.count("WATCHDOG=1", 1000), 3) << notify.history();
+
+    // Freeze the JACK server: the recorder's control loop still runs, its audio does not.
+    ASSERT_EQ(kill(jack_.pid(), SIGSTOP), 0);
+    notify.count("WATCHDOG=1", 2600); // the stall limit is 2 s; let it pass
+    const int whileStalled = notify.count("WATCHDOG=1", 1500);
+    const bool answered = bool(client_->request("/ping", {}, 500));
+    kill(jack_.pid(), SIGCONT);
+    EXPECT_EQ(whileStalled, 0) << "the watchdog was fed while JACK ran no cycle: " << notify.history();
+    EXPECT_TRUE(answered) << "the control loop itself should keep running";
+    EXPECT_TRUE(notify.sawAny("STATUS=audio stalled")) << notify.history();
+    EXPECT_TRUE(notify.await("WATCHDOG=1", 5000)) << "the watchdog did not resume: " << notify.history();
+    EXPECT_TRUE(alive(recorder_));
+}
+
 TEST_F(SessionTest, UnderNsmItWaitsForOpenThenUsesTheSessionNameAndDirectoryAndQuitsCleanlyOnSigterm)
 {
     FakeNsmd nsmd;
