@@ -6,6 +6,7 @@
 #include <charconv>
 #include <map>
 #include <queue>
+#include <unordered_map>
 
 namespace chronus::engine {
 
@@ -79,22 +80,24 @@ std::string numberText(double v)
 
 int CompiledPatch::findNode(std::string_view id) const
 {
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-        if (nodes[i].id == id)
-            return static_cast<int>(i);
-    return -1;
+    auto at = std::lower_bound(byId.begin(), byId.end(), id,
+                               [&](std::uint32_t i, std::string_view key) { return nodes[i].id < key; });
+    return at != byId.end() && nodes[*at].id == id ? static_cast<int>(*at) : -1;
 }
 
 Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
 {
     // 1. Nodes in spec order (output appended unless declared), types and parameters.
+    // Node ids to their index here; the views point into `spec`, which outlives them.
     std::vector<CompiledPatch::Node> nodes;
-    std::map<std::string, std::uint32_t, std::less<>> index;
+    nodes.reserve(spec.nodes.size() + 1);
+    std::unordered_map<std::string_view, std::uint32_t> index;
+    index.reserve(spec.nodes.size() + 1);
     bool outputDeclared = false;
     for (const auto &n : spec.nodes) {
         if (!validId(n.id))
             return fail("node id '" + n.id + "' is not valid (use 1-64 letters, digits, '_' or '-')");
-        if (index.count(n.id))
+        if (!index.emplace(n.id, static_cast<std::uint32_t>(nodes.size())).second)
             return fail("node '" + n.id + "' is defined twice");
         const ModuleSpec *type = findModule(n.type);
         if (!type) {
@@ -110,22 +113,23 @@ Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
         } else if (type->type == "output") {
             return fail("node '" + n.id + "': there is one output node and its id is 'output'");
         }
-        index[n.id] = static_cast<std::uint32_t>(nodes.size());
         nodes.push_back({n.id, type, {}, {}, {}});
     }
     if (!outputDeclared) {
-        index[std::string(kOutputId)] = static_cast<std::uint32_t>(nodes.size());
+        index[kOutputId] = static_cast<std::uint32_t>(nodes.size());
         nodes.push_back({std::string(kOutputId), findModule("output"), {}, {}, {}});
     }
-    for (auto &node : nodes) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto &node = nodes[i];
         const ModuleSpec &type = *node.spec;
         for (const auto &p : type.params)
             node.paramValues.push_back(p.def);
         node.textValues.resize(type.textParams.size());
         node.textSet.assign(type.textParams.size(), false);
-        const PatchSpec::Node *source = spec.findNode(node.id);
-        if (!source)
+        // nodes[i] came from spec.nodes[i]; only an appended output has no source.
+        if (i >= spec.nodes.size())
             continue;
+        const PatchSpec::Node *source = &spec.nodes[i];
         for (const auto &[name, value] : source->params) {
             const std::string where = "node '" + node.id + "': ";
             if (const int p = type.findParam(name); p >= 0) {
@@ -271,8 +275,14 @@ Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
     std::vector<std::uint32_t> position(n);
     for (std::uint32_t i = 0; i < n; ++i)
         position[order[i]] = i;
+    out.nodes.reserve(n);
     for (auto i : order)
         out.nodes.push_back(std::move(nodes[i]));
+    out.byId.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i)
+        out.byId[i] = i;
+    std::sort(out.byId.begin(), out.byId.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return out.nodes[a].id < out.nodes[b].id; });
     for (auto &e : out.audio) {
         e.fromNode = position[e.fromNode];
         e.toNode = position[e.toNode];
@@ -281,7 +291,7 @@ Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
         e.fromNode = position[e.fromNode];
         e.toNode = position[e.toNode];
     }
-    out.outputNode = static_cast<std::uint32_t>(out.findNode(kOutputId));
+    out.outputNode = position[index.at(kOutputId)];
     out.spec = spec;
     out.generation = generation;
     return out;
@@ -507,6 +517,7 @@ void Graph::inheritState(Graph &from) noexcept
 {
     for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
         const auto &mine = patch_.nodes[i];
+        // A binary search: a swap costs O(n log n) string compares here, not n^2.
         const int j = from.patch_.findNode(mine.id);
         if (j < 0 || from.patch_.nodes[j].spec != mine.spec)
             continue;

@@ -37,8 +37,9 @@ struct CompiledPatch {
     std::vector<ModEdge> mods;
     std::uint32_t outputNode = 0;
     std::uint32_t generation = 0;
+    std::vector<std::uint32_t> byId; // indices into `nodes`, sorted by id
 
-    // Index of a node by id in `nodes`, or -1.
+    // Index of a node by id in `nodes`, or -1. O(log n), no allocation.
     int findNode(std::string_view id) const;
 };
 

@@ -157,3 +157,47 @@ TEST(Graph, TextThatIsNotJsonIsRefusedWithItsLineAndColumn)
     ASSERT_FALSE(empty);
     EXPECT_NE(empty.error().find("line 1, column 1: "), std::string::npos) << empty.error();
 }
+
+TEST(Graph, EveryNodeOfALargePatchIsFoundByIdAndOthersAreNot)
+{
+    PatchSpec spec;
+    for (int i = 999; i >= 0; --i) // declared out of id order on purpose
+        spec.nodes.push_back({"n" + std::to_string(i), i % 2 ? "sine" : "lfo", {}});
+    spec.nodes.push_back({"n-", "sine", {}});
+    spec.nodes.push_back({"N", "sine", {}});
+    auto c = compile(spec, 1);
+    ASSERT_TRUE(c) << c.error();
+    ASSERT_EQ(c->nodes.size(), spec.nodes.size() + 1);
+    for (std::size_t i = 0; i < c->nodes.size(); ++i)
+        ASSERT_EQ(c->findNode(c->nodes[i].id), static_cast<int>(i)) << c->nodes[i].id;
+    EXPECT_EQ(c->nodes[c->outputNode].id, "output");
+    for (const char *absent : {"", "n", "n1000", "n00", "o", "outpu", "output2", "zz"})
+        EXPECT_EQ(c->findNode(absent), -1) << absent;
+}
+
+TEST(Graph, InheritedStateFollowsNodesByIdWhateverTheirOrder)
+{
+    // The same three sines declared in the opposite order: after inheriting, the second
+    // graph continues exactly where the first one is.
+    const char *forward = R"({"nodes":[{"id":"a","type":"sine","params":{"freq":110}},
+        {"id":"b","type":"sine","params":{"freq":220}},{"id":"c","type":"sine","params":{"freq":330}}],
+        "connections":[{"from":"a","to":"output"},{"from":"b","to":"output"},{"from":"c","to":"output"}]})";
+    const char *reversed = R"({"nodes":[{"id":"c","type":"sine","params":{"freq":330}},
+        {"id":"b","type":"sine","params":{"freq":220}},{"id":"a","type":"sine","params":{"freq":110}}],
+        "connections":[{"from":"a","to":"output"},{"from":"b","to":"output"},{"from":"c","to":"output"}]})";
+    auto c1 = compileJson(forward);
+    auto c2 = compileJson(reversed);
+    ASSERT_TRUE(c1 && c2);
+    ASSERT_NE(c1->nodes[0].id, c2->nodes[0].id);
+    auto g1 = Graph::build(*c1, 48000, 64);
+    auto g2 = Graph::build(*c2, 48000, 64);
+    ASSERT_TRUE(g1 && g2);
+    std::vector<float> l1(64), r1(64), l2(64), r2(64);
+    for (int k = 0; k < 7; ++k)
+        (*g1)->process(64, l1.data(), r1.data());
+    (*g2)->inheritState(**g1);
+    (*g1)->process(64, l1.data(), r1.data());
+    (*g2)->process(64, l2.data(), r2.data());
+    EXPECT_EQ(l1, l2);
+    EXPECT_EQ(r1, r2);
+}
