@@ -193,6 +193,7 @@ void Control::status(const osc::Message &msg)
     // client upstream was held off), or the disk thread fell a whole ring behind.
     kv("skipped_frames", std::int64_t(c.skippedFrames.load()));
     kv("overrun_frames", std::int64_t(c.overrunFrames.load()));
+    kv("repeated_frames", std::int64_t(c.repeatedFrames.load())); // a late cycle seen twice, kept once
     kv("gaps", gapList(w.gaps));
     kv("xruns", std::int64_t(c.xruns.load()));
     kv("disk_errors", std::int64_t(w.diskErrors));

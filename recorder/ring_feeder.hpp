@@ -20,6 +20,7 @@ struct CaptureCounters {
     std::atomic<std::uint64_t> skippedFrames{0}; // frames JACK never delivered (frame time jumped)
     std::atomic<std::uint64_t> ringPeakFrames{0};
     std::atomic<std::uint64_t> xruns{0};         // from JACK's xrun callback
+    std::atomic<std::uint64_t> repeatedFrames{0}; // cycles seen twice (a late callback), kept once
 };
 
 class RingFeeder {
@@ -49,6 +50,12 @@ public:
                 pendingGapStart_ = expected_;
             pendingGap_ += now - expected_;
             counters_.skippedFrames.fetch_add(now - expected_, std::memory_order_relaxed);
+        } else if (now < expected_ && expected_ - now <= kRepeatWindowCycles * frames) {
+            // A cycle whose frames we already have: a callback that ran more than a period
+            // late read the next cycle's frame time, and the callback for that cycle now
+            // reads it again. Its frames are in the file already; keep them once.
+            counters_.repeatedFrames.fetch_add(frames, std::memory_order_relaxed);
+            return;
         } else if (now < expected_) {
             // Time went backwards (the server restarted its clock): begin a new timeline.
             if (flushGap())
@@ -80,6 +87,10 @@ public:
     std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
 
 private:
+    // A step back in frame time of at most this many cycles is a cycle seen again, not a
+    // new clock.
+    static constexpr std::uint64_t kRepeatWindowCycles = 4;
+
     // Queues the pending gap before any further frame; false when the event queue is full
     // (the gap stays pending and this cycle's frames are counted as lost too).
     CHRONUS_RT bool flushGap() noexcept

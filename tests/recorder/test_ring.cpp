@@ -180,3 +180,67 @@ TEST(RingFeeder, OverflowAndSkipsAreAccountedFrameExactlyAgainstAModel)
     EXPECT_EQ(wrong, 0u);
     EXPECT_LE(counters.ringPeakFrames.load(), kCapacity);
 }
+
+// A callback that runs more than a period late reads the next cycle's frame time; the
+// callback for that cycle then reads the same time again. The repeat is not a new clock:
+// the take goes on with one gap where the late cycle's own frames never arrived.
+TEST(RingFeeder, ACycleSeenTwiceIsKeptOnceAndDoesNotRestartTheTimeline)
+{
+    constexpr std::size_t kChannels = 2, kPeriod = 64;
+    FrameRing ring(kChannels, 4096);
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters);
+    std::vector<std::vector<float>> in(kChannels, std::vector<float>(kPeriod));
+    std::vector<const float *> ptrs{in[0].data(), in[1].data()};
+    auto cycle = [&](std::uint64_t frame) {
+        for (std::size_t c = 0; c < kChannels; ++c)
+            for (std::size_t i = 0; i < kPeriod; ++i)
+                in[c][i] = value(frame + i, c);
+        feeder.cycle(frame, ptrs.data(), kPeriod, true);
+    };
+    cycle(0);
+    cycle(kPeriod);
+    cycle(3 * kPeriod); // late: the callback for 2P read 3P's time
+    cycle(3 * kPeriod); // the callback for 3P
+    cycle(4 * kPeriod);
+    EXPECT_EQ(counters.repeatedFrames.load(), kPeriod);
+    EXPECT_EQ(counters.skippedFrames.load(), kPeriod);
+    // Events: one Start, one Gap of a period after 2P frames; nothing else.
+    TimelineEvent e;
+    ASSERT_TRUE(ring.events().tryPop(e));
+    EXPECT_EQ(e.kind, TimelineEvent::Kind::Start);
+    ASSERT_TRUE(ring.events().tryPop(e));
+    EXPECT_EQ(e.kind, TimelineEvent::Kind::Gap);
+    EXPECT_EQ(e.ringFrame, 2 * kPeriod);
+    EXPECT_EQ(e.frames, kPeriod);
+    EXPECT_FALSE(ring.events().tryPop(e)) << "a repeat began a new timeline";
+    // The ring holds 0, P, 3P, 4P once each.
+    ASSERT_EQ(ring.readableFrames(), 4 * kPeriod);
+    std::size_t n = 0;
+    const float *p = ring.peek(4 * kPeriod, n);
+    ASSERT_EQ(n, 4 * kPeriod);
+    const std::uint64_t starts[] = {0, kPeriod, 3 * kPeriod, 4 * kPeriod};
+    for (std::size_t k = 0; k < 4; ++k)
+        for (std::size_t i = 0; i < kPeriod; ++i)
+            ASSERT_EQ(p[(k * kPeriod + i) * kChannels], value(starts[k] + i, 0)) << "block " << k;
+}
+
+TEST(RingFeeder, ALargeStepBackInFrameTimeBeginsANewTimeline)
+{
+    constexpr std::size_t kPeriod = 64;
+    FrameRing ring(1, 4096);
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters);
+    std::vector<float> in(kPeriod, 0.5f);
+    const float *ptr = in.data();
+    feeder.cycle(100000, &ptr, kPeriod, true);
+    feeder.cycle(100000 + kPeriod, &ptr, kPeriod, true);
+    feeder.cycle(0, &ptr, kPeriod, true); // the server restarted its clock
+    TimelineEvent e;
+    ASSERT_TRUE(ring.events().tryPop(e));
+    EXPECT_EQ(e.kind, TimelineEvent::Kind::Start);
+    ASSERT_TRUE(ring.events().tryPop(e));
+    EXPECT_EQ(e.kind, TimelineEvent::Kind::Start);
+    EXPECT_EQ(e.jackFrame, 0u);
+    EXPECT_EQ(counters.repeatedFrames.load(), 0u);
+}
