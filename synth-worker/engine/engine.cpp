@@ -106,6 +106,7 @@ void Engine::applyDue(std::uint64_t now) noexcept
     while (incoming_.tryPop(swap)) {
         if (swaps_.size() == swaps_.capacity()) {
             retire(swap.graph);
+            ++stats_.swapsDropped;
             continue;
         }
         auto at = std::upper_bound(swaps_.begin(), swaps_.end(), swap.frame,

@@ -20,11 +20,13 @@ struct EngineStats {
     std::uint64_t eventsLate = 0;          // stamped before the frame they were applied at
     std::uint64_t eventsDropped = 0;       // queue full, or for a patch that is not live
     std::uint64_t swaps = 0;
+    std::uint64_t swapsDropped = 0;        // more than kMaxPendingSwaps waiting at once
 };
 
 class Engine {
 public:
-    // Patch swaps that can wait at once (submitted, not yet live); more are dropped.
+    // Patch swaps that can wait at once (submitted, not yet live); more are dropped and
+    // counted in EngineStats::swapsDropped.
     static constexpr std::size_t kMaxPendingSwaps = 16;
 
     // Allocates the event queue and scratch buffers. Not RT-safe.

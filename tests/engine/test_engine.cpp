@@ -322,3 +322,22 @@ TEST(Engine, CrossfadedCommitMovesLinearlyFromOldToNewPatch)
     while (engine.takeRetired()) {
     }
 }
+
+TEST(Engine, SwapsBeyondWhatCanWaitAreCountedAsDropped)
+{
+    Controller controller;
+    auto loaded = controller.load(everyModulePatch("sine"));
+    ASSERT_TRUE(loaded);
+    Engine engine(48000, 64);
+    std::size_t accepted = 0;
+    for (int i = 0; i < 20; ++i)
+        accepted += engine.submitGraph(std::move(*Graph::build(*loaded->commit, 48000, 64)), 100, 0);
+    ASSERT_EQ(accepted, 20u);
+    std::vector<float> l(256), r(256);
+    float *out[2] = {l.data(), r.data()};
+    engine.render(out, 2, 256);
+    EXPECT_EQ(engine.stats().swaps, Engine::kMaxPendingSwaps);
+    EXPECT_EQ(engine.stats().swapsDropped, 20u - Engine::kMaxPendingSwaps);
+    while (engine.takeRetired()) {
+    }
+}
