@@ -16,6 +16,15 @@ std::string numberText(double v)
     return ec == std::errc() ? std::string(buf, end) : std::string("?");
 }
 
+// For messages: the shortest text that reads back as this float ("0.01", not the double
+// expansion "0.009999999776482582").
+std::string floatText(float v)
+{
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc() ? std::string(buf, end) : std::string("?");
+}
+
 bool isNumber(const Arg &a) { return !std::holds_alternative<std::string>(a); }
 
 double toNumber(const Arg &a)
@@ -149,8 +158,8 @@ Expected<Outcome> Controller::setParam(std::string_view nodeId, std::string_view
         if (!v)
             return fail(v.error());
         if (clamped)
-            out.warning = "value clamped to " + numberText(*v) + " (range " + numberText(ps.min) + " to " +
-                          numberText(ps.max) + ")";
+            out.warning = "value clamped to " + floatText(*v) + " (range " + floatText(ps.min) + " to " +
+                          floatText(ps.max) + ")";
         Event e;
         e.generation = live_->generation;
         e.node = static_cast<std::uint32_t>(node);
