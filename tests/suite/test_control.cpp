@@ -7,6 +7,7 @@
 #include "shm_layout.hpp"
 
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <jack/metadata.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -100,6 +101,34 @@ TEST_F(LiveControl, PingStatusModulesAndSyncAnswerTheSender)
     auto after = status(*client);
     ASSERT_TRUE(after);
     EXPECT_GE(num(*after, "slot0_events_applied") + num(*after, "slot1_events_applied"), 1);
+}
+
+TEST_F(LiveControl, JackToolsSeeTheOutputAndWorkerPortsTheirNamesAndTheLatency)
+{
+    jack_status_t st{};
+    jack_client_t *probe = jack_client_open("ports-probe", JackNoStartServer, &st);
+    ASSERT_TRUE(probe);
+    const std::string names[] = {"chronus:out_L", "chronus:out_R", "chronus-worker-0:out_L",
+                                 "chronus-worker-0:out_R", "chronus-worker-1:out_L", "chronus-worker-1:out_R"};
+    for (const std::string &name : names) {
+        jack_port_t *p = jack_port_by_name(probe, name.c_str());
+        ASSERT_TRUE(p) << name << " is missing";
+        EXPECT_TRUE(jack_port_flags(p) & JackPortIsOutput) << name;
+        char *value = nullptr, *type = nullptr;
+        ASSERT_EQ(jack_get_property(jack_port_uuid(p), JACK_METADATA_PRETTY_NAME, &value, &type), 0)
+            << name << " has no pretty-name";
+        EXPECT_NE(std::string(value), "") << name;
+        jack_free(value);
+        jack_free(type);
+    }
+    // The output is the workers' render from `lookahead` periods earlier (2 by default).
+    jack_port_t *out = jack_port_by_name(probe, "chronus:out_L");
+    jack_recompute_total_latencies(probe);
+    jack_latency_range_t range{};
+    jack_port_get_latency_range(out, JackCaptureLatency, &range);
+    EXPECT_EQ(range.min, 2u * jack_get_buffer_size(probe));
+    EXPECT_EQ(range.max, 2u * jack_get_buffer_size(probe));
+    jack_client_close(probe);
 }
 
 TEST_F(LiveControl, TcpClientsGetTheirRepliesOnTheSamePort)
