@@ -600,6 +600,22 @@ TEST_F(LiveControl, ASecondInstanceWithTheSameNameOrPortFailsWithAClearMessage)
     EXPECT_NE(readText(log).find("in use"), std::string::npos) << readText(log);
 }
 
+TEST_F(LiveControl, ThePortCanComeFromTheEnvironment)
+{
+    const int port = freeUdpPort();
+    const fs::path log = dir.path / "envport.log";
+    const pid_t pid = spawn({envOr("CHRONUS_SUPERVISOR", "chronus-supervisor"), "--instance", sup.instance() + "-env",
+                             "--jack-name", "chronus-env", "--no-connect"},
+                            log.string(), [port] {
+                                setenv("CHRONUS_OSC_PORT", std::to_string(port).c_str(), 1);
+                                setenv("CHRONUS_OSC_HOST", "127.0.0.1", 1);
+                            });
+    auto c = Client::open(Protocol::Udp, "127.0.0.1", port);
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(answers(**c, 10000)) << readText(log);
+    stopChild(pid);
+}
+
 TEST_F(LiveControl, WorkersDieWithTheSupervisorAndAStaleSegmentIsCleanedUp)
 {
     auto s = status(*client);
