@@ -308,6 +308,7 @@ int main(int argc, char **argv)
         engine::Outcome outcome;
         outcome.commit = std::make_shared<const engine::CompiledPatch>(std::move(*compiled));
         const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
+        timeline.journalFreshStart(frame - 1);
         (void)timeline.apply(outcome, frame, "/patch/load", {json, 0.0f});
         log::warn("both workers were lost: re-committed the live patch at frame ", frame);
         controlSurface.notify("error", "both workers were lost; the live patch was restored");

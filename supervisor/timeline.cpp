@@ -217,6 +217,17 @@ void Timeline::prune()
     }
 }
 
+void Timeline::journalFreshStart(std::uint64_t frame)
+{
+    if (!journal_.is_open())
+        return;
+    // The replacement workers begin empty, so the re-committed patch starts from fresh
+    // state; a replay reaches the same by committing an empty patch just before it.
+    journal_ << "# both workers were lost: silence, then the live patch again from a fresh state\n";
+    journal(frame, "/patch/clear", {});
+    journal(frame, "/patch/commit", {0.0f});
+}
+
 void Timeline::journal(std::uint64_t frame, std::string_view address, const std::vector<engine::Arg> &args)
 {
     if (!journal_.is_open())

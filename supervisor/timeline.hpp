@@ -55,6 +55,10 @@ public:
     // Empties a dead slot's rings (no consumer may be running).
     void resetRings(std::uint32_t slot);
 
+    // Journals, at `frame`, an empty patch committed without crossfade: what a replay needs
+    // before the live patch is re-committed to workers that started empty (both were lost).
+    void journalFreshStart(std::uint64_t frame);
+
     // Drops history older than any snapshot a resync could start from.
     void prune();
 

@@ -289,3 +289,77 @@ TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitFo
 }
 
 } // namespace
+
+// When both workers are lost at once there is a gap (counted); the replacements start
+// empty and the supervisor commits the live patch again. From that commit on, the output
+// must again be exactly what chronus-render makes of the journal.
+TEST(LiveFailover, AfterLosingBothWorkersTheOutputMatchesTheJournalAgainFromTheRestart)
+{
+    LIVE_REQUIRE_JACKD();
+    TempDir dir;
+    JackServer jack;
+    ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
+    const fs::path journal = dir.path / "journal.txt";
+    Supervisor sup;
+    ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string()})) << sup.log();
+    auto client = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+    ASSERT_TRUE(client);
+    Client &c = **client;
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    // Oscillator phases are state: a restart from fresh state shows in every sample.
+    for (const auto &[addr, args] : std::vector<std::pair<std::string, std::vector<Arg>>>{
+             {"/patch/create", {"a", "sine", "freq", 220.0f, "gain", 0.4f}},
+             {"/patch/create", {"b", "osc", "waveform", "saw", "freq", 97.0f, "amp", 0.2f}},
+             {"/patch/connect", {"a", "output"}},
+             {"/patch/connect", {"b", "output"}},
+             {"/patch/commit", {}}}) {
+        auto r = command(c, addr, args);
+        ASSERT_TRUE(r && r->address == "/done") << addr;
+    }
+    Status st;
+    ASSERT_TRUE(waitRedundant(c, 0, 5s, st));
+    std::this_thread::sleep_for(200ms);
+    cap.start();
+    std::this_thread::sleep_for(300ms);
+    auto before = status(c);
+    ASSERT_TRUE(before);
+    ::kill(pid_t(num(*before, "slot0_pid")), SIGKILL);
+    ::kill(pid_t(num(*before, "slot1_pid")), SIGKILL);
+    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(waitRedundant(c, 0, 10s, st)) << sup.log();
+    c.send("/mod/a/freq", {330.0f}); // and commands after the restart reach the replay too
+    std::this_thread::sleep_for(500ms);
+    cap.stop();
+    auto end = status(c);
+    ASSERT_TRUE(end);
+    EXPECT_GT(num(*end, "gaps"), num(*before, "gaps")) << "losing both workers must show as a gap";
+    ASSERT_EQ(sup.stop(), 0) << sup.log();
+
+    const std::string text = readText(journal);
+    std::uint64_t restart = 0;
+    const std::regex reload("@([0-9]+) /patch/load");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), reload); it != std::sregex_iterator(); ++it)
+        restart = std::stoull((*it)[1]);
+    ASSERT_GT(restart, 0u) << "no re-commit in the journal:\n" << text;
+    const auto origin = journalOrigin(journal);
+    ASSERT_TRUE(origin);
+    const auto &last = cap.cycle(cap.cycleCount() - 1);
+    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
+    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
+    std::size_t compared = 0, differing = 0;
+    for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
+        const std::uint64_t frame = cap.cycle(i).frame - *origin;
+        const std::uint32_t n = cap.cycle(i).frames;
+        if (frame < restart || frame + n > (*rendered)[0].size())
+            continue;
+        ++compared;
+        for (int ch = 0; ch < 2; ++ch)
+            if (std::memcmp(cap.channel(ch) + at, (*rendered)[ch].data() + frame, n * sizeof(float)) != 0) {
+                ++differing;
+                break;
+            }
+    }
+    EXPECT_GT(compared, 50u);
+    EXPECT_EQ(differing, 0u) << "of " << compared << " cycles after the restart at timeline frame " << restart;
+}
