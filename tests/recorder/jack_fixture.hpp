@@ -53,4 +53,20 @@ inline int freeUdpPort()
     return ntohs(a.sin_port);
 }
 
+// A 2-channel float take that a signal ended (SIGINT, SIGTERM): the process exited 0, the
+// file holds at least `minFrames` of the ramp with silence only in whole skipped periods,
+// and its header counts exactly the frames written.
+inline void expectFinalizedTake(int waitStatus, const fs::path &path, std::uint64_t minFrames)
+{
+    EXPECT_TRUE(WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0) << "wait status " << waitStatus;
+    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened) << path;
+    EXPECT_GE(r.frames, minFrames) << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(r.silentFrames % 256, 0u) << "silence not in whole skipped periods: " << r.describe();
+    // Data bytes = frames x 2 channels x 4 bytes, plus a header.
+    EXPECT_GE(fs::file_size(path), r.frames * 8);
+    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+}
+
 } // namespace testing_rec

@@ -432,15 +432,7 @@ TEST_F(RecorderTest, SigtermFinalizesTheTake)
     std::this_thread::sleep_for(700ms);
     const int status = stopChild(recorder_, SIGTERM);
     recorder_ = -1;
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
-    EXPECT_GE(r.frames, 48000u / 2) << r.describe();
-    EXPECT_EQ(r.mismatches, 0u) << r.describe();
-    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
-    // The header matches the data exactly: data bytes = frames x 2 channels x 4 bytes.
-    EXPECT_GE(fs::file_size(path), r.frames * 8);
-    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+    expectFinalizedTake(status, *started.stringAt(1), 48000 / 2);
 }
 
 TEST_F(RecorderTest, SigintFinalizesTheTake)
@@ -452,15 +444,7 @@ TEST_F(RecorderTest, SigintFinalizesTheTake)
     std::this_thread::sleep_for(700ms);
     const int status = stopChild(recorder_, SIGINT);
     recorder_ = -1;
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
-    const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
-    ASSERT_TRUE(r.opened);
-    EXPECT_GE(r.frames, 48000u / 2) << r.describe();
-    EXPECT_EQ(r.mismatches, 0u) << r.describe();
-    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
-    EXPECT_GE(fs::file_size(path), r.frames * 8);
-    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+    expectFinalizedTake(status, *started.stringAt(1), 48000 / 2);
 }
 
 TEST_F(RecorderTest, JackServerShutdownFinalizesTheTakeAndExitsOneSoTheServiceManagerRestartsIt)

@@ -194,12 +194,5 @@ TEST_F(SessionTest, UnderNsmItWaitsForOpenThenUsesTheSessionNameAndDirectoryAndQ
     // NSM quits clients with SIGTERM: the take is finalized and the process exits 0.
     const int status = stopChild(recorder_, SIGTERM);
     recorder_ = -1;
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
-    ASSERT_TRUE(r.opened);
-    EXPECT_GE(r.frames, 48000u / 2) << r.describe();
-    EXPECT_EQ(r.mismatches, 0u) << r.describe();
-    EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
-    EXPECT_GE(fs::file_size(path), r.frames * 8);
-    EXPECT_LT(fs::file_size(path), r.frames * 8 + 4096);
+    expectFinalizedTake(status, path, 48000 / 2);
 }

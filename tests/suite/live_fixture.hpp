@@ -187,6 +187,18 @@ inline bool answers(chronus::osc::Client &c, int timeoutMs = 5000)
     return false;
 }
 
+// Waits for a message `address` whose first argument is `first` (an answer or news that
+// arrives later, e.g. /done /record/stop after a duration limit); others are dropped.
+inline std::optional<chronus::osc::Message> awaitMessage(chronus::osc::Client &c, const std::string &address,
+                                                         const std::string &first, int timeoutMs)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (std::chrono::steady_clock::now() < deadline)
+        if (auto m = c.receive(50); m && m->address == address && m->stringAt(0) == first)
+            return m;
+    return std::nullopt;
+}
+
 // Sends /sync and waits for /synced.
 inline bool sync(chronus::osc::Client &c, int timeoutMs = 3000)
 {

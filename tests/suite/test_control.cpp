@@ -375,12 +375,8 @@ TEST_F(LiveControl, AFutureCommitIsAnsweredWhenItGoesLiveWithoutHoldingUpOtherCl
     ASSERT_TRUE(pong) << "the supervisor stopped reading while a commit waited to go live";
     EXPECT_LT(std::chrono::steady_clock::now() - sent, 500ms);
     // The commit's /done comes once it is live, about 1.5 s later.
-    std::optional<Message> done;
-    while (!done && std::chrono::steady_clock::now() - sent < 5s)
-        if (auto m = client->receive(100); m && m->stringAt(0) == "/patch/commit")
-            done = m;
-    ASSERT_TRUE(done);
-    EXPECT_EQ(done->address, "/done") << toString(*done);
+    const auto done = awaitMessage(*client, "/done", "/patch/commit", 5000);
+    ASSERT_TRUE(done) << "no /done for the commit";
     EXPECT_GT(std::chrono::steady_clock::now() - sent, 1300ms);
     auto s = status(*client);
     ASSERT_TRUE(s);
@@ -548,10 +544,7 @@ TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswe
     auto timed = (*c)->request("/record/start", {"timed", 0.5f}, 4000);
     ASSERT_TRUE(timed);
     ASSERT_EQ(timed->address, "/done") << toString(*timed);
-    std::optional<Message> ended;
-    for (int i = 0; i < 50 && !ended; ++i)
-        if (auto m = (*c)->receive(100); m && m->address == "/done" && m->stringAt(0) == "/record/stop")
-            ended = m;
+    const auto ended = awaitMessage(**c, "/done", "/record/stop", 5000);
     ASSERT_TRUE(ended) << "the end of the timed take was not relayed";
     EXPECT_EQ(ended->intAt(2), 24000) << toString(*ended);
     stopChild(rec);
@@ -575,10 +568,7 @@ TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswe
     auto big = (*c2)->request("/record/start", {"big"}, 4000);
     ASSERT_TRUE(big);
     ASSERT_EQ(big->address, "/done") << toString(*big);
-    std::optional<Message> failed;
-    for (int i = 0; i < 150 && !failed; ++i)
-        if (auto m = (*c2)->receive(100); m && m->address == "/fail" && m->stringAt(0) == "/record/start")
-            failed = m;
+    const auto failed = awaitMessage(**c2, "/fail", "/record/start", 15000);
     ASSERT_TRUE(failed) << "the disk error was not relayed";
     EXPECT_NE(failed->stringAt(1).value_or("").find("write"), std::string::npos) << toString(*failed);
     stopChild(full);
