@@ -423,28 +423,19 @@ TEST_F(RecorderTest, SigkillLeavesAFileThatOpensWithAtMostASecondMissing)
     EXPECT_EQ(std::system(cmd.c_str()), 0) << "Python's wave rejects the killed take " << *s2.stringAt(1);
 }
 
-TEST_F(RecorderTest, SigtermFinalizesTheTake)
+TEST_F(RecorderTest, SigtermAndSigintFinalizeTheTake)
 {
     startRamp(2);
-    startRecorder();
-    auto started = call("/record/start", {std::string("termed")});
-    ASSERT_EQ(started.address, "/done");
-    std::this_thread::sleep_for(700ms);
-    const int status = stopChild(recorder_, SIGTERM);
-    recorder_ = -1;
-    expectFinalizedTake(status, *started.stringAt(1), 48000 / 2);
-}
-
-TEST_F(RecorderTest, SigintFinalizesTheTake)
-{
-    startRamp(2);
-    startRecorder();
-    auto started = call("/record/start", {std::string("interrupted")});
-    ASSERT_EQ(started.address, "/done");
-    std::this_thread::sleep_for(700ms);
-    const int status = stopChild(recorder_, SIGINT);
-    recorder_ = -1;
-    expectFinalizedTake(status, *started.stringAt(1), 48000 / 2);
+    for (int sig : {SIGTERM, SIGINT}) {
+        SCOPED_TRACE(strsignal(sig));
+        startRecorder();
+        auto started = call("/record/start", {std::string("signalled")});
+        ASSERT_EQ(started.address, "/done");
+        std::this_thread::sleep_for(700ms);
+        const int status = stopChild(recorder_, sig);
+        recorder_ = -1;
+        expectFinalizedTake(status, *started.stringAt(1), 48000 / 2);
+    }
 }
 
 TEST_F(RecorderTest, JackServerShutdownFinalizesTheTakeAndExitsOneSoTheServiceManagerRestartsIt)

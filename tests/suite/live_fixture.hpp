@@ -386,4 +386,22 @@ inline Comparison compareWithRender(const Capture &cap, const std::vector<std::v
     return r;
 }
 
+// The journal rendered over everything the capture holds (its origin in `origin`), for
+// compareWithRender(). nullopt, with a test failure saying why, when that cannot be done.
+inline std::optional<std::vector<std::vector<float>>> renderCaptured(const Capture &cap, const fs::path &journal,
+                                                                    const fs::path &dir, std::uint64_t &origin)
+{
+    const auto o = journalOrigin(journal);
+    if (!o || cap.cycleCount() < 10) {
+        ADD_FAILURE() << (o ? "the capture holds fewer than 10 cycles" : "the journal has no origin");
+        return std::nullopt;
+    }
+    origin = *o;
+    const auto &last = cap.cycle(cap.cycleCount() - 1);
+    auto rendered = renderJournal(journal, last.frame - origin + last.frames, dir);
+    if (!rendered)
+        ADD_FAILURE() << "chronus-render failed: " << readText(dir / "render.log");
+    return rendered;
+}
+
 } // namespace live

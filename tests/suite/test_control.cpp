@@ -247,13 +247,10 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
     ASSERT_EQ(sup.stop(), 0) << sup.log();
 
     // The audio is exactly what the accepted commands describe: no glitch.
-    const auto origin = journalOrigin(journal);
-    ASSERT_TRUE(origin);
-    ASSERT_GT(cap.cycleCount(), 10u);
-    const auto &last = cap.cycle(cap.cycleCount() - 1);
-    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
-    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
-    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    std::uint64_t origin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
+    ASSERT_TRUE(rendered);
+    const Comparison cmp = compareWithRender(cap, *rendered, origin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
     EXPECT_GT(cmp.rms, 0.1);
     if (cmp.excused + cmp.captureGaps > 0)
@@ -331,11 +328,10 @@ TEST_F(LiveControl, AFutureBundleTakesEffectOnTheFrameItsTimetagNamesAndALateOne
     const std::int64_t expect = std::int64_t(std::uint32_t(expectAbs - std::uint32_t(*origin)));
     EXPECT_NEAR(double(frame), double(expect), 48.0) << "journal frame " << frame << ", JACK's " << expect;
     // ...and the audio changed exactly there: what went out is the render of that journal.
-    ASSERT_GT(cap.cycleCount(), 10u);
-    const auto &last = cap.cycle(cap.cycleCount() - 1);
-    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
-    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
-    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    std::uint64_t renderOrigin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
+    ASSERT_TRUE(rendered);
+    const Comparison cmp = compareWithRender(cap, *rendered, renderOrigin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
     // The render itself turns down at that frame and not before.
     const std::vector<float> &L = (*rendered)[0];
@@ -408,12 +404,10 @@ TEST_F(LiveControl, ACommitAfterACommandScheduledAheadTakesEffectAfterItLiveAndI
     ASSERT_TRUE(commitFrame);
     EXPECT_GT(std::uint64_t(*commitFrame), modFrame) << "the commit overtook a command sent before it";
     // Live and the replay of the journal agree, both with the scheduled gain applied.
-    const auto origin = journalOrigin(journal);
-    ASSERT_TRUE(origin);
-    const auto &last = cap.cycle(cap.cycleCount() - 1);
-    const auto rendered = renderJournal(journal, last.frame - *origin + last.frames, dir.path);
-    ASSERT_TRUE(rendered) << readText(dir.path / "render.log");
-    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    std::uint64_t origin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
+    ASSERT_TRUE(rendered);
+    const Comparison cmp = compareWithRender(cap, *rendered, origin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
 }
 
