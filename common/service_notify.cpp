@@ -1,5 +1,9 @@
 #include "service_notify.hpp"
 
+#include "log.hpp"
+
+#include <algorithm>
+
 #ifdef CHRONUS_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -50,6 +54,37 @@ void watchdogTick()
         return;
     w.last = now;
     notify("WATCHDOG=1");
+}
+
+AudioWatchdog::AudioWatchdog(std::uint64_t cycles, double periodSeconds, Clock::duration minLimit, std::string who)
+    : who_(std::move(who)), lastCycles_(cycles), lastAdvance_(Clock::now())
+{
+    // Far above any JACK period (8192 frames at 22.05 kHz is 0.37 s), far below WatchdogSec.
+    const auto eightPeriods = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(8 * periodSeconds));
+    limit_ = std::max(minLimit, eightPeriods);
+}
+
+bool AudioWatchdog::tick(std::uint64_t cycles, bool exempt)
+{
+    const auto now = Clock::now();
+    bool changed = false;
+    if (cycles != lastCycles_ || exempt) {
+        lastCycles_ = cycles;
+        lastAdvance_ = now;
+        if (stalled_) {
+            stalled_ = false;
+            changed = true;
+            log::info("the JACK process callback runs again; feeding the watchdog again");
+        }
+    } else if (!stalled_ && now - lastAdvance_ > limit_) {
+        stalled_ = changed = true;
+        stalledFor_ = std::chrono::duration_cast<std::chrono::milliseconds>(now - lastAdvance_);
+        log::warn("JACK has not run ", who_, "'s process callback for ", stalledFor_.count(),
+                  " ms; no longer feeding the watchdog");
+    }
+    if (!stalled_)
+        watchdogTick();
+    return changed;
 }
 
 } // namespace chronus::service

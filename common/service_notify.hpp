@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace chronus::service {
@@ -20,5 +21,30 @@ void status(const std::string &text);
 void watchdogTick();
 // The watchdog interval the manager asked for, or zero when there is none.
 std::chrono::microseconds watchdogInterval();
+
+// Feeds the watchdog only while an audio thread runs: given that thread's cycle counter on
+// every control-loop pass, it counts the thread as stalled once the counter has not moved
+// for the limit (at least 8 periods), logs the change, and withholds WATCHDOG=1 meanwhile,
+// so a wedged audio path is not kept alive by a healthy control loop. Control thread only.
+class AudioWatchdog {
+public:
+    using Clock = std::chrono::steady_clock;
+    // `who` names the program in the messages ("the supervisor").
+    AudioWatchdog(std::uint64_t cycles, double periodSeconds, Clock::duration minLimit, std::string who);
+    // `exempt`: cycles may pause without a fault (JACK freewheeling). True when the stall
+    // state changed on this call.
+    bool tick(std::uint64_t cycles, bool exempt = false);
+    bool stalled() const noexcept { return stalled_; }
+    // How long the counter had not moved when the stall was noticed.
+    std::chrono::milliseconds stalledFor() const noexcept { return stalledFor_; }
+
+private:
+    std::string who_;
+    Clock::duration limit_;
+    std::uint64_t lastCycles_;
+    Clock::time_point lastAdvance_;
+    bool stalled_ = false;
+    std::chrono::milliseconds stalledFor_{0};
+};
 
 } // namespace chronus::service

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "capture.hpp"
+#include "service_notify.hpp"
 
 #include <chrono>
 
@@ -19,14 +20,11 @@ public:
     // Call on every control-loop pass: feeds the watchdog when due, unless stalled.
     void tick();
     // True while JACK has not run the process callback for longer than the limit.
-    bool stalled() const noexcept { return stalled_; }
+    bool stalled() const noexcept { return watchdog_.stalled(); }
 
 private:
     const Capture &capture_;
-    Clock::duration stallLimit_;
-    std::uint64_t lastCycles_;
-    Clock::time_point lastAdvance_;
-    bool stalled_ = false;
+    service::AudioWatchdog watchdog_;
 };
 
 } // namespace chronus::rec

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "output.hpp"
+#include "service_notify.hpp"
 #include "slots.hpp"
 
 #include <chrono>
@@ -26,7 +27,7 @@ public:
 
     bool readySent() const noexcept { return ready_; }
     // True while the JACK process callback has not run for longer than the stall limit.
-    bool audioStalled() const noexcept { return stalled_; }
+    bool audioStalled() const noexcept { return watchdog_.stalled(); }
 
 private:
     std::string describe(bool serving) const;
@@ -34,10 +35,7 @@ private:
     const OutputStage &output_;
     const SlotManager &slots_;
     std::string where_;
-    Clock::duration stallLimit_;
-    std::uint64_t lastCycles_ = 0;
-    Clock::time_point lastAdvance_;
-    bool stalled_ = false;
+    service::AudioWatchdog watchdog_;
     bool ready_ = false;
     Clock::time_point playingSince_{};
     bool playing_ = false;
