@@ -1,6 +1,6 @@
-#include "jack_client.hpp"
+#include "common/jack_client.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <cstdlib>
 #include <cstring>

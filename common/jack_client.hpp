@@ -2,7 +2,7 @@
 // server, names the server it failed to reach, and records a server shutdown.
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <jack/jack.h>
 

@@ -1,4 +1,4 @@
-#include "nsm.hpp"
+#include "common/nsm.hpp"
 
 #include <lo/lo.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 // the socket that announced (nsmd is UDP only). Control thread only.
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <functional>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "osc.hpp"
+#include "common/osc.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <lo/lo.h>
 

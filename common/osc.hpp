@@ -4,7 +4,7 @@
 // caller maps timetags to JACK frames itself. Never use any of this on the audio thread.
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <cstdint>
 #include <functional>

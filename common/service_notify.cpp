@@ -1,6 +1,6 @@
-#include "service_notify.hpp"
+#include "common/service_notify.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "shm_layout.hpp"
+#include "common/shm_layout.hpp"
 
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>

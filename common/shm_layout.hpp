@@ -20,8 +20,8 @@
 // the session renders offline from frame 0.
 #pragma once
 
-#include "../synth-worker/engine/event.hpp" // plain data, header-only
-#include "expected.hpp"
+#include "synth-worker/engine/event.hpp" // plain data, header-only
+#include "common/expected.hpp"
 
 #include <atomic>
 #include <cstddef>

@@ -1,6 +1,6 @@
-#include "audio_file.hpp"
+#include "recorder/audio_file.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,7 +2,7 @@
 // slow disks, full disks, sparse large files) and the file itself with header refresh.
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <sndfile.h>
 

@@ -1,6 +1,6 @@
-#include "capture.hpp"
+#include "recorder/capture.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <algorithm>
 #include <cctype>

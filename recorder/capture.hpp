@@ -3,11 +3,11 @@
 // connection logic that follows source ports as they appear.
 #pragma once
 
-#include "expected.hpp"
-#include "jack_client.hpp"
-#include "ring.hpp"
-#include "ring_feeder.hpp"
-#include "rt.hpp"
+#include "common/expected.hpp"
+#include "common/jack_client.hpp"
+#include "recorder/frame_ring.hpp"
+#include "recorder/ring_feeder.hpp"
+#include "common/rt.hpp"
 
 #include <atomic>
 #include <cstdint>

@@ -1,7 +1,7 @@
-#include "disk_writer.hpp"
+#include "recorder/disk_writer.hpp"
 
-#include "log.hpp"
-#include "naming.hpp"
+#include "common/log.hpp"
+#include "recorder/naming.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -4,9 +4,9 @@
 // talk to it through blocking calls that return once the disk thread has acted.
 #pragma once
 
-#include "audio_file.hpp"
-#include "expected.hpp"
-#include "ring.hpp"
+#include "recorder/audio_file.hpp"
+#include "common/expected.hpp"
+#include "recorder/frame_ring.hpp"
 
 #include <atomic>
 #include <condition_variable>

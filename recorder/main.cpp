@@ -1,15 +1,15 @@
 // chronus-recorder: wires options, the session (NSM, when NSM_URL is set), the JACK capture,
 // the disk thread, the OSC control surface and the service manager's notifications
 // together, then runs the control loop until a signal or the JACK server ends it.
-#include "capture.hpp"
-#include "control.hpp"
-#include "disk_writer.hpp"
-#include "log.hpp"
-#include "nsm.hpp"
-#include "options.hpp"
-#include "osc.hpp"
-#include "service.hpp"
-#include "service_notify.hpp"
+#include "recorder/capture.hpp"
+#include "recorder/recorder_surface.hpp"
+#include "recorder/disk_writer.hpp"
+#include "common/log.hpp"
+#include "common/nsm.hpp"
+#include "recorder/options.hpp"
+#include "common/osc.hpp"
+#include "recorder/capture_watchdog.hpp"
+#include "common/service_notify.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     if (*nsm) // headers are refreshed every second and finalized on stop; nothing else to save
         (*nsm)->onSave([]() -> Expected<void> { return {}; });
 
-    rec::Control control(**capture, writer,
+    rec::RecorderSurface control(**capture, writer,
                          {options->prerollSeconds, options->maxSeconds, options->ringSeconds, options->dir});
     const bool localOnly = options->oscHost == "127.0.0.1" || options->oscHost == "localhost" || options->oscHost == "::1";
     auto server = osc::Server::open(options->oscPort, localOnly, [&control](const osc::Message &m) { control.handle(m); });
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     service::ready();
     service::status(log::cat("OSC on port ", (*server)->port(), ", recording to ", options->dir));
 
-    rec::ServiceMonitor monitor(**capture);
+    rec::CaptureWatchdog monitor(**capture);
     while (!quit.load() && !(*capture)->serverGone()) {
         (*server)->poll(50);
         if (*nsm)

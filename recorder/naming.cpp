@@ -1,6 +1,6 @@
-#include "naming.hpp"
+#include "recorder/naming.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <cerrno>
 #include <cstdio>

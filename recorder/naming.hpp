@@ -3,7 +3,7 @@
 // is ever overwritten, and the names of rotated parts.
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <ctime>
 #include <filesystem>

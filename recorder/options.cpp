@@ -1,4 +1,4 @@
-#include "options.hpp"
+#include "recorder/options.hpp"
 
 #include <cstdlib>
 

@@ -1,8 +1,8 @@
 // Command line of chronus-recorder.
 #pragma once
 
-#include "audio_file.hpp"
-#include "expected.hpp"
+#include "recorder/audio_file.hpp"
+#include "common/expected.hpp"
 
 #include <cstdint>
 #include <string>

@@ -4,8 +4,8 @@
 // check every frame of a recording: no gap, no shift, no channel swap.
 //   chronus-ramp-source [--name chronus] [--channels 2] [--prefix out_]
 // Prints "ready" on stdout once active; runs until SIGINT/SIGTERM.
-#include "jack_client.hpp"
-#include "rt.hpp"
+#include "common/jack_client.hpp"
+#include "common/rt.hpp"
 
 #include <atomic>
 #include <csignal>

@@ -5,8 +5,8 @@
 // stops. Everything here is RT-safe: no allocation, locks, logging or syscalls.
 #pragma once
 
-#include "ring.hpp"
-#include "rt.hpp"
+#include "recorder/frame_ring.hpp"
+#include "common/rt.hpp"
 
 #include <atomic>
 #include <cstdint>

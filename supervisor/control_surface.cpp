@@ -1,7 +1,7 @@
-#include "control_surface.hpp"
+#include "supervisor/control_surface.hpp"
 
-#include "describe.hpp"
-#include "log.hpp"
+#include "synth-worker/engine/describe.hpp"
+#include "common/log.hpp"
 
 #include <cctype>
 #include <chrono>

@@ -4,11 +4,11 @@
 // forwarded to chronus-recorder. Control thread only.
 #pragma once
 
-#include "controller.hpp"
-#include "osc.hpp"
-#include "output.hpp"
-#include "slots.hpp"
-#include "timeline.hpp"
+#include "synth-worker/engine/controller.hpp"
+#include "common/osc.hpp"
+#include "supervisor/output_stage.hpp"
+#include "supervisor/slot_manager.hpp"
+#include "supervisor/timeline.hpp"
 
 #include <chrono>
 #include <functional>

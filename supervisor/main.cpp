@@ -2,16 +2,16 @@
 // fails over to the other inside the same cycle. Wires options, the session (NSM, when
 // NSM_URL is set), the shared-memory segment, the output stage, the slots, the timeline,
 // the OSC surface and the service manager's notifications, then runs the control loop.
-#include "control_surface.hpp"
-#include "controller.hpp"
-#include "log.hpp"
-#include "osc.hpp"
-#include "output.hpp"
-#include "parse.hpp"
-#include "service.hpp"
-#include "session.hpp"
-#include "slots.hpp"
-#include "timeline.hpp"
+#include "supervisor/control_surface.hpp"
+#include "synth-worker/engine/controller.hpp"
+#include "common/log.hpp"
+#include "common/osc.hpp"
+#include "supervisor/output_stage.hpp"
+#include "common/parse.hpp"
+#include "supervisor/service_monitor.hpp"
+#include "supervisor/session.hpp"
+#include "supervisor/slot_manager.hpp"
+#include "supervisor/timeline.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,8 +1,8 @@
-#include "session.hpp"
+#include "supervisor/session.hpp"
 
-#include "log.hpp"
-#include "patch.hpp"
-#include "service_notify.hpp"
+#include "common/log.hpp"
+#include "synth-worker/engine/patch.hpp"
+#include "common/service_notify.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -3,8 +3,8 @@
 // name, patch directory and start-up patch from the session. Control thread only.
 #pragma once
 
-#include "expected.hpp"
-#include "nsm.hpp"
+#include "common/expected.hpp"
+#include "common/nsm.hpp"
 
 #include <atomic>
 #include <chrono>

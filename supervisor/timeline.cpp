@@ -1,7 +1,7 @@
-#include "timeline.hpp"
+#include "supervisor/timeline.hpp"
 
-#include "log.hpp"
-#include "script.hpp"
+#include "common/log.hpp"
+#include "synth-worker/engine/script.hpp"
 
 #include <jack/jack.h>
 

@@ -4,9 +4,9 @@
 // (ARCHITECTURE.md decisions 3, 5, 6 and "Clocks and timing"). Control thread only.
 #pragma once
 
-#include "controller.hpp"
-#include "output.hpp"
-#include "shm_layout.hpp"
+#include "synth-worker/engine/controller.hpp"
+#include "supervisor/output_stage.hpp"
+#include "common/shm_layout.hpp"
 
 #include <deque>
 #include <fstream>

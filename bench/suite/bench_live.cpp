@@ -4,7 +4,7 @@
 //   3. command throughput: 10,000 /mod per second for 5 s; every one must be applied by
 //      both workers, with no divergence and no failover.
 // Prints the figures; fails if a bar is missed.
-#include "../../tests/suite/live_fixture.hpp"
+#include "tests/supervisor/live_fixture.hpp"
 
 #include <algorithm>
 #include <cmath>

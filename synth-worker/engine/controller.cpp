@@ -1,4 +1,4 @@
-#include "controller.hpp"
+#include "synth-worker/engine/controller.hpp"
 
 #include <charconv>
 #include <cmath>

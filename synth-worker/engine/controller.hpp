@@ -4,9 +4,9 @@
 // control thread; never touches the audio thread.
 #pragma once
 
-#include "event.hpp"
-#include "graph.hpp"
-#include "patch.hpp"
+#include "synth-worker/engine/event.hpp"
+#include "synth-worker/engine/graph.hpp"
+#include "synth-worker/engine/patch.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "describe.hpp"
+#include "synth-worker/engine/describe.hpp"
 
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
-#include "engine.hpp"
+#include "synth-worker/engine/engine.hpp"
 
-#include "rt.hpp"
+#include "common/rt.hpp"
 
 #include <algorithm>
 #include <cstring>

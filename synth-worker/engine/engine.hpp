@@ -4,9 +4,9 @@
 // takeRetired(), which are SPSC queues.
 #pragma once
 
-#include "event.hpp"
-#include "graph.hpp"
-#include "spsc_queue.hpp"
+#include "synth-worker/engine/event.hpp"
+#include "synth-worker/engine/graph.hpp"
+#include "common/spsc_queue.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "graph.hpp"
+#include "synth-worker/engine/graph.hpp"
 
-#include "event.hpp"
+#include "synth-worker/engine/event.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -6,8 +6,8 @@
 // the modules for a compiled patch; Graph::process() is the RT part.
 #pragma once
 
-#include "module.hpp"
-#include "patch.hpp"
+#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/patch.hpp"
 
 #include <memory>
 #include <string>

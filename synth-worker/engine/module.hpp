@@ -6,8 +6,8 @@
 // state once in visitState() so the engine can measure, snapshot and restore it.
 #pragma once
 
-#include "param.hpp"
-#include "state.hpp"
+#include "synth-worker/engine/param.hpp"
+#include "synth-worker/engine/state.hpp"
 
 #include <cstdint>
 #include <memory>

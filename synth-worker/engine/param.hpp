@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include "expected.hpp"
+#include "common/expected.hpp"
 #include <string>
 #include <string_view>
 #include <vector>

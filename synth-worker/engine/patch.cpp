@@ -1,4 +1,4 @@
-#include "patch.hpp"
+#include "synth-worker/engine/patch.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -3,7 +3,7 @@
 // is turned into a runnable Graph by compile() + Graph::build().
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "parse.hpp"
+#include "common/parse.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,6 +1,6 @@
-#include "script.hpp"
+#include "synth-worker/engine/script.hpp"
 
-#include "parse.hpp"
+#include "common/parse.hpp"
 
 #include <algorithm>
 #include <charconv>

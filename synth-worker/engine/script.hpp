@@ -9,7 +9,7 @@
 // same frame and argument bits.
 #pragma once
 
-#include "controller.hpp"
+#include "synth-worker/engine/controller.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,10 +1,10 @@
 // chronus-render: renders a patch and a timed command script to an audio file, offline
 // and faster than real time. Wires options, the renderer and the output file; the whole
 // script is checked before the file is created, and the file appears only when complete.
-#include "describe.hpp"
-#include "output_file.hpp"
-#include "parse.hpp"
-#include "renderer.hpp"
+#include "synth-worker/engine/describe.hpp"
+#include "synth-worker/render/output_file.hpp"
+#include "common/parse.hpp"
+#include "synth-worker/render/renderer.hpp"
 
 #include <sndfile.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "output_file.hpp"
+#include "synth-worker/render/output_file.hpp"
 
 #include <sndfile.h>
 #include <sys/stat.h>

@@ -4,7 +4,7 @@
 // regular file (/dev/null, a FIFO) is written directly.
 #pragma once
 
-#include "expected.hpp"
+#include "common/expected.hpp"
 
 #include <cstdint>
 #include <memory>

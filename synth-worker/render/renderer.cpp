@@ -1,4 +1,4 @@
-#include "renderer.hpp"
+#include "synth-worker/render/renderer.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -8,8 +8,8 @@
 // written. Renderer::run() then plays the prepared outcomes into the engine.
 #pragma once
 
-#include "engine.hpp"
-#include "script.hpp"
+#include "synth-worker/engine/engine.hpp"
+#include "synth-worker/engine/script.hpp"
 
 #include <functional>
 #include <optional>

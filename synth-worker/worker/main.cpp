@@ -1,10 +1,10 @@
 // chronus-synth-worker: one DSP slot of the live suite. Started by chronus-supervisor as
 // its direct child; dies with it. Wires options, the shared-memory segment, the Worker
 // and signal handling, then runs the control loop.
-#include "log.hpp"
-#include "parse.hpp"
-#include "shm_layout.hpp"
-#include "worker.hpp"
+#include "common/log.hpp"
+#include "common/parse.hpp"
+#include "common/shm_layout.hpp"
+#include "synth-worker/worker/worker.hpp"
 
 #include <atomic>
 #include <charconv>

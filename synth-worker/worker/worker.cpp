@@ -1,7 +1,7 @@
-#include "worker.hpp"
+#include "synth-worker/worker/worker.hpp"
 
-#include "log.hpp"
-#include "patch.hpp"
+#include "common/log.hpp"
+#include "synth-worker/engine/patch.hpp"
 
 #include <jack/metadata.h>
 #include <jack/uuid.h>

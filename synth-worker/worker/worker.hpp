@@ -7,10 +7,10 @@
 // timeline, then to the process thread (rtOwnsEngine_, release/acquire).
 #pragma once
 
-#include "engine.hpp"
-#include "jack_client.hpp"
-#include "rt.hpp"
-#include "shm_layout.hpp"
+#include "synth-worker/engine/engine.hpp"
+#include "common/jack_client.hpp"
+#include "common/rt.hpp"
+#include "common/shm_layout.hpp"
 
 #include <atomic>
 #include <memory>

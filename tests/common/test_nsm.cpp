@@ -1,7 +1,7 @@
 // The NSM client against a stand-in session manager: announce, open, save, errors.
-#include "../support/standins.hpp"
-#include "nsm.hpp"
-#include "osc.hpp"
+#include "tests/support/standins.hpp"
+#include "common/nsm.hpp"
+#include "common/osc.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // Patches and event streams that exercise the whole catalogue, for engine-level tests.
 #pragma once
 
-#include "controller.hpp"
-#include "engine.hpp"
-#include "rt.hpp"
+#include "synth-worker/engine/controller.hpp"
+#include "synth-worker/engine/engine.hpp"
+#include "common/rt.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
 // parameters, feed inputs and render in chosen block sizes. For module unit tests.
 #pragma once
 
-#include "module.hpp"
-#include "rt.hpp"
+#include "synth-worker/engine/module.hpp"
+#include "common/rt.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The command vocabulary: what /patch, /mod, /gate and /seq accept, refuse and produce.
-#include "controller.hpp"
+#include "synth-worker/engine/controller.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Patch compilation: every mistake is an error that names its culprit; valid patches
 // get a topological order and the stereo output rules.
-#include "graph.hpp"
+#include "synth-worker/engine/graph.hpp"
 
 #include <gtest/gtest.h>
 

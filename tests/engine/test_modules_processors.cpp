@@ -1,7 +1,7 @@
 // Unit tests of the processor modules (filters, amplifiers, effects, limiter), rendered
 // through the real process() with the module harness and compared with analytic
 // expectations. Tolerances are stated where they are used.
-#include "module_harness.hpp"
+#include "tests/engine/module_harness.hpp"
 
 #include <algorithm>
 #include <cmath>

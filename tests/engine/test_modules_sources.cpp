@@ -1,7 +1,7 @@
 // Unit tests for the sound sources: osc, noise, lfo, adsr, sequencer, kick, snare, hat.
 // Every module is driven through its real process() by ModuleHarness and compared with
 // analytic expectations (tolerances stated next to each assertion).
-#include "module_harness.hpp"
+#include "tests/engine/module_harness.hpp"
 
 #include <gtest/gtest.h>
 
@@ -209,7 +209,7 @@ TEST(SourceModules, SnapshotRestoresExactlyTheSameFuture)
 // ----------------------------------------------------------------------------------------
 // osc
 
-TEST(Osc, PitchIsWithinOneCentAt55And440And3520HzForEveryWaveform)
+TEST(Oscillator, PitchIsWithinOneCentAt55And440And3520HzForEveryWaveform)
 {
     double worst = 0;
     for (const char *wave : {"sine", "saw", "square", "triangle", "pulse"}) {
@@ -256,7 +256,7 @@ double worstAliasDb(const std::vector<float> &x, double hz = 5000.0)
     return db(worst / fundamental);
 }
 
-TEST(Osc, A5kHzWaveAt48kHzHasEveryAliasBelowMinus50dB)
+TEST(Oscillator, A5kHzWaveAt48kHzHasEveryAliasBelowMinus50dB)
 {
     for (const char *wave : {"saw", "square", "triangle", "pulse"}) {
         ModuleHarness h("osc");
@@ -270,7 +270,7 @@ TEST(Osc, A5kHzWaveAt48kHzHasEveryAliasBelowMinus50dB)
     }
 }
 
-TEST(Osc, EveryWaveformStaysAliasFreeFromBassToTreble)
+TEST(Oscillator, EveryWaveformStaysAliasFreeFromBassToTreble)
 {
     double worst = -400.0;
     for (const char *wave : {"saw", "square", "triangle", "pulse"}) {
@@ -287,7 +287,7 @@ TEST(Osc, EveryWaveformStaysAliasFreeFromBassToTreble)
     std::printf("[ measure  ] worst alias over 110 Hz .. 17 kHz, all shapes: %.1f dB\n", worst);
 }
 
-TEST(Osc, TheAliasMeasurementCatchesANaiveSaw)
+TEST(Oscillator, TheAliasMeasurementCatchesANaiveSaw)
 {
     // Guards the test above: the same measurement on a trivial saw must fail the limit.
     std::vector<float> naive(4800);
@@ -298,7 +298,7 @@ TEST(Osc, TheAliasMeasurementCatchesANaiveSaw)
     EXPECT_GT(worstAliasDb(naive), -40.0);
 }
 
-TEST(Osc, SawHarmonicsFallAsOneOverN)
+TEST(Oscillator, SawHarmonicsFallAsOneOverN)
 {
     ModuleHarness h("osc");
     h.setText("waveform", "saw");
@@ -311,7 +311,7 @@ TEST(Osc, SawHarmonicsFallAsOneOverN)
         EXPECT_NEAR(db(toneMagnitude(x, 500.0 * n, kRate) / first), db(1.0 / n), 0.2) << "harmonic " << n;
 }
 
-TEST(Osc, FreqInputReplacesTheParameterAndAmpInputMultiplies)
+TEST(Oscillator, FreqInputReplacesTheParameterAndAmpInputMultiplies)
 {
     ModuleHarness h("osc");
     h.set("freq", 1000.0);
@@ -323,7 +323,7 @@ TEST(Osc, FreqInputReplacesTheParameterAndAmpInputMultiplies)
     EXPECT_NEAR(rms(x), 0.25 / std::sqrt(2.0), 1e-3); // sine of peak 0.5 * 0.5
 }
 
-TEST(Osc, GlideSlidesInPitchAndArrivesWithinTheGlideTime)
+TEST(Oscillator, GlideSlidesInPitchAndArrivesWithinTheGlideTime)
 {
     ModuleHarness h("osc");
     h.set("freq", 220.0);

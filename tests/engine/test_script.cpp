@@ -1,5 +1,5 @@
 // The timed script format shared by chronus-render and the supervisor's journal.
-#include "script.hpp"
+#include "synth-worker/engine/script.hpp"
 
 #include <gtest/gtest.h>
 

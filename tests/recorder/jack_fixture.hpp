@@ -2,8 +2,8 @@
 // PID), child processes with logs, and a frame-by-frame check of ramp recordings.
 #pragma once
 
-#include "../support/private_jackd.hpp"
-#include "ramp_check.hpp"
+#include "tests/support/private_jackd.hpp"
+#include "tests/recorder/ramp_check.hpp"
 
 #include <gtest/gtest.h>
 #include <jack/jack.h>

@@ -3,7 +3,7 @@
 // that is not silence, and any rewrite of existing bytes (headers), is written normally.
 #pragma once
 
-#include "audio_file.hpp"
+#include "recorder/audio_file.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,10 +1,10 @@
 // AudioFile and its sinks without JACK: RF64 past 4 GiB for several channel counts (real
 // sparse files: runs of silence become holes, so 4 GiB cost seconds and no disk), the
 // header a killed process would leave past 4 GiB, and FLAC / Ogg round trips.
-#include "../support/process.hpp"
-#include "audio_file.hpp"
-#include "ramp_check.hpp"
-#include "sparse_sink.hpp"
+#include "tests/support/process.hpp"
+#include "recorder/audio_file.hpp"
+#include "tests/recorder/ramp_check.hpp"
+#include "tests/recorder/sparse_sink.hpp"
 
 #include <gtest/gtest.h>
 

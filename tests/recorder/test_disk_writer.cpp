@@ -1,11 +1,11 @@
 // The ring, the RT feeder and the disk thread together, without JACK: synthetic ramp cycles
 // go through the real RingFeeder into the FrameRing while the DiskWriter's thread writes
 // through an injected Sink that can stall on demand. Every frame of every file is checked.
-#include "../support/process.hpp"
-#include "disk_writer.hpp"
-#include "ramp_check.hpp"
-#include "ring_feeder.hpp"
-#include "sparse_sink.hpp"
+#include "tests/support/process.hpp"
+#include "recorder/disk_writer.hpp"
+#include "tests/recorder/ramp_check.hpp"
+#include "recorder/ring_feeder.hpp"
+#include "tests/recorder/sparse_sink.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 // Take names without JACK: default names, escapes refused, no overwrite, part names.
-#include "../support/process.hpp"
-#include "naming.hpp"
+#include "tests/support/process.hpp"
+#include "recorder/naming.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // chronus-recorder end to end: a private dummy jackd, the ramp source as "chronus:out_*",
 // the real binary driven over OSC, and every recorded frame checked.
-#include "jack_fixture.hpp"
-#include "osc.hpp"
+#include "tests/recorder/jack_fixture.hpp"
+#include "common/osc.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

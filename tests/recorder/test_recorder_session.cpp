@@ -1,9 +1,9 @@
 // chronus-recorder under a service manager and a session manager, end to end with a private
 // jackd: sd_notify readiness, watchdog and stopping over a NOTIFY_SOCKET the test owns, and
 // the NSM client protocol against a stand-in nsmd built from chronus::osc::Server.
-#include "jack_fixture.hpp"
-#include "../support/standins.hpp"
-#include "osc.hpp"
+#include "tests/recorder/jack_fixture.hpp"
+#include "tests/support/standins.hpp"
+#include "common/osc.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // FrameRing and RingFeeder against simple models: random push/pop sequences across many
 // wraparounds, and the overflow/skip accounting a consumer needs to rebuild JACK time.
-#include "ring_feeder.hpp"
+#include "recorder/ring_feeder.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // started by the test, found through JACK_DEFAULT_SERVER, stopped by PID.
 #pragma once
 
-#include "process.hpp"
+#include "tests/support/process.hpp"
 
 #include <jack/jack.h>
 

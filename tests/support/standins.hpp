@@ -3,7 +3,7 @@
 // records what it receives and answers only what the test sends.
 #pragma once
 
-#include "osc.hpp"
+#include "common/osc.hpp"
 
 #include <gtest/gtest.h>
 

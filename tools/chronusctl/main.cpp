@@ -1,8 +1,8 @@
 // chronusctl: the command-line client for people and agents. Turns a subcommand into
 // OSC, sends it to the supervisor (or the recorder), waits for the reply and prints it.
 // Exit codes: 0 done, 1 the server answered /fail, 2 usage error, 3 no reply / no server.
-#include "osc.hpp"
-#include "script.hpp"
+#include "common/osc.hpp"
+#include "synth-worker/engine/script.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,7 +2,7 @@
 // for mode, cutoff and q, so patches can swap one filter type for the other.
 #pragma once
 
-#include "../param.hpp"
+#include "synth-worker/engine/param.hpp"
 
 #include <string>
 #include <vector>

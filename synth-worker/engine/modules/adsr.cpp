@@ -13,7 +13,7 @@
 // The gate is the `gate` parameter (/gate/<id>) OR the gate input (> 0.5); an edge at sample
 // i acts at sample i. Gate-on while sounding restarts the attack from the current level, so
 // retriggers never click.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <algorithm>
 #include <cmath>

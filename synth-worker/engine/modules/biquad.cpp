@@ -3,11 +3,11 @@
 // (see dsp/fx_biquad.hpp). On samples where cutoff, Q or mode changed (while smoothing or
 // modulation moves them) it retunes and takes a lattice step; while they stay put it runs
 // the same lattice four samples at a time, which is several times as fast.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/fx_filter_params.hpp"
+#include "synth-worker/engine/dsp/fx_filter_params.hpp"
 
-#include "../dsp/fx_biquad.hpp"
+#include "synth-worker/engine/dsp/fx_biquad.hpp"
 
 #include <cmath>
 

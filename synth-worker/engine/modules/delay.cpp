@@ -3,10 +3,10 @@
 // head never moves faster than kMaxSlew samples per sample (pitch stays within 0.5x..1.5x),
 // and read with a Hermite interpolator: moving the time glides like tape instead of
 // clicking. An integer sample delay is exact.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/fx_delay_line.hpp"
-#include "../dsp/fx_one_pole.hpp"
+#include "synth-worker/engine/dsp/fx_delay_line.hpp"
+#include "synth-worker/engine/dsp/fx_one_pole.hpp"
 
 #include <algorithm>
 #include <cmath>

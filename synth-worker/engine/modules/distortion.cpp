@@ -2,9 +2,9 @@
 // low-pass tone control and a dry/wet mix. Every shape is bounded to [-1, 1] before the
 // tone filter, so no input (sub-bass, DC, +60 dB of drive) can make it run away, and a
 // non-finite input sample is treated as silence.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/fx_one_pole.hpp"
+#include "synth-worker/engine/dsp/fx_one_pole.hpp"
 
 #include <algorithm>
 #include <cmath>

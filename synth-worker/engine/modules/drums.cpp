@@ -4,9 +4,9 @@
 // seeded with Module::seed(), so hits are repeatable. Without a trigger they are silent.
 //
 // Decay times are to -60 dB. Envelopes below -100 dB are cut to exact zero.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/gen_random.hpp"
+#include "synth-worker/engine/dsp/gen_random.hpp"
 
 #include <algorithm>
 #include <cmath>

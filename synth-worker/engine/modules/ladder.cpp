@@ -3,7 +3,7 @@
 // tanh at the ladder's input. The feedback is solved linearly each sample and the tanh is
 // applied to that solution, so the loop is bounded by construction: no NaN or blow-up at
 // any resonance, drive or cutoff. With `env` and `accent` it is the acid-bass voice.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -4,9 +4,9 @@
 // depth, to a parameter of another node. Shapes are deliberately naive (not band-limited):
 // a modulation signal wants sharp corners. Sample & hold draws a new value from a
 // generator seeded with Module::seed() at the start of every cycle, so it is repeatable.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/gen_random.hpp"
+#include "synth-worker/engine/dsp/gen_random.hpp"
 
 #include <cmath>
 #include <numbers>

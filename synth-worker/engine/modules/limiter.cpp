@@ -10,7 +10,7 @@
 // minimum uses a monotonic queue, so the cost per sample is O(1) amortised.
 // A final clamp to ±ceiling only absorbs float rounding. Changing `lookahead` while audio
 // plays changes the latency and so causes a jump; set it before playing.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <algorithm>
 #include <cmath>

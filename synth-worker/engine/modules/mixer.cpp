@@ -1,6 +1,6 @@
 // `mixer`: eight mono inputs, each with its own level, summed into one output with a
 // master gain. A connection that names no port goes to in1.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <string>
 

@@ -6,9 +6,9 @@
 // across the audio band); brown is a leaky integrator (pole at 10 Hz, so no DC runaway).
 // All three colours are filtered every sample, so switching colour is instant and
 // glitch-free. Each colour is scaled to about the same RMS (~0.3 at amp 1, peaks ~1).
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/gen_random.hpp"
+#include "synth-worker/engine/dsp/gen_random.hpp"
 
 #include <cmath>
 #include <numbers>

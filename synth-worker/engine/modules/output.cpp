@@ -1,6 +1,6 @@
 // `output`: the built-in stereo sink. Every patch has one node called `output`; what
 // reaches its L and R inputs is what the engine renders.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // `pan` (alias `panner`): places a mono input in the stereo field with the constant-power
 // (sin/cos) law: L = in·cos θ, R = in·sin θ, θ = (pan + 1)·π/4, so L² + R² = in² at every
 // position and the centre is -3 dB on each side.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <cmath>
 #include <numbers>

@@ -2,7 +2,7 @@
 // lowpass-feedback comb filters then four series allpasses; the right channel's delays
 // are 23 samples (at 44.1 kHz) longer for stereo spread. Delay lengths are scaled to the
 // sample rate in prepare().
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <algorithm>
 #include <array>

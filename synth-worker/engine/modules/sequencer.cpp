@@ -15,7 +15,7 @@
 // reset() restarts at step 0 and keeps them; they travel in snapshots. Pitch and velocity
 // change at the start of each step that plays (rests hold them, so release tails keep their
 // note); lanes change at the start of every step.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <algorithm>
 #include <array>

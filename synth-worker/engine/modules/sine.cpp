@@ -1,5 +1,5 @@
 // `sine` (alias `simple_sine`): the prototype's module, a pure sine with freq and gain.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 #include <cmath>
 #include <numbers>

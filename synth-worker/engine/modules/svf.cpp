@@ -1,9 +1,9 @@
 // `svf` (alias `state_variable_filter`): Andrew Simper's (Cytomic) trapezoidal state-variable
 // filter. Stable for any cutoff and Q, including fast modulation, because the integrators
 // are zero-delay and the coefficients never leave the stable region.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/fx_filter_params.hpp"
+#include "synth-worker/engine/dsp/fx_filter_params.hpp"
 
 #include <algorithm>
 #include <cmath>

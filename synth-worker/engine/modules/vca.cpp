@@ -1,6 +1,6 @@
 // `vca` (alias `amp`): multiplies the input by `gain` and, when connected, by the `cv` input
 // (an envelope, an LFO, a sequencer's velocity).
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
 namespace chronus::engine {
 namespace {

@@ -4,18 +4,18 @@
 // records nothing; STATUS= when that changes. Control thread only.
 #pragma once
 
-#include "capture.hpp"
-#include "service_notify.hpp"
+#include "recorder/capture.hpp"
+#include "common/service_notify.hpp"
 
 #include <chrono>
 
 namespace chronus::rec {
 
-class ServiceMonitor {
+class CaptureWatchdog {
 public:
     using Clock = std::chrono::steady_clock;
     // The callback counts as stalled after `stallLimit` without a cycle (at least 8 periods).
-    explicit ServiceMonitor(const Capture &capture, std::chrono::milliseconds stallLimit = std::chrono::seconds(2));
+    explicit CaptureWatchdog(const Capture &capture, std::chrono::milliseconds stallLimit = std::chrono::seconds(2));
 
     // Call on every control-loop pass: feeds the watchdog when due, unless stalled.
     void tick();

@@ -4,9 +4,9 @@
 // thread's cycle counter advances, so a wedged supervisor is restarted. Control thread only.
 #pragma once
 
-#include "output.hpp"
-#include "service_notify.hpp"
-#include "slots.hpp"
+#include "supervisor/output_stage.hpp"
+#include "common/service_notify.hpp"
+#include "supervisor/slot_manager.hpp"
 
 #include <chrono>
 #include <string>

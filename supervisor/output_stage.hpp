@@ -7,10 +7,10 @@
 // RtEvents. The audio thread never blocks, allocates, logs or makes syscalls.
 #pragma once
 
-#include "jack_client.hpp"
-#include "rt.hpp"
-#include "shm_layout.hpp"
-#include "spsc_queue.hpp"
+#include "common/jack_client.hpp"
+#include "common/rt.hpp"
+#include "common/shm_layout.hpp"
+#include "common/spsc_queue.hpp"
 
 #include <array>
 #include <atomic>

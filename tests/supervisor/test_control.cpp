@@ -2,9 +2,9 @@
 // to the sender, bad input answered with /fail while the audio keeps matching the offline
 // render, bundles on their exact frame, one instance per name and port, stale segments,
 // JACK going away.
-#include "live_fixture.hpp"
-#include "control_surface.hpp"
-#include "shm_layout.hpp"
+#include "tests/supervisor/live_fixture.hpp"
+#include "supervisor/control_surface.hpp"
+#include "common/shm_layout.hpp"
 
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <jack/metadata.h>

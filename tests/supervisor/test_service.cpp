@@ -2,8 +2,8 @@
 // private jackd: sd_notify readiness, status, watchdog (withheld while JACK does not run the
 // process callback) and stopping over a NOTIFY_SOCKET the test owns; the NSM client
 // protocol against a stand-in nsmd built from chronus::osc::Server.
-#include "live_fixture.hpp"
-#include "../support/standins.hpp"
+#include "tests/supervisor/live_fixture.hpp"
+#include "tests/support/standins.hpp"
 
 
 using namespace live;

@@ -4,8 +4,8 @@
 // construction.
 #pragma once
 
-#include "rt.hpp"
-#include "spsc_queue.hpp"
+#include "common/rt.hpp"
+#include "common/spsc_queue.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -3,8 +3,8 @@
 // replay (ARCHITECTURE.md decisions 5 and 10). Control thread only.
 #pragma once
 
-#include "output.hpp"
-#include "timeline.hpp"
+#include "supervisor/output_stage.hpp"
+#include "supervisor/timeline.hpp"
 
 #include <chrono>
 #include <functional>

@@ -1,6 +1,6 @@
-#include "slots.hpp"
+#include "supervisor/slot_manager.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <algorithm>
 #include <csignal>

@@ -4,9 +4,9 @@
 // journal for bit-exact comparison.
 #pragma once
 
-#include "../support/private_jackd.hpp"
-#include "log.hpp"
-#include "osc.hpp"
+#include "tests/support/private_jackd.hpp"
+#include "common/log.hpp"
+#include "common/osc.hpp"
 
 #include <gtest/gtest.h>
 #include <jack/jack.h>

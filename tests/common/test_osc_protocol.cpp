@@ -1,5 +1,5 @@
 // common/osc: real OSC over loopback UDP and TCP, replies to the sender, bundles not held.
-#include "osc.hpp"
+#include "common/osc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -74,11 +74,11 @@ void roundTrip(osc::Protocol protocol)
 
 } // namespace
 
-TEST(Osc, UdpRequestGetsReplyFromTheServerPort) { roundTrip(osc::Protocol::Udp); }
+TEST(OscProtocol, UdpRequestGetsReplyFromTheServerPort) { roundTrip(osc::Protocol::Udp); }
 
-TEST(Osc, TcpRequestGetsReplyOverTheSameConnection) { roundTrip(osc::Protocol::Tcp); }
+TEST(OscProtocol, TcpRequestGetsReplyOverTheSameConnection) { roundTrip(osc::Protocol::Tcp); }
 
-TEST(Osc, FutureBundleIsDeliveredAtOnceWithItsTimetag)
+TEST(OscProtocol, FutureBundleIsDeliveredAtOnceWithItsTimetag)
 {
     EchoServer echo;
     auto client = osc::Client::open(osc::Protocol::Udp, "127.0.0.1", echo.server->port());
@@ -93,7 +93,7 @@ TEST(Osc, FutureBundleIsDeliveredAtOnceWithItsTimetag)
     EXPECT_EQ(*echo.lastTimetag, tag);
 }
 
-TEST(Osc, MalformedPacketsAreIgnoredAndTheServerKeepsAnswering)
+TEST(OscProtocol, MalformedPacketsAreIgnoredAndTheServerKeepsAnswering)
 {
     EchoServer echo;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -114,7 +114,7 @@ TEST(Osc, MalformedPacketsAreIgnoredAndTheServerKeepsAnswering)
     EXPECT_EQ(r->stringAt(0), "/ping");
 }
 
-TEST(Osc, PortInUseIsAClearError)
+TEST(OscProtocol, PortInUseIsAClearError)
 {
     EchoServer echo;
     auto second = osc::Server::open(echo.server->port(), true, [](const osc::Message &) {});
@@ -123,7 +123,7 @@ TEST(Osc, PortInUseIsAClearError)
     EXPECT_NE(second.error().find(std::to_string(echo.server->port())), std::string::npos) << second.error();
 }
 
-TEST(Osc, RequestTimesOutWhenNobodyAnswers)
+TEST(OscProtocol, RequestTimesOutWhenNobodyAnswers)
 {
     auto quiet = osc::Server::open(0, true, [](const osc::Message &) {});
     ASSERT_TRUE(quiet);

@@ -1,19 +1,19 @@
-#include "service.hpp"
+#include "recorder/capture_watchdog.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <algorithm>
 
 namespace chronus::rec {
 
-ServiceMonitor::ServiceMonitor(const Capture &capture, std::chrono::milliseconds stallLimit)
+CaptureWatchdog::CaptureWatchdog(const Capture &capture, std::chrono::milliseconds stallLimit)
     : capture_(capture),
       watchdog_(capture.cycles(), double(capture.periodFrames()) / std::max<double>(capture.sampleRate(), 1.0),
                 stallLimit, "the recorder")
 {
 }
 
-void ServiceMonitor::tick()
+void CaptureWatchdog::tick()
 {
     // Freewheeling runs cycles off the clock, and starting or stopping it may pause them:
     // not a stall.

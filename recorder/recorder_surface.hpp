@@ -2,24 +2,24 @@
 // Capture and DiskWriter, and answers the sender (/done <address> ..., /fail <address> <why>).
 #pragma once
 
-#include "capture.hpp"
-#include "disk_writer.hpp"
-#include "osc.hpp"
+#include "recorder/capture.hpp"
+#include "recorder/disk_writer.hpp"
+#include "common/osc.hpp"
 
 #include <string>
 
 namespace chronus::rec {
 
-struct ControlConfig {
+struct RecorderSurfaceConfig {
     double prerollSeconds = 0;
     double maxSeconds = 0;
     double ringSeconds = 8;
     std::string dir;
 };
 
-class Control {
+class RecorderSurface {
 public:
-    Control(Capture &capture, DiskWriter &writer, ControlConfig config);
+    RecorderSurface(Capture &capture, DiskWriter &writer, RecorderSurfaceConfig config);
     // Sets the server used for replies (the server's handler calls handle()).
     void attach(osc::Server &server) { server_ = &server; }
     // Handles one message; replies before returning. Control thread.
@@ -41,7 +41,7 @@ private:
 
     Capture &capture_;
     DiskWriter &writer_;
-    ControlConfig config_;
+    RecorderSurfaceConfig config_;
     osc::Server *server_ = nullptr;
     std::string starterUrl_; // UDP sender of the current take, for asynchronous news
 };

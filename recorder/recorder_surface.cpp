@@ -1,7 +1,7 @@
-#include "control.hpp"
+#include "recorder/recorder_surface.hpp"
 
-#include "log.hpp"
-#include "service_notify.hpp"
+#include "common/log.hpp"
+#include "common/service_notify.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -32,18 +32,18 @@ void logGaps(const TakeSummary &s, double rate)
 
 } // namespace
 
-Control::Control(Capture &capture, DiskWriter &writer, ControlConfig config)
+RecorderSurface::RecorderSurface(Capture &capture, DiskWriter &writer, RecorderSurfaceConfig config)
     : capture_(capture), writer_(writer), config_(std::move(config))
 {
     writer_.setPrerollFrames(std::uint64_t(config_.prerollSeconds * capture_.sampleRate()));
     updateFeeding();
 }
 
-bool Control::recording() const { return writer_.status().recording; }
+bool RecorderSurface::recording() const { return writer_.status().recording; }
 
-void Control::updateFeeding() { capture_.setFeeding(config_.prerollSeconds > 0 || recording()); }
+void RecorderSurface::updateFeeding() { capture_.setFeeding(config_.prerollSeconds > 0 || recording()); }
 
-void Control::handle(const osc::Message &msg)
+void RecorderSurface::handle(const osc::Message &msg)
 {
     const std::string &a = msg.address;
     if (a == "/record/start")
@@ -62,7 +62,7 @@ void Control::handle(const osc::Message &msg)
         server_->replyWith(msg, "/fail", a, std::string("unknown command"));
 }
 
-void Control::start(const osc::Message &msg)
+void RecorderSurface::start(const osc::Message &msg)
 {
     auto failWith = [&](const std::string &why) { server_->replyWith(msg, "/fail", msg.address, why); };
     if (recording())
@@ -116,7 +116,7 @@ void Control::start(const osc::Message &msg)
     server_->replyWith(msg, "/done", msg.address, path->string());
 }
 
-void Control::stop(const osc::Message &msg)
+void RecorderSurface::stop(const osc::Message &msg)
 {
     if (!recording())
         return (void)server_->replyWith(msg, "/fail", msg.address, std::string("not recording"));
@@ -135,7 +135,7 @@ void Control::stop(const osc::Message &msg)
                        std::int32_t(capture_.counters().xruns.load(std::memory_order_relaxed)));
 }
 
-void Control::split(const osc::Message &msg)
+void RecorderSurface::split(const osc::Message &msg)
 {
     if (!recording())
         return (void)server_->replyWith(msg, "/fail", msg.address, std::string("not recording"));
@@ -146,7 +146,7 @@ void Control::split(const osc::Message &msg)
     server_->replyWith(msg, "/done", msg.address, paths->next.string(), paths->closed.string());
 }
 
-void Control::preroll(const osc::Message &msg)
+void RecorderSurface::preroll(const osc::Message &msg)
 {
     auto s = msg.numberAt(0);
     if (!s || *s < 0 || !std::isfinite(*s))
@@ -163,7 +163,7 @@ void Control::preroll(const osc::Message &msg)
     server_->replyWith(msg, "/done", msg.address, float(*s));
 }
 
-void Control::status(const osc::Message &msg)
+void RecorderSurface::status(const osc::Message &msg)
 {
     const WriterStatus w = writer_.status();
     const CaptureCounters &c = capture_.counters();
@@ -210,7 +210,7 @@ void Control::status(const osc::Message &msg)
     server_->reply(msg, "/record/status.reply", a);
 }
 
-void Control::tick()
+void RecorderSurface::tick()
 {
     capture_.reconnect();
     while (auto e = writer_.pollEvent()) {
@@ -230,7 +230,7 @@ void Control::tick()
     }
 }
 
-void Control::finish(bool drainAll)
+void RecorderSurface::finish(bool drainAll)
 {
     if (!recording())
         return;

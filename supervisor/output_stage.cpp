@@ -1,6 +1,6 @@
-#include "output.hpp"
+#include "supervisor/output_stage.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <jack/metadata.h>
 #include <jack/uuid.h>

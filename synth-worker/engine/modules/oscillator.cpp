@@ -5,9 +5,9 @@
 // band-limited saws half a cycle / `width` apart, so they are band-limited too and carry no
 // DC. Sine is computed directly. Glide is a one-pole slew of the frequency in the pitch
 // (log-frequency) domain, so a glide covers equal musical intervals in equal times.
-#include "module.hpp"
+#include "synth-worker/engine/module.hpp"
 
-#include "../dsp/gen_wavetable.hpp"
+#include "synth-worker/engine/dsp/gen_wavetable.hpp"
 
 #include <algorithm>
 #include <cmath>

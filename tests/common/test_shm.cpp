@@ -1,6 +1,6 @@
 // The shared-memory layout: SPSC rings against a simple model and across two processes,
 // block stamps and hashes, frame extension, and instance ownership of the segment.
-#include "shm_layout.hpp"
+#include "common/shm_layout.hpp"
 
 #include <gtest/gtest.h>
 

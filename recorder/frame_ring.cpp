@@ -1,4 +1,4 @@
-#include "ring.hpp"
+#include "recorder/frame_ring.hpp"
 
 #include <new>
 #include <sys/mman.h>

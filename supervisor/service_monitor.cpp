@@ -1,7 +1,7 @@
-#include "service.hpp"
+#include "supervisor/service_monitor.hpp"
 
-#include "log.hpp"
-#include "service_notify.hpp"
+#include "common/log.hpp"
+#include "common/service_notify.hpp"
 
 #include <algorithm>
 

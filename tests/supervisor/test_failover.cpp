@@ -2,7 +2,7 @@
 // while the active worker is killed, stopped, crashed, poisoned with NaN and stalled, 20
 // times in a row, with parameter changes flowing throughout. The recording must have no
 // missing frame and be bit-identical to chronus-render of the supervisor's journal.
-#include "live_fixture.hpp"
+#include "tests/supervisor/live_fixture.hpp"
 
 #include <cmath>
 #include <cstdio>
