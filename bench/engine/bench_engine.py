@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""Engine benchmark: chronus-render against its peers, same synths, same run, as ratios.
+
+Scenarios (all 48 kHz, stereo, --seconds long):
+  chain        64 voices: band-limited saw -> 2-pole low-pass at 2 kHz -> ADSR, every value
+               in the patch file; peer: Csound 6 (vco2 -> butterlp -> madsr, ksmps 64).
+  chain-live   the same voices played the way a live user does: amplitudes and cutoffs set
+               by /mod after the commit, an LFO on every cutoff, and a /mod stream (20 per
+               second); peer: Csound with the same LFO on every cutoff.
+  sines        100 sine oscillators (the `sine` module, and `osc` with waveform sine, and
+               `osc` saw for reference); peer: SuperCollider's scsynth rendering 100 SinOsc
+               offline (NRT). Outputs are checked for pitch and level.
+CPU is user + system time of the renderer process, the best of --repeat runs.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "soak"))
+import scsynth_nrt  # noqa: E402
+
+VOICES = 64
+SINES = 100
+
+
+def cpu_of(argv, repeat):
+    best = None
+    for _ in range(repeat):
+        t0 = os.times()
+        r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t1 = os.times()
+        if r.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed: {r.stderr.decode()[-400:]}")
+        cpu = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+        best = cpu if best is None else min(best, cpu)
+    return best
+
+
+def chain_freqs():
+    return [55.0 * 2 ** (i / 12.0 * 0.75) for i in range(VOICES)]
+
+
+def chain_patch(live):
+    nodes, conns = [], []
+    for i, f in enumerate(chain_freqs()):
+        osc = {"waveform": "saw", "freq": f}
+        filt = {"mode": "lp", "q": 0.7071}
+        if not live:
+            osc["amp"] = 0.01
+            filt["cutoff"] = 2000
+        nodes += [
+            {"id": f"o{i}", "type": "osc", "params": osc},
+            {"id": f"f{i}", "type": "biquad_filter", "params": filt},
+            {"id": f"e{i}", "type": "adsr", "params": {"attack": 10, "decay": 100, "sustain": 0.8, "release": 200,
+                                                       "gate": 1}},
+        ]
+        conns += [{"from": f"o{i}", "to": f"f{i}"}, {"from": f"f{i}", "to": f"e{i}"},
+                  {"from": f"e{i}", "to": "output"}]
+        if live:
+            nodes.append({"id": f"l{i}", "type": "lfo", "params": {"waveform": "sine", "rate": 0.5 + 0.01 * i,
+                                                                   "depth": 1}})
+            conns.append({"from": f"l{i}", "to": f"f{i}.cutoff", "depth": 500})
+    return {"nodes": nodes, "connections": conns}
+
+
+def chain_live_script(seconds):
+    lines = []
+    for i in range(VOICES):
+        lines.append(f"0.01 /mod/o{i}/amp 0.01")
+        lines.append(f"0.01 /mod/f{i}/cutoff 2000")
+    rng = random.Random(7)
+    t, k = 0.05, 0
+    while t < seconds:
+        lines.append(f"{t:.3f} /mod/f{k % VOICES}/cutoff {rng.uniform(1500, 2500):.1f}")
+        t += 0.05
+        k += 1
+    return "\n".join(lines) + "\n"
+
+
+def csound_chain(work, seconds, lfo):
+    score = "\n".join(f"i1 0 {seconds} {f} {0.5 + 0.01 * i}" for i, f in enumerate(chain_freqs()))
+    cutoff = "2000 + klfo" if lfo else "2000"
+    lfo_line = "  klfo lfo 500, p5" if lfo else ""
+    path = os.path.join(work, f"chain{'_lfo' if lfo else ''}.csd")
+    with open(path, "w") as f:
+        f.write(f"""<CsoundSynthesizer>
+<CsOptions>
+-o {work}/csound.wav -W -f -d -m0 --nodisplays
+</CsOptions>
+<CsInstruments>
+sr = 48000
+ksmps = 64
+nchnls = 2
+0dbfs = 1
+instr 1
+{lfo_line}
+  asig vco2 0.01, p4
+  afilt butterlp asig, {cutoff}
+  aenv madsr 0.01, 0.1, 0.8, 0.2
+  aout = afilt * aenv
+  outs aout, aout
+endin
+</CsInstruments>
+<CsScore>
+{score}
+</CsScore>
+</CsoundSynthesizer>
+""")
+    return path
+
+
+def sine_freqs():
+    return [110.0 * 2 ** (i / 24.0) for i in range(SINES)]
+
+
+def sines_patch(module, waveform=None):
+    nodes, conns = [], []
+    for i, f in enumerate(sine_freqs()):
+        if module == "sine":
+            nodes.append({"id": f"s{i}", "type": "sine", "params": {"freq": f, "gain": 0.01}})
+        else:
+            nodes.append({"id": f"s{i}", "type": "osc", "params": {"waveform": waveform, "freq": f, "amp": 0.01}})
+        conns.append({"from": f"s{i}", "to": "output"})
+    return {"nodes": nodes, "connections": conns}
+
+
+def check_sines(path, label):
+    """Pitch and level of a 100-sine render: the mix's RMS against the analytic value, and the
+    pitch of the lowest partial from its spectrum peak."""
+    import numpy as np
+    import soak
+    _, rate, x = soak.read_wav(path)
+    left = x[: rate * 2, 0].astype("f8")
+    rms = float(np.sqrt(np.mean(left ** 2)))
+    expect = 0.01 * math.sqrt(SINES / 2.0)
+    spec = np.abs(np.fft.rfft(left * np.hanning(len(left))))
+    freqs = np.fft.rfftfreq(len(left), 1.0 / rate)
+    band = (freqs > 100) & (freqs < 113)
+    peak = float(freqs[band][np.argmax(spec[band])])
+    return dict(label=label, rms=round(rms, 5), rms_expected=round(expect, 5), lowest_hz=round(peak, 2))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("render", help="path to chronus-render")
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--only", choices=["chain", "chain-live", "sines"], action="append")
+    p.add_argument("--json", help="write the figures here")
+    args = p.parse_args()
+    only = set(args.only or ["chain", "chain-live", "sines"])
+    work = tempfile.mkdtemp(prefix="chronus-bench-")
+    s = args.seconds
+    out = {"seconds": s}
+    try:
+        render = lambda patch, script=None, name="out": [args.render, "--quiet", "--patch", patch, "--duration",
+                                                         str(s), "-o", os.path.join(work, name + ".wav")] + (
+            ["--script", script] if script else [])
+        have_csound = shutil.which("csound") is not None
+        have_scsynth = shutil.which("scsynth") is not None
+        if {"chain", "chain-live"} & only:
+            for live in (False, True):
+                name = "chain-live" if live else "chain"
+                if name not in only:
+                    continue
+                patch = os.path.join(work, name + ".json")
+                json.dump(chain_patch(live), open(patch, "w"))
+                script = None
+                if live:
+                    script = os.path.join(work, "live.txt")
+                    open(script, "w").write(chain_live_script(s))
+                row = {"chronus_cpu": cpu_of(render(patch, script, name), args.repeat)}
+                if have_csound:
+                    row["csound_cpu"] = cpu_of(["csound", csound_chain(work, s, live)], args.repeat)
+                    row["ratio_chronus_over_csound"] = round(row["chronus_cpu"] / row["csound_cpu"], 3)
+                out[name] = row
+            if "chain" in out and "chain-live" in out:
+                out["chain-live"]["ratio_live_over_patch_file"] = round(
+                    out["chain-live"]["chronus_cpu"] / out["chain"]["chronus_cpu"], 3)
+        if "sines" in only:
+            row = {}
+            checks = []
+            for label, patch in (("sine", sines_patch("sine")), ("osc_sine", sines_patch("osc", "sine")),
+                                 ("osc_saw", sines_patch("osc", "saw"))):
+                path = os.path.join(work, label + ".json")
+                json.dump(patch, open(path, "w"))
+                row[label + "_cpu"] = cpu_of(render(path, None, label), args.repeat)
+                if label != "osc_saw":
+                    checks.append(check_sines(os.path.join(work, label + ".wav"), label))
+            if have_scsynth:
+                score = os.path.join(work, "sines.osc")
+                with open(score, "wb") as f:
+                    f.write(scsynth_nrt.score([scsynth_nrt.sine_def()],
+                                              [("chronus_sine", {"freq": fr, "amp": 0.01}) for fr in sine_freqs()], s))
+                wav = os.path.join(work, "scsynth.wav")
+                row["scsynth_cpu"] = cpu_of(["scsynth", "-N", score, "_", wav, "48000", "WAV", "float", "-o", "2"],
+                                            args.repeat)
+                checks.append(check_sines(wav, "scsynth"))
+                row["ratio_sine_over_scsynth"] = round(row["sine_cpu"] / row["scsynth_cpu"], 3)
+                row["ratio_osc_sine_over_scsynth"] = round(row["osc_sine_cpu"] / row["scsynth_cpu"], 3)
+            row["ratio_osc_sine_over_osc_saw"] = round(row["osc_sine_cpu"] / row["osc_saw_cpu"], 3)
+            row["checks"] = checks
+            out["sines"] = row
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(out, indent=2))
+    if args.json:
+        json.dump(out, open(args.json, "w"), indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
