@@ -88,7 +88,8 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
     } catch (const std::bad_alloc &) {
         return fail(log::cat("cannot allocate a ring of ", frames, " frames x ", config.channels, " channels"));
     }
-    c->feeder_ = std::make_unique<RingFeeder>(*c->ring_, c->counters_);
+    c->feeder_ = std::make_unique<RingFeeder>(*c->ring_, c->counters_,
+                                             std::max<std::size_t>(4096, jack_get_buffer_size(jc)));
     if (!c->ring_->locked())
         log::info("ring memory could not be locked (RLIMIT_MEMLOCK); it is prefaulted");
 

@@ -193,7 +193,8 @@ void RecorderSurface::status(const osc::Message &msg)
     // client upstream was held off), or the disk thread fell a whole ring behind.
     kv("skipped_frames", std::int64_t(c.skippedFrames.load()));
     kv("overrun_frames", std::int64_t(c.overrunFrames.load()));
-    kv("repeated_frames", std::int64_t(c.repeatedFrames.load())); // a late cycle seen twice, kept once
+    kv("repeated_frames", std::int64_t(c.repeatedFrames.load())); // a cycle labelled twice, kept once
+    kv("misread_cycles", std::int64_t(c.misreadCycles.load()));   // late/stale frame time, placed right
     kv("gaps", gapList(w.gaps));
     kv("xruns", std::int64_t(c.xruns.load()));
     kv("disk_errors", std::int64_t(w.diskErrors));

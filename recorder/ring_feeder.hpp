@@ -2,14 +2,20 @@
 // synthetic cycles: each cycle either goes into the FrameRing whole or is counted as lost,
 // and Start/Gap/Stop events mark where in the frame sequence the timeline begins, where
 // silence must stand in for lost frames (ring full, or JACK skipped cycles), and where it
-// stops. Everything here is RT-safe: no allocation, locks, logging or syscalls.
+// stops. Cycles are labelled by common/cycle_clock.hpp; a cycle whose frame time jumped is
+// held back (copied) until the next reading says whether JACK skipped cycles before it or
+// its callback read a later cycle's time, so no frame is ever written at the wrong place.
+// Everything but the constructor is RT-safe: no allocation, locks, logging or syscalls.
 #pragma once
 
+#include "common/cycle_clock.hpp"
 #include "recorder/frame_ring.hpp"
 #include "common/rt.hpp"
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 namespace chronus::rec {
 
@@ -17,52 +23,131 @@ namespace chronus::rec {
 struct CaptureCounters {
     std::atomic<std::uint64_t> overruns{0};      // episodes of a full ring
     std::atomic<std::uint64_t> overrunFrames{0}; // frames dropped because the ring was full
-    std::atomic<std::uint64_t> skippedFrames{0}; // frames JACK never delivered (frame time jumped)
+    std::atomic<std::uint64_t> skippedFrames{0}; // frames JACK never delivered (cycles it skipped)
     std::atomic<std::uint64_t> ringPeakFrames{0};
     std::atomic<std::uint64_t> xruns{0};         // from JACK's xrun callback
-    std::atomic<std::uint64_t> repeatedFrames{0}; // cycles seen twice (a late callback), kept once
+    // Cycles whose callback read another cycle's frame time (late or stale reading; see
+    // common/cycle_clock.hpp), placed where they belong.
+    std::atomic<std::uint64_t> misreadCycles{0};
+    // Frames of a cycle labelled like one already written (a reading CycleClock could not
+    // place: it held no copy of the earlier cycle); dropped.
+    std::atomic<std::uint64_t> repeatedFrames{0};
 };
 
 class RingFeeder {
 public:
-    RingFeeder(FrameRing &ring, CaptureCounters &counters) noexcept : ring_(ring), counters_(counters) {}
+    // `maxFrames`: the longest cycle it can hold back while deciding where a cycle with a
+    // jump in frame time belongs (longer cycles are placed at once, by their reading).
+    // Allocates; not RT-safe.
+    RingFeeder(FrameRing &ring, CaptureCounters &counters, std::size_t maxFrames = 4096)
+        : ring_(ring), counters_(counters), maxHeld_(maxFrames), heldData_(ring.channels() * maxFrames),
+          heldPtrs_(ring.channels())
+    {
+        for (std::size_t c = 0; c < ring.channels(); ++c)
+            heldPtrs_[c] = heldData_.data() + c * maxFrames;
+    }
 
-    // One cycle of `frames` frames whose first frame is JACK frame `now` (64-bit). With
-    // `feeding` off, only closes an open timeline (buffers may be null). RT-safe.
-    CHRONUS_RT void cycle(std::uint64_t now, const float *const *buffers, std::size_t frames, bool feeding) noexcept
+    // One cycle of `frames` frames whose callback read JACK frame time `reading` (64-bit).
+    // With `feeding` off, only closes an open timeline (buffers may be null). RT-safe.
+    CHRONUS_RT void cycle(std::uint64_t reading, const float *const *buffers, std::size_t frames, bool feeding) noexcept
     {
         auto &events = ring_.events();
         if (!feeding) {
-            if (active_ && flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_.writtenFrames(), now, 0}))
+            if (!active_)
+                return;
+            if (holding_)
+                placeHeld(heldFrame_); // no later reading will say otherwise: as read
+            if (flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_.writtenFrames(), expected_, 0}))
                 active_ = false;
             return;
         }
         if (!active_) {
-            if (!events.tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), now, 0}))
+            clock_ = CycleClock{};
+            const CycleClock::Cycle first = clock_.next(reading, std::uint32_t(frames));
+            if (!events.tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), first.frame, 0}))
                 return; // event queue full: retried next cycle
             active_ = true;
-            expected_ = now;
+            expected_ = first.frame;
             inOverrun_ = false;
+            put(buffers, frames);
+            return;
         }
-        if (now > expected_) {
-            // JACK skipped cycles: the file gets that many silent frames, here.
-            if (pendingGap_ == 0)
-                pendingGapStart_ = expected_;
-            pendingGap_ += now - expected_;
-            counters_.skippedFrames.fetch_add(now - expected_, std::memory_order_relaxed);
-        } else if (now < expected_ && expected_ - now <= kRepeatWindowCycles * frames) {
-            // A cycle whose frames we already have: a callback that ran more than a period
-            // late read the next cycle's frame time, and the callback for that cycle now
-            // reads it again. Its frames are in the file already; keep them once.
+        const CycleClock::Cycle c = clock_.next(reading, std::uint32_t(frames));
+        if (holding_) {
+            if (c.step == CycleClock::Step::Repeated) {
+                // The held cycle read the next cycle's time ahead of its own: it is the cycle
+                // just before this one (JACK skipped none, or one fewer than it seemed).
+                placeHeld(c.frame - heldFrames_);
+                counters_.misreadCycles.fetch_add(2, std::memory_order_relaxed);
+                put(buffers, frames);
+                return;
+            }
+            placeHeld(heldFrame_); // JACK did skip cycles before it
+        }
+        switch (c.step) {
+        case CycleClock::Step::Restart:
+            // The server restarted its clock: begin a new timeline.
+            if (flushGap())
+                events.tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), c.frame, 0});
+            expected_ = c.frame;
+            put(buffers, frames);
+            return;
+        case CycleClock::Step::Skipped:
+            if (frames <= maxHeld_) {
+                // Cycles skipped, or this callback read a later cycle's time: the next
+                // reading tells which. Hold a copy until then (the buffers are JACK's).
+                for (std::size_t ch = 0; ch < heldPtrs_.size(); ++ch)
+                    std::memcpy(heldPtrs_[ch], buffers[ch], frames * sizeof(float));
+                holding_ = true;
+                heldFrame_ = c.frame;
+                heldFrames_ = frames;
+                return;
+            }
+            skipTo(c.frame);
+            put(buffers, frames);
+            return;
+        case CycleClock::Step::Stale:
+        case CycleClock::Step::Lagging:
+            counters_.misreadCycles.fetch_add(1, std::memory_order_relaxed);
+            break;
+        case CycleClock::Step::Repeated:
+            // Held nothing to correct (a cycle too long to hold): its frames stand in the
+            // file already under this label.
             counters_.repeatedFrames.fetch_add(frames, std::memory_order_relaxed);
             return;
-        } else if (now < expected_) {
-            // Time went backwards (the server restarted its clock): begin a new timeline.
-            if (flushGap())
-                events.tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), now, 0});
+        case CycleClock::Step::First:
+        case CycleClock::Step::Normal: break;
         }
-        expected_ = now + frames;
+        put(buffers, frames);
+    }
 
+    // Cycles run with feeding on; any thread.
+    std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
+
+private:
+    // Frames [expected_, frame) never arrived: the file gets that many silent frames, here.
+    CHRONUS_RT void skipTo(std::uint64_t frame) noexcept
+    {
+        if (frame <= expected_)
+            return;
+        if (pendingGap_ == 0)
+            pendingGapStart_ = expected_;
+        pendingGap_ += frame - expected_;
+        counters_.skippedFrames.fetch_add(frame - expected_, std::memory_order_relaxed);
+        expected_ = frame;
+    }
+
+    // Writes the held cycle as the cycle starting at `frame`.
+    CHRONUS_RT void placeHeld(std::uint64_t frame) noexcept
+    {
+        holding_ = false;
+        skipTo(frame);
+        put(heldPtrs_.data(), heldFrames_);
+    }
+
+    // Appends one cycle at expected_: into the ring whole, or counted as lost.
+    CHRONUS_RT void put(const float *const *buffers, std::size_t frames) noexcept
+    {
         if (ring_.writableFrames() >= frames && flushGap()) {
             ring_.write(buffers, frames);
             inOverrun_ = false;
@@ -70,26 +155,19 @@ public:
             // Ring full: drop this whole cycle and remember where, so the disk thread writes
             // exactly this many silent frames in its place.
             if (pendingGap_ == 0)
-                pendingGapStart_ = now;
+                pendingGapStart_ = expected_;
             pendingGap_ += frames;
             counters_.overrunFrames.fetch_add(frames, std::memory_order_relaxed);
             if (!inOverrun_)
                 counters_.overruns.fetch_add(1, std::memory_order_relaxed);
             inOverrun_ = true;
         }
+        expected_ += frames;
         const std::uint64_t fill = ring_.capacityFrames() - ring_.writableFrames();
         if (fill > counters_.ringPeakFrames.load(std::memory_order_relaxed))
             counters_.ringPeakFrames.store(fill, std::memory_order_relaxed);
         fedCycles_.fetch_add(1, std::memory_order_release);
     }
-
-    // Cycles run with feeding on; any thread.
-    std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
-
-private:
-    // A step back in frame time of at most this many cycles is a cycle seen again, not a
-    // new clock.
-    static constexpr std::uint64_t kRepeatWindowCycles = 4;
 
     // Queues the pending gap before any further frame; false when the event queue is full
     // (the gap stays pending and this cycle's frames are counted as lost too).
@@ -107,11 +185,19 @@ private:
     CaptureCounters &counters_;
     std::atomic<std::uint64_t> fedCycles_{0};
     // JACK thread only.
+    CycleClock clock_;
     bool active_ = false;
     bool inOverrun_ = false;
-    std::uint64_t expected_ = 0;
+    std::uint64_t expected_ = 0; // frame the next cycle written continues from
     std::uint64_t pendingGap_ = 0;
     std::uint64_t pendingGapStart_ = 0;
+    // A cycle held back until the next reading says where it belongs.
+    std::size_t maxHeld_;
+    std::vector<float> heldData_;
+    std::vector<float *> heldPtrs_;
+    bool holding_ = false;
+    std::uint64_t heldFrame_ = 0;
+    std::size_t heldFrames_ = 0;
 };
 
 } // namespace chronus::rec

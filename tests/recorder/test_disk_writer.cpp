@@ -713,12 +713,14 @@ TEST_F(DiskWriterTest, SplitBySizeKeepsEveryWholeFileAtOrUnderTheLimitSampleCont
                 const std::uint64_t size = fs::file_size(s->files[i]);
                 EXPECT_LE(size, kLimit);
                 // Full parts are as full as the limit allows: another frame would not fit.
-                if (i + 1 < s->files.size())
+                if (i + 1 < s->files.size()) {
                     EXPECT_GT(size + frameBytes, kLimit);
+                }
                 const RampCheck r = checkRamp(s->files[i], first);
                 EXPECT_EQ(r.channels, int(channels));
-                if (c.format.sample == SampleFormat::Float) // PCM clips the ramp's large values
+                if (c.format.sample == SampleFormat::Float) { // PCM clips the ramp's large values
                     EXPECT_EQ(r.mismatches + r.silentFrames, 0u) << r.describe();
+                }
                 EXPECT_EQ(sidecarFirstFrame(s->files[i]), first);
                 first += r.frames;
             }

@@ -145,29 +145,65 @@ TEST(RingFeeder, OverflowAndSkipsAreAccountedFrameExactlyAgainstAModel)
         }
     };
 
+    // The model writes cycles in the feeder's order: a cycle after a jump in frame time is
+    // held back until the next callback (which tells where it belongs) and written then,
+    // before that callback's own frames.
+    constexpr std::uint64_t kNone = ~std::uint64_t{0};
+    std::uint64_t held = kNone; // the cycle the feeder holds back, if any
     for (int cycle = 0; cycle < 5000; ++cycle) {
-        if (rng() % 50 == 0) { // JACK skips 1..3 cycles
+        bool jumped = false;
+        if (cycle > 0 && rng() % 50 == 0) { // JACK skips 1..3 cycles
             const std::uint64_t skip = (1 + rng() % 3) * kPeriod;
             expect.resize(now + skip, 0);
             modelSkipped += skip;
             now += skip;
+            jumped = true;
         }
         for (std::size_t c = 0; c < kChannels; ++c)
             for (std::size_t i = 0; i < kPeriod; ++i)
                 in[c][i] = value(now + i, c);
-        const bool fits = ring.writableFrames() >= kPeriod;
-        feeder.cycle(now, ptrs.data(), kPeriod, true);
-        expect.resize(now + kPeriod, fits ? 2 : 0);
-        if (!fits) {
-            modelOverrunFrames += kPeriod;
-            modelEpisodes += !modelInOverrun;
+        // What the feeder will write in this callback, predicted before it runs: the held
+        // cycle first, then this one unless it is held itself.
+        const std::size_t room = ring.writableFrames();
+        std::size_t used = 0;
+        auto predict = [&](std::uint64_t at) {
+            const bool fits = room - used >= kPeriod;
+            expect.resize(at + kPeriod, 0);
+            if (fits) {
+                used += kPeriod;
+                for (std::uint64_t f = at; f < at + kPeriod; ++f)
+                    expect[f] = 2;
+            } else {
+                modelOverrunFrames += kPeriod;
+                modelEpisodes += !modelInOverrun;
+            }
+            modelInOverrun = !fits;
+        };
+        if (held != kNone) {
+            predict(held);
+            held = kNone;
         }
-        modelInOverrun = !fits;
+        if (jumped)
+            held = now;
+        else
+            predict(now);
+        feeder.cycle(now, ptrs.data(), kPeriod, true);
         now += kPeriod;
         // A consumer that is sometimes fast, sometimes stalled.
         consume(rng() % 4 == 0 ? 0 : rng() % 160);
     }
-    feeder.cycle(now, nullptr, kPeriod, false); // stop: the pending gap is flushed first
+    if (held != kNone) {
+        const std::size_t room = ring.writableFrames();
+        expect.resize(held + kPeriod, 0);
+        if (room >= kPeriod) {
+            for (std::uint64_t f = held; f < held + kPeriod; ++f)
+                expect[f] = 2;
+        } else {
+            modelOverrunFrames += kPeriod;
+            modelEpisodes += !modelInOverrun;
+        }
+    }
+    feeder.cycle(now, nullptr, kPeriod, false); // stop: the held cycle and the pending gap go first
     consume(SIZE_MAX);
     EXPECT_EQ(counters.overrunFrames.load(), modelOverrunFrames);
     EXPECT_EQ(counters.overruns.load(), modelEpisodes);
@@ -181,48 +217,124 @@ TEST(RingFeeder, OverflowAndSkipsAreAccountedFrameExactlyAgainstAModel)
     EXPECT_LE(counters.ringPeakFrames.load(), kCapacity);
 }
 
-// A callback that runs more than a period late reads the next cycle's frame time; the
-// callback for that cycle then reads the same time again. The repeat is not a new clock:
-// the take goes on with one gap where the late cycle's own frames never arrived.
-TEST(RingFeeder, ACycleSeenTwiceIsKeptOnceAndDoesNotRestartTheTimeline)
-{
-    constexpr std::size_t kChannels = 2, kPeriod = 64;
-    FrameRing ring(kChannels, 4096);
+// Feeds RingFeeder cycles whose data is that of JACK cycle `data` while the callback read
+// frame time `reading`, and reads back what the ring holds.
+struct MisreadHarness {
+    static constexpr std::size_t kChannels = 2, kPeriod = 64;
+    FrameRing ring{kChannels, 4096};
     CaptureCounters counters;
-    RingFeeder feeder(ring, counters);
-    std::vector<std::vector<float>> in(kChannels, std::vector<float>(kPeriod));
-    std::vector<const float *> ptrs{in[0].data(), in[1].data()};
-    auto cycle = [&](std::uint64_t frame) {
+    RingFeeder feeder{ring, counters, kPeriod};
+    std::vector<std::vector<float>> in = std::vector<std::vector<float>>(kChannels, std::vector<float>(kPeriod));
+
+    void cycle(std::uint64_t reading, std::uint64_t data)
+    {
         for (std::size_t c = 0; c < kChannels; ++c)
             for (std::size_t i = 0; i < kPeriod; ++i)
-                in[c][i] = value(frame + i, c);
-        feeder.cycle(frame, ptrs.data(), kPeriod, true);
-    };
-    cycle(0);
-    cycle(kPeriod);
-    cycle(3 * kPeriod); // late: the callback for 2P read 3P's time
-    cycle(3 * kPeriod); // the callback for 3P
-    cycle(4 * kPeriod);
-    EXPECT_EQ(counters.repeatedFrames.load(), kPeriod);
-    EXPECT_EQ(counters.skippedFrames.load(), kPeriod);
-    // Events: one Start, one Gap of a period after 2P frames; nothing else.
-    TimelineEvent e;
-    ASSERT_TRUE(ring.events().tryPop(e));
-    EXPECT_EQ(e.kind, TimelineEvent::Kind::Start);
-    ASSERT_TRUE(ring.events().tryPop(e));
-    EXPECT_EQ(e.kind, TimelineEvent::Kind::Gap);
-    EXPECT_EQ(e.ringFrame, 2 * kPeriod);
-    EXPECT_EQ(e.frames, kPeriod);
-    EXPECT_FALSE(ring.events().tryPop(e)) << "a repeat began a new timeline";
-    // The ring holds 0, P, 3P, 4P once each.
-    ASSERT_EQ(ring.readableFrames(), 4 * kPeriod);
-    std::size_t n = 0;
-    const float *p = ring.peek(4 * kPeriod, n);
-    ASSERT_EQ(n, 4 * kPeriod);
-    const std::uint64_t starts[] = {0, kPeriod, 3 * kPeriod, 4 * kPeriod};
-    for (std::size_t k = 0; k < 4; ++k)
-        for (std::size_t i = 0; i < kPeriod; ++i)
-            ASSERT_EQ(p[(k * kPeriod + i) * kChannels], value(starts[k] + i, 0)) << "block " << k;
+                in[c][i] = value(data + i, c);
+        const float *ptrs[kChannels] = {in[0].data(), in[1].data()};
+        feeder.cycle(reading, ptrs, kPeriod, true);
+    }
+    // The frames of channel 0 in the ring, with -1 where a gap event stands.
+    std::vector<float> timeline()
+    {
+        std::vector<float> out;
+        TimelineEvent e;
+        std::vector<TimelineEvent> events;
+        while (ring.events().tryPop(e))
+            events.push_back(e);
+        std::size_t n = 0;
+        const float *p = ring.peek(ring.readableFrames(), n);
+        std::size_t next = 0;
+        for (std::size_t f = 0; f <= n; ++f) {
+            for (; next < events.size() && events[next].ringFrame == f; ++next)
+                if (events[next].kind == TimelineEvent::Kind::Gap)
+                    out.insert(out.end(), events[next].frames, -1.0f);
+            if (f < n)
+                out.push_back(p[f * kChannels]);
+        }
+        return out;
+    }
+    std::vector<float> expect(std::initializer_list<std::int64_t> blocks)
+    {
+        std::vector<float> out;
+        for (std::int64_t b : blocks)
+            for (std::size_t i = 0; i < kPeriod; ++i)
+                out.push_back(b < 0 ? -1.0f : value(std::uint64_t(b) * kPeriod + i, 0));
+        return out;
+    }
+};
+
+// Measured on jackd2 under CPU load: a callback that starts after the server began the next
+// cycle reads that cycle's frame time (a jump of two periods) while its data is its own
+// cycle's, and the next callback reads the same time again with the next cycle's data. Both
+// cycles go where they belong: no gap, nothing dropped, nothing shifted.
+TEST(RingFeeder, ACallbackThatReadTheNextCyclesTimePutsItsFramesInTheirOwnCycle)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P);
+    h.cycle(3 * P, 2 * P); // late: read 3P's time, holds 2P's data
+    h.cycle(3 * P, 3 * P); // 3P's callback reads the same time again
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, 1, 2, 3, 4}));
+    EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
+    EXPECT_EQ(h.counters.repeatedFrames.load(), 0u);
+    EXPECT_EQ(h.counters.misreadCycles.load(), 2u);
+}
+
+// The same lateness after JACK really skipped a cycle: the gap is the skipped cycle, and the
+// late callback's frames follow it.
+TEST(RingFeeder, ALateCallbackAfterASkippedCycleLeavesAGapOfExactlyTheSkippedCycle)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P);
+    h.cycle(4 * P, 3 * P); // 2P skipped by JACK; the 3P callback ran late and read 4P
+    h.cycle(4 * P, 4 * P);
+    h.cycle(5 * P, 5 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, 1, -1, 3, 4, 5}));
+    EXPECT_EQ(h.counters.skippedFrames.load(), P);
+}
+
+// A jump the next reading confirms (it goes on one period later) is cycles JACK skipped.
+TEST(RingFeeder, AJumpConfirmedByTheNextReadingIsAGapBeforeTheJumpedCycle)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(3 * P, 3 * P);
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, -1, -1, 3, 4}));
+    EXPECT_EQ(h.counters.skippedFrames.load(), 2 * P);
+    EXPECT_EQ(h.counters.misreadCycles.load(), 0u);
+}
+
+// A stale reading (the previous cycle's time again, then a jump of two) is the cycle in
+// between: every client labels it so (common/cycle_clock.hpp), and the file has no gap.
+TEST(RingFeeder, AStaleReadingIsTheCycleInBetween)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P);
+    h.cycle(P, 2 * P); // read the previous cycle's time
+    h.cycle(3 * P, 3 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, 1, 2, 3}));
+    EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
+    EXPECT_EQ(h.counters.misreadCycles.load(), 1u);
+}
+
+// A cycle held back when the take stops is written as read.
+TEST(RingFeeder, AHeldCycleIsWrittenWhenTheTakeStops)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(2 * P, 2 * P);
+    h.feeder.cycle(3 * P, nullptr, P, false);
+    EXPECT_EQ(h.timeline(), h.expect({0, -1, 2}));
 }
 
 TEST(RingFeeder, ALargeStepBackInFrameTimeBeginsANewTimeline)
