@@ -4,7 +4,7 @@
 // control thread; never touches the audio thread.
 #pragma once
 
-#include "synth-worker/engine/event.hpp"
+#include "model/event.hpp"
 #include "synth-worker/engine/graph.hpp"
 #include "synth-worker/engine/patch.hpp"
 

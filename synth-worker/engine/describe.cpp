@@ -1,5 +1,6 @@
 #include "synth-worker/engine/describe.hpp"
 
+#include "model/module_spec.hpp"
 #include "synth-worker/engine/module.hpp"
 
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 // takeRetired(), which are SPSC queues.
 #pragma once
 
-#include "synth-worker/engine/event.hpp"
+#include "model/event.hpp"
 #include "synth-worker/engine/graph.hpp"
 #include "common/spsc_queue.hpp"
 

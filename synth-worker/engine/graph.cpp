@@ -1,6 +1,7 @@
 #include "synth-worker/engine/graph.hpp"
 
-#include "synth-worker/engine/event.hpp"
+#include "model/event.hpp"
+#include "synth-worker/engine/module_factory.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -358,7 +359,10 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         auto &n = impl->nodes[i];
         const ModuleSpec &type = *nodes[i].spec;
-        n.module = type.create();
+        const ModuleFactory *factory = findFactory(type.type);
+        if (!factory) // the catalogue and the factory table list the same types (a unit test checks)
+            return fail("node '" + nodes[i].id + "': module type '" + type.type + "' has no DSP");
+        n.module = factory->create();
         n.module->configure(type.params, sampleRate, seedFor(nodes[i].id));
         n.module->prepare(sampleRate, maxFrames);
         n.module->reset();

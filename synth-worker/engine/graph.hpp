@@ -6,6 +6,7 @@
 // the modules for a compiled patch; Graph::process() is the RT part.
 #pragma once
 
+#include "model/module_spec.hpp"
 #include "synth-worker/engine/module.hpp"
 #include "synth-worker/engine/patch.hpp"
 

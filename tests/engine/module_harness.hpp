@@ -2,7 +2,8 @@
 // parameters, feed inputs and render in chosen block sizes. For module unit tests.
 #pragma once
 
-#include "synth-worker/engine/module.hpp"
+#include "model/module_spec.hpp"
+#include "synth-worker/engine/module_factory.hpp"
 #include "common/rt.hpp"
 
 #include <gtest/gtest.h>
@@ -20,10 +21,10 @@ public:
                   std::uint64_t seed = 1)
         : sampleRate_(sampleRate), maxFrames_(maxFrames)
     {
-        spec_ = engine::findModule(type);
+        spec_ = model::findModule(type);
         if (!spec_)
             throw std::runtime_error("unknown module type " + type);
-        module_ = spec_->create();
+        module_ = engine::findFactory(spec_->type)->create();
         module_->configure(spec_->params, sampleRate, seed);
         module_->prepare(sampleRate, maxFrames);
         module_->reset();
@@ -31,7 +32,7 @@ public:
         connected_.assign(spec_->inputs.size(), false);
     }
 
-    const engine::ModuleSpec &spec() const { return *spec_; }
+    const model::ModuleSpec &spec() const { return *spec_; }
     engine::Module &module() { return *module_; }
 
     // Sets a parameter by name (or alias) to a number; snaps past smoothing when asked.
@@ -108,7 +109,7 @@ public:
 private:
     double sampleRate_;
     std::uint32_t maxFrames_;
-    const engine::ModuleSpec *spec_ = nullptr;
+    const model::ModuleSpec *spec_ = nullptr;
     std::unique_ptr<engine::Module> module_;
     std::vector<std::vector<float>> inputs_;
     std::vector<bool> connected_;

@@ -381,7 +381,7 @@ TEST(Mixer, SumsEachInputTimesItsLevelTimesMaster)
 
 TEST(Mixer, UnnamedConnectionsGoToTheFirstInputAndUnconnectedInputsAreSilent)
 {
-    const auto *spec = engine::findModule("mixer");
+    const auto *spec = model::findModule("mixer");
     ASSERT_NE(spec, nullptr);
     EXPECT_EQ(spec->mainInputs, 1u);
     EXPECT_EQ(spec->inputs.size(), 8u);
@@ -827,24 +827,24 @@ TEST(Catalogue, EveryProcessorParameterHasADescriptionAndSaneRange)
 {
     for (const char *type : {"biquad_filter", "svf", "ladder", "vca", "mixer", "pan", "distortion", "delay", "reverb",
                              "limiter"}) {
-        const auto *spec = engine::findModule(type);
+        const auto *spec = model::findModule(type);
         ASSERT_NE(spec, nullptr) << type;
         EXPECT_FALSE(spec->description.empty()) << type;
         for (const auto &p : spec->params) {
             EXPECT_FALSE(p.description.empty()) << type << "." << p.name;
             EXPECT_LE(p.min, p.def) << type << "." << p.name;
             EXPECT_LE(p.def, p.max) << type << "." << p.name;
-            if (p.type == engine::ParamType::Enum) {
+            if (p.type == model::ParamType::Enum) {
                 EXPECT_EQ(p.max + 1.0f, static_cast<float>(p.choices.size())) << type << "." << p.name;
             }
         }
     }
-    EXPECT_EQ(engine::findModule("biquad_filter")->findParam("filter_mode"), 0);
-    EXPECT_GE(engine::findModule("biquad_filter")->findParam("frequency"), 0);
-    EXPECT_GE(engine::findModule("biquad_filter")->findParam("resonance"), 0);
-    EXPECT_EQ(engine::findModule("pan")->mainOutputs, 2u);
-    EXPECT_EQ(engine::findModule("delay")->mainInputs, 2u);
-    EXPECT_EQ(engine::findModule("reverb")->mainOutputs, 2u);
+    EXPECT_EQ(model::findModule("biquad_filter")->findParam("filter_mode"), 0);
+    EXPECT_GE(model::findModule("biquad_filter")->findParam("frequency"), 0);
+    EXPECT_GE(model::findModule("biquad_filter")->findParam("resonance"), 0);
+    EXPECT_EQ(model::findModule("pan")->mainOutputs, 2u);
+    EXPECT_EQ(model::findModule("delay")->mainInputs, 2u);
+    EXPECT_EQ(model::findModule("reverb")->mainOutputs, 2u);
 }
 
 } // namespace

@@ -728,7 +728,7 @@ TEST(Sequencer, StoppingHoldsThePositionWithTheGateLow)
 
 TEST(Sequencer, PatternParsesAccentsHitsAndRestsAndNamesABadCharacter)
 {
-    const auto &spec = *engine::findModule("sequencer");
+    const auto &spec = *model::findModule("sequencer");
     const auto &pattern = spec.textParams[spec.findTextParam("pattern")];
     auto ok = pattern.parse("X.x. |x");
     ASSERT_TRUE(ok) << ok.error();
@@ -743,7 +743,7 @@ TEST(Sequencer, PatternParsesAccentsHitsAndRestsAndNamesABadCharacter)
 
 TEST(Sequencer, NotesAcceptNamesMidiNumbersAndHertz)
 {
-    const auto &spec = *engine::findModule("sequencer");
+    const auto &spec = *model::findModule("sequencer");
     const auto &notes = spec.textParams[spec.findTextParam("notes")];
     auto v = notes.parse("A4 C4, F#3 Bb2 45 110.5 200 110hz A-1");
     ASSERT_TRUE(v) << v.error();

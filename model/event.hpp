@@ -1,16 +1,20 @@
 // The fixed-size command record that reaches the audio thread (and crosses shared memory).
+// Plain data, header-only: common/shm_layout.hpp carries it in its rings.
 #pragma once
 
 #include <cstdint>
 #include <type_traits>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 enum class EventType : std::uint8_t {
     SetParam = 1,   // node.param = value
-    SetElement = 2, // node.textParam[element] = value (element 0xFFFF: length)
+    SetElement = 2, // node.textParam[element] = value (element kLengthElement: length)
     ResetNode = 3,  // node.reset(): restart phases, envelopes, sequencer position
 };
+
+// The `element` of a SetElement event that sets how many elements are valid.
+inline constexpr std::uint16_t kLengthElement = 0xFFFF;
 
 // A command stamped with the absolute frame where it takes effect. `generation` names
 // the patch the node/param indices were resolved against; an event for another patch is
@@ -28,4 +32,4 @@ struct Event {
 static_assert(std::is_trivially_copyable_v<Event>);
 static_assert(sizeof(Event) == 32);
 
-} // namespace chronus::engine
+} // namespace chronus::model

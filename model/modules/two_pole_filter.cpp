@@ -1,20 +1,8 @@
-// The parameters every two-pole filter module shares (biquad_filter, svf): one contract
-// for mode, cutoff and q, so patches can swap one filter type for the other.
-#pragma once
+#include "model/modules/two_pole_filter.hpp"
 
-#include "synth-worker/engine/param.hpp"
+namespace chronus::model::two_pole_filter {
 
-#include <string>
-#include <vector>
-
-namespace chronus::dsp::fx {
-
-using engine::ParamSpec;
-using engine::ParamType;
-
-// mode (lp/hp/bp/notch, alias filter_mode), cutoff (aliases frequency, freq) and q
-// (alias resonance), in that order; `qNote` finishes q's description for this filter.
-inline std::vector<ParamSpec> twoPoleFilterParams(const std::string &qNote)
+std::vector<ParamSpec> params(const std::string &qNote)
 {
     return {
         {.name = "mode", .type = ParamType::Enum, .min = 0.0f, .max = 3.0f, .def = 0.0f,
@@ -30,4 +18,4 @@ inline std::vector<ParamSpec> twoPoleFilterParams(const std::string &qNote)
     };
 }
 
-} // namespace chronus::dsp::fx
+} // namespace chronus::model::two_pole_filter

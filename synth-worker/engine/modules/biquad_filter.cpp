@@ -3,9 +3,9 @@
 // (see dsp/fx_biquad.hpp). On samples where cutoff, Q or mode changed (while smoothing or
 // modulation moves them) it retunes and takes a lattice step; while they stay put it runs
 // the same lattice four samples at a time, which is several times as fast.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
 
-#include "synth-worker/engine/dsp/fx_filter_params.hpp"
+#include "model/modules/biquad_filter.hpp"
 
 #include "synth-worker/engine/dsp/fx_biquad.hpp"
 
@@ -14,7 +14,7 @@
 namespace chronus::engine {
 namespace {
 
-enum BiquadParam { Mode, Cutoff, Q };
+using namespace model::biquad_filter;
 
 class BiquadFilter final : public Module {
 public:
@@ -27,8 +27,8 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *in = b.in[0];
-        float *out = b.out[0];
+        const float *in = b.in[In];
+        float *out = b.out[Out];
         if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() &&
             Tuning{modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()} == prev_) {
             // The same coefficients as the previous sample and staying so: every sample of
@@ -96,21 +96,8 @@ private:
     Tuning tuned_;
 };
 
-ModuleSpec biquadSpec()
-{
-    ModuleSpec s;
-    s.type = "biquad_filter";
-    s.aliases = {"biquad"};
-    s.description = "Two-pole RBJ-cookbook filter (12 dB/oct low/high-pass, band-pass, notch)";
-    s.inputs = {{"in", "audio"}};
-    s.mainInputs = 1;
-    s.outputs = {{"out", "filtered audio"}};
-    s.params = dsp::fx::twoPoleFilterParams("bp/notch bandwidth = cutoff / q");
-    s.create = [] { return std::unique_ptr<Module>(new BiquadFilter); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(biquadSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createBiquadFilter() { return std::unique_ptr<Module>(new BiquadFilter); }
+
 } // namespace chronus::engine

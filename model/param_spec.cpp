@@ -1,29 +1,15 @@
-#include "synth-worker/engine/module.hpp"
+#include "model/param_spec.hpp"
 
 #include "common/parse.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
-#include <mutex>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 namespace {
-
-struct Catalogue {
-    std::vector<ModuleSpec (*)()> makers;
-    std::vector<ModuleSpec> specs;
-    bool built = false;
-};
-
-Catalogue &catalogue()
-{
-    static Catalogue c;
-    return c;
-}
-
-std::once_flag buildOnce;
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b)
 {
@@ -101,70 +87,4 @@ Expected<float> ParamSpec::fromText(std::string_view text, bool *clamped) const
     return fail("parameter '" + name + "' needs a number, not '" + std::string(text) + "'");
 }
 
-int ModuleSpec::findParam(std::string_view name) const
-{
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        if (params[i].name == name)
-            return static_cast<int>(i);
-        for (const auto &alias : params[i].aliases)
-            if (alias == name)
-                return static_cast<int>(i);
-    }
-    return -1;
-}
-
-int ModuleSpec::findTextParam(std::string_view name) const
-{
-    for (std::size_t i = 0; i < textParams.size(); ++i)
-        if (textParams[i].name == name)
-            return static_cast<int>(i);
-    return -1;
-}
-
-int ModuleSpec::findInput(std::string_view name) const
-{
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-        if (inputs[i].name == name)
-            return static_cast<int>(i);
-    return -1;
-}
-
-int ModuleSpec::findOutput(std::string_view name) const
-{
-    for (std::size_t i = 0; i < outputs.size(); ++i)
-        if (outputs[i].name == name)
-            return static_cast<int>(i);
-    return -1;
-}
-
-bool registerModule(ModuleSpec (*makeSpec)())
-{
-    catalogue().makers.push_back(makeSpec);
-    return true;
-}
-
-const std::vector<ModuleSpec> &moduleCatalogue()
-{
-    std::call_once(buildOnce, [] {
-        auto &c = catalogue();
-        for (auto make : c.makers)
-            c.specs.push_back(make());
-        std::sort(c.specs.begin(), c.specs.end(),
-                  [](const ModuleSpec &a, const ModuleSpec &b) { return a.type < b.type; });
-    });
-    return catalogue().specs;
-}
-
-const ModuleSpec *findModule(std::string_view typeOrAlias)
-{
-    for (const auto &spec : moduleCatalogue()) {
-        if (spec.type == typeOrAlias)
-            return &spec;
-        for (const auto &alias : spec.aliases)
-            if (alias == typeOrAlias)
-                return &spec;
-    }
-    return nullptr;
-}
-
-} // namespace chronus::engine
+} // namespace chronus::model
