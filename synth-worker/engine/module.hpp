@@ -18,10 +18,6 @@
 
 namespace chronus::engine {
 
-// For the files that move to model/ in the next step (patch, compile, controller, script,
-// describe) and their users; removed then.
-using namespace model;
-
 // One block handed to Module::process(). `in[i]` is nullptr when input i is unconnected;
 // `out[i]` always points at `frames` writable samples.
 struct ProcessBlock {

@@ -1,7 +1,7 @@
 // Patches and event streams that exercise the whole catalogue, for engine-level tests.
 #pragma once
 
-#include "synth-worker/engine/controller.hpp"
+#include "model/interpreter.hpp"
 #include "synth-worker/engine/engine.hpp"
 #include "common/rt.hpp"
 
@@ -17,13 +17,13 @@ namespace chronus::test {
 // One node of every registered type, each fed by a 110 Hz saw-ish source where it has an
 // audio input, all mixed into the output at a low level; LFO-style modulation where it can.
 // With `only` set, the patch holds just that type (plus the sources).
-inline engine::PatchSpec everyModulePatch(const std::string &only = {})
+inline model::PatchSpec everyModulePatch(const std::string &only = {})
 {
-    using engine::PatchSpec;
+    using model::PatchSpec;
     PatchSpec spec;
     spec.nodes.push_back({"src", "sine", {{"freq", 110.0}, {"gain", 0.8}}});
     spec.nodes.push_back({"wob", "sine", {{"freq", 3.0}, {"gain", 1.0}}});
-    for (const auto &m : engine::moduleCatalogue()) {
+    for (const auto &m : model::moduleCatalogue()) {
         if (m.type == "output" || (!only.empty() && m.type != only))
             continue;
         const std::string id = "n_" + m.type;
@@ -37,7 +37,7 @@ inline engine::PatchSpec everyModulePatch(const std::string &only = {})
             spec.connections.push_back({id, "output", 0.05});
         // Modulate the first continuous parameter a little.
         for (const auto &p : m.params) {
-            if (p.type == engine::ParamType::Float) {
+            if (p.type == model::ParamType::Float) {
                 spec.connections.push_back({"wob", id + "." + p.name, 0.1 * (p.max - p.min)});
                 break;
             }
@@ -49,9 +49,9 @@ inline engine::PatchSpec everyModulePatch(const std::string &only = {})
 // everyModulePatch() plus a voice played by a sequencer: drv.pitch -> voice.freq, drv.gate
 // and drv.velocity -> env, voice -> env -> output, drv.lane1 modulating a filter cutoff.
 // Text parameters (pattern, notes, lanes) and gates change what it plays.
-inline engine::PatchSpec sequencedPatch()
+inline model::PatchSpec sequencedPatch()
 {
-    engine::PatchSpec spec = everyModulePatch();
+    model::PatchSpec spec = everyModulePatch();
     spec.nodes.push_back({"drv", "sequencer", {{"bpm", 140.0}, {"pattern", "X.x.x..x"}, {"notes", "A2 C3 E3"}}});
     spec.nodes.push_back({"voice", "osc", {{"waveform", "saw"}}});
     spec.nodes.push_back({"env", "adsr", {{"attack", 1.0}, {"decay", 60.0}, {"sustain", 0.4}, {"release", 30.0}}});
@@ -68,10 +68,10 @@ inline engine::PatchSpec sequencedPatch()
 struct TimedCommand {
     std::uint64_t frame;
     std::string address;
-    std::vector<engine::Arg> args;
+    std::vector<model::Arg> args;
 };
 
-inline std::vector<TimedCommand> randomCommands(const engine::CompiledPatch &patch, std::uint64_t frames,
+inline std::vector<TimedCommand> randomCommands(const model::CompiledPatch &patch, std::uint64_t frames,
                                                 std::size_t count, unsigned seed = 7)
 {
     std::mt19937 rng(seed);
@@ -83,7 +83,7 @@ inline std::vector<TimedCommand> randomCommands(const engine::CompiledPatch &pat
         const auto &p = node.spec->params[rng() % node.spec->params.size()];
         std::uniform_real_distribution<float> value(p.min, p.max);
         float v = value(rng);
-        if (p.type == engine::ParamType::Float && p.max > 1000.0f)
+        if (p.type == model::ParamType::Float && p.max > 1000.0f)
             v = std::min(v, 2000.0f); // keep frequencies musical
         out.push_back({rng() % frames, "/mod/" + node.id + "/" + p.name, {v}});
     }
@@ -128,10 +128,10 @@ inline std::vector<TimedCommand> merged(std::vector<TimedCommand> a, const std::
 
 // Renders `frames` of a patch with commands in blocks of `blockSize`; returns L then R.
 // Commits are built and swapped in at their command's frame with their crossfade.
-inline std::vector<float> renderWith(const engine::PatchSpec &spec, const std::vector<TimedCommand> &commands,
+inline std::vector<float> renderWith(const model::PatchSpec &spec, const std::vector<TimedCommand> &commands,
                                      std::uint64_t frames, std::uint32_t blockSize, double rate = 48000.0)
 {
-    engine::Controller controller;
+    model::Interpreter controller;
     engine::Engine engine(rate, blockSize, 1 << 16);
     auto loaded = controller.load(spec);
     EXPECT_TRUE(loaded) << (loaded ? "" : loaded.error());
@@ -154,7 +154,7 @@ inline std::vector<float> renderWith(const engine::PatchSpec &spec, const std::v
                     auto graph = engine::Graph::build(*outcome->commit, rate, blockSize);
                     EXPECT_TRUE(graph) << (graph ? "" : graph.error());
                     EXPECT_TRUE(engine.submitGraph(std::move(*graph), commands[next].frame,
-                                                   engine::crossfadeFrames(outcome->crossfadeMs, rate)));
+                                                   model::crossfadeFrames(outcome->crossfadeMs, rate)));
                 }
             }
             ++next;

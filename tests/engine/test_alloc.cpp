@@ -74,6 +74,7 @@ void operator delete(void *p, std::align_val_t, const std::nothrow_t &) noexcept
 void operator delete[](void *p, std::align_val_t, const std::nothrow_t &) noexcept { release(p); }
 
 using namespace chronus::engine;
+using namespace chronus::model;
 
 namespace {
 
@@ -114,7 +115,7 @@ TEST(Allocation, TheCounterSeesEveryFormOfAllocationInsideTheCountedRegion)
 TEST(Allocation, RenderingEveryModuleWithEventsTextResetsAndACommitNeverTouchesTheHeap)
 {
     const double rate = 48000;
-    Controller controller;
+    Interpreter controller;
     auto loaded = controller.load(chronus::test::sequencedPatch());
     ASSERT_TRUE(loaded);
     Engine engine(rate, 256);

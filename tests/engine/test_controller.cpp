@@ -1,24 +1,24 @@
 // The command vocabulary: what /patch, /mod, /gate and /seq accept, refuse and produce.
-#include "synth-worker/engine/controller.hpp"
+#include "model/interpreter.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace chronus::engine;
+using namespace chronus::model;
 
 namespace {
 
 std::string S(const char *s) { return s; }
 
-void expectFail(Controller &c, const char *address, std::vector<Arg> args, const char *fragment)
+void expectFail(Interpreter &c, const char *address, std::vector<Arg> args, const char *fragment)
 {
     auto r = c.handle(address, args);
     ASSERT_FALSE(r) << address << " should fail";
     EXPECT_NE(r.error().find(fragment), std::string::npos) << "error was: " << r.error();
 }
 
-Controller withSine()
+Interpreter withSine()
 {
-    Controller c;
+    Interpreter c;
     EXPECT_TRUE(c.handle("/patch/create", {S("s1"), S("simple_sine")}));
     EXPECT_TRUE(c.handle("/patch/connect", {S("s1"), S("output")}));
     EXPECT_TRUE(c.handle("/patch/commit", {}));
@@ -27,9 +27,9 @@ Controller withSine()
 
 } // namespace
 
-TEST(Controller, PrototypeSessionBuildsAndCommitsAPatch)
+TEST(Interpreter, PrototypeSessionBuildsAndCommitsAPatch)
 {
-    Controller c;
+    Interpreter c;
     ASSERT_TRUE(c.handle("/patch/create", {S("sine"), S("simple_sine")}));
     ASSERT_TRUE(c.handle("/patch/connect", {S("sine"), S("output")}));
     EXPECT_TRUE(c.pendingDirty());
@@ -41,9 +41,9 @@ TEST(Controller, PrototypeSessionBuildsAndCommitsAPatch)
     EXPECT_GE(c.live().findNode("sine"), 0);
 }
 
-TEST(Controller, ModResolvesToAnEventWithIndicesAndClampsWithAWarning)
+TEST(Interpreter, ModResolvesToAnEventWithIndicesAndClampsWithAWarning)
 {
-    Controller c = withSine();
+    Interpreter c = withSine();
     auto r = c.handle("/mod/s1/frequency", {880.0f});
     ASSERT_TRUE(r) << r.error();
     ASSERT_EQ(r->events.size(), 1u);
@@ -59,9 +59,9 @@ TEST(Controller, ModResolvesToAnEventWithIndicesAndClampsWithAWarning)
     EXPECT_NE(c.liveJson(-1).find("20000"), std::string::npos) << c.liveJson(-1);
 }
 
-TEST(Controller, BadCommandsFailWithAReason)
+TEST(Interpreter, BadCommandsFailWithAReason)
 {
-    Controller c = withSine();
+    Interpreter c = withSine();
     expectFail(c, "/mod/nope/freq", {1.0f}, "no node 'nope'");
     expectFail(c, "/mod/s1/nope", {1.0f}, "has no parameter 'nope' (parameters: freq, gain)");
     expectFail(c, "/mod/s1/freq", {}, "missing value");
@@ -91,9 +91,9 @@ TEST(Controller, BadCommandsFailWithAReason)
     EXPECT_EQ(c.generation(), 1u);
 }
 
-TEST(Controller, ACycleIsRefusedAtTheConnectThatMakesIt)
+TEST(Interpreter, ACycleIsRefusedAtTheConnectThatMakesIt)
 {
-    Controller c;
+    Interpreter c;
     ASSERT_TRUE(c.handle("/patch/create", {S("a"), S("sine")}));
     ASSERT_TRUE(c.handle("/patch/create", {S("b"), S("sine")}));
     ASSERT_TRUE(c.handle("/patch/connect", {S("a"), S("b.freq"), 10.0f}));
@@ -101,9 +101,9 @@ TEST(Controller, ACycleIsRefusedAtTheConnectThatMakesIt)
     EXPECT_EQ(c.pending().connections.size(), 1u);
 }
 
-TEST(Controller, AbortRestoresThePendingPatchFromTheLiveOne)
+TEST(Interpreter, AbortRestoresThePendingPatchFromTheLiveOne)
 {
-    Controller c = withSine();
+    Interpreter c = withSine();
     ASSERT_TRUE(c.handle("/patch/delete", {S("s1")}));
     EXPECT_EQ(c.pending().nodes.size(), 0u);
     EXPECT_EQ(c.pending().connections.size(), 0u);
@@ -112,11 +112,11 @@ TEST(Controller, AbortRestoresThePendingPatchFromTheLiveOne)
     EXPECT_FALSE(c.pendingDirty());
 }
 
-TEST(Controller, GateAcceptsOnlyGateWords)
+TEST(Interpreter, GateAcceptsOnlyGateWords)
 {
     if (!findModule("adsr"))
         GTEST_FAIL() << "adsr module missing from the catalogue";
-    Controller c;
+    Interpreter c;
     ASSERT_TRUE(c.handle("/patch/create", {S("env"), S("adsr")}));
     ASSERT_TRUE(c.handle("/patch/connect", {S("env"), S("output")}));
     ASSERT_TRUE(c.handle("/patch/commit", {}));
@@ -134,11 +134,11 @@ TEST(Controller, GateAcceptsOnlyGateWords)
     expectFail(c, "/gate/env", {}, "one value");
 }
 
-TEST(Controller, SeqCommandsMapOntoSequencerNodes)
+TEST(Interpreter, SeqCommandsMapOntoSequencerNodes)
 {
     if (!findModule("sequencer"))
         GTEST_FAIL() << "sequencer module missing from the catalogue";
-    Controller c;
+    Interpreter c;
     ASSERT_TRUE(c.handle("/seq/create", {S("seq1"), 16, 128}));
     ASSERT_TRUE(c.handle("/patch/commit", {}));
     auto pattern = c.handle("/seq/pattern", {S("seq1"), S("x..xX...")});

@@ -9,6 +9,7 @@
 
 using namespace chronus;
 using namespace chronus::engine;
+using namespace chronus::model;
 using chronus::test::everyModulePatch;
 using chronus::test::randomCommands;
 using chronus::test::renderWith;
@@ -112,7 +113,7 @@ TEST(Engine, SnapshotRestoredInAFreshEngineContinuesBitIdentically)
 {
     const PatchSpec spec = everyModulePatch();
     const double rate = 48000;
-    Controller controller;
+    Interpreter controller;
     auto loaded = controller.load(spec);
     ASSERT_TRUE(loaded);
     Engine a(rate, 256);
@@ -162,7 +163,7 @@ TEST(Engine, SnapshotRestoredInAFreshEngineContinuesBitIdentically)
 
 TEST(Engine, SnapshotOfTheWrongSampleRateIsRefused)
 {
-    Controller controller;
+    Interpreter controller;
     auto loaded = controller.load(everyModulePatch());
     Engine a(48000, 256);
     a.install(std::move(*Graph::build(*loaded->commit, 48000, 256)));
@@ -199,7 +200,7 @@ TEST(Engine, CommitSwapsAtItsFrameAndKeepsStateOfNodesItKeeps)
     constexpr std::uint64_t kSwap = 1000;
     for (const std::uint32_t fade : {0u, 480u}) {
         SCOPED_TRACE("crossfade " + std::to_string(fade));
-        Controller controller;
+        Interpreter controller;
         Engine engine(rate, 64);
         ASSERT_TRUE(controller.handle("/patch/create", {std::string("s"), std::string("sine")}));
         ASSERT_TRUE(controller.handle("/patch/connect", {std::string("s"), std::string("output")}));
@@ -271,7 +272,7 @@ TEST(Engine, ModulationConnectionAddsSourceTimesDepthToTheParameter)
 
 TEST(Engine, EventsForAPatchThatIsNotLiveAreDroppedNotMisapplied)
 {
-    Controller controller;
+    Interpreter controller;
     auto loaded = controller.load(everyModulePatch());
     Engine engine(48000, 256);
     engine.install(std::move(*Graph::build(*loaded->commit, 48000, 256)));
@@ -290,7 +291,7 @@ TEST(Engine, EventsForAPatchThatIsNotLiveAreDroppedNotMisapplied)
 TEST(Engine, CrossfadedCommitMovesLinearlyFromOldToNewPatch)
 {
     const double rate = 48000;
-    Controller controller;
+    Interpreter controller;
     PatchSpec one;
     one.nodes.push_back({"a", "sine", {{"freq", 0.01}, {"gain", 0.0}}});
     one.connections.push_back({"a", "output", 1.0});
@@ -325,7 +326,7 @@ TEST(Engine, CrossfadedCommitMovesLinearlyFromOldToNewPatch)
 
 TEST(Engine, SwapsBeyondWhatCanWaitAreCountedAsDropped)
 {
-    Controller controller;
+    Interpreter controller;
     auto loaded = controller.load(everyModulePatch("sine"));
     ASSERT_TRUE(loaded);
     Engine engine(48000, 64);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 using namespace chronus::engine;
+using namespace chronus::model;
 
 namespace {
 

@@ -1,12 +1,12 @@
 // The timed script format shared by chronus-render and the supervisor's journal.
-#include "synth-worker/engine/script.hpp"
+#include "model/script.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 
-using namespace chronus::engine;
+using namespace chronus::model;
 
 TEST(Script, ParsesSecondsFramesTypesQuotesAndComments)
 {

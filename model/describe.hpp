@@ -4,11 +4,11 @@
 
 #include <string>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 // Every type with its ports and parameter specs, as one JSON document.
 std::string catalogueJson(int indent = -1);
 // A Markdown section: one table row per type, then one parameter table per type.
 std::string catalogueMarkdown();
 
-} // namespace chronus::engine
+} // namespace chronus::model

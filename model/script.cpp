@@ -1,4 +1,4 @@
-#include "synth-worker/engine/script.hpp"
+#include "model/script.hpp"
 
 #include "common/parse.hpp"
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 namespace {
 
@@ -167,4 +167,4 @@ std::string formatScriptLine(std::uint64_t frame, std::string_view address, cons
     return line;
 }
 
-} // namespace chronus::engine
+} // namespace chronus::model

@@ -9,13 +9,13 @@
 // same frame and argument bits.
 #pragma once
 
-#include "synth-worker/engine/controller.hpp"
+#include "model/interpreter.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 struct ScriptCommand {
     std::uint64_t frame = 0;
@@ -36,4 +36,4 @@ Arg typedWord(std::string_view word);
 // One line for a command at an exact frame, without the newline.
 std::string formatScriptLine(std::uint64_t frame, std::string_view address, const std::vector<Arg> &args);
 
-} // namespace chronus::engine
+} // namespace chronus::model

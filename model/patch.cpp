@@ -1,10 +1,10 @@
-#include "synth-worker/engine/patch.hpp"
+#include "model/patch.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 using nlohmann::json;
 
@@ -148,4 +148,4 @@ Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
     return spec;
 }
 
-} // namespace chronus::engine
+} // namespace chronus::model

@@ -1,13 +1,12 @@
-#include "synth-worker/engine/describe.hpp"
+#include "model/describe.hpp"
 
 #include "model/module_spec.hpp"
-#include "synth-worker/engine/module.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <charconv>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 namespace {
 
@@ -111,4 +110,4 @@ std::string catalogueMarkdown()
     return md;
 }
 
-} // namespace chronus::engine
+} // namespace chronus::model

@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-namespace chronus::engine {
+namespace chronus::model {
 
 using chronus::Expected;
 
@@ -46,4 +46,4 @@ struct PatchSpec {
     static Expected<PatchSpec> fromJson(std::string_view text);
 };
 
-} // namespace chronus::engine
+} // namespace chronus::model
