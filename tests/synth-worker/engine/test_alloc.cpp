@@ -1,7 +1,7 @@
 // Counts heap calls while the engine renders: process() must not allocate or free. Every
 // replaceable form of operator new and delete is replaced (plain, array, aligned, nothrow,
 // sized), and a first test proves the counter sees a deliberate allocation.
-#include "tests/engine/engine_fixtures.hpp"
+#include "tests/synth-worker/engine/engine_fixtures.hpp"
 
 #include <atomic>
 #include <cstdlib>

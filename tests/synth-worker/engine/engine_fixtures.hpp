@@ -14,7 +14,7 @@
 
 namespace chronus::test {
 
-// One node of every registered type, each fed by a 110 Hz saw-ish source where it has an
+// One node of every catalogue type, each fed by a 110 Hz saw-ish source where it has an
 // audio input, all mixed into the output at a low level; LFO-style modulation where it can.
 // With `only` set, the patch holds just that type (plus the sources).
 inline model::PatchSpec everyModulePatch(const std::string &only = {})

@@ -1,7 +1,7 @@
 // Unit tests of the processor modules (filters, amplifiers, effects, limiter), rendered
 // through the real process() with the module harness and compared with analytic
 // expectations. Tolerances are stated where they are used.
-#include "tests/engine/module_harness.hpp"
+#include "tests/synth-worker/engine/module_harness.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -822,30 +822,6 @@ TEST_P(EveryModule, SnapshotRestoresTheExactState)
 
 INSTANTIATE_TEST_SUITE_P(Processors, EveryModule, ::testing::Range<std::size_t>(0, scenarios().size()),
                          scenarioName);
-
-TEST(Catalogue, EveryProcessorParameterHasADescriptionAndSaneRange)
-{
-    for (const char *type : {"biquad_filter", "svf", "ladder", "vca", "mixer", "pan", "distortion", "delay", "reverb",
-                             "limiter"}) {
-        const auto *spec = model::findModule(type);
-        ASSERT_NE(spec, nullptr) << type;
-        EXPECT_FALSE(spec->description.empty()) << type;
-        for (const auto &p : spec->params) {
-            EXPECT_FALSE(p.description.empty()) << type << "." << p.name;
-            EXPECT_LE(p.min, p.def) << type << "." << p.name;
-            EXPECT_LE(p.def, p.max) << type << "." << p.name;
-            if (p.type == model::ParamType::Enum) {
-                EXPECT_EQ(p.max + 1.0f, static_cast<float>(p.choices.size())) << type << "." << p.name;
-            }
-        }
-    }
-    EXPECT_EQ(model::findModule("biquad_filter")->findParam("filter_mode"), 0);
-    EXPECT_GE(model::findModule("biquad_filter")->findParam("frequency"), 0);
-    EXPECT_GE(model::findModule("biquad_filter")->findParam("resonance"), 0);
-    EXPECT_EQ(model::findModule("pan")->mainOutputs, 2u);
-    EXPECT_EQ(model::findModule("delay")->mainInputs, 2u);
-    EXPECT_EQ(model::findModule("reverb")->mainOutputs, 2u);
-}
 
 } // namespace
 } // namespace chronus::test

@@ -1,6 +1,6 @@
 // Engine-level behaviour: block-size invariance, determinism, snapshots, frame-exact
 // events and commits, for a patch holding every module in the catalogue.
-#include "tests/engine/engine_fixtures.hpp"
+#include "tests/synth-worker/engine/engine_fixtures.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // Unit tests for the sound sources: osc, noise, lfo, adsr, sequencer, kick, snare, hat.
 // Every module is driven through its real process() by ModuleHarness and compared with
 // analytic expectations (tolerances stated next to each assertion).
-#include "tests/engine/module_harness.hpp"
+#include "tests/synth-worker/engine/module_harness.hpp"
 
 #include <gtest/gtest.h>
 
@@ -724,48 +724,6 @@ TEST(Sequencer, StoppingHoldsThePositionWithTheGateLow)
     const auto resumed = render(h, 4000);
     // 2000 more samples finish step 0; step 1 starts there.
     EXPECT_EQ(risingEdges(resumed), std::vector<std::size_t>{2000});
-}
-
-TEST(Sequencer, PatternParsesAccentsHitsAndRestsAndNamesABadCharacter)
-{
-    const auto &spec = *model::findModule("sequencer");
-    const auto &pattern = spec.textParams[spec.findTextParam("pattern")];
-    auto ok = pattern.parse("X.x. |x");
-    ASSERT_TRUE(ok) << ok.error();
-    EXPECT_EQ(*ok, (std::vector<float>{2, 0, 1, 0, 1}));
-    auto bad = pattern.parse("x.o.");
-    ASSERT_FALSE(bad);
-    EXPECT_NE(bad.error().find("'o'"), std::string::npos) << bad.error();
-    EXPECT_FALSE(pattern.parse(""));
-    EXPECT_FALSE(pattern.parse(std::string(65, 'x')));
-    EXPECT_TRUE(pattern.parse(std::string(64, 'x')));
-}
-
-TEST(Sequencer, NotesAcceptNamesMidiNumbersAndHertz)
-{
-    const auto &spec = *model::findModule("sequencer");
-    const auto &notes = spec.textParams[spec.findTextParam("notes")];
-    auto v = notes.parse("A4 C4, F#3 Bb2 45 110.5 200 110hz A-1");
-    ASSERT_TRUE(v) << v.error();
-    const std::vector<double> expected = {440.0, 261.6255653, 184.9972114, 116.5409404, 110.0,
-                                          110.5, 200.0,       110.0,       13.75};
-    ASSERT_EQ(v->size(), expected.size());
-    for (std::size_t i = 0; i < expected.size(); ++i)
-        EXPECT_NEAR((*v)[i], expected[i], expected[i] * 1e-6) << "note " << i;
-    for (const char *wrong : {"H3", "C", "C#x", "abc", "-5.5", "99999.0", ""}) {
-        auto e = notes.parse(wrong);
-        EXPECT_FALSE(e) << wrong;
-        if (!e && *wrong) {
-            EXPECT_NE(e.error().find(wrong), std::string::npos) << e.error();
-        }
-    }
-    const auto &lane = spec.textParams[spec.findTextParam("lane3")];
-    auto l = lane.parse("1, -2.5 3e2");
-    ASSERT_TRUE(l);
-    EXPECT_EQ(*l, (std::vector<float>{1.0f, -2.5f, 300.0f}));
-    auto bad = lane.parse("1 two");
-    ASSERT_FALSE(bad);
-    EXPECT_NE(bad.error().find("two"), std::string::npos);
 }
 
 // ----------------------------------------------------------------------------------------

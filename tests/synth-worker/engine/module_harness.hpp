@@ -60,7 +60,7 @@ public:
         module_->param(index).set(*v);
         module_->param(index).snap();
     }
-    // Sets a text parameter (pattern, notes) the way the controller would.
+    // Sets a text parameter (pattern, notes) the way the Interpreter would.
     void setTextParam(const std::string &name, const std::string &text)
     {
         const int index = spec_->findTextParam(name);
