@@ -1,6 +1,7 @@
 // A patch as data: nodes (id, type, parameter values) and connections, with its JSON
 // form. PatchSpec is what users edit, what files hold and what /patch/dump returns; it
-// is turned into a runnable Graph by compile() + Graph::build().
+// is turned into a runnable graph by compile() (model/compile.hpp) and then the engine's
+// Graph::build().
 #pragma once
 
 #include "common/expected.hpp"

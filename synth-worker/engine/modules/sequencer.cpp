@@ -11,10 +11,11 @@
 // gate_len below 1 always leaves a gap for the next trigger. Tempo changes take effect on the
 // next sample without losing the fraction of the step already played.
 //
-// Pattern, notes and lanes are configuration set through text parameters (setElement):
-// reset() restarts at step 0 and keeps them; they travel in snapshots. Pitch and velocity
-// change at the start of each step that plays (rests hold them, so release tails keep their
-// note); lanes change at the start of every step.
+// Pattern, notes and lanes are configuration set through text parameters: parsed on the
+// control thread (model/modules/sequencer.cpp), they arrive here element by element through
+// setElement(). reset() restarts at step 0 and keeps them; they travel in snapshots. Pitch
+// and velocity change at the start of each step that plays (rests hold them, so release
+// tails keep their note); lanes change at the start of every step.
 #include "synth-worker/engine/modules/factories.hpp"
 
 #include "model/modules/sequencer.hpp"
