@@ -20,7 +20,7 @@
 // the session renders offline from frame 0.
 #pragma once
 
-#include "synth-worker/engine/event.hpp" // plain data, header-only
+#include "model/event.hpp" // plain data, header-only
 #include "common/expected.hpp"
 
 #include <atomic>
@@ -83,7 +83,7 @@ struct CommandRecord {
     std::uint64_t textOffset = 0; // monotonic byte offset in the text ring
     std::uint32_t textLength = 0;
     std::uint32_t generation = 0; // generation of the committed patch
-    engine::Event event{};
+    model::Event event{};
 };
 static_assert(sizeof(CommandRecord) == 64);
 static_assert(std::is_trivially_copyable_v<CommandRecord>);

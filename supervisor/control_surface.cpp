@@ -1,6 +1,6 @@
 #include "supervisor/control_surface.hpp"
 
-#include "synth-worker/engine/describe.hpp"
+#include "model/describe.hpp"
 #include "common/log.hpp"
 
 #include <cctype>
@@ -28,9 +28,9 @@ std::string clip(std::string_view s, std::size_t max)
 
 // OSC arguments -> the controller's vocabulary. Types the controller cannot mean are
 // refused here with the argument's position.
-Expected<std::vector<engine::Arg>> toEngineArgs(const osc::Message &msg)
+Expected<std::vector<model::Arg>> toEngineArgs(const osc::Message &msg)
 {
-    std::vector<engine::Arg> out;
+    std::vector<model::Arg> out;
     out.reserve(msg.args.size());
     for (std::size_t i = 0; i < msg.args.size(); ++i) {
         const osc::Arg &a = msg.args[i];
@@ -56,7 +56,7 @@ Expected<std::vector<engine::Arg>> toEngineArgs(const osc::Message &msg)
     return out;
 }
 
-osc::Arg toOscArg(const engine::Arg &a)
+osc::Arg toOscArg(const model::Arg &a)
 {
     if (const auto *v = std::get_if<std::int32_t>(&a))
         return *v;
@@ -96,7 +96,7 @@ std::string defaultPatchDir()
     return "patches";
 }
 
-ControlSurface::ControlSurface(engine::Controller &controller, Timeline &timeline, SlotManager &slots,
+ControlSurface::ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots,
                                OutputStage &output, shm::Segment &segment, SurfaceOptions options)
     : controller_(controller), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
       options_(std::move(options))
@@ -178,7 +178,7 @@ void ControlSurface::handle(const osc::Message &msg)
     } else if (a == "/modules") {
         if (!msg.args.empty())
             return failWith(msg, "/modules takes no arguments");
-        done(msg, {engine::catalogueJson(-1)});
+        done(msg, {model::catalogueJson(-1)});
     } else if (startsWith(a, "/record/") || a == "/record") {
         forwardToRecorder(msg);
     } else {

@@ -4,7 +4,7 @@
 // forwarded to chronus-recorder. Control thread only.
 #pragma once
 
-#include "synth-worker/engine/controller.hpp"
+#include "model/interpreter.hpp"
 #include "common/osc.hpp"
 #include "supervisor/output_stage.hpp"
 #include "supervisor/slot_manager.hpp"
@@ -35,7 +35,7 @@ std::string defaultPatchDir();
 
 class ControlSurface {
 public:
-    ControlSurface(engine::Controller &controller, Timeline &timeline, SlotManager &slots, OutputStage &output,
+    ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots, OutputStage &output,
                    shm::Segment &segment, SurfaceOptions options);
     ~ControlSurface();
 
@@ -76,7 +76,7 @@ private:
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
 
-    engine::Controller &controller_;
+    model::Interpreter &controller_;
     Timeline &timeline_;
     SlotManager &slots_;
     OutputStage &output_;

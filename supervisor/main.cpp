@@ -3,7 +3,7 @@
 // NSM_URL is set), the shared-memory segment, the output stage, the slots, the timeline,
 // the OSC surface and the service manager's notifications, then runs the control loop.
 #include "supervisor/control_surface.hpp"
-#include "synth-worker/engine/controller.hpp"
+#include "model/interpreter.hpp"
 #include "common/log.hpp"
 #include "common/osc.hpp"
 #include "supervisor/output_stage.hpp"
@@ -281,7 +281,7 @@ int main(int argc, char **argv)
             log::error(opened.error());
             return 1;
         }
-    engine::Controller controller;
+    model::Interpreter controller;
     std::function<void(const std::string &, const std::string &)> notify = [&](const std::string &kind,
                                                                                  const std::string &text) {
         if (surface)
@@ -298,15 +298,15 @@ int main(int argc, char **argv)
         if (controller.generation() == 0)
             return;
         const std::string json = controller.liveJson(-1);
-        auto spec = engine::PatchSpec::fromJson(json);
-        auto compiled = spec ? engine::compile(*spec, controller.generation())
-                             : Expected<engine::CompiledPatch>(fail(spec.error()));
+        auto spec = model::PatchSpec::fromJson(json);
+        auto compiled = spec ? model::compile(*spec, controller.generation())
+                             : Expected<model::CompiledPatch>(fail(spec.error()));
         if (!compiled) {
             log::error("cannot re-commit the live patch: ", compiled.error());
             return;
         }
-        engine::Outcome outcome;
-        outcome.commit = std::make_shared<const engine::CompiledPatch>(std::move(*compiled));
+        model::Outcome outcome;
+        outcome.commit = std::make_shared<const model::CompiledPatch>(std::move(*compiled));
         const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
         timeline.journalFreshStart(frame - 1);
         (void)timeline.apply(outcome, frame, "/patch/load", {json, 0.0f});
@@ -350,8 +350,8 @@ int main(int argc, char **argv)
                           outOptions.clientName, "', ", geometry.periodFrames, " frames at ", geometry.sampleRate,
                           " Hz, lookahead ", lookahead);
                 if (!patchText.empty()) {
-                    auto spec = engine::PatchSpec::fromJson(patchText);
-                    auto outcome = spec ? controller.load(*spec) : Expected<engine::Outcome>(fail(spec.error()));
+                    auto spec = model::PatchSpec::fromJson(patchText);
+                    auto outcome = spec ? controller.load(*spec) : Expected<model::Outcome>(fail(spec.error()));
                     if (!outcome) {
                         log::error(patchPath, ": ", outcome.error());
                         status = 1;

@@ -1,7 +1,7 @@
 #include "supervisor/session.hpp"
 
 #include "common/log.hpp"
-#include "synth-worker/engine/patch.hpp"
+#include "model/patch.hpp"
 #include "common/service_notify.hpp"
 
 #include <cerrno>
@@ -42,7 +42,7 @@ Expected<void> openSession(const NsmClient::Session &s, SessionPlan &plan)
         if (!in)
             return fail("cannot read " + patchFile);
         // A broken patch is reported to the session manager now, not as a crash later.
-        if (auto spec = engine::PatchSpec::fromJson(text.str()); !spec)
+        if (auto spec = model::PatchSpec::fromJson(text.str()); !spec)
             return fail(patchFile + ": " + spec.error());
         plan.patchPath = patchFile;
         plan.patchText = text.str();

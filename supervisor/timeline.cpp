@@ -1,7 +1,7 @@
 #include "supervisor/timeline.hpp"
 
 #include "common/log.hpp"
-#include "synth-worker/engine/script.hpp"
+#include "model/script.hpp"
 
 #include <jack/jack.h>
 
@@ -117,8 +117,8 @@ bool Timeline::deliver(std::uint32_t slot, const Entry &entry)
     return ok;
 }
 
-bool Timeline::apply(const engine::Outcome &outcome, std::uint64_t frame, std::string_view address,
-                     const std::vector<engine::Arg> &args)
+bool Timeline::apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
+                     const std::vector<model::Arg> &args)
 {
     // The frame was chosen before the command was resolved; if this thread lost the CPU
     // since, it may no longer be safe (the workers could have started rendering it, and
@@ -132,7 +132,7 @@ bool Timeline::apply(const engine::Outcome &outcome, std::uint64_t frame, std::s
         history_.push_back(std::move(entry));
     };
     const bool ahead = frame > safeFrame();
-    for (engine::Event e : outcome.events) {
+    for (model::Event e : outcome.events) {
         e.frame = frame;
         if (ahead)
             ahead_.push(frame);
@@ -147,12 +147,12 @@ bool Timeline::apply(const engine::Outcome &outcome, std::uint64_t frame, std::s
         entry.record.kind = shm::RecordKind::Commit;
         entry.record.frame = frame;
         entry.record.generation = outcome.commit->generation;
-        entry.record.crossfadeFrames = engine::crossfadeFrames(outcome.crossfadeMs, rate_);
+        entry.record.crossfadeFrames = model::crossfadeFrames(outcome.crossfadeMs, rate_);
         entry.text = std::make_shared<const std::string>(outcome.commit->spec.toJson(-1));
         entry.record.textLength = static_cast<std::uint32_t>(entry.text->size());
         if (address == "/patch/load") {
             // Journal the loaded patch itself, so the journal does not depend on files.
-            std::vector<engine::Arg> loadArgs{*entry.text};
+            std::vector<model::Arg> loadArgs{*entry.text};
             if (args.size() > 1)
                 loadArgs.push_back(args[1]);
             journal(frame, address, loadArgs);
@@ -228,11 +228,11 @@ void Timeline::journalFreshStart(std::uint64_t frame)
     journal(frame, "/patch/commit", {0.0f});
 }
 
-void Timeline::journal(std::uint64_t frame, std::string_view address, const std::vector<engine::Arg> &args)
+void Timeline::journal(std::uint64_t frame, std::string_view address, const std::vector<model::Arg> &args)
 {
     if (!journal_.is_open())
         return;
-    journal_ << engine::formatScriptLine(frame, address, args) << '\n';
+    journal_ << model::formatScriptLine(frame, address, args) << '\n';
     journal_.flush();
 }
 

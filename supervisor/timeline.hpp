@@ -4,7 +4,7 @@
 // (ARCHITECTURE.md decisions 3, 5, 6 and "Clocks and timing"). Control thread only.
 #pragma once
 
-#include "synth-worker/engine/controller.hpp"
+#include "model/interpreter.hpp"
 #include "supervisor/output_stage.hpp"
 #include "common/shm_layout.hpp"
 
@@ -41,8 +41,8 @@ public:
     // Carries out a controller outcome at `frame` (events stamped, commit sent with its
     // spec text), records it for replay and journals `address args` at `frame`.
     // False if a slot's ring was full (that slot is then marked overflowed).
-    bool apply(const engine::Outcome &outcome, std::uint64_t frame, std::string_view address,
-               const std::vector<engine::Arg> &args);
+    bool apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
+               const std::vector<model::Arg> &args);
 
     // Slots on the timeline receive every record; others receive nothing.
     void attach(std::uint32_t slot) noexcept { attached_[slot] = true; }
@@ -76,7 +76,7 @@ private:
         std::shared_ptr<const std::string> text; // commits
     };
     bool deliver(std::uint32_t slot, const Entry &entry);
-    void journal(std::uint64_t frame, std::string_view address, const std::vector<engine::Arg> &args);
+    void journal(std::uint64_t frame, std::string_view address, const std::vector<model::Arg> &args);
 
     OutputStage &output_;
     shm::Segment &segment_;

@@ -7,6 +7,8 @@
 
 namespace chronus::engine {
 
+using model::Event;
+
 namespace {
 
 struct SnapshotHeader {
@@ -251,10 +253,10 @@ Expected<void> Engine::loadSnapshot(std::span<const std::byte> in)
     std::unique_ptr<Graph> graph;
     if (h.specBytes > 0) {
         const std::string_view text(reinterpret_cast<const char *>(in.data() + sizeof h), h.specBytes);
-        auto spec = PatchSpec::fromJson(text);
+        auto spec = model::PatchSpec::fromJson(text);
         if (!spec)
             return fail("snapshot patch: " + spec.error());
-        auto compiled = compile(*spec, h.generation);
+        auto compiled = model::compile(*spec, h.generation);
         if (!compiled)
             return fail("snapshot patch: " + compiled.error());
         auto built = Graph::build(*compiled, sampleRate_, maxFrames_);

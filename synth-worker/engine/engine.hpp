@@ -4,7 +4,7 @@
 // takeRetired(), which are SPSC queues.
 #pragma once
 
-#include "synth-worker/engine/event.hpp"
+#include "model/event.hpp"
 #include "synth-worker/engine/graph.hpp"
 #include "common/spsc_queue.hpp"
 
@@ -50,7 +50,7 @@ public:
 
     // Queues an event (rendering thread). Events are applied in frame order, ties in the
     // order scheduled. False when the queue is full (counted as dropped). RT-safe.
-    bool schedule(const Event &event) noexcept;
+    bool schedule(const model::Event &event) noexcept;
 
     // Renders `frames` frames (any count) into `channels` buffers: channel 0 = L, 1 = R,
     // further channels silent. Splits at event and swap frames. RT-safe.
@@ -88,7 +88,7 @@ private:
     std::uint64_t fadeStart_ = 0;
     std::uint32_t fadeFrames_ = 0;
     std::vector<Swap> swaps_;            // pending, sorted by frame (capacity fixed)
-    std::vector<Event> pending_;         // sorted by frame in [head, head + count); fixed size
+    std::vector<model::Event> pending_;  // sorted by frame in [head, head + count); fixed size
     std::size_t pendingHead_ = 0;
     std::size_t pendingCount_ = 0;
     std::vector<float> scratch_;         // 4 x maxFrames: L, R, fade L, fade R

@@ -1,18 +1,18 @@
 #include "synth-worker/engine/graph.hpp"
 
-#include "synth-worker/engine/event.hpp"
+#include "synth-worker/engine/module_factory.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
-#include <queue>
-#include <unordered_map>
 
 namespace chronus::engine {
 
-namespace {
+using model::CompiledPatch;
+using model::Event;
+using model::EventType;
+using model::ModuleSpec;
 
-constexpr std::string_view kOutputId = "output";
+namespace {
 
 std::uint64_t seedFor(std::string_view id)
 {
@@ -25,279 +25,7 @@ std::uint64_t seedFor(std::string_view id)
     return h;
 }
 
-std::string listNames(const std::vector<std::string> &names)
-{
-    std::string out;
-    for (const auto &n : names)
-        out += (out.empty() ? "" : ", ") + n;
-    return out.empty() ? "none" : out;
-}
-
-template <typename Ports>
-std::string portNames(const Ports &ports)
-{
-    std::vector<std::string> names;
-    for (const auto &p : ports)
-        names.push_back(p.name);
-    return listNames(names);
-}
-
-std::string paramNames(const ModuleSpec &spec)
-{
-    std::vector<std::string> names;
-    for (const auto &p : spec.params)
-        names.push_back(p.name);
-    for (const auto &p : spec.textParams)
-        names.push_back(p.name);
-    return listNames(names);
-}
-
-bool validId(std::string_view id)
-{
-    if (id.empty() || id.size() > 64)
-        return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-    });
-}
-
-std::pair<std::string_view, std::string_view> splitEndpoint(std::string_view endpoint)
-{
-    const auto dot = endpoint.find('.');
-    if (dot == std::string_view::npos)
-        return {endpoint, {}};
-    return {endpoint.substr(0, dot), endpoint.substr(dot + 1)};
-}
-
-std::string numberText(double v)
-{
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    return ec == std::errc() ? std::string(buf, end) : std::string();
-}
-
 } // namespace
-
-int CompiledPatch::findNode(std::string_view id) const
-{
-    auto at = std::lower_bound(byId.begin(), byId.end(), id,
-                               [&](std::uint32_t i, std::string_view key) { return nodes[i].id < key; });
-    return at != byId.end() && nodes[*at].id == id ? static_cast<int>(*at) : -1;
-}
-
-Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
-{
-    // 1. Nodes in spec order (output appended unless declared), types and parameters.
-    // Node ids to their index here; the views point into `spec`, which outlives them.
-    std::vector<CompiledPatch::Node> nodes;
-    nodes.reserve(spec.nodes.size() + 1);
-    std::unordered_map<std::string_view, std::uint32_t> index;
-    index.reserve(spec.nodes.size() + 1);
-    bool outputDeclared = false;
-    for (const auto &n : spec.nodes) {
-        if (!validId(n.id))
-            return fail("node id '" + n.id + "' is not valid (use 1-64 letters, digits, '_' or '-')");
-        if (!index.emplace(n.id, static_cast<std::uint32_t>(nodes.size())).second)
-            return fail("node '" + n.id + "' is defined twice");
-        const ModuleSpec *type = findModule(n.type);
-        if (!type) {
-            std::vector<std::string> known;
-            for (const auto &m : moduleCatalogue())
-                known.push_back(m.type);
-            return fail("node '" + n.id + "': unknown module type '" + n.type + "' (known: " + listNames(known) + ")");
-        }
-        if (n.id == kOutputId) {
-            if (type->type != "output")
-                return fail("node 'output' is the built-in output and must have type 'output'");
-            outputDeclared = true;
-        } else if (type->type == "output") {
-            return fail("node '" + n.id + "': there is one output node and its id is 'output'");
-        }
-        nodes.push_back({n.id, type, {}, {}, {}});
-    }
-    if (!outputDeclared) {
-        index[kOutputId] = static_cast<std::uint32_t>(nodes.size());
-        nodes.push_back({std::string(kOutputId), findModule("output"), {}, {}, {}});
-    }
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        auto &node = nodes[i];
-        const ModuleSpec &type = *node.spec;
-        for (const auto &p : type.params)
-            node.paramValues.push_back(p.def);
-        node.textValues.resize(type.textParams.size());
-        node.textSet.assign(type.textParams.size(), false);
-        // nodes[i] came from spec.nodes[i]; only an appended output has no source.
-        if (i >= spec.nodes.size())
-            continue;
-        const PatchSpec::Node *source = &spec.nodes[i];
-        for (const auto &[name, value] : source->params) {
-            const std::string where = "node '" + node.id + "': ";
-            if (const int p = type.findParam(name); p >= 0) {
-                auto v = std::holds_alternative<double>(value) ? type.params[p].fromNumber(std::get<double>(value))
-                                                               : type.params[p].fromText(std::get<std::string>(value));
-                if (!v)
-                    return fail(where + v.error());
-                node.paramValues[p] = *v;
-            } else if (const int t = type.findTextParam(name); t >= 0) {
-                const std::string text = std::holds_alternative<double>(value) ? numberText(std::get<double>(value))
-                                                                               : std::get<std::string>(value);
-                auto values = type.textParams[t].parse(text);
-                if (!values)
-                    return fail(where + "parameter '" + name + "': " + values.error());
-                if (values->size() > type.textParams[t].maxElements)
-                    return fail(where + "parameter '" + name + "' takes at most " +
-                                std::to_string(type.textParams[t].maxElements) + " values");
-                node.textValues[t] = std::move(*values);
-                node.textSet[t] = true;
-            } else {
-                return fail(where + "module '" + type.type + "' has no parameter '" + name + "' (parameters: " +
-                            paramNames(type) + ")");
-            }
-        }
-    }
-
-    // 2. Connections.
-    CompiledPatch out;
-    for (const auto &c : spec.connections) {
-        const std::string where = "connection " + c.from + " -> " + c.to + ": ";
-        if (!std::isfinite(c.depth))
-            return fail(where + "depth must be a finite number");
-        auto [fromId, fromPort] = splitEndpoint(c.from);
-        auto [toId, toPort] = splitEndpoint(c.to);
-        auto fromIt = index.find(fromId);
-        if (fromIt == index.end())
-            return fail(where + "no node '" + std::string(fromId) + "'");
-        auto toIt = index.find(toId);
-        if (toIt == index.end())
-            return fail(where + "no node '" + std::string(toId) + "'");
-        const std::uint32_t from = fromIt->second, to = toIt->second;
-        if (from == to)
-            return fail(where + "a node cannot feed itself");
-        const ModuleSpec &fromType = *nodes[from].spec;
-        const ModuleSpec &toType = *nodes[to].spec;
-
-        std::vector<std::uint32_t> outs;
-        if (!fromPort.empty()) {
-            const int o = fromType.findOutput(fromPort);
-            if (o < 0)
-                return fail(where + "module '" + fromType.type + "' has no output '" + std::string(fromPort) +
-                            "' (outputs: " + portNames(fromType.outputs) + ")");
-            outs.push_back(static_cast<std::uint32_t>(o));
-        } else {
-            if (fromType.outputs.empty())
-                return fail(where + "module '" + fromType.type + "' has no outputs");
-            for (std::uint32_t o = 0; o < std::max<std::uint32_t>(1, fromType.mainOutputs); ++o)
-                outs.push_back(o);
-        }
-
-        if (!toPort.empty()) {
-            if (const int i = toType.findInput(toPort); i >= 0) {
-                for (auto o : outs)
-                    out.audio.push_back({from, o, to, static_cast<std::uint32_t>(i), static_cast<float>(c.depth)});
-                continue;
-            }
-            if (const int p = toType.findParam(toPort); p >= 0) {
-                if (toType.params[p].type != ParamType::Float)
-                    return fail(where + "parameter '" + std::string(toPort) + "' is not continuous and cannot be modulated");
-                out.mods.push_back({from, outs.front(), to, static_cast<std::uint32_t>(p), static_cast<float>(c.depth)});
-                continue;
-            }
-            return fail(where + "module '" + toType.type + "' has no input or parameter '" + std::string(toPort) +
-                        "' (inputs: " + portNames(toType.inputs) + "; parameters: " + paramNames(toType) + ")");
-        }
-        if (toType.mainInputs == 0)
-            return fail(where + "module '" + toType.type + "' has no audio input; name an input (" +
-                        portNames(toType.inputs) + ") or a parameter");
-        const std::uint32_t m = toType.mainInputs;
-        const std::size_t k = outs.size();
-        if (k == 1) {
-            for (std::uint32_t i = 0; i < m; ++i) // mono into stereo: both channels
-                out.audio.push_back({from, outs[0], to, i, static_cast<float>(c.depth)});
-        } else {
-            for (std::size_t j = 0; j < k; ++j) // pairwise; extra outputs fold onto the inputs
-                out.audio.push_back({from, outs[j], to, static_cast<std::uint32_t>(j % m), static_cast<float>(c.depth)});
-        }
-    }
-
-    // 3. Topological order (Kahn; of the nodes ready at each step the one declared first, so
-    // the order is stable).
-    const std::size_t n = nodes.size();
-    std::vector<std::vector<std::uint32_t>> next(n), prev(n);
-    std::vector<std::uint32_t> indegree(n, 0);
-    auto addEdge = [&](std::uint32_t a, std::uint32_t b) {
-        next[a].push_back(b);
-        prev[b].push_back(a);
-        ++indegree[b];
-    };
-    for (const auto &e : out.audio)
-        addEdge(e.fromNode, e.toNode);
-    for (const auto &e : out.mods)
-        addEdge(e.fromNode, e.toNode);
-    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> ready;
-    for (std::uint32_t i = 0; i < n; ++i)
-        if (indegree[i] == 0)
-            ready.push(i);
-    std::vector<std::uint32_t> order;
-    std::vector<bool> done(n, false);
-    while (!ready.empty()) {
-        const std::uint32_t i = ready.top();
-        ready.pop();
-        done[i] = true;
-        order.push_back(i);
-        for (auto j : next[i])
-            if (--indegree[j] == 0)
-                ready.push(j);
-    }
-    if (order.size() < n) {
-        // Every node left has an unplaced predecessor (that is what keeps it unplaced), so
-        // walking backwards from any of them must come round to a node already on the path.
-        std::uint32_t at = 0;
-        while (done[at])
-            ++at;
-        std::vector<std::uint32_t> path;
-        std::vector<int> seenAt(n, -1);
-        while (seenAt[at] < 0) {
-            seenAt[at] = static_cast<int>(path.size());
-            path.push_back(at);
-            for (auto j : prev[at]) {
-                if (!done[j]) {
-                    at = j;
-                    break;
-                }
-            }
-        }
-        // The path runs against the edges: name the cycle in signal order.
-        std::string cycle = nodes[at].id;
-        for (std::size_t i = path.size(); i-- > static_cast<std::size_t>(seenAt[at]);)
-            cycle += " -> " + nodes[path[i]].id;
-        return fail("cycle: " + cycle);
-    }
-    std::vector<std::uint32_t> position(n);
-    for (std::uint32_t i = 0; i < n; ++i)
-        position[order[i]] = i;
-    out.nodes.reserve(n);
-    for (auto i : order)
-        out.nodes.push_back(std::move(nodes[i]));
-    out.byId.resize(n);
-    for (std::uint32_t i = 0; i < n; ++i)
-        out.byId[i] = i;
-    std::sort(out.byId.begin(), out.byId.end(),
-              [&](std::uint32_t a, std::uint32_t b) { return out.nodes[a].id < out.nodes[b].id; });
-    for (auto &e : out.audio) {
-        e.fromNode = position[e.fromNode];
-        e.toNode = position[e.toNode];
-    }
-    for (auto &e : out.mods) {
-        e.fromNode = position[e.fromNode];
-        e.toNode = position[e.toNode];
-    }
-    out.outputNode = position[index.at(kOutputId)];
-    out.spec = spec;
-    out.generation = generation;
-    return out;
-}
-
-// ---------------------------------------------------------------------------------------
 
 struct Graph::Impl {
     struct Sum {
@@ -358,7 +86,10 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         auto &n = impl->nodes[i];
         const ModuleSpec &type = *nodes[i].spec;
-        n.module = type.create();
+        const ModuleFactory *factory = findFactory(type.type);
+        if (!factory) // the catalogue and the factory table list the same types (a unit test checks)
+            return fail("node '" + nodes[i].id + "': module type '" + type.type + "' has no DSP");
+        n.module = factory->create();
         n.module->configure(type.params, sampleRate, seedFor(nodes[i].id));
         n.module->prepare(sampleRate, maxFrames);
         n.module->reset();

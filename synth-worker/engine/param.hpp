@@ -1,58 +1,20 @@
-// Parameter specifications and the per-sample smoothed parameter value a module reads.
+// The per-sample smoothed parameter value a module reads, configured from its spec
+// (model/param_spec.hpp).
 #pragma once
+
+#include "model/param_spec.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include "common/expected.hpp"
-#include <string>
-#include <string_view>
-#include <vector>
 
 namespace chronus::engine {
-
-using chronus::Expected;
-
-enum class ParamType { Float, Int, Bool, Enum };
-
-const char *paramTypeName(ParamType type);
-
-// Everything the control surface, the patch loader and the docs know about a parameter.
-struct ParamSpec {
-    std::string name;
-    ParamType type = ParamType::Float;
-    float min = 0.0f;
-    float max = 1.0f;
-    float def = 0.0f;
-    std::string unit;                 // "Hz", "ms", "dB", "" ...
-    float smoothingMs = 0.0f;         // 0: steps at the event's frame (gates, enums)
-    std::vector<std::string> choices; // Enum: names of values 0..n-1
-    std::vector<std::string> aliases; // other names accepted for this parameter
-    std::string description;
-
-    // Turns a number or a name into the stored value: clamps to [min, max], rounds Int/Enum,
-    // maps Bool words (on/off, true/false, 1/0). Error text names the bad value.
-    // `clamped` is set when a number was out of range.
-    Expected<float> fromNumber(double value, bool *clamped = nullptr) const;
-    Expected<float> fromText(std::string_view text, bool *clamped = nullptr) const;
-};
-
-// A variable-length parameter set from text (sequencer pattern, note list). The control
-// thread parses the text into numbers; each number travels as its own fixed-size event.
-struct TextParamSpec {
-    std::string name;
-    std::uint32_t maxElements = 64;
-    std::string description;
-    std::string example;
-    // Parses text into values; error names the bad token.
-    Expected<std::vector<float>> (*parse)(std::string_view text) = nullptr;
-};
 
 // A parameter's live value inside a module. set() is called at an event's frame;
 // next() advances one sample of smoothing. All members RT-safe.
 class Param {
 public:
-    void configure(const ParamSpec &spec, double sampleRate)
+    void configure(const model::ParamSpec &spec, double sampleRate)
     {
         min_ = spec.min;
         max_ = spec.max;

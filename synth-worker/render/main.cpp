@@ -1,7 +1,7 @@
 // chronus-render: renders a patch and a timed command script to an audio file, offline
 // and faster than real time. Wires options, the renderer and the output file; the whole
 // script is checked before the file is created, and the file appears only when complete.
-#include "synth-worker/engine/describe.hpp"
+#include "model/describe.hpp"
 #include "synth-worker/render/output_file.hpp"
 #include "common/parse.hpp"
 #include "synth-worker/render/renderer.hpp"
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
             const std::string as = i + 1 < argc ? argv[i + 1] : "markdown";
             if (as != "json" && as != "markdown")
                 return usageError("--list-modules takes json or markdown");
-            std::fputs((as == "json" ? engine::catalogueJson(2) + "\n" : engine::catalogueMarkdown()).c_str(), stdout);
+            std::fputs((as == "json" ? model::catalogueJson(2) + "\n" : model::catalogueMarkdown()).c_str(), stdout);
             return 0;
         } else if (arg == "--quiet" || arg == "-q") {
             quiet = true;
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
         auto text = readFile(patchPath);
         if (!text)
             return runtimeError(text.error());
-        auto spec = engine::PatchSpec::fromJson(*text);
+        auto spec = model::PatchSpec::fromJson(*text);
         if (!spec)
             return located(patchPath + ": error: " + spec.error());
         options.patch = std::move(*spec);
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
         auto text = readFile(scriptPath);
         if (!text)
             return runtimeError(text.error());
-        auto script = engine::parseScript(*text, sampleRate, scriptPath);
+        auto script = model::parseScript(*text, sampleRate, scriptPath);
         if (!script)
             return located(script.error());
         options.script = std::move(*script);

@@ -6,6 +6,7 @@
 namespace chronus::render {
 
 using namespace chronus::engine;
+using namespace chronus::model;
 
 namespace {
 
@@ -39,7 +40,7 @@ Expected<Renderer> Renderer::prepare(const RenderOptions &options, const Warn &w
     r.options_.patchName = options.patchName;
     r.options_.scriptName = options.scriptName;
 
-    Controller controller;
+    Interpreter controller;
     if (options.patch) {
         auto loaded = controller.load(*options.patch);
         if (!loaded)

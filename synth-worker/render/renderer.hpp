@@ -1,15 +1,15 @@
 // Offline rendering of a patch plus a timed command script: the engine driven by the
-// same Controller the live supervisor uses, so the result is bit-identical to the live
+// same Interpreter the live supervisor uses, so the result is bit-identical to the live
 // output for the same journal.
 //
 // Rendering is two steps. Renderer::prepare() loads the patch and runs every script
-// command through the Controller in frame order (a dry run that makes no audio), so a
+// command through the Interpreter in frame order (a dry run that makes no audio), so a
 // mistake anywhere in the script, even past the end, is reported before anything is
 // written. Renderer::run() then plays the prepared outcomes into the engine.
 #pragma once
 
 #include "synth-worker/engine/engine.hpp"
-#include "synth-worker/engine/script.hpp"
+#include "model/script.hpp"
 
 #include <functional>
 #include <optional>
@@ -18,8 +18,8 @@
 namespace chronus::render {
 
 struct RenderOptions {
-    std::optional<engine::PatchSpec> patch;
-    std::vector<engine::ScriptCommand> script; // sorted by frame, as parseScript() returns it
+    std::optional<model::PatchSpec> patch;
+    std::vector<model::ScriptCommand> script; // sorted by frame, as parseScript() returns it
     std::uint64_t frames = 0;
     double sampleRate = 48000.0;
     std::uint32_t blockSize = 256;
@@ -53,13 +53,13 @@ private:
         std::uint64_t frame;
         int line;
         std::string address;
-        engine::Outcome outcome;
+        model::Outcome outcome;
     };
     Renderer() = default;
     std::string where(const Step &step) const;
 
     RenderOptions options_;
-    std::shared_ptr<const engine::CompiledPatch> initial_; // from --patch, live at frame 0
+    std::shared_ptr<const model::CompiledPatch> initial_; // from --patch, live at frame 0
     std::vector<Step> steps_;                              // frame order; only those before the end
     std::size_t eventCapacity_ = 0;                        // most events due at one frame, and then some
 };

@@ -1,7 +1,7 @@
 #include "synth-worker/worker/worker.hpp"
 
 #include "common/log.hpp"
-#include "synth-worker/engine/patch.hpp"
+#include "model/patch.hpp"
 
 #include <jack/metadata.h>
 #include <jack/uuid.h>
@@ -243,10 +243,10 @@ void Worker::drainControl()
         (void)slot_.control.tryPop(rec);
         const std::string text = slot_.text.read(rec.textOffset, rec.textLength);
         std::string error;
-        auto spec = engine::PatchSpec::fromJson(text);
+        auto spec = model::PatchSpec::fromJson(text);
         if (!spec) {
             error = spec.error();
-        } else if (auto compiled = engine::compile(*spec, rec.generation); !compiled) {
+        } else if (auto compiled = model::compile(*spec, rec.generation); !compiled) {
             error = compiled.error();
         } else if (auto graph = engine::Graph::build(*compiled, geometry_.sampleRate, geometry_.periodFrames); !graph) {
             error = graph.error();

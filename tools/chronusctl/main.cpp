@@ -2,7 +2,7 @@
 // OSC, sends it to the supervisor (or the recorder), waits for the reply and prints it.
 // Exit codes: 0 done, 1 the server answered /fail, 2 usage error, 3 no reply / no server.
 #include "common/osc.hpp"
-#include "synth-worker/engine/script.hpp"
+#include "model/script.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -65,7 +65,7 @@ volatile std::sig_atomic_t stopRequested = 0;
 // Words become int32, float or string by their form, as in command scripts.
 Arg typed(const std::string &text)
 {
-    return std::visit([](const auto &v) -> Arg { return v; }, chronus::engine::typedWord(text));
+    return std::visit([](const auto &v) -> Arg { return v; }, chronus::model::typedWord(text));
 }
 
 json argJson(const Arg &a)
@@ -285,7 +285,7 @@ int play(chronus::osc::Client &client, const Options &o, const std::string &path
     std::ostringstream text;
     text << in.rdbuf();
     constexpr double kTicks = 1e6; // parse times in microseconds; only seconds matter here
-    auto script = chronus::engine::parseScript(text.str(), kTicks);
+    auto script = chronus::model::parseScript(text.str(), kTicks);
     if (!script) {
         std::fprintf(stderr, "chronusctl: %s: %s\n", path.c_str(), script.error().c_str());
         return 2;

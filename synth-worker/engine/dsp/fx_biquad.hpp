@@ -38,7 +38,7 @@ enum class BiquadMode { Lowpass, Highpass, Bandpass, Notch };
 
 class RbjBiquad {
 public:
-    // Retunes for `freqHz` (clamped to (0, 0.49·rate)) and `q` (clamped to >= 0.05).
+    // Retunes for `freqHz` (clamped to [1 Hz, 0.49·rate]) and `q` (clamped to >= 0.05).
     // Band-pass has 0 dB gain at its peak.
     void setup(BiquadMode mode, double freqHz, double q, double sampleRate) noexcept
     {

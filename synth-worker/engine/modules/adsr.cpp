@@ -13,7 +13,9 @@
 // The gate is the `gate` parameter (/gate/<id>) OR the gate input (> 0.5); an edge at sample
 // i acts at sample i. Gate-on while sounding restarts the attack from the current level, so
 // retriggers never click.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/adsr.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -21,8 +23,8 @@
 namespace chronus::engine {
 namespace {
 
-enum AdsrParam { Attack, Decay, Sustain, Release, Gate, VelocityAmount };
-enum AdsrInput { In, GateIn, VelocityIn };
+using namespace model::adsr;
+
 enum Stage : std::int32_t { Idle, AttackStage, DecayStage, SustainStage, ReleaseStage };
 
 constexpr double kCurve = 5.0;
@@ -51,7 +53,7 @@ public:
         const float *in = b.in[In];
         const float *gateIn = b.in[GateIn];
         const float *velocityIn = b.in[VelocityIn];
-        float *out = b.out[0];
+        float *out = b.out[Out];
         if (holding(gateIn)) {
             // Sustaining or silent with nothing about to change: the same value every
             // sample, computed exactly as the loop below would.
@@ -161,40 +163,8 @@ private:
     bool gate_ = false; // gate at the previous sample, for edges
 };
 
-ModuleSpec adsrSpec()
-{
-    ModuleSpec s;
-    s.type = "adsr";
-    s.aliases = {"env", "envelope"};
-    s.description = "ADSR envelope (linear attack, exponential-shaped decay/release ending exactly on time); "
-                    "multiplies `in` when connected, else outputs the envelope";
-    s.inputs = {
-        {"in", "audio to shape; when unconnected the output is the bare envelope"},
-        {"gate", "gate signal, on while > 0.5 (OR-ed with the gate parameter)"},
-        {"velocity", "velocity 0..1, sampled at gate-on (scaled by velocity_amount)"},
-    };
-    s.mainInputs = 1;
-    s.outputs = {{"out", "in x envelope, or the envelope (0..1)"}};
-    s.params = {
-        {.name = "attack", .min = 0.0f, .max = 60000.0f, .def = 5.0f, .unit = "ms",
-         .aliases = {"a"}, .description = "linear rise time from 0 to 1 (constant slope; a retrigger rises from "
-                                          "the current level)"},
-        {.name = "decay", .min = 0.0f, .max = 60000.0f, .def = 200.0f, .unit = "ms",
-         .aliases = {"d"}, .description = "time from 1 to the sustain level (exponential shape, exact end)"},
-        {.name = "sustain", .min = 0.0f, .max = 1.0f, .def = 0.7f, .smoothingMs = 5.0f,
-         .aliases = {"s"}, .description = "level held while the gate is on"},
-        {.name = "release", .min = 0.0f, .max = 60000.0f, .def = 300.0f, .unit = "ms",
-         .aliases = {"r"}, .description = "time from the level at gate-off to 0 (exponential shape, exact end)"},
-        {.name = "gate", .type = ParamType::Bool, .min = 0.0f, .max = 1.0f, .def = 0.0f,
-         .description = "gate (on/off), set by /gate/<id>; OR-ed with the gate input"},
-        {.name = "velocity_amount", .min = 0.0f, .max = 1.0f, .def = 1.0f, .smoothingMs = 5.0f,
-         .aliases = {"vel"}, .description = "how much the velocity input scales the envelope (0: ignored)"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Adsr); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(adsrSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createAdsr() { return std::unique_ptr<Module>(new Adsr); }
+
 } // namespace chronus::engine

@@ -3,7 +3,9 @@
 // head never moves faster than kMaxSlew samples per sample (pitch stays within 0.5x..1.5x),
 // and read with a Hermite interpolator: moving the time glides like tape instead of
 // clicking. An integer sample delay is exact.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/delay.hpp"
 
 #include "synth-worker/engine/dsp/fx_delay_line.hpp"
 #include "synth-worker/engine/dsp/fx_one_pole.hpp"
@@ -14,7 +16,7 @@
 namespace chronus::engine {
 namespace {
 
-enum DelayParam { Time, Feedback, Tone, Mix, PingPong };
+using namespace model::delay;
 
 constexpr double kMaxTimeMs = 2000.0;
 // Largest change of the delay per sample while the time moves (read-head speed 1 ± this).
@@ -41,8 +43,8 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *inL = b.in[0];
-        const float *inR = b.in[1];
+        const float *inL = b.in[InL];
+        const float *inR = b.in[InR];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const double target = param(Time).next(i) * 0.001 * sampleRate_;
             if (delay_ < 0.0)
@@ -74,8 +76,8 @@ public:
                 lines_[0].write(xL + feedback * fL);
                 lines_[1].write(xR + feedback * fR);
             }
-            b.out[0][i] = (1.0f - mix) * xL + mix * dL;
-            b.out[1][i] = (1.0f - mix) * xR + mix * dR;
+            b.out[OutL][i] = (1.0f - mix) * xL + mix * dL;
+            b.out[OutR][i] = (1.0f - mix) * xR + mix * dR;
         }
     }
 
@@ -96,36 +98,8 @@ private:
     float tunedTone_ = -1.0f; // what the tone filters were tuned for (not state)
 };
 
-ModuleSpec delaySpec()
-{
-    ModuleSpec s;
-    s.type = "delay";
-    s.aliases = {"echo"};
-    s.description = "Stereo feedback delay (up to 2 s) with tone filter in the feedback path and ping-pong";
-    s.inputs = {{"L", "left"}, {"R", "right"}};
-    s.mainInputs = 2;
-    s.outputs = {{"L", "left"}, {"R", "right"}};
-    s.mainOutputs = 2;
-    s.params = {
-        {.name = "time", .min = 1.0f, .max = 2000.0f, .def = 375.0f, .unit = "ms", .smoothingMs = 50.0f,
-         .aliases = {"delay", "time_ms"},
-         .description = "delay time; changes glide like tape (read speed limited to 0.5x..1.5x, no clicks)"},
-        {.name = "feedback", .min = 0.0f, .max = 0.95f, .def = 0.4f, .smoothingMs = 10.0f,
-         .aliases = {"fb", "repeats"}, .description = "fraction of each repeat fed back (0..0.95)"},
-        {.name = "tone", .min = 200.0f, .max = 20000.0f, .def = 6000.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"damping"},
-         .description = "low-pass cutoff in the feedback path: each repeat is darker than the last"},
-        {.name = "mix", .min = 0.0f, .max = 1.0f, .def = 0.3f, .smoothingMs = 10.0f, .aliases = {"wet"},
-         .description = "dry/wet: 0 = input only, 1 = echoes only"},
-        {.name = "ping_pong", .type = ParamType::Bool, .min = 0.0f, .max = 1.0f, .def = 0.0f,
-         .aliases = {"pingpong"},
-         .description = "on: the input (as mono) enters on the left and repeats alternate sides"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Delay); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(delaySpec);
-
 } // namespace
+
+std::unique_ptr<Module> createDelay() { return std::unique_ptr<Module>(new Delay); }
+
 } // namespace chronus::engine

@@ -2,7 +2,9 @@
 // low-pass tone control and a dry/wet mix. Every shape is bounded to [-1, 1] before the
 // tone filter, so no input (sub-bass, DC, +60 dB of drive) can make it run away, and a
 // non-finite input sample is treated as silence.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/distortion.hpp"
 
 #include "synth-worker/engine/dsp/fx_one_pole.hpp"
 
@@ -12,8 +14,7 @@
 namespace chronus::engine {
 namespace {
 
-enum DistortionParam { Mode, Drive, Tone, Mix, Level, Bits, Downsample };
-enum DistortionMode { Soft, Hard, Foldback, Bitcrush };
+using namespace model::distortion;
 
 // Triangle fold: identity on [-1, 1], mirrored back at ±1 beyond (period 4).
 float fold(float x) noexcept
@@ -37,8 +38,8 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *in = b.in[0];
-        float *out = b.out[0];
+        const float *in = b.in[In];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const int mode = static_cast<int>(param(Mode).next(i) + 0.5f);
             const float driveDb = param(Drive).next(i);
@@ -102,38 +103,8 @@ private:
     float drive_ = 1.0f;
 };
 
-ModuleSpec distortionSpec()
-{
-    ModuleSpec s;
-    s.type = "distortion";
-    s.aliases = {"overdrive", "waveshaper"};
-    s.description = "Waveshaping distortion (soft tanh, hard clip, foldback, bitcrush) with tone and dry/wet mix";
-    s.inputs = {{"in", "audio"}};
-    s.mainInputs = 1;
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "mode", .type = ParamType::Enum, .min = 0.0f, .max = 3.0f, .def = 0.0f,
-         .choices = {"soft", "hard", "foldback", "bitcrush"}, .aliases = {"type", "shape"},
-         .description = "soft (tanh), hard (clip at ±1), foldback (mirrors at ±1) or bitcrush (bits, downsample)"},
-        {.name = "drive", .min = 0.0f, .max = 60.0f, .def = 12.0f, .unit = "dB", .smoothingMs = 10.0f,
-         .aliases = {"gain"}, .description = "gain before the shaper, in dB"},
-        {.name = "tone", .min = 200.0f, .max = 20000.0f, .def = 12000.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .description = "cutoff of the one-pole low-pass after the shaper"},
-        {.name = "mix", .min = 0.0f, .max = 1.0f, .def = 1.0f, .smoothingMs = 10.0f, .aliases = {"wet"},
-         .description = "dry/wet: 0 = input only, 1 = distorted only"},
-        {.name = "level", .min = 0.0f, .max = 2.0f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"output"},
-         .description = "linear output gain"},
-        {.name = "bits", .min = 1.0f, .max = 16.0f, .def = 8.0f, .unit = "bit", .smoothingMs = 10.0f,
-         .description = "bitcrush: resolution (fractional values allowed)"},
-        {.name = "downsample", .type = ParamType::Int, .min = 1.0f, .max = 64.0f, .def = 1.0f,
-         .aliases = {"rate_divider"},
-         .description = "bitcrush: hold each sample this many samples (sample-rate reduction)"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Distortion); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(distortionSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createDistortion() { return std::unique_ptr<Module>(new Distortion); }
+
 } // namespace chronus::engine

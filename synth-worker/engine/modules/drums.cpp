@@ -4,7 +4,9 @@
 // seeded with Module::seed(), so hits are repeatable. Without a trigger they are silent.
 //
 // Decay times are to -60 dB. Envelopes below -100 dB are cut to exact zero.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/drums.hpp"
 
 #include "synth-worker/engine/dsp/gen_random.hpp"
 
@@ -15,10 +17,10 @@
 namespace chronus::engine {
 namespace {
 
+using namespace model::drums;
+
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
 constexpr float kSilence = 1e-5f; // -100 dB
-
-enum DrumInput { GateIn, VelocityIn };
 
 // Multiplier per sample that takes an envelope to -60 dB in `ms`. Cached on its argument,
 // so it is a pure function of the parameter value (nothing to snapshot).
@@ -77,8 +79,6 @@ protected:
 
 // --- kick: sine with an exponential pitch sweep, plus a noise click ------------------------
 
-enum KickParam { KickTune, KickDecay, KickSweep, KickClick, KickLevel, KickGate };
-
 class Kick final : public DrumVoice {
 public:
     void prepare(double sampleRate, std::uint32_t) override
@@ -111,7 +111,7 @@ public:
             }
             clickState_ += clickLp_ * (rng_.bipolar() - clickState_);
             const float body = amp_ * static_cast<float>(std::sin(kTwoPi * phase_));
-            b.out[0][i] = level * velocity_ * (body + 2.0f * clickAmount * click_ * clickState_);
+            b.out[Out][i] = level * velocity_ * (body + 2.0f * clickAmount * click_ * clickState_);
 
             phase_ += tune * (1.0 + sweepAmount * sweep_) / rate_;
             phase_ -= std::floor(phase_);
@@ -141,8 +141,6 @@ private:
 };
 
 // --- snare: two detuned sines with a short pitch drop, plus band-passed noise ---------------
-
-enum SnareParam { SnareTune, SnareDecay, SnareSnappy, SnareLevel, SnareGate };
 
 class Snare final : public DrumVoice {
 public:
@@ -178,7 +176,7 @@ public:
             low_ += lowCut_ * (high_ - low_);
             const float noise = high_ - low_;
             const float tone = static_cast<float>(std::sin(kTwoPi * phase1_) + 0.5 * std::sin(kTwoPi * phase2_));
-            b.out[0][i] = level * velocity_ * (0.6f * tone_ * tone + 2.5f * snappy * noise_ * noise);
+            b.out[Out][i] = level * velocity_ * (0.6f * tone_ * tone + 2.5f * snappy * noise_ * noise);
 
             const double bend = 1.0 + 0.4 * drop_;
             phase1_ += tune * bend / rate_;
@@ -215,8 +213,6 @@ private:
 };
 
 // --- hat: six detuned square waves (the 808 recipe) and noise through a high-pass ------------
-
-enum HatParam { HatDecay, HatTone, HatLevel, HatGate };
 
 class Hat final : public DrumVoice {
 public:
@@ -260,7 +256,7 @@ public:
             ic1_ = g * hp + bp;
             ic2_ = g * bp + lp;
 
-            b.out[0][i] = level * velocity_ * env_ * 1.5f * hp;
+            b.out[Out][i] = level * velocity_ * env_ * 1.5f * hp;
             env_ *= decay_.get(decay, rate_ * 0.001);
             if (env_ < kSilence)
                 env_ = 0.0f;
@@ -296,91 +292,10 @@ private:
     float ic1_ = 0.0f, ic2_ = 0.0f;
 };
 
-std::vector<PortSpec> drumInputs()
-{
-    return {{"gate", "trigger: a rising edge (> 0.5) fires the voice"},
-            {"velocity", "0..1, sampled at the trigger (1 when unconnected)"}};
-}
-
-ParamSpec gateParam()
-{
-    return {.name = "gate", .type = ParamType::Bool, .min = 0.0f, .max = 1.0f, .def = 0.0f,
-            .aliases = {"trig", "trigger"},
-            .description = "a rising edge (off to on, e.g. /gate/<id> 1) fires the voice; OR-ed with the gate input"};
-}
-
-ModuleSpec kickSpec()
-{
-    ModuleSpec s;
-    s.type = "kick";
-    s.aliases = {"bd"};
-    s.description = "Kick drum: sine with a downward pitch sweep and a noise click, fired by a gate edge";
-    s.inputs = drumInputs();
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "tune", .min = 20.0f, .max = 200.0f, .def = 50.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"freq", "pitch"}, .description = "frequency the body settles to"},
-        {.name = "decay", .min = 10.0f, .max = 5000.0f, .def = 400.0f, .unit = "ms", .smoothingMs = 10.0f,
-         .description = "body decay time to -60 dB"},
-        {.name = "sweep", .min = 0.0f, .max = 10.0f, .def = 3.0f, .smoothingMs = 10.0f,
-         .description = "pitch sweep: the hit starts at tune x (1 + sweep) and falls with a 25 ms time constant"},
-        {.name = "click", .min = 0.0f, .max = 1.0f, .def = 0.3f, .smoothingMs = 10.0f,
-         .description = "level of the noise click at the start of the hit"},
-        {.name = "level", .min = 0.0f, .max = 2.0f, .def = 0.9f, .smoothingMs = 10.0f, .aliases = {"amp", "gain"},
-         .description = "linear output level"},
-        gateParam(),
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Kick); };
-    return s;
-}
-
-ModuleSpec snareSpec()
-{
-    ModuleSpec s;
-    s.type = "snare";
-    s.aliases = {"sd"};
-    s.description = "Snare drum: two-sine body with a pitch drop plus band-passed noise, fired by a gate edge";
-    s.inputs = drumInputs();
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "tune", .min = 80.0f, .max = 500.0f, .def = 180.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"freq", "pitch"}, .description = "body frequency (a second partial sits at 1.63 x)"},
-        {.name = "decay", .min = 20.0f, .max = 2000.0f, .def = 200.0f, .unit = "ms", .smoothingMs = 10.0f,
-         .description = "noise decay time to -60 dB (the body takes half of it)"},
-        {.name = "snappy", .min = 0.0f, .max = 1.0f, .def = 0.6f, .smoothingMs = 10.0f, .aliases = {"snare"},
-         .description = "level of the noise (the snares) against the body"},
-        {.name = "level", .min = 0.0f, .max = 2.0f, .def = 0.8f, .smoothingMs = 10.0f, .aliases = {"amp", "gain"},
-         .description = "linear output level"},
-        gateParam(),
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Snare); };
-    return s;
-}
-
-ModuleSpec hatSpec()
-{
-    ModuleSpec s;
-    s.type = "hat";
-    s.aliases = {"hihat", "hh"};
-    s.description = "Hi-hat: six detuned square waves and noise through a high-pass, fired by a gate edge";
-    s.inputs = drumInputs();
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "decay", .min = 5.0f, .max = 2000.0f, .def = 60.0f, .unit = "ms", .smoothingMs = 10.0f,
-         .description = "decay time to -60 dB (short: closed, long: open)"},
-        {.name = "tone", .min = 0.0f, .max = 1.0f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"color"},
-         .description = "brightness: raises the high-pass (5..11 kHz) and the metal pitch, adds noise"},
-        {.name = "level", .min = 0.0f, .max = 2.0f, .def = 0.6f, .smoothingMs = 10.0f, .aliases = {"amp", "gain"},
-         .description = "linear output level"},
-        gateParam(),
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Hat); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(kickSpec);
-CHRONUS_REGISTER_MODULE(snareSpec);
-CHRONUS_REGISTER_MODULE(hatSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createKick() { return std::unique_ptr<Module>(new Kick); }
+std::unique_ptr<Module> createSnare() { return std::unique_ptr<Module>(new Snare); }
+std::unique_ptr<Module> createHat() { return std::unique_ptr<Module>(new Hat); }
+
 } // namespace chronus::engine

@@ -3,7 +3,9 @@
 // tanh at the ladder's input. The feedback is solved linearly each sample and the tanh is
 // applied to that solution, so the loop is bounded by construction: no NaN or blow-up at
 // any resonance, drive or cutoff. With `env` and `accent` it is the acid-bass voice.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/ladder.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,8 +14,7 @@
 namespace chronus::engine {
 namespace {
 
-enum LadderParam { Cutoff, Resonance, Drive, EnvAmount, Accent };
-enum LadderInput { In, Env, AccentIn };
+using namespace model::ladder;
 
 // Resonance 1 maps to a loop gain a little above the self-oscillation threshold (4).
 constexpr double kMaxFeedback = 4.2;
@@ -32,7 +33,7 @@ public:
         const float *in = b.in[In];
         const float *env = b.in[Env];
         const float *accentIn = b.in[AccentIn];
-        float *out = b.out[0];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const double cutoff = param(Cutoff).next(i);
             const double k = kMaxFeedback * param(Resonance).next(i);
@@ -89,38 +90,8 @@ private:
     double drive_ = 1.0;
 };
 
-ModuleSpec ladderSpec()
-{
-    ModuleSpec s;
-    s.type = "ladder";
-    s.aliases = {"moog", "ladder_filter"};
-    s.description = "Four-pole (24 dB/oct) ladder low-pass with tanh drive, envelope and accent inputs (acid bass)";
-    s.inputs = {{"in", "audio"},
-                {"env", "envelope 0..1 that opens the cutoff by env_amount octaves"},
-                {"accent", "accent/velocity 0..1: scales env_amount and level by the accent parameter"}};
-    s.mainInputs = 1;
-    s.outputs = {{"out", "filtered audio"}};
-    s.params = {
-        {.name = "cutoff", .min = 20.0f, .max = 20000.0f, .def = 1000.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"frequency", "freq"},
-         .description = "cutoff of each of the four poles (response -12 dB there at resonance 0); "
-                        "limited to 0.45 x sample rate"},
-        {.name = "resonance", .min = 0.0f, .max = 1.0f, .def = 0.0f, .smoothingMs = 10.0f, .aliases = {"res", "q"},
-         .description = "feedback 0..1; self-oscillates at the cutoff just below 1, always stable"},
-        {.name = "drive", .min = 0.0f, .max = 36.0f, .def = 0.0f, .unit = "dB", .smoothingMs = 10.0f,
-         .description = "input gain into the tanh saturation"},
-        {.name = "env_amount", .min = -8.0f, .max = 8.0f, .def = 0.0f, .unit = "oct", .smoothingMs = 10.0f,
-         .aliases = {"env_mod", "envmod"},
-         .description = "octaves the cutoff rises when the env input is 1"},
-        {.name = "accent", .min = 0.0f, .max = 1.0f, .def = 0.0f, .smoothingMs = 10.0f,
-         .description = "accent depth: at accent input 1, env_amount and output level are multiplied by "
-                        "(1 + accent)"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Ladder); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(ladderSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createLadder() { return std::unique_ptr<Module>(new Ladder); }
+
 } // namespace chronus::engine

@@ -4,7 +4,9 @@
 // depth, to a parameter of another node. Shapes are deliberately naive (not band-limited):
 // a modulation signal wants sharp corners. Sample & hold draws a new value from a
 // generator seeded with Module::seed() at the start of every cycle, so it is repeatable.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/lfo.hpp"
 
 #include "synth-worker/engine/dsp/gen_random.hpp"
 
@@ -14,8 +16,7 @@
 namespace chronus::engine {
 namespace {
 
-enum LfoParam { Waveform, Rate, Depth, Offset };
-enum LfoWave { Sine, Triangle, Square, Saw, SampleHold };
+using namespace model::lfo;
 
 class Lfo final : public Module {
 public:
@@ -30,7 +31,7 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        float *out = b.out[0];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const int wave = static_cast<int>(param(Waveform).next(i));
             const double rate = param(Rate).next(i);
@@ -75,31 +76,8 @@ private:
     float held_ = 0.0f; // sample & hold value, -1..1
 };
 
-ModuleSpec lfoSpec()
-{
-    ModuleSpec s;
-    s.type = "lfo";
-    s.description = "Low-frequency oscillator for modulation: offset + depth * wave (sine, triangle, square, saw, "
-                    "seeded sample & hold)";
-    s.outputs = {{"out", "modulation signal: offset + depth * wave"}};
-    s.params = {
-        {.name = "waveform", .type = ParamType::Enum, .min = 0.0f, .max = 4.0f, .def = 0.0f,
-         .choices = {"sine", "triangle", "square", "saw", "sample_and_hold"}, .aliases = {"wave", "shape"},
-         .description = "sine, triangle, square, saw (rising) or sample_and_hold (4: a new seeded random value "
-                        "every cycle); by name or number"},
-        {.name = "rate", .min = 0.01f, .max = 100.0f, .def = 1.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"freq", "frequency"}, .description = "cycles per second"},
-        {.name = "depth", .min = -20000.0f, .max = 20000.0f, .def = 1.0f, .smoothingMs = 10.0f,
-         .aliases = {"amount", "amp"},
-         .description = "wave amplitude, in the units of whatever it modulates (e.g. Hz for a cutoff)"},
-        {.name = "offset", .min = -20000.0f, .max = 20000.0f, .def = 0.0f, .smoothingMs = 10.0f,
-         .aliases = {"bias"}, .description = "constant added to the output"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Lfo); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(lfoSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createLfo() { return std::unique_ptr<Module>(new Lfo); }
+
 } // namespace chronus::engine

@@ -10,7 +10,9 @@
 // minimum uses a monotonic queue, so the cost per sample is O(1) amortised.
 // A final clamp to ±ceiling only absorbs float rounding. Changing `lookahead` while audio
 // plays changes the latency and so causes a jump; set it before playing.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/limiter.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,9 +21,7 @@
 namespace chronus::engine {
 namespace {
 
-enum LimiterParam { Lookahead, Ceiling, Release };
-
-constexpr double kMaxLookaheadMs = 20.0;
+using namespace model::limiter;
 
 class Limiter final : public Module {
 public:
@@ -55,8 +55,8 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *inL = b.in[0];
-        const float *inR = b.in[1];
+        const float *inL = b.in[InL];
+        const float *inR = b.in[InR];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const auto lookahead = static_cast<std::int64_t>(
                 std::min<double>(std::round(param(Lookahead).next(i) * 0.001 * sampleRate_), maxLookahead_));
@@ -107,8 +107,8 @@ public:
 
             const std::size_t delayed = (n - lookahead_) % history_;
             const auto g = static_cast<float>(gain);
-            b.out[0][i] = std::clamp(audio_[0][delayed] * g, -ceiling_, ceiling_);
-            b.out[1][i] = std::clamp(audio_[1][delayed] * g, -ceiling_, ceiling_);
+            b.out[OutL][i] = std::clamp(audio_[0][delayed] * g, -ceiling_, ceiling_);
+            b.out[OutR][i] = std::clamp(audio_[1][delayed] * g, -ceiling_, ceiling_);
             ++n_;
         }
     }
@@ -167,31 +167,8 @@ private:
     double releaseCoef_ = 1.0;
 };
 
-ModuleSpec limiterSpec()
-{
-    ModuleSpec s;
-    s.type = "limiter";
-    s.aliases = {"brickwall"};
-    s.description = "Stereo look-ahead brickwall limiter: no output sample exceeds the ceiling; "
-                    "delays the signal by the look-ahead";
-    s.inputs = {{"L", "left"}, {"R", "right"}};
-    s.mainInputs = 2;
-    s.outputs = {{"L", "left"}, {"R", "right"}};
-    s.mainOutputs = 2;
-    s.params = {
-        {.name = "lookahead", .min = 0.0f, .max = static_cast<float>(kMaxLookaheadMs), .def = 5.0f, .unit = "ms",
-         .description = "look-ahead and latency (rounded to samples); gain reduction ramps over it. "
-                        "Set before playing: changing it shifts the latency"},
-        {.name = "ceiling", .min = -24.0f, .max = 0.0f, .def = -1.0f, .unit = "dB", .smoothingMs = 20.0f,
-         .aliases = {"threshold"}, .description = "highest sample peak let through (dBFS)"},
-        {.name = "release", .min = 1.0f, .max = 2000.0f, .def = 100.0f, .unit = "ms", .smoothingMs = 10.0f,
-         .description = "time constant of the gain's recovery after a peak"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Limiter); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(limiterSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createLimiter() { return std::unique_ptr<Module>(new Limiter); }
+
 } // namespace chronus::engine

@@ -1,14 +1,13 @@
 // `mixer`: eight mono inputs, each with its own level, summed into one output with a
 // master gain. A connection that names no port goes to in1.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
 
-#include <string>
+#include "model/modules/mixer.hpp"
 
 namespace chronus::engine {
 namespace {
 
-constexpr int kChannels = 8;
-constexpr int kMaster = kChannels; // params: level1..level8, then master
+using namespace model::mixer;
 
 class Mixer final : public Module {
 public:
@@ -17,7 +16,7 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        float *out = b.out[0];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             float sum = 0.0f;
             // Every level advances every sample, connected or not, so smoothing does not
@@ -27,33 +26,15 @@ public:
                 if (b.in[c])
                     sum += level * b.in[c][i];
             }
-            out[i] = param(kMaster).next(i) * sum;
+            out[i] = param(Master).next(i) * sum;
         }
     }
 
     void visitState(StateVisitor &) noexcept override {}
 };
 
-ModuleSpec mixerSpec()
-{
-    ModuleSpec s;
-    s.type = "mixer";
-    s.description = "Eight-input mono mixer: out = master x sum(level_n x in_n); unnamed connections go to in1";
-    for (int c = 1; c <= kChannels; ++c) {
-        const std::string n = std::to_string(c);
-        s.inputs.push_back({"in" + n, "audio " + n});
-        s.params.push_back({.name = "level" + n, .min = 0.0f, .max = 4.0f, .def = 1.0f, .smoothingMs = 10.0f,
-                            .aliases = {"gain" + n}, .description = "linear gain of in" + n});
-    }
-    s.mainInputs = 1;
-    s.outputs = {{"out", "mix"}};
-    s.params.push_back({.name = "master", .min = 0.0f, .max = 4.0f, .def = 1.0f, .smoothingMs = 10.0f,
-                        .aliases = {"gain", "level"}, .description = "linear gain applied to the sum"});
-    s.create = [] { return std::unique_ptr<Module>(new Mixer); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(mixerSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createMixer() { return std::unique_ptr<Module>(new Mixer); }
+
 } // namespace chronus::engine

@@ -6,7 +6,9 @@
 // across the audio band); brown is a leaky integrator (pole at 10 Hz, so no DC runaway).
 // All three colours are filtered every sample, so switching colour is instant and
 // glitch-free. Each colour is scaled to about the same RMS (~0.3 at amp 1, peaks ~1).
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/noise.hpp"
 
 #include "synth-worker/engine/dsp/gen_random.hpp"
 
@@ -16,8 +18,7 @@
 namespace chronus::engine {
 namespace {
 
-enum NoiseParam { Color, Amp };
-enum NoiseColor { White, Pink, Brown };
+using namespace model::noise;
 
 class Noise final : public Module {
 public:
@@ -38,7 +39,7 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        float *out = b.out[0];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const int color = static_cast<int>(param(Color).next(i));
             const float amp = param(Amp).next(i);
@@ -86,24 +87,8 @@ private:
     double brown_ = 0.0;
 };
 
-ModuleSpec noiseSpec()
-{
-    ModuleSpec s;
-    s.type = "noise";
-    s.description = "Seeded noise: white, pink (-3 dB/oct) or brown (-6 dB/oct); same node id, same noise";
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "color", .type = ParamType::Enum, .min = 0.0f, .max = 2.0f, .def = 0.0f,
-         .choices = {"white", "pink", "brown"}, .aliases = {"colour", "type"},
-         .description = "spectrum: white (flat), pink (-3 dB/octave) or brown (-6 dB/octave); by name or number"},
-        {.name = "amp", .min = 0.0f, .max = 2.0f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"gain", "level"},
-         .description = "linear gain; at 1 every colour has an RMS of about 0.3 (peaks near 1)"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Noise); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(noiseSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createNoise() { return std::unique_ptr<Module>(new Noise); }
+
 } // namespace chronus::engine

@@ -5,7 +5,9 @@
 // band-limited saws half a cycle / `width` apart, so they are band-limited too and carry no
 // DC. Sine is computed directly. Glide is a one-pole slew of the frequency in the pitch
 // (log-frequency) domain, so a glide covers equal musical intervals in equal times.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/oscillator.hpp"
 
 #include "synth-worker/engine/dsp/gen_wavetable.hpp"
 
@@ -16,9 +18,7 @@
 namespace chronus::engine {
 namespace {
 
-enum OscParam { Waveform, Freq, Amp, Width, Glide };
-enum OscInput { FreqIn, AmpIn };
-enum Wave { Sine, Saw, Square, Triangle, Pulse };
+using namespace model::oscillator;
 
 using dsp::GenWavetables;
 
@@ -42,7 +42,7 @@ public:
     {
         const float *freqIn = b.in[FreqIn];
         const float *ampIn = b.in[AmpIn];
-        float *out = b.out[0];
+        float *out = b.out[Out];
         if (!freqIn && !ampIn && steady()) {
             processSteady(out, b.frames);
             return;
@@ -196,40 +196,8 @@ private:
     bool hasFreq_ = false;
 };
 
-ModuleSpec oscSpec()
-{
-    ModuleSpec s;
-    s.type = "osc";
-    s.aliases = {"oscillator", "vco"};
-    s.description = "Band-limited oscillator (sine, saw, square, triangle, pulse; mip-mapped wavetables, "
-                    "aliases below -50 dB) with glide";
-    s.inputs = {
-        {"freq", "frequency in Hz; when connected it replaces the freq parameter (glide still applies)"},
-        {"amp", "amplitude; when connected it multiplies the amp parameter"},
-    };
-    s.mainInputs = 0;
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "waveform", .type = ParamType::Enum, .min = 0.0f, .max = 4.0f, .def = 0.0f,
-         .choices = {"sine", "saw", "square", "triangle", "pulse"}, .aliases = {"wave", "shape"},
-         .description = "wave shape: sine, saw (rising), square, triangle or pulse (see width); by name or number"},
-        {.name = "freq", .min = 0.0f, .max = 20000.0f, .def = 440.0f, .unit = "Hz", .smoothingMs = 0.0f,
-         .aliases = {"frequency", "pitch"},
-         .description = "frequency when the freq input is unconnected; steps at once (use glide to slide)"},
-        {.name = "amp", .min = 0.0f, .max = 2.0f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"gain", "level"},
-         .description = "linear output amplitude (peak of the ideal waveform)"},
-        {.name = "width", .min = 0.01f, .max = 0.99f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"pw"},
-         .description = "pulse width of the pulse waveform (fraction of the cycle spent high); DC-free"},
-        {.name = "glide", .min = 0.0f, .max = 10000.0f, .def = 0.0f, .unit = "ms", .smoothingMs = 0.0f,
-         .aliases = {"portamento"},
-         .description = "portamento time: a frequency change covers ~99 % of its interval (in pitch) in this "
-                        "time; 0 jumps"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Osc); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(oscSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createOscillator() { return std::unique_ptr<Module>(new Osc); }
+
 } // namespace chronus::engine

@@ -1,7 +1,9 @@
 // `pan` (alias `panner`): places a mono input in the stereo field with the constant-power
 // (sin/cos) law: L = in·cos θ, R = in·sin θ, θ = (pan + 1)·π/4, so L² + R² = in² at every
 // position and the centre is -3 dB on each side.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/pan.hpp"
 
 #include <cmath>
 #include <numbers>
@@ -9,7 +11,7 @@
 namespace chronus::engine {
 namespace {
 
-enum PanParam { Pan };
+using namespace model::pan;
 
 class Panner final : public Module {
 public:
@@ -18,7 +20,7 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *in = b.in[0];
+        const float *in = b.in[In];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const float pan = param(Pan).next(i);
             if (pan != tunedPan_) {
@@ -28,8 +30,8 @@ public:
                 tunedPan_ = pan;
             }
             const float x = in ? in[i] : 0.0f;
-            b.out[0][i] = gainL_ * x;
-            b.out[1][i] = gainR_ * x;
+            b.out[OutL][i] = gainL_ * x;
+            b.out[OutR][i] = gainR_ * x;
         }
     }
 
@@ -42,25 +44,8 @@ private:
     float gainR_ = 0.0f;
 };
 
-ModuleSpec panSpec()
-{
-    ModuleSpec s;
-    s.type = "pan";
-    s.aliases = {"panner"};
-    s.description = "Constant-power mono-to-stereo panner (centre -3 dB per side, L^2 + R^2 = in^2)";
-    s.inputs = {{"in", "mono audio"}};
-    s.mainInputs = 1;
-    s.outputs = {{"L", "left"}, {"R", "right"}};
-    s.mainOutputs = 2;
-    s.params = {
-        {.name = "pan", .min = -1.0f, .max = 1.0f, .def = 0.0f, .smoothingMs = 10.0f,
-         .aliases = {"position", "balance"}, .description = "position: -1 hard left, 0 centre, 1 hard right"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Panner); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(panSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createPan() { return std::unique_ptr<Module>(new Panner); }
+
 } // namespace chronus::engine

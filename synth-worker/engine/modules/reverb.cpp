@@ -2,7 +2,9 @@
 // lowpass-feedback comb filters then four series allpasses; the right channel's delays
 // are 23 samples (at 44.1 kHz) longer for stereo spread. Delay lengths are scaled to the
 // sample rate in prepare().
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/reverb.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,7 +14,7 @@
 namespace chronus::engine {
 namespace {
 
-enum ReverbParam { RoomSize, Damping, Width, Mix };
+using namespace model::reverb;
 
 constexpr std::array<int, 8> kCombTuning = {1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617};
 constexpr std::array<int, 4> kAllpassTuning = {556, 441, 341, 225};
@@ -86,8 +88,8 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *inL = b.in[0];
-        const float *inR = b.in[1];
+        const float *inL = b.in[InL];
+        const float *inR = b.in[InR];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const float feedback = 0.7f + 0.28f * param(RoomSize).next(i);
             const float damp = 0.4f * param(Damping).next(i);
@@ -106,8 +108,8 @@ public:
                 for (auto &a : allpasses_[ch])
                     acc[ch] = a.process(acc[ch]);
             }
-            b.out[0][i] = acc[0] * wet1 + acc[1] * wet2 + xL * (1.0f - mix);
-            b.out[1][i] = acc[1] * wet1 + acc[0] * wet2 + xR * (1.0f - mix);
+            b.out[OutL][i] = acc[0] * wet1 + acc[1] * wet2 + xL * (1.0f - mix);
+            b.out[OutR][i] = acc[1] * wet1 + acc[0] * wet2 + xR * (1.0f - mix);
         }
     }
 
@@ -131,32 +133,8 @@ private:
     std::array<std::array<Allpass, kAllpassTuning.size()>, 2> allpasses_;
 };
 
-ModuleSpec reverbSpec()
-{
-    ModuleSpec s;
-    s.type = "reverb";
-    s.aliases = {"freeverb"};
-    s.description = "Stereo Freeverb-style reverb (8 damped combs + 4 allpasses per channel)";
-    s.inputs = {{"L", "left"}, {"R", "right"}};
-    s.mainInputs = 2;
-    s.outputs = {{"L", "left"}, {"R", "right"}};
-    s.mainOutputs = 2;
-    s.params = {
-        {.name = "room_size", .min = 0.0f, .max = 1.0f, .def = 0.5f, .smoothingMs = 20.0f,
-         .aliases = {"size", "room"},
-         .description = "decay length: comb feedback 0.7 + 0.28 x room_size"},
-        {.name = "damping", .min = 0.0f, .max = 1.0f, .def = 0.5f, .smoothingMs = 20.0f, .aliases = {"damp"},
-         .description = "high-frequency absorption in the tail (0 = bright, 1 = dark)"},
-        {.name = "width", .min = 0.0f, .max = 1.0f, .def = 1.0f, .smoothingMs = 20.0f,
-         .description = "stereo width of the tail (0 = mono, 1 = full)"},
-        {.name = "mix", .min = 0.0f, .max = 1.0f, .def = 0.3f, .smoothingMs = 10.0f, .aliases = {"wet"},
-         .description = "dry/wet: 0 = input only, 1 = reverb only"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Reverb); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(reverbSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createReverb() { return std::unique_ptr<Module>(new Reverb); }
+
 } // namespace chronus::engine

@@ -1,5 +1,7 @@
 // `sine` (alias `simple_sine`): the prototype's module, a pure sine with freq and gain.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/sine.hpp"
 
 #include <cmath>
 #include <numbers>
@@ -7,7 +9,7 @@
 namespace chronus::engine {
 namespace {
 
-enum SineParam { Freq, Gain };
+using namespace model::sine;
 
 class Sine final : public Module {
 public:
@@ -16,7 +18,7 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        float *out = b.out[0];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const double freq = param(Freq).next(i);
             const float gain = param(Gain).next(i);
@@ -33,24 +35,8 @@ private:
     double phase_ = 0.0; // in cycles, [0, 1)
 };
 
-ModuleSpec sineSpec()
-{
-    ModuleSpec s;
-    s.type = "sine";
-    s.aliases = {"simple_sine"};
-    s.description = "Pure sine oscillator (the prototype's module)";
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "freq", .min = 0.01f, .max = 20000.0f, .def = 440.0f, .unit = "Hz", .smoothingMs = 10.0f,
-         .aliases = {"frequency"}, .description = "frequency"},
-        {.name = "gain", .min = 0.0f, .max = 1.0f, .def = 0.5f, .smoothingMs = 10.0f, .aliases = {"amp", "level"},
-         .description = "linear output gain"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Sine); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(sineSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createSine() { return std::unique_ptr<Module>(new Sine); }
+
 } // namespace chronus::engine

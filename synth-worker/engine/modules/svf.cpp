@@ -1,9 +1,9 @@
 // `svf` (alias `state_variable_filter`): Andrew Simper's (Cytomic) trapezoidal state-variable
 // filter. Stable for any cutoff and Q, including fast modulation, because the integrators
 // are zero-delay and the coefficients never leave the stable region.
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
 
-#include "synth-worker/engine/dsp/fx_filter_params.hpp"
+#include "model/modules/svf.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,8 +12,7 @@
 namespace chronus::engine {
 namespace {
 
-enum SvfParam { Mode, Cutoff, Q };
-enum SvfMode { Lowpass, Highpass, Bandpass, Notch };
+using namespace model::svf;
 
 // The filter core: setup() retunes (one tan), process() runs. RT-safe.
 class SimperSvf {
@@ -68,8 +67,8 @@ public:
 
     void process(const ProcessBlock &b) noexcept override
     {
-        const float *in = b.in[0];
-        float *out = b.out[0];
+        const float *in = b.in[In];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const int mode = static_cast<int>(param(Mode).next(i) + 0.5f);
             const float cutoff = param(Cutoff).next(i);
@@ -93,21 +92,8 @@ private:
     float tunedQ_ = 0.0f;
 };
 
-ModuleSpec svfSpec()
-{
-    ModuleSpec s;
-    s.type = "svf";
-    s.aliases = {"state_variable_filter"};
-    s.description = "State-variable filter (Cytomic/Simper trapezoidal): 12 dB/oct, stable under any modulation";
-    s.inputs = {{"in", "audio"}};
-    s.mainInputs = 1;
-    s.outputs = {{"out", "filtered audio"}};
-    s.params = dsp::fx::twoPoleFilterParams("peak gain = q");
-    s.create = [] { return std::unique_ptr<Module>(new Svf); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(svfSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createSvf() { return std::unique_ptr<Module>(new Svf); }
+
 } // namespace chronus::engine

@@ -1,12 +1,13 @@
 // `vca` (alias `amp`): multiplies the input by `gain` and, when connected, by the `cv` input
 // (an envelope, an LFO, a sequencer's velocity).
-#include "synth-worker/engine/module.hpp"
+#include "synth-worker/engine/modules/factories.hpp"
+
+#include "model/modules/vca.hpp"
 
 namespace chronus::engine {
 namespace {
 
-enum VcaParam { Gain };
-enum VcaInput { In, Cv };
+using namespace model::vca;
 
 class Vca final : public Module {
 public:
@@ -17,7 +18,7 @@ public:
     {
         const float *in = b.in[In];
         const float *cv = b.in[Cv];
-        float *out = b.out[0];
+        float *out = b.out[Out];
         for (std::uint32_t i = 0; i < b.frames; ++i) {
             const float gain = param(Gain).next(i);
             const float x = in ? in[i] : 0.0f;
@@ -28,24 +29,8 @@ public:
     void visitState(StateVisitor &) noexcept override {}
 };
 
-ModuleSpec vcaSpec()
-{
-    ModuleSpec s;
-    s.type = "vca";
-    s.aliases = {"amp"};
-    s.description = "Voltage-controlled amplifier: out = in x gain x cv (cv counts as 1 when unconnected)";
-    s.inputs = {{"in", "audio"}, {"cv", "control signal multiplied into the gain (e.g. an envelope)"}};
-    s.mainInputs = 1;
-    s.outputs = {{"out", "audio"}};
-    s.params = {
-        {.name = "gain", .min = 0.0f, .max = 4.0f, .def = 1.0f, .smoothingMs = 10.0f, .aliases = {"level", "amp"},
-         .description = "linear gain (1 = unity)"},
-    };
-    s.create = [] { return std::unique_ptr<Module>(new Vca); };
-    return s;
-}
-
-CHRONUS_REGISTER_MODULE(vcaSpec);
-
 } // namespace
+
+std::unique_ptr<Module> createVca() { return std::unique_ptr<Module>(new Vca); }
+
 } // namespace chronus::engine

@@ -1,0 +1,50 @@
+// From PatchSpec to a resolved patch: compile() validates a spec and resolves every name
+// (types, ports, parameters, topological order) without touching DSP. The control surface
+// uses it to reject bad patches and to resolve /mod names into indices; the engine's
+// Graph::build() allocates and prepares the modules for a compiled patch.
+#pragma once
+
+#include "model/module_spec.hpp"
+#include "model/patch.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronus::model {
+
+struct CompiledPatch {
+    struct Node {
+        std::string id;
+        const ModuleSpec *spec = nullptr;
+        std::vector<float> paramValues;                      // per spec param, validated
+        std::vector<std::vector<float>> textValues;          // per spec text param
+        std::vector<bool> textSet;                           // whether the spec gave it
+    };
+    struct AudioEdge {
+        std::uint32_t fromNode, fromOutput, toNode, toInput;
+        float gain; // the connection's depth
+    };
+    struct ModEdge {
+        std::uint32_t fromNode, fromOutput, toNode, toParam;
+        float depth;
+    };
+    PatchSpec spec;                 // normalised source (what /patch/dump shows)
+    std::vector<Node> nodes;        // topological order; `output` is among them
+    std::vector<AudioEdge> audio;
+    std::vector<ModEdge> mods;
+    std::uint32_t outputNode = 0;
+    std::uint32_t generation = 0;
+    std::vector<std::uint32_t> byId; // indices into `nodes`, sorted by id
+
+    // Index of a node by id in `nodes`, or -1. O(log n), no allocation.
+    int findNode(std::string_view id) const;
+};
+
+// Validates and resolves a spec. Errors name the culprit: "node 'f1': unknown module type
+// 'filtr'", "connection osc1 -> f1.cutof: module 'biquad_filter' has no input or parameter
+// 'cutof'", "cycle: a -> b -> a".
+Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation = 0);
+
+} // namespace chronus::model

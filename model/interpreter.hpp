@@ -1,0 +1,95 @@
+// The command vocabulary shared by chronus-render and the live supervisor: the Interpreter
+// turns OSC-style commands (/patch/*, /mod/<id>/<param>, /gate/<id>, /seq/...) into edits
+// of the pending patch, commits, or frame-less Events for the caller to stamp. Runs on a
+// control thread; never touches the audio thread.
+#pragma once
+
+#include "model/compile.hpp"
+#include "model/event.hpp"
+#include "model/patch.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chronus::model {
+
+// An OSC argument as decoded: int, float or string.
+using Arg = std::variant<std::int32_t, float, std::string>;
+
+// What one command does.
+struct Outcome {
+    std::vector<Event> events;                  // frame 0: the caller stamps them
+    std::shared_ptr<const CompiledPatch> commit; // set when the command commits a patch
+    float crossfadeMs = 0.0f;
+    std::vector<Arg> reply;                      // extra arguments for /done <address> ...
+    std::string warning;                         // e.g. "value clamped to 20000"
+};
+
+class Interpreter {
+public:
+    // Starts with an empty live patch (generation 0) and an empty pending one.
+    Interpreter();
+
+    // Handles one command. Errors are one sentence for /fail. Unknown addresses fail with
+    // "unknown address". Names resolve against the live patch; edits go to the pending one.
+    Expected<Outcome> handle(std::string_view address, const std::vector<Arg> &args);
+
+    // Replaces pending and live with a loaded patch and returns the commit (start-up).
+    Expected<Outcome> load(const PatchSpec &spec);
+
+    const CompiledPatch &live() const noexcept { return *live_; }
+    std::shared_ptr<const CompiledPatch> liveShared() const noexcept { return live_; }
+    const PatchSpec &pending() const noexcept { return pending_; }
+    // The live patch as JSON, with current parameter values (/patch/dump, NSM save).
+    std::string liveJson(int indent = 2) const { return liveSpec_.toJson(indent); }
+    bool pendingDirty() const noexcept { return dirty_; }
+    std::uint32_t generation() const noexcept { return live_->generation; }
+
+private:
+    // One address family: `rest` is what follows the route's prefix (empty for an exact
+    // route). The table of routes is in handle().
+    using Handler = Expected<Outcome> (Interpreter::*)(std::string_view rest, const std::vector<Arg> &args);
+
+    Expected<Outcome> mod(std::string_view rest, const std::vector<Arg> &args);
+    Expected<Outcome> gate(std::string_view rest, const std::vector<Arg> &args);
+    Expected<Outcome> seq(std::string_view verb, const std::vector<Arg> &args);
+    Expected<Outcome> create(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> connect(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> disconnect(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> deleteNode(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> clear(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> abortEdits(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> commitPending(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> loadPatch(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> dump(std::string_view, const std::vector<Arg> &args);
+
+    // Adds (connect) or removes a connection in the pending patch.
+    Expected<Outcome> editConnection(bool connect, const std::vector<Arg> &args);
+    // Compiles pending as the next generation and makes it live.
+    Expected<Outcome> commit(float crossfadeMs);
+    // Sets a live node's parameter (an event) or a pending-only node's (an edit).
+    Expected<Outcome> setParam(std::string_view nodeId, std::string_view param, const std::vector<Arg> &args,
+                               std::size_t firstArg);
+    // Makes `candidate` the pending patch if it compiles.
+    Expected<Outcome> edit(PatchSpec candidate, std::vector<Arg> reply = {});
+
+    std::shared_ptr<const CompiledPatch> live_;
+    PatchSpec liveSpec_; // live patch with parameter values as last set
+    PatchSpec pending_;
+    bool dirty_ = false;
+};
+
+// Renders an argument as text (for errors and scripts).
+std::string argText(const Arg &arg);
+
+// Crossfade length in frames for a commit; the renderer and the live suite must agree.
+std::uint32_t crossfadeFrames(float crossfadeMs, double sampleRate);
+
+// Crossfade used by /patch/commit and /patch/load when none is given.
+inline constexpr float kDefaultCrossfadeMs = 10.0f;
+
+} // namespace chronus::model

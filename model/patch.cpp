@@ -1,0 +1,151 @@
+#include "model/patch.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace chronus::model {
+
+using nlohmann::json;
+
+namespace {
+
+// "line 3, column 7: syntax error while parsing object - unexpected '}'; expected string
+// literal": the place counted from nlohmann's byte offset, the reason from its message.
+std::string parseErrorText(std::string_view text, const json::parse_error &e)
+{
+    // e.byte counts the characters read, up to and including the one that failed.
+    const std::size_t at = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    const std::string_view before = text.substr(0, at);
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    const std::size_t lastNewline = before.rfind('\n');
+    const std::size_t column = lastNewline == std::string_view::npos ? at + 1 : at - lastNewline;
+    std::string reason = e.what();
+    if (const auto p = reason.find("parse error"); p != std::string::npos)
+        if (const auto colon = reason.find(": ", p); colon != std::string::npos)
+            reason.erase(0, colon + 2);
+    return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason;
+}
+
+} // namespace
+
+void PatchSpec::Node::set(const std::string &name, ParamValue value)
+{
+    for (auto &[n, v] : params) {
+        if (n == name) {
+            v = std::move(value);
+            return;
+        }
+    }
+    params.emplace_back(name, std::move(value));
+}
+
+PatchSpec::Node *PatchSpec::findNode(std::string_view id)
+{
+    for (auto &node : nodes)
+        if (node.id == id)
+            return &node;
+    return nullptr;
+}
+
+const PatchSpec::Node *PatchSpec::findNode(std::string_view id) const
+{
+    return const_cast<PatchSpec *>(this)->findNode(id);
+}
+
+std::string PatchSpec::toJson(int indent) const
+{
+    json doc;
+    doc["nodes"] = json::array();
+    for (const auto &node : nodes) {
+        json params = json::object();
+        for (const auto &[name, value] : node.params) {
+            if (const double *number = std::get_if<double>(&value))
+                params[name] = *number;
+            else
+                params[name] = std::get<std::string>(value);
+        }
+        doc["nodes"].push_back({{"id", node.id}, {"type", node.type}, {"params", params}});
+    }
+    doc["connections"] = json::array();
+    for (const auto &c : connections) {
+        json edge = {{"from", c.from}, {"to", c.to}};
+        if (c.depth != 1.0)
+            edge["depth"] = c.depth;
+        doc["connections"].push_back(edge);
+    }
+    return doc.dump(indent);
+}
+
+Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
+{
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error &e) {
+        return fail("patch is not valid JSON: " + parseErrorText(text, e));
+    }
+    if (!doc.is_object())
+        return fail("patch must be a JSON object with \"nodes\" and \"connections\"");
+
+    PatchSpec spec;
+    if (doc.contains("nodes")) {
+        if (!doc["nodes"].is_array())
+            return fail("patch \"nodes\" must be an array");
+        std::size_t index = 0;
+        for (const auto &n : doc["nodes"]) {
+            const std::string where = "node #" + std::to_string(index++);
+            if (!n.is_object() || !n.contains("id") || !n["id"].is_string() || !n.contains("type") ||
+                !n["type"].is_string())
+                return fail(where + " needs string fields \"id\" and \"type\"");
+            Node node;
+            node.id = n["id"].get<std::string>();
+            node.type = n["type"].get<std::string>();
+            if (n.contains("params")) {
+                if (!n["params"].is_object())
+                    return fail("node '" + node.id + "': \"params\" must be an object");
+                for (const auto &[name, value] : n["params"].items()) {
+                    if (value.is_number())
+                        node.params.emplace_back(name, value.get<double>());
+                    else if (value.is_boolean())
+                        node.params.emplace_back(name, value.get<bool>() ? 1.0 : 0.0);
+                    else if (value.is_string())
+                        node.params.emplace_back(name, value.get<std::string>());
+                    else
+                        return fail("node '" + node.id + "': parameter '" + name + "' must be a number or a string");
+                }
+            }
+            spec.nodes.push_back(std::move(node));
+        }
+    }
+    if (doc.contains("connections")) {
+        if (!doc["connections"].is_array())
+            return fail("patch \"connections\" must be an array");
+        std::size_t index = 0;
+        for (const auto &c : doc["connections"]) {
+            const std::string where = "connection #" + std::to_string(index++);
+            Connection edge;
+            if (c.is_array() && c.size() >= 2 && c[0].is_string() && c[1].is_string()) {
+                edge.from = c[0].get<std::string>();
+                edge.to = c[1].get<std::string>();
+                if (c.size() >= 3 && c[2].is_number())
+                    edge.depth = c[2].get<double>();
+            } else if (c.is_object() && c.contains("from") && c["from"].is_string() && c.contains("to") &&
+                       c["to"].is_string()) {
+                edge.from = c["from"].get<std::string>();
+                edge.to = c["to"].get<std::string>();
+                if (c.contains("depth")) {
+                    if (!c["depth"].is_number())
+                        return fail(where + ": \"depth\" must be a number");
+                    edge.depth = c["depth"].get<double>();
+                }
+            } else {
+                return fail(where + " needs string fields \"from\" and \"to\"");
+            }
+            spec.connections.push_back(std::move(edge));
+        }
+    }
+    return spec;
+}
+
+} // namespace chronus::model
