@@ -24,7 +24,7 @@ struct ParamSpec {
     float max = 1.0f;
     float def = 0.0f;
     std::string unit;                 // "Hz", "ms", "dB", "" ...
-    float smoothingMs = 0.0f;         // 0: steps at the event's frame (gates, enums)
+    float smoothingMs = 0.0f;         // length of the linear ramp to a new value; 0: steps at the event's frame
     std::vector<std::string> choices; // Enum: names of values 0..n-1
     std::vector<std::string> aliases; // other names accepted for this parameter
     std::string description;
