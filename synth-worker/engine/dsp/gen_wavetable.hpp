@@ -1,12 +1,21 @@
-// Band-limited single-cycle wavetables for the `osc` module: three tables per octave,
-// each holding only the harmonics that stay below Nyquist for the highest phase
-// increment it serves, so an oscillator reading the right table never aliases.
+// Band-limited single-cycle wavetables for the oscillators: for saw and triangle three
+// tables per octave, each holding only the harmonics that stay below Nyquist for the
+// highest phase increment it serves, so an oscillator reading the right table never
+// aliases; and one sine table, which serves every frequency.
 //
 // The tables depend only on the phase increment (cycles per sample), not on the sample
 // rate, so one immutable set is shared by every oscillator in the process. It is built on
 // first use (thread-safe static initialisation, a few ms, allocates): call instance() from
-// prepare(). table(), read() and run() are RT-safe.
+// prepare(). table(), sine(), read() and run() are RT-safe.
+//
+// Reading interpolates linearly between the kSize points of a cycle at an integer phase
+// (dsp/gen_phase.hpp). For the sine that is within 2.5e-7 of sin(2π·phase) (half the
+// interpolation error (π/kSize)²/2, the points being raised to centre it, plus float
+// rounding: about −132 dB); GenWavetables.SineTableIsWithinItsStatedErrorEverywhere
+// measures it.
 #pragma once
+
+#include "synth-worker/engine/dsp/gen_phase.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -22,7 +31,8 @@ namespace chronus::engine::dsp {
 
 class GenWavetables {
 public:
-    static constexpr int kSize = 4096;         // samples per cycle (power of two)
+    static constexpr int kSizeBits = 12;
+    static constexpr int kSize = 1 << kSizeBits; // samples per cycle
     static constexpr int kPerOctave = 3;       // tables per octave of phase increment
     static constexpr int kMaxHarmonics = 1024; // richest table (lowest notes)
     static constexpr int kTables = 32;         // enough to reach kMaxHarmonics
@@ -58,70 +68,82 @@ public:
     {
         return data_.data() + (static_cast<std::size_t>(shape) * kTables + index(increment)) * (kSize + 1);
     }
+    // The sine table (kSize + 1 samples), for every increment.
+    const float *sine() const noexcept { return data_.data() + static_cast<std::size_t>(kShapes) * kTables * (kSize + 1); }
 
-    // Linear interpolation at `phase` in cycles, 0 <= phase < 1.
-    static float read(const float *table, double phase) noexcept
+    // Linear interpolation at `phase`: the top kSizeBits bits pick the point, the next 24
+    // the fraction towards the following one.
+    static float read(const float *table, Phase phase) noexcept
     {
-        const double pos = phase * kSize;
-        const int i = static_cast<int>(pos);
-        const float frac = static_cast<float>(pos - i);
+        const auto i = static_cast<std::uint32_t>(phase >> (64 - kSizeBits));
+        const float frac = static_cast<float>(static_cast<std::int32_t>((phase >> (40 - kSizeBits)) & kFracMask)) *
+                           0x1p-24f;
         return table[i] + frac * (table[i + 1] - table[i]);
     }
 
-    // Fills out[i] = amp · read(table, phase), the phase advancing by `increment`
-    // (0 <= increment < 0.5) after each sample and wrapping by one subtraction when it
-    // reaches 1; returns the phase after the last sample. Bit-identical to that loop: with
-    // SSE2 it reads four samples at a time, each with the same operations.
-    static double run(const float *table, double phase, double increment, float amp, float *out,
-                      std::uint32_t frames) noexcept
+    // Fills out[i] = amp · read(table, phase + i·increment); returns the phase after the
+    // last sample. Bit-identical to that loop: with SSE2 it reads four samples at a time,
+    // each with the same operations.
+    static Phase run(const float *table, Phase phase, Phase increment, float amp, float *out,
+                     std::uint32_t frames) noexcept
     {
-        // In table units: scaling by a power of two commutes with rounding, so pos is
-        // exactly phase · kSize at every sample.
-        double pos = phase * kSize;
-        const double step = increment * kSize;
         std::uint32_t i = 0;
 #if defined(__SSE2__)
+        static_assert(kSizeBits == 12, "the lane arithmetic below takes 12 index bits and 24 fraction bits");
         const __m128 gain = _mm_set1_ps(amp);
+        // Lanes hold the phases of samples i, i+1 (p01) and i+2, i+3 (p23).
+        __m128i p01 = _mm_set_epi64x(static_cast<long long>(phase + increment), static_cast<long long>(phase));
+        const __m128i step2 = _mm_set1_epi64x(static_cast<long long>(2 * increment));
+        __m128i p23 = _mm_add_epi64(p01, step2);
+        const __m128i step4 = _mm_add_epi64(step2, step2);
         for (; i + 4 <= frames; i += 4) {
-            double p1 = pos + step, p2 = p1 + step, p3 = p2 + step, next = p3 + step;
-            if (next >= kSize) { // a wrap in here (positions never decrease otherwise)
-                p1 = wrap(pos + step);
-                p2 = wrap(p1 + step);
-                p3 = wrap(p2 + step);
-                next = wrap(p3 + step);
-            }
-            const __m128d pos01 = _mm_set_pd(p1, pos), pos23 = _mm_set_pd(p3, p2);
-            const __m128i int01 = _mm_cvttpd_epi32(pos01), int23 = _mm_cvttpd_epi32(pos23);
-            const __m128 frac = _mm_movelh_ps(_mm_cvtpd_ps(_mm_sub_pd(pos01, _mm_cvtepi32_pd(int01))),
-                                              _mm_cvtpd_ps(_mm_sub_pd(pos23, _mm_cvtepi32_pd(int23))));
-            alignas(16) std::int32_t index[4];
-            _mm_store_si128(reinterpret_cast<__m128i *>(index), _mm_unpacklo_epi64(int01, int23));
+            // The high and low 32-bit halves of the four phases.
+            const __m128i hi = _mm_castps_si128(
+                _mm_shuffle_ps(_mm_castsi128_ps(p01), _mm_castsi128_ps(p23), _MM_SHUFFLE(3, 1, 3, 1)));
+            const __m128i lo = _mm_castps_si128(
+                _mm_shuffle_ps(_mm_castsi128_ps(p01), _mm_castsi128_ps(p23), _MM_SHUFFLE(2, 0, 2, 0)));
+            // Fraction: phase bits 51..28, i.e. the high half's low 20 bits and the low half's top 4.
+            const __m128i fracBits = _mm_and_si128(_mm_or_si128(_mm_slli_epi32(hi, 4), _mm_srli_epi32(lo, 28)),
+                                                   _mm_set1_epi32(kFracMask));
+            const __m128 frac = _mm_mul_ps(_mm_cvtepi32_ps(fracBits), _mm_set1_ps(0x1p-24f));
+            alignas(16) std::uint32_t index[4];
+            _mm_store_si128(reinterpret_cast<__m128i *>(index), _mm_srli_epi32(hi, 32 - kSizeBits));
             // Each load brings table[i] and table[i + 1].
-            auto pair = [table](std::int32_t k) {
+            auto pair = [table](std::uint32_t k) {
                 return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(table + k)));
             };
-            const __m128 lo = _mm_unpacklo_ps(pair(index[0]), pair(index[1])); // a0 a1 b0 b1
-            const __m128 hi = _mm_unpacklo_ps(pair(index[2]), pair(index[3])); // a2 a3 b2 b3
-            const __m128 a = _mm_movelh_ps(lo, hi), b = _mm_movehl_ps(hi, lo);
+            const __m128 l = _mm_unpacklo_ps(pair(index[0]), pair(index[1])); // a0 a1 b0 b1
+            const __m128 h = _mm_unpacklo_ps(pair(index[2]), pair(index[3])); // a2 a3 b2 b3
+            const __m128 a = _mm_movelh_ps(l, h), b = _mm_movehl_ps(h, l);
             _mm_storeu_ps(out + i, _mm_mul_ps(gain, _mm_add_ps(a, _mm_mul_ps(frac, _mm_sub_ps(b, a)))));
-            pos = next;
+            p01 = _mm_add_epi64(p01, step4);
+            p23 = _mm_add_epi64(p23, step4);
         }
+        phase += increment * i; // exact: integer phase
 #endif
         for (; i < frames; ++i) {
-            out[i] = amp * read(table, pos * (1.0 / kSize));
-            pos = wrap(pos + step);
+            out[i] = amp * read(table, phase);
+            phase += increment;
         }
-        return pos * (1.0 / kSize);
+        return phase;
     }
 
 private:
-    static double wrap(double pos) noexcept { return pos >= kSize ? pos - kSize : pos; }
+    static constexpr std::uint32_t kFracMask = 0xFFFFFF;
 
-    GenWavetables() : data_(static_cast<std::size_t>(kShapes) * kTables * (kSize + 1))
+    GenWavetables() : data_((static_cast<std::size_t>(kShapes) * kTables + 1) * (kSize + 1))
     {
-        std::vector<double> sine(kSize);
+        std::vector<double> sinePoints(kSize);
         for (int n = 0; n < kSize; ++n)
-            sine[n] = std::sin(2.0 * std::numbers::pi * n / kSize);
+            sinePoints[n] = std::sin(2.0 * std::numbers::pi * n / kSize);
+        // A chord between two points of the sine falls short of the arc by up to
+        // (1 - cos(pi / kSize)) of the sine's value in the middle; points raised by half of
+        // that centre the error (the minimax choice), halving it.
+        const double lift = 1.0 + 0.5 * (1.0 - std::cos(std::numbers::pi / kSize));
+        float *sineTable = data_.data() + static_cast<std::size_t>(kShapes) * kTables * (kSize + 1);
+        for (int n = 0; n < kSize; ++n)
+            sineTable[n] = static_cast<float>(lift * sinePoints[n]);
+        sineTable[kSize] = sineTable[0];
         // Table j holds harmonics 1..harmonics(j), a count that never decreases with j, so
         // one running sum serves every table of a shape: table j is the sum after its last
         // harmonic, the same additions in the same order as summing it from zero.
@@ -136,7 +158,7 @@ private:
                         continue;
                     // h * n modulo kSize indexes the sine exactly: no accumulated phase error.
                     for (int n = 0; n < kSize; ++n)
-                        acc[n] += a * sine[(static_cast<std::uint32_t>(h) * n) & (kSize - 1)];
+                        acc[n] += a * sinePoints[(static_cast<std::uint32_t>(h) * n) & (kSize - 1)];
                 }
                 summed = std::max(summed, harmonics(j));
                 float *t = data_.data() + (static_cast<std::size_t>(shape) * kTables + j) * (kSize + 1);
@@ -160,7 +182,7 @@ private:
         return sign * 8.0 / (pi * pi * h * h);
     }
 
-    std::vector<float> data_; // [shape][table][kSize + 1]
+    std::vector<float> data_; // [shape][table][kSize + 1], then the sine table
 };
 
 } // namespace chronus::engine::dsp

@@ -3,7 +3,9 @@
 // Saw and triangle read mip-mapped wavetables (dsp/gen_wavetable.hpp, three per octave)
 // holding only harmonics below Nyquist; square and pulse are the difference of two
 // band-limited saws half a cycle / `width` apart, so they are band-limited too and carry no
-// DC. Sine is computed directly. Glide is a one-pole slew of the frequency in the pitch
+// DC. Sine reads the interpolated sine table, so every shape costs about the same. The phase
+// is 64-bit fixed point (dsp/gen_phase.hpp): exact pitch, and a steady block computes every
+// sample's phase directly. Glide is a one-pole slew of the frequency in the pitch
 // (log-frequency) domain, so a glide covers equal musical intervals in equal times.
 #include "synth-worker/engine/modules/factories.hpp"
 
@@ -13,7 +15,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 
 namespace chronus::engine {
 namespace {
@@ -27,13 +28,14 @@ public:
     void prepare(double sampleRate, std::uint32_t) override
     {
         tables_ = &GenWavetables::instance();
+        sine_ = tables_->sine();
         rate_ = sampleRate;
         invRate_ = 1.0 / sampleRate;
     }
 
     void reset() noexcept override
     {
-        phase_ = 0.0;
+        phase_ = 0;
         freq_ = 0.0;
         hasFreq_ = false;
     }
@@ -95,71 +97,60 @@ private:
         const double width = param(Width).current();
         increment();
         switch (wave) {
-        case Sine: run(out, frames, amp, [](double phase) { return sine(phase); }); break;
-        case Saw: phase_ = GenWavetables::run(saw_, phase_, tableInc_, amp, out, frames); break;
-        case Triangle: phase_ = GenWavetables::run(triangle_, phase_, tableInc_, amp, out, frames); break;
+        case Sine: phase_ = GenWavetables::run(sine_, phase_, step_, amp, out, frames); break;
+        case Saw: phase_ = GenWavetables::run(saw_, phase_, step_, amp, out, frames); break;
+        case Triangle: phase_ = GenWavetables::run(triangle_, phase_, step_, amp, out, frames); break;
         default: {
-            const double w = pulseWidth(wave, width);
-            run(out, frames, amp, [saw = saw_, w](double phase) { return pulse(saw, w, phase); });
+            const dsp::Phase lag = lagOf(pulseWidth(wave, width));
+            const dsp::Phase step = step_;
+            dsp::Phase phase = phase_;
+            for (std::uint32_t i = 0; i < frames; ++i) {
+                out[i] = amp * pulse(saw_, lag, phase);
+                phase += step;
+            }
+            phase_ = phase;
             break;
         }
         }
     }
 
-    template <typename Shape>
-    void run(float *out, std::uint32_t frames, float amp, Shape shape) noexcept
-    {
-        const double inc = tableInc_;
-        double phase = phase_;
-        for (std::uint32_t i = 0; i < frames; ++i) {
-            out[i] = amp * shape(phase);
-            phase = wrap(phase + inc);
-        }
-        phase_ = phase;
-    }
-
     // Phase increment in cycles per sample; above Nyquist there is nothing band-limited
     // left to play. Also picks the wavetables for it (cached: log2 only when it changes).
-    double increment() noexcept
+    void increment() noexcept
     {
         const double inc = std::min(freq_ * invRate_, 0.4999);
         if (inc != tableInc_) {
             tableInc_ = inc;
+            step_ = dsp::phaseIncrement(inc);
             saw_ = tables_->table(GenWavetables::Saw, inc);
             triangle_ = tables_->table(GenWavetables::Triangle, inc);
         }
-        return inc;
     }
 
     float sample(int wave, double width) const noexcept
     {
         switch (wave) {
-        case Sine: return sine(phase_);
+        case Sine: return GenWavetables::read(sine_, phase_);
         case Saw: return GenWavetables::read(saw_, phase_);
         case Triangle: return GenWavetables::read(triangle_, phase_);
-        default: return pulse(saw_, pulseWidth(wave, width), phase_);
+        default: return pulse(saw_, lagOf(pulseWidth(wave, width)), phase_);
         }
     }
-
-    static float sine(double phase) noexcept { return static_cast<float>(std::sin(2.0 * std::numbers::pi * phase)); }
 
     static double pulseWidth(int wave, double width) noexcept
     {
         return wave == Square ? 0.5 : std::clamp(width, 0.01, 0.99);
     }
+    // The phase offset 1 - w of the lagging saw.
+    static dsp::Phase lagOf(double w) noexcept { return dsp::phaseFromCycles(1.0 - w); }
 
     // pulse(p) = saw(p - w) - saw(p): +(2 - 2w) for p < w, -2w after; DC-free.
-    static float pulse(const float *saw, double w, double phase) noexcept
+    static float pulse(const float *saw, dsp::Phase lag, dsp::Phase phase) noexcept
     {
-        double lag = phase + 1.0 - w;
-        lag -= std::floor(lag);
-        return GenWavetables::read(saw, lag) - GenWavetables::read(saw, phase);
+        return GenWavetables::read(saw, phase + lag) - GenWavetables::read(saw, phase);
     }
 
-    // inc < 0.5, so one subtraction wraps it (same bits as phase - floor(phase)).
-    static double wrap(double phase) noexcept { return phase >= 1.0 ? phase - 1.0 : phase; }
-
-    void advance() noexcept { phase_ = wrap(phase_ + tableInc_); }
+    void advance() noexcept { phase_ += step_; }
 
     // Moves freq_ towards `target`: instantly without glide (or from silence), else by a
     // one-pole step in log-frequency reaching ~99 % of the interval after glideMs.
@@ -188,10 +179,12 @@ private:
     float coefMs_ = -1.0f;
     double glideCoef_ = 1.0;
     double tableInc_ = -1.0;
+    dsp::Phase step_ = 0;
     const float *saw_ = nullptr;
     const float *triangle_ = nullptr;
+    const float *sine_ = nullptr;
 
-    double phase_ = 0.0; // in cycles, [0, 1)
+    dsp::Phase phase_ = 0;
     double freq_ = 0.0;  // glided frequency in Hz
     bool hasFreq_ = false;
 };
