@@ -50,6 +50,7 @@ public:
     static constexpr std::uint32_t kLengthElement = model::kLengthElement;
 
     Param &param(std::size_t index) noexcept { return params_[index]; }
+    const Param &param(std::size_t index) const noexcept { return params_[index]; }
     std::span<Param> params() noexcept { return params_; }
     // Deterministic per-node seed (hash of the node id) for noise and random modules.
     std::uint64_t seed() const noexcept { return seed_; }

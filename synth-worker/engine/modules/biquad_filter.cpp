@@ -1,20 +1,28 @@
 // `biquad_filter` (alias `biquad`): RBJ-cookbook two-pole low-pass, high-pass, band-pass or
 // notch, run as a normalized lattice so audio-rate cutoff modulation cannot make it blow up
-// (see dsp/fx_biquad.hpp). On samples where cutoff, Q or mode changed (while smoothing or
-// modulation moves them) it retunes and takes a lattice step; while they stay put it runs
-// the same lattice four samples at a time, which is several times as fast.
+// (see dsp/fx_biquad.hpp).
+//
+// Mode, cutoff and Q are read at control points (control_clock.hpp: every kControlPeriod
+// samples of the node's own sample count, so a smoothed or modulated cutoff moves in steps
+// of that many samples) and the coefficients are held in between; only a point whose values
+// differ from the held ones retunes. The retunes of several points are computed back to back
+// before the filter runs through them (they do not depend on the filter's state, so the
+// processor overlaps them), and between retunes the lattice runs four samples at a time.
 #include "synth-worker/engine/modules/factories.hpp"
 
 #include "model/modules/biquad_filter.hpp"
 
+#include "synth-worker/engine/control_clock.hpp"
 #include "synth-worker/engine/dsp/fx_biquad.hpp"
 
-#include <cmath>
+#include <array>
 
 namespace chronus::engine {
 namespace {
 
 using namespace model::biquad_filter;
+
+using dsp::fx::RbjCoefficients;
 
 class BiquadFilter final : public Module {
 public:
@@ -22,48 +30,32 @@ public:
     void reset() noexcept override
     {
         filter_.reset();
-        prev_ = {};
+        tuning_ = {};
+        clock_.reset();
     }
 
     void process(const ProcessBlock &b) noexcept override
     {
         const float *in = b.in[In];
         float *out = b.out[Out];
-        if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() &&
-            Tuning{modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()} == prev_) {
-            // The same coefficients as the previous sample and staying so: every sample of
-            // the block takes the grouped branch below.
-            tune(prev_);
-            filter_.processBlock(in, out, b.frames);
+        load();
+        if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() && valuesNow() == tuning_) {
+            // No control point in this block would retune.
+            filter_.run(coefficients_, in, out, b.frames);
+            clock_.advance(b.frames);
             return;
         }
-        for (std::uint32_t i = 0; i < b.frames; ++i) {
-            const Tuning now{modeOf(param(Mode).next(i)), param(Cutoff).next(i), param(Q).next(i)};
-            const double x = in ? in[i] : 0.0f;
-            if (now == prev_) {
-                tune(now);
-                out[i] = static_cast<float>(filter_.processGrouped(x));
-                continue;
-            }
-            // The coefficients change on this sample: bring a group under way up to here
-            // with the old ones, then one lattice step with the new (the step that stays
-            // bounded however fast they move).
-            if (filter_.midGroup()) {
-                tune(prev_);
-                filter_.settle();
-            }
-            tune(now);
-            prev_ = now;
-            out[i] = static_cast<float>(filter_.process(x));
-        }
+        for (std::uint32_t i = 0; i < b.frames;)
+            i = processUpToBatch(in, out, i, b.frames);
     }
 
     void visitState(StateVisitor &v) noexcept override
     {
         filter_.visit(v);
-        v(prev_.mode);
-        v(prev_.cutoff);
-        v(prev_.q);
+        v(tuning_.mode);
+        v(tuning_.cutoff);
+        v(tuning_.q);
+        clock_.visit(v);
     }
 
 private:
@@ -73,27 +65,96 @@ private:
         float q = 0.0f;
         bool operator==(const Tuning &) const = default;
     };
+    // Retunes computed before the filter runs through them.
+    static constexpr std::size_t kBatch = 8;
 
     static int modeOf(float value) noexcept { return static_cast<int>(value + 0.5f); }
 
-    // Loads the coefficients for `t` unless they are loaded already (a cache: retuning
-    // to the same values gives the same bits).
-    void tune(const Tuning &t) noexcept
+    Tuning valuesNow() const noexcept
     {
-        if (t == tuned_)
+        return {modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()};
+    }
+
+    static RbjCoefficients design(const Tuning &t, double sampleRate) noexcept
+    {
+        return RbjCoefficients::design(static_cast<dsp::fx::BiquadMode>(t.mode), t.cutoff, t.q, sampleRate);
+    }
+
+    // Renders from sample `start` on until kBatch retunes are gathered or the block ends;
+    // returns where it stopped. First pass: the control points, their values and the
+    // coefficients of those that change them. Second pass: the filter through them.
+    std::uint32_t processUpToBatch(const float *in, float *out, std::uint32_t start, std::uint32_t frames) noexcept
+    {
+        std::array<std::uint32_t, kBatch> at{};
+        std::size_t retunes = 0;
+        std::uint32_t i = start;
+        while (i < frames && retunes < kBatch) {
+            const std::uint32_t n = clock_.span(frames - i);
+            if (clock_.atPoint()) {
+                const Tuning now{modeOf(param(Mode).next(i)), param(Cutoff).next(i), param(Q).next(i)};
+                if (now != tuning_) {
+                    tuning_ = now;
+                    at[retunes] = i;
+                    batch_[retunes++] = design(now, sampleRate_);
+                }
+                skipParams(n - 1);
+            } else {
+                skipParams(n);
+            }
+            clock_.advance(n);
+            i += n;
+        }
+        // A group under way when other coefficients take over is first brought up to
+        // there with the ones it ran with.
+        const RbjCoefficients *held = &coefficients_;
+        std::uint32_t from = start;
+        for (std::size_t k = 0; k < retunes; ++k) {
+            run(in, out, from, at[k], *held);
+            if (filter_.midGroup())
+                filter_.settle(*held);
+            held = &batch_[k];
+            from = at[k];
+        }
+        run(in, out, from, i, *held);
+        if (retunes > 0) {
+            coefficients_ = *held;
+            loaded_ = tuning_;
+        }
+        return i;
+    }
+
+    void run(const float *in, float *out, std::uint32_t from, std::uint32_t to, const RbjCoefficients &c) noexcept
+    {
+        filter_.run(c, in ? in + from : nullptr, out + from, to - from);
+    }
+
+    void skipParams(std::uint32_t frames) noexcept
+    {
+        param(Mode).skip(frames);
+        param(Cutoff).skip(frames);
+        param(Q).skip(frames);
+    }
+
+    // Makes coefficients_ those of tuning_ (a cache: the same values give the same bits, so
+    // a restored module recomputes them exactly).
+    void load() noexcept
+    {
+        if (tuning_ == loaded_ || tuning_.mode < 0)
             return;
-        filter_.setup(static_cast<dsp::fx::BiquadMode>(t.mode), t.cutoff, t.q, sampleRate_);
-        tuned_ = t;
+        coefficients_ = design(tuning_, sampleRate_);
+        loaded_ = tuning_;
     }
 
     double sampleRate_ = 48000.0;
     dsp::fx::RbjBiquad filter_;
-    // The parameters of the previous sample: whether the coefficients changed decides
-    // between a lattice step and a grouped one, so this is state (a restored module must
-    // decide the same way).
-    Tuning prev_;
-    // The values the loaded coefficients were computed for (a cache, not state).
-    Tuning tuned_;
+    // The values the filter runs with, taken at the last control point that changed them.
+    Tuning tuning_;
+    ControlClock clock_;
+    // Caches, not state: the coefficients of `loaded_` (tuning_ once load() ran), and the
+    // retunes of one batch.
+    RbjCoefficients coefficients_;
+    Tuning loaded_;
+    std::array<RbjCoefficients, kBatch> batch_;
 };
 
 } // namespace

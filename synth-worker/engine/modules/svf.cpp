@@ -1,9 +1,15 @@
 // `svf` (alias `state_variable_filter`): Andrew Simper's (Cytomic) trapezoidal state-variable
 // filter. Stable for any cutoff and Q, including fast modulation, because the integrators
 // are zero-delay and the coefficients never leave the stable region.
+//
+// Mode, cutoff and Q are read at control points (control_clock.hpp: every kControlPeriod
+// samples of the node's own sample count) and the coefficients (one tan) are held in
+// between, so a smoothed or modulated cutoff moves in steps of that many samples.
 #include "synth-worker/engine/modules/factories.hpp"
 
 #include "model/modules/svf.hpp"
+
+#include "synth-worker/engine/control_clock.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -14,7 +20,7 @@ namespace {
 
 using namespace model::svf;
 
-// The filter core: setup() retunes (one tan), process() runs. RT-safe.
+// The filter core: setup() retunes (one tan), run() runs. RT-safe.
 class SimperSvf {
 public:
     void setup(double freqHz, double q, double sampleRate) noexcept
@@ -27,18 +33,14 @@ public:
         a3_ = g * a2_;
     }
 
-    double process(double v0, int mode) noexcept
+    // `frames` samples of response `mode`; `in` may be nullptr (silence).
+    void run(int mode, const float *in, float *out, std::uint32_t frames) noexcept
     {
-        const double v3 = v0 - ic2eq_;
-        const double v1 = a1_ * ic1eq_ + a2_ * v3;
-        const double v2 = ic2eq_ + a2_ * ic1eq_ + a3_ * v3;
-        ic1eq_ = 2.0 * v1 - ic1eq_;
-        ic2eq_ = 2.0 * v2 - ic2eq_;
         switch (mode) {
-        case Highpass: return v0 - k_ * v1 - v2;
-        case Bandpass: return k_ * v1; // scaled to 0 dB at the peak
-        case Notch: return v0 - k_ * v1;
-        default: return v2;
+        case Highpass: run<Highpass>(in, out, frames); break;
+        case Bandpass: run<Bandpass>(in, out, frames); break;
+        case Notch: run<Notch>(in, out, frames); break;
+        default: run<Lowpass>(in, out, frames); break;
         }
     }
 
@@ -52,6 +54,30 @@ public:
     }
 
 private:
+    template <int Mode>
+    void run(const float *in, float *out, std::uint32_t frames) noexcept
+    {
+        double ic1 = ic1eq_, ic2 = ic2eq_;
+        for (std::uint32_t i = 0; i < frames; ++i) {
+            const double v0 = in ? in[i] : 0.0f;
+            const double v3 = v0 - ic2;
+            const double v1 = a1_ * ic1 + a2_ * v3;
+            const double v2 = ic2 + a2_ * ic1 + a3_ * v3;
+            ic1 = 2.0 * v1 - ic1;
+            ic2 = 2.0 * v2 - ic2;
+            double y = v2;
+            if constexpr (Mode == Highpass)
+                y = v0 - k_ * v1 - v2;
+            else if constexpr (Mode == Bandpass)
+                y = k_ * v1; // scaled to 0 dB at the peak
+            else if constexpr (Mode == Notch)
+                y = v0 - k_ * v1;
+            out[i] = static_cast<float>(y);
+        }
+        ic1eq_ = ic1;
+        ic2eq_ = ic2;
+    }
+
     double k_ = 1.0, a1_ = 1.0, a2_ = 0.0, a3_ = 0.0;
     double ic1eq_ = 0.0, ic2eq_ = 0.0;
 };
@@ -62,34 +88,84 @@ public:
     void reset() noexcept override
     {
         filter_.reset();
-        tunedCutoff_ = -1.0f; // forces a retune on the next sample
+        tuning_ = {};
+        clock_.reset();
     }
 
     void process(const ProcessBlock &b) noexcept override
     {
         const float *in = b.in[In];
         float *out = b.out[Out];
-        for (std::uint32_t i = 0; i < b.frames; ++i) {
-            const int mode = static_cast<int>(param(Mode).next(i) + 0.5f);
-            const float cutoff = param(Cutoff).next(i);
-            const float q = param(Q).next(i);
-            if (cutoff != tunedCutoff_ || q != tunedQ_) {
-                filter_.setup(cutoff, q, sampleRate_);
-                tunedCutoff_ = cutoff;
-                tunedQ_ = q;
+        load();
+        if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() && valuesNow() == tuning_) {
+            // No control point in this block would retune.
+            filter_.run(tuning_.mode, in, out, b.frames);
+            clock_.advance(b.frames);
+            return;
+        }
+        for (std::uint32_t i = 0; i < b.frames;) {
+            const std::uint32_t n = clock_.span(b.frames - i);
+            if (clock_.atPoint()) {
+                const Tuning now{modeOf(param(Mode).next(i)), param(Cutoff).next(i), param(Q).next(i)};
+                tuning_ = now;
+                load();
+                skipParams(n - 1);
+            } else {
+                skipParams(n);
             }
-            const float x = in ? in[i] : 0.0f;
-            out[i] = static_cast<float>(filter_.process(x, mode));
+            filter_.run(tuning_.mode, in ? in + i : nullptr, out + i, n);
+            clock_.advance(n);
+            i += n;
         }
     }
 
-    void visitState(StateVisitor &v) noexcept override { filter_.visit(v); }
+    void visitState(StateVisitor &v) noexcept override
+    {
+        filter_.visit(v);
+        v(tuning_.mode);
+        v(tuning_.cutoff);
+        v(tuning_.q);
+        clock_.visit(v);
+    }
 
 private:
+    struct Tuning {
+        int mode = -1; // -1: none yet (after reset)
+        float cutoff = 0.0f;
+        float q = 0.0f;
+        bool operator==(const Tuning &) const = default;
+    };
+
+    static int modeOf(float value) noexcept { return static_cast<int>(value + 0.5f); }
+
+    Tuning valuesNow() const noexcept
+    {
+        return {modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()};
+    }
+
+    void skipParams(std::uint32_t frames) noexcept
+    {
+        param(Mode).skip(frames);
+        param(Cutoff).skip(frames);
+        param(Q).skip(frames);
+    }
+
+    // Makes the filter's coefficients those of tuning_ (a cache: the same values give the
+    // same bits, so a restored module recomputes them exactly).
+    void load() noexcept
+    {
+        if (tuning_.mode < 0 || (tuning_.cutoff == loaded_.cutoff && tuning_.q == loaded_.q))
+            return;
+        filter_.setup(tuning_.cutoff, tuning_.q, sampleRate_);
+        loaded_ = tuning_;
+    }
+
     double sampleRate_ = 48000.0;
     SimperSvf filter_;
-    float tunedCutoff_ = -1.0f; // what the coefficients were computed for (not state)
-    float tunedQ_ = 0.0f;
+    // The values the filter runs with, taken at the last control point.
+    Tuning tuning_;
+    ControlClock clock_;
+    Tuning loaded_; // what the coefficients were computed for (a cache, not state)
 };
 
 } // namespace

@@ -3,6 +3,8 @@
 // expectations. Tolerances are stated where they are used.
 #include "tests/synth-worker/engine/module_harness.hpp"
 
+#include "synth-worker/engine/control_clock.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -217,6 +219,39 @@ TEST_P(FilterShapes, StaysBoundedUnderAudioRateCutoffModulationAtHighQ)
 }
 
 INSTANTIATE_TEST_SUITE_P(Filters, FilterShapes, ::testing::Values("biquad_filter", "svf"));
+
+// ---------------------------------------------------------------------------------------
+// Control rate: filters read cutoff, Q and mode every kControlPeriod samples of the node's
+// own sample count and hold their coefficients in between.
+
+class ControlRate : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ControlRate, AModulatedCutoffTakesEffectAtTheNextControlPointOfTheNodesOwnSampleCount)
+{
+    // Both filters run 10 samples, then a block in which the modulated one's cutoff jumps
+    // at block sample 100 (node sample 110). Up to the control point at or after 110 the two
+    // are bit-identical; from that point on they differ.
+    const std::uint32_t period = engine::kControlPeriod;
+    const std::size_t lead = 10, jump = 100, block = 256;
+    const std::size_t point = (lead + jump + period - 1) / period * period - lead;
+    ModuleHarness still(GetParam()), moved(GetParam());
+    const auto x = noise(lead + block, 0.5, 99);
+    for (auto *h : {&still, &moved}) {
+        h->set("cutoff", 1000.0);
+        h->feed("in", x);
+        h->render(lead);
+    }
+    std::vector<float> mod(block, 0.0f);
+    std::fill(mod.begin() + jump, mod.end(), 2000.0f);
+    moved.module().param(moved.spec().findParam("cutoff")).setModulation(mod.data());
+    const auto a = still.render(block)[0], b = moved.render(block)[0];
+    std::size_t first = 0;
+    while (first < block && a[first] == b[first])
+        ++first;
+    EXPECT_EQ(first, point) << "expected the first difference at the control point";
+}
+
+INSTANTIATE_TEST_SUITE_P(Filters, ControlRate, ::testing::Values("biquad_filter", "svf", "ladder"));
 
 // ---------------------------------------------------------------------------------------
 // Ladder.
