@@ -144,6 +144,7 @@ Interpreter::Interpreter()
 Expected<Outcome> Interpreter::load(const PatchSpec &spec)
 {
     pending_ = spec;
+    pending_.canonicalize();
     dirty_ = true;
     return commit(0.0f);
 }

@@ -1,5 +1,7 @@
 #include "model/patch.hpp"
 
+#include "model/module_spec.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -27,17 +29,43 @@ std::string parseErrorText(std::string_view text, const json::parse_error &e)
     return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason;
 }
 
+// The name of parameter `name` of a module of type `type`, or `name` itself when the type
+// or the parameter is unknown (compile() reports those).
+std::string canonicalName(const ModuleSpec *type, const std::string &name)
+{
+    if (!type)
+        return name;
+    if (const int p = type->findParam(name); p >= 0)
+        return type->params[p].name;
+    if (const int t = type->findTextParam(name); t >= 0)
+        return type->textParams[t].name;
+    return name;
+}
+
 } // namespace
 
 void PatchSpec::Node::set(const std::string &name, ParamValue value)
 {
+    const ModuleSpec *spec = findModule(type);
+    std::string canonical = canonicalName(spec, name);
     for (auto &[n, v] : params) {
-        if (n == name) {
+        if (canonicalName(spec, n) == canonical) {
+            n = std::move(canonical);
             v = std::move(value);
             return;
         }
     }
-    params.emplace_back(name, std::move(value));
+    params.emplace_back(std::move(canonical), std::move(value));
+}
+
+void PatchSpec::canonicalize()
+{
+    for (auto &node : nodes) {
+        auto given = std::move(node.params);
+        node.params.clear();
+        for (auto &[name, value] : given)
+            node.set(name, std::move(value));
+    }
 }
 
 PatchSpec::Node *PatchSpec::findNode(std::string_view id)
@@ -79,9 +107,10 @@ std::string PatchSpec::toJson(int indent) const
 
 Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
 {
-    json doc;
+    // Parsed keeping the file's key order: of two names for one parameter the later wins.
+    nlohmann::ordered_json doc;
     try {
-        doc = json::parse(text);
+        doc = nlohmann::ordered_json::parse(text);
     } catch (const json::parse_error &e) {
         return fail("patch is not valid JSON: " + parseErrorText(text, e));
     }
@@ -106,11 +135,11 @@ Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
                     return fail("node '" + node.id + "': \"params\" must be an object");
                 for (const auto &[name, value] : n["params"].items()) {
                     if (value.is_number())
-                        node.params.emplace_back(name, value.get<double>());
+                        node.set(name, value.get<double>());
                     else if (value.is_boolean())
-                        node.params.emplace_back(name, value.get<bool>() ? 1.0 : 0.0);
+                        node.set(name, value.get<bool>() ? 1.0 : 0.0);
                     else if (value.is_string())
-                        node.params.emplace_back(name, value.get<std::string>());
+                        node.set(name, value.get<std::string>());
                     else
                         return fail("node '" + node.id + "': parameter '" + name + "' must be a number or a string");
                 }

@@ -23,7 +23,9 @@ struct PatchSpec {
         std::string id;
         std::string type;
         std::vector<std::pair<std::string, ParamValue>> params; // in the order given
-        // Sets or replaces one parameter value.
+        // Sets or replaces one parameter value, stored under the parameter's canonical name
+        // (an alias replaces a value given under any name of the same parameter). Names
+        // of unknown types or parameters are kept as given, for compile() to report.
         void set(const std::string &name, ParamValue value);
     };
     struct Connection {
@@ -35,6 +37,10 @@ struct PatchSpec {
 
     std::vector<Node> nodes; // the implicit `output` node is not listed
     std::vector<Connection> connections;
+
+    // Stores every parameter under its canonical name, the later of two values given for one
+    // parameter winning (fromJson() and Node::set() already do; this is for specs built in code).
+    void canonicalize();
 
     Node *findNode(std::string_view id);
     const Node *findNode(std::string_view id) const;

@@ -1,6 +1,8 @@
 // The command vocabulary: what /patch, /mod, /gate and /seq accept, refuse and produce.
 #include "model/interpreter.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 using namespace chronus::model;
@@ -155,4 +157,100 @@ TEST(Interpreter, SeqCommandsMapOntoSequencerNodes)
     EXPECT_EQ(reset->events[0].type, EventType::ResetNode);
     expectFail(c, "/seq/pattern", {S("seq1"), S("x?x")}, "?");
     expectFail(c, "/seq/dance", {S("seq1")}, "unknown /seq command");
+}
+
+// ---------------------------------------------------------------------------------------
+// Parameters are stored under their canonical names: a value given under an alias replaces
+// one given under any other name of the same parameter, and /patch/dump holds one key.
+
+namespace {
+
+// The params object of node `id` in the live patch's dump, parsed as it is written.
+nlohmann::ordered_json dumpedParams(const Interpreter &c, const std::string &id)
+{
+    const auto doc = nlohmann::ordered_json::parse(c.liveJson(-1));
+    for (const auto &node : doc["nodes"])
+        if (node["id"] == id)
+            return node["params"];
+    ADD_FAILURE() << "no node " << id << " in " << c.liveJson(-1);
+    return {};
+}
+
+float liveValue(const Interpreter &c, const std::string &id, const std::string &param)
+{
+    const auto &node = c.live().nodes[c.live().findNode(id)];
+    return node.paramValues[node.spec->findParam(param)];
+}
+
+Interpreter withLead()
+{
+    Interpreter c;
+    EXPECT_TRUE(c.handle("/patch/create", {S("lead"), S("osc")}));
+    EXPECT_TRUE(c.handle("/patch/connect", {S("lead"), S("output")}));
+    EXPECT_TRUE(c.handle("/patch/commit", {}));
+    return c;
+}
+
+} // namespace
+
+TEST(Interpreter, AParameterSetByAliasAndThenByItsNameIsStoredOnceUnderItsName)
+{
+    Interpreter c = withLead();
+    ASSERT_TRUE(c.handle("/mod/lead/frequency", {330.0f}));
+    ASSERT_TRUE(c.handle("/mod/lead/freq", {440.0f}));
+    const auto params = dumpedParams(c, "lead");
+    EXPECT_EQ(params.size(), 1u) << params.dump();
+    EXPECT_EQ(params.value("freq", 0.0), 440.0) << params.dump();
+    // The next commit carries the latest value.
+    ASSERT_TRUE(c.handle("/patch/commit", {}));
+    EXPECT_EQ(liveValue(c, "lead", "freq"), 440.0f);
+}
+
+TEST(Interpreter, AParameterSetByNameAndThenByAliasIsStoredOnceUnderItsName)
+{
+    Interpreter c = withLead();
+    ASSERT_TRUE(c.handle("/mod/lead/freq", {330.0f}));
+    ASSERT_TRUE(c.handle("/mod/lead/pitch", {440.0f}));
+    const auto params = dumpedParams(c, "lead");
+    EXPECT_EQ(params.size(), 1u) << params.dump();
+    EXPECT_EQ(params.value("freq", 0.0), 440.0) << params.dump();
+    ASSERT_TRUE(c.handle("/patch/commit", {}));
+    EXPECT_EQ(liveValue(c, "lead", "freq"), 440.0f);
+    // And a reload of the dump gives the same patch.
+    Interpreter again;
+    ASSERT_TRUE(again.handle("/patch/load", {c.liveJson(-1)}));
+    EXPECT_EQ(again.liveJson(-1), c.liveJson(-1));
+}
+
+TEST(Interpreter, CreateAndPendingNodesStoreCanonicalNamesToo)
+{
+    Interpreter c;
+    ASSERT_TRUE(c.handle("/patch/create", {S("f"), S("biquad"), S("resonance"), 2.0f, S("q"), 3.0f,
+                                           S("frequency"), 500.0f}));
+    // Not live yet: set in the pending patch.
+    ASSERT_TRUE(c.handle("/mod/f/freq", {700.0f}));
+    ASSERT_EQ(c.pending().nodes.size(), 1u);
+    const auto &params = c.pending().nodes[0].params;
+    ASSERT_EQ(params.size(), 2u);
+    EXPECT_EQ(params[0].first, "q");
+    EXPECT_EQ(std::get<double>(params[0].second), 3.0);
+    EXPECT_EQ(params[1].first, "cutoff");
+    EXPECT_EQ(std::get<double>(params[1].second), 700.0);
+}
+
+TEST(Interpreter, APatchFileGivingAParameterUnderTwoNamesKeepsTheLaterOne)
+{
+    for (const auto &[text, expected] :
+         {std::pair{R"({"nodes":[{"id":"lead","type":"osc","params":{"freq":330,"frequency":440}}]})", 440.0},
+          std::pair{R"({"nodes":[{"id":"lead","type":"osc","params":{"frequency":440,"freq":330}}]})", 330.0},
+          std::pair{R"({"nodes":[{"id":"lead","type":"osc","params":{"pitch":220,"freq":330,"frequency":110}}]})",
+                    110.0}}) {
+        Interpreter c;
+        auto loaded = c.handle("/patch/load", {S(text)});
+        ASSERT_TRUE(loaded) << loaded.error();
+        const auto params = dumpedParams(c, "lead");
+        EXPECT_EQ(params.size(), 1u) << text << " dumped " << params.dump();
+        EXPECT_EQ(params.value("freq", 0.0), expected) << text;
+        EXPECT_EQ(liveValue(c, "lead", "freq"), static_cast<float>(expected)) << text;
+    }
 }

@@ -33,3 +33,25 @@ TEST(PatchSpec, TextThatIsNotJsonIsRefusedWithItsLineAndColumn)
     ASSERT_FALSE(empty);
     EXPECT_NE(empty.error().find("line 1, column 1: "), std::string::npos) << empty.error();
 }
+
+TEST(PatchSpec, ParametersAreStoredUnderTheirCanonicalNamesTheLaterOfTwoNamesWinning)
+{
+    auto spec = PatchSpec::fromJson(R"({"nodes":[{"id":"f","type":"biquad","params":
+        {"frequency":500,"resonance":2,"cutoff":700,"bogus":1}}]})");
+    ASSERT_TRUE(spec) << spec.error();
+    const auto &params = spec->nodes[0].params;
+    ASSERT_EQ(params.size(), 3u);
+    EXPECT_EQ(params[0].first, "cutoff");
+    EXPECT_EQ(std::get<double>(params[0].second), 700.0);
+    EXPECT_EQ(params[1].first, "q");
+    EXPECT_EQ(params[2].first, "bogus"); // unknown: kept as given, for compile() to name
+    EXPECT_EQ(spec->toJson(-1).find("frequency"), std::string::npos);
+
+    // A spec built in code is brought to the same form.
+    PatchSpec built;
+    built.nodes.push_back({"l", "lfo", {{"freq", 2.0}, {"rate", 3.0}, {"frequency", 4.0}}});
+    built.canonicalize();
+    ASSERT_EQ(built.nodes[0].params.size(), 1u);
+    EXPECT_EQ(built.nodes[0].params[0].first, "rate");
+    EXPECT_EQ(std::get<double>(built.nodes[0].params[0].second), 4.0);
+}
