@@ -37,6 +37,10 @@ struct ModuleSpec {
     int findOutput(std::string_view name) const;
 };
 
+// Samples between the control points at which modules that follow a parameter at a control
+// rate (the filters' cutoff, q and mode) read it; the engine's ControlClock counts them.
+inline constexpr std::uint32_t kControlPeriod = 32;
+
 // Every type, sorted by name (the table in model/catalogue.cpp, built on first use;
 // thread-safe).
 const std::vector<ModuleSpec> &moduleCatalogue();

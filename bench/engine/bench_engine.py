@@ -10,7 +10,10 @@ Scenarios (all 48 kHz, stereo, --seconds long):
   sines        100 sine oscillators (the `sine` module, and `osc` with waveform sine, and
                `osc` saw for reference); peer: SuperCollider's scsynth rendering 100 SinOsc
                offline (NRT). Outputs are checked for pitch and level.
-CPU is user + system time of the renderer process, the best of --repeat runs.
+CPU is user + system time of the renderer process (from wait4, to the microsecond), the best
+of --repeat runs. The figures end with the goals of issue 10 and whether this run met them:
+chain-live at most half of Csound's CPU and within 1.3x of chain; sines as cheap as saws
+(osc sine within 10 % of osc saw) and 100 sines at no more CPU than scsynth.
 """
 import argparse
 import json
@@ -34,14 +37,34 @@ SINES = 100
 def cpu_of(argv, repeat):
     best = None
     for _ in range(repeat):
-        t0 = os.times()
-        r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        t1 = os.times()
-        if r.returncode != 0:
-            raise RuntimeError(f"{argv[0]} failed: {r.stderr.decode()[-400:]}")
-        cpu = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+        with tempfile.TemporaryFile() as err:
+            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"{argv[0]} failed: {err.read().decode()[-400:]}")
+        cpu = round(usage.ru_utime + usage.ru_stime, 4)
         best = cpu if best is None else min(best, cpu)
     return best
+
+
+def goals(out):
+    """The issue's goals, each with the measured ratio and whether this run met it."""
+    checks = []
+
+    def check(name, value, limit):
+        if value is not None:
+            checks.append({"goal": name, "measured": value, "limit": limit, "met": value <= limit})
+
+    live = out.get("chain-live", {})
+    sines = out.get("sines", {})
+    check("chain-live CPU / Csound's", live.get("ratio_chronus_over_csound"), 0.5)
+    check("chain-live CPU / chain CPU", live.get("ratio_live_over_patch_file"), 1.3)
+    check("osc sine CPU / osc saw CPU", sines.get("ratio_osc_sine_over_osc_saw"), 1.1)
+    check("100 sine modules CPU / scsynth's 100 SinOsc", sines.get("ratio_sine_over_scsynth"), 1.0)
+    check("100 osc sines CPU / scsynth's 100 SinOsc", sines.get("ratio_osc_sine_over_scsynth"), 1.0)
+    return checks
 
 
 def chain_freqs():
@@ -211,6 +234,7 @@ def main():
             out["sines"] = row
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    out["goals"] = goals(out)
     print(json.dumps(out, indent=2))
     if args.json:
         json.dump(out, open(args.json, "w"), indent=2)

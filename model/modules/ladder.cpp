@@ -17,7 +17,10 @@ ModuleSpec spec()
         {.name = "cutoff", .min = 20.0f, .max = 20000.0f, .def = 1000.0f, .unit = "Hz", .smoothingMs = 10.0f,
          .aliases = {"frequency", "freq"},
          .description = "cutoff of each of the four poles (response -12 dB there at resonance 0); "
-                        "limited to 0.45 x sample rate"},
+                        "limited to 0.45 x sample rate. Read with the env input every " +
+                            std::to_string(kControlPeriod) +
+                            " samples (0.67 ms at 48 kHz): glides, modulation and envelopes move it in "
+                            "steps that long"},
         {.name = "resonance", .min = 0.0f, .max = 1.0f, .def = 0.0f, .smoothingMs = 10.0f, .aliases = {"res", "q"},
          .description = "feedback 0..1; self-oscillates at the cutoff just below 1, always stable"},
         {.name = "drive", .min = 0.0f, .max = 36.0f, .def = 0.0f, .unit = "dB", .smoothingMs = 10.0f,

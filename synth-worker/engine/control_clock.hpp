@@ -10,12 +10,14 @@
 // a retune of the biquad costs about as much as running it through 32 samples.
 #pragma once
 
+#include "model/module_spec.hpp"
+
 #include <algorithm>
 #include <cstdint>
 
 namespace chronus::engine {
 
-inline constexpr std::uint32_t kControlPeriod = 32;
+using model::kControlPeriod;
 
 // All members RT-safe.
 class ControlClock {
