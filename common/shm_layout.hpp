@@ -33,7 +33,7 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 
@@ -111,7 +111,12 @@ struct alignas(64) SlotStatus {
     std::atomic<std::uint32_t> dspLoadPpm;      // render time / period, smoothed, parts per million
     std::atomic<std::uint32_t> generation;      // live patch generation
     std::atomic<std::uint64_t> eventsApplied;
-    std::atomic<std::uint64_t> eventsLate;
+    std::atomic<std::uint64_t> eventsLate;      // arrived after their frame was rendered: not applied
+    // Start frame of the block whose events the worker takes from the event ring next (or is
+    // rendering now); kNoBlock while it renders nothing. Stored seq_cst before each drain, so
+    // a supervisor that pushes, fences and then reads a value V knows a record stamped at or
+    // after V + period is taken before its frame is rendered (Timeline::apply).
+    std::atomic<std::uint64_t> drainFrame;
     std::atomic<std::uint64_t> commitsMissed;   // commit not built by its frame
     std::atomic<std::uint64_t> commitErrors;    // spec that failed to compile or build
     std::atomic<std::uint32_t> snapshotServed;  // == snapshotRequest once written

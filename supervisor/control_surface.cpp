@@ -347,6 +347,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("skipped_frames", std::int64_t(c.skippedFrames.load(std::memory_order_relaxed)));
     kv("queue_depth", std::int64_t(queueDepth));
     kv("late_commands", std::int64_t(timeline_.lateCommands() + late));
+    kv("commands_at_risk", std::int64_t(timeline_.commandsAtRisk()));
     kv("commands", std::int64_t(timeline_.commandsStamped()));
     kv("rejected", std::int64_t(rejected_));
     kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));

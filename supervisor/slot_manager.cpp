@@ -20,9 +20,13 @@ constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr auto kSnapshotTimeout = std::chrono::seconds(2);
 constexpr auto kJoinTimeout = std::chrono::seconds(3);
 constexpr auto kSyncTimeout = std::chrono::seconds(3);
+// A worker that missed blocks and has published none since for this long is stuck.
 constexpr auto kRecoverTimeout = std::chrono::seconds(1);
 // A worker whose cycle count stands still while ours advances this many cycles is hung.
-constexpr std::uint64_t kHungCycles = 8;
+// On a loaded machine a non-real-time JACK thread can be held off for tens of milliseconds
+// without anything being wrong, so the limit is at least a quarter of a second.
+constexpr std::uint64_t kHungCyclesMin = 8;
+constexpr double kHungSecondsMin = 0.25;
 
 const char *reasonName(RtEvent::Type t)
 {
@@ -109,6 +113,7 @@ void SlotManager::spawn(std::uint32_t s)
     st.snapshotRequest.store(0, std::memory_order_relaxed);
     st.snapshotServed.store(0, std::memory_order_relaxed);
     st.lastBlock.store(shm::kNoBlock, std::memory_order_relaxed);
+    st.drainFrame.store(shm::kNoBlock, std::memory_order_relaxed);
     st.dspLoadPpm.store(0, std::memory_order_relaxed);
     st.faultInjection.store(0, std::memory_order_relaxed);
     st.workerState.store(WorkerState::Empty, std::memory_order_release);
@@ -228,6 +233,7 @@ void SlotManager::handleRtEvents()
             if (!slot.missing) {
                 slot.missing = true;
                 slot.missingAt = Clock::now();
+                slot.lastBlockSeen = segment_.slot(e.slot).status->lastBlock.load(std::memory_order_acquire);
             }
             log::warn("slot ", int(e.slot), " (pid ", slot.pid, "): missing block at frame ", e.frame);
             break;
@@ -274,17 +280,37 @@ void SlotManager::handleRtEvents()
 void SlotManager::checkHung(std::uint32_t s)
 {
     Slot &slot = slots_[s];
-    const std::uint64_t beat = segment_.slot(s).status->heartbeat.load(std::memory_order_relaxed);
+    const shm::SlotStatus &st = *segment_.slot(s).status;
+    const std::uint64_t beat = st.heartbeat.load(std::memory_order_relaxed);
     const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);
+    const shm::Geometry &g = segment_.geometry();
+    const std::uint64_t hungCycles =
+        std::max<std::uint64_t>(kHungCyclesMin, std::uint64_t(kHungSecondsMin * g.sampleRate / g.periodFrames));
     if (beat != slot.lastHeartbeat) {
         slot.lastHeartbeat = beat;
         slot.cyclesAtBeat = cycles;
-    } else if (cycles - slot.cyclesAtBeat >= kHungCycles) {
+    } else if (cycles - slot.cyclesAtBeat >= hungCycles) {
         fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
         return;
     }
-    if (slot.missing && Clock::now() - slot.missingAt > kRecoverTimeout)
-        fail(s, "fell behind and did not catch up within 1 s");
+    if (!slot.missing)
+        return;
+    // Late, not dead: a worker that publishes blocks again and has caught up with the output
+    // is kept (the audio thread trusts it again once it matches the other slot, or at once
+    // when it is the only one playing); one that publishes nothing new is replaced.
+    const std::uint64_t last = st.lastBlock.load(std::memory_order_acquire);
+    const std::uint64_t cycle = output_.cycleFrame();
+    if (last != shm::kNoBlock && cycle != shm::kNoBlock && last >= cycle && !output_.suspect(s)) {
+        slot.missing = false;
+        log::info("slot ", s, ": caught up");
+        return;
+    }
+    if (last != slot.lastBlockSeen) {
+        slot.lastBlockSeen = last;
+        slot.missingAt = Clock::now();
+    } else if (Clock::now() - slot.missingAt > kRecoverTimeout) {
+        fail(s, "fell behind and published no block for 1 s");
+    }
 }
 
 void SlotManager::advance(std::uint32_t s)

@@ -78,7 +78,8 @@ private:
         std::uint64_t lastHeartbeat = 0;  // worker's JACK cycle count when last seen moving
         std::uint64_t cyclesAtBeat = 0;   // our cycle count at that moment
         bool missing = false;             // missed a block; the audio thread doubts it
-        Clock::time_point missingAt{};
+        Clock::time_point missingAt{};    // since then no new block (lastBlockSeen)
+        std::uint64_t lastBlockSeen = 0;
     };
     // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock).
     void checkHung(std::uint32_t slot);

@@ -6,6 +6,7 @@
 #include <jack/jack.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -67,7 +68,33 @@ std::uint64_t Timeline::safeFrame() const noexcept
     // supervisor's last cycle started at F, reaches them before cycle F + 2P starts (we
     // have at least one whole period), whose block starts at F + (L + 2) * P.
     const std::uint64_t cycle = output_.cycleFrame();
-    return (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead_ + 2} * period_;
+    std::uint64_t safe = (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead_ + 2} * period_;
+    // A worker can be further on than that (catching up, or run by JACK in a cycle that
+    // skipped us): never stamp a frame near the block it is taking events for now.
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (!attached_[s])
+            continue;
+        const std::uint64_t drain = segment_.slot(s).status->drainFrame.load(std::memory_order_seq_cst);
+        if (drain != kNoBlock)
+            safe = std::max(safe, drain + kDrainMarginBlocks * period_);
+    }
+    return safe;
+}
+
+void Timeline::checkDelivered(std::uint64_t frame) noexcept
+{
+    // Pairs with Worker::takeEvents(): our pushes, a full fence, then its drain frame. A
+    // worker whose drain frame we see as D takes the records before rendering D + P; a
+    // record stamped earlier may have missed its block there (the worker then withdraws its
+    // blocks from that frame and is replaced; the other slot plays on).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (!attached_[s])
+            continue;
+        const std::uint64_t drain = segment_.slot(s).status->drainFrame.load(std::memory_order_relaxed);
+        if (drain != kNoBlock && frame < drain + period_)
+            ++atRisk_;
+    }
 }
 
 std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag)
@@ -164,6 +191,7 @@ bool Timeline::apply(const model::Outcome &outcome, std::uint64_t frame, std::st
     } else {
         journal(frame, address, args);
     }
+    checkDelivered(frame);
     lastStamped_ = std::max(lastStamped_, frame);
     ++stamped_;
     return ok;

@@ -26,8 +26,9 @@ public:
     // file cannot be written.
     Expected<void> openJournal(const std::string &path);
 
-    // The first frame that no worker can have rendered or be rendering yet, given that
-    // the records we push now reach every slot before its next cycle starts.
+    // The first frame that no worker can have rendered or be rendering yet: L + 2 periods
+    // after the output's cycle, and kDrainMarginBlocks blocks after the block any attached
+    // worker is taking events for (SlotStatus::drainFrame).
     std::uint64_t safeFrame() const noexcept;
     // Frame for a command with an optional NTP timetag: the tag's frame if it is still
     // ahead of safeFrame(), else safeFrame() (a late bundle, counted). Never before the
@@ -65,6 +66,9 @@ public:
     std::uint64_t lastStampedFrame() const noexcept { return lastStamped_; }
     std::uint64_t lastCommitFrame() const noexcept { return lastCommit_; }
     std::uint64_t lateCommands() const noexcept { return late_; }
+    // Commands a worker may have taken after their frame (it had moved on by more than the
+    // margin between stamping and pushing); each such miss is the worker's to report.
+    std::uint64_t commandsAtRisk() const noexcept { return atRisk_; }
     // Events stamped ahead of safeFrame() (future bundles) that the output has not played
     // yet, as of the last prune(). The workers hold a bounded number of pending events.
     std::size_t scheduledAhead() const noexcept { return ahead_.size(); }
@@ -75,7 +79,14 @@ private:
         shm::CommandRecord record;
         std::shared_ptr<const std::string> text; // commits
     };
+    // Blocks between a worker's drain frame and the earliest frame stamped now: the worker may
+    // move on this far while a command is being stamped and pushed.
+    static constexpr std::uint64_t kDrainMarginBlocks = 3;
+
     bool deliver(std::uint32_t slot, const Entry &entry);
+    // After pushing a record stamped at `frame`: counts it at risk if an attached worker may
+    // already have taken events for that frame's block.
+    void checkDelivered(std::uint64_t frame) noexcept;
     void journal(std::uint64_t frame, std::string_view address, const std::vector<model::Arg> &args);
 
     OutputStage &output_;
@@ -92,6 +103,7 @@ private:
     std::uint64_t lastStamped_ = 0;
     std::uint64_t lastCommit_ = 0;
     std::uint64_t late_ = 0;
+    std::uint64_t atRisk_ = 0;
     std::uint64_t stamped_ = 0;
     std::optional<std::uint64_t> lastTimetag_;
     std::uint64_t lastTimetagFrame_ = 0;

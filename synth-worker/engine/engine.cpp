@@ -81,6 +81,11 @@ void Engine::retire(Graph *graph) noexcept
 
 bool Engine::schedule(const Event &event) noexcept
 {
+    if (event.frame < frame_) {
+        ++stats_.eventsLate;
+        stats_.lastLateFrame = event.frame;
+        return false;
+    }
     const std::size_t capacity = pending_.size();
     if (pendingCount_ == capacity) {
         ++stats_.eventsDropped;
@@ -137,8 +142,6 @@ void Engine::applyDue(std::uint64_t now) noexcept
         if (live_ && e.generation == live_->generation()) {
             live_->apply(e);
             ++stats_.eventsApplied;
-            if (e.frame < now)
-                ++stats_.eventsLate;
         } else {
             ++stats_.eventsDropped;
         }

@@ -17,7 +17,10 @@ namespace chronus::engine {
 
 struct EngineStats {
     std::uint64_t eventsApplied = 0;
-    std::uint64_t eventsLate = 0;          // stamped before the frame they were applied at
+    // Arrived after their frame had been rendered: not applied (applying them anywhere else
+    // would part this engine from every other one and from the journal).
+    std::uint64_t eventsLate = 0;
+    std::uint64_t lastLateFrame = 0;       // frame of the latest such event
     std::uint64_t eventsDropped = 0;       // queue full, or for a patch that is not live
     std::uint64_t swaps = 0;
     std::uint64_t swapsDropped = 0;        // more than kMaxPendingSwaps waiting at once
@@ -49,7 +52,8 @@ public:
     std::unique_ptr<Graph> takeRetired();
 
     // Queues an event (rendering thread). Events are applied in frame order, ties in the
-    // order scheduled. False when the queue is full (counted as dropped). RT-safe.
+    // order scheduled. False when the queue is full (counted as dropped) or the event's frame
+    // has been rendered already (counted as late, never applied). RT-safe.
     bool schedule(const model::Event &event) noexcept;
 
     // Renders `frames` frames (any count) into `channels` buffers: channel 0 = L, 1 = R,

@@ -79,6 +79,7 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, s
 
     shm::SlotStatus &st = *w->slot_.status;
     st.pid.store(::getpid(), std::memory_order_relaxed);
+    st.drainFrame.store(kNoBlock, std::memory_order_relaxed);
     st.workerState.store(WorkerState::Starting, std::memory_order_release);
     return w;
 }
@@ -115,8 +116,45 @@ int Worker::bufferSizeThunk(jack_nframes_t frames, void *arg)
     return 0;
 }
 
-void Worker::renderBlock() noexcept
+void Worker::takeEvents() noexcept
 {
+    shm::SlotStatus &st = *slot_.status;
+    // Say which block the events taken now are for before taking them; the supervisor pushes,
+    // fences and reads this, so between the two fences one side sees the other (Dekker).
+    st.drainFrame.store(engine_->frame(), std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const std::uint64_t lateBefore = engine_->stats().eventsLate;
+    shm::CommandRecord rec;
+    while (slot_.events.tryPop(rec))
+        engine_->schedule(rec.event);
+    if (engine_->stats().eventsLate != lateBefore)
+        missedEvent(engine_->stats().lastLateFrame);
+}
+
+void Worker::missedEvent(std::uint64_t frame) noexcept
+{
+    // An event arrived after its frame was rendered: every block from that frame on lacks it.
+    // Withdraw those still in the ring (the supervisor then reads them as missing and plays the
+    // other slot's, inside the cycle) and stop: this slot is out of lockstep and is replaced.
+    const std::uint32_t period = geometry_.periodFrames;
+    const std::uint64_t first = frame - frame % period;
+    for (std::uint64_t b = first; b < engine_->frame(); b += period) {
+        shm::BlockHeader &h = slot_.block(b);
+        std::uint64_t stamped = b;
+        h.stamp.compare_exchange_strong(stamped, kNoBlock, std::memory_order_acq_rel);
+    }
+    shm::SlotStatus &st = *slot_.status;
+    st.eventsLate.store(engine_->stats().eventsLate, std::memory_order_relaxed);
+    st.drainFrame.store(kNoBlock, std::memory_order_relaxed);
+    lost_.store(true, std::memory_order_relaxed);
+    st.workerState.store(WorkerState::Lost, std::memory_order_release);
+}
+
+bool Worker::renderBlock() noexcept
+{
+    takeEvents();
+    if (lost_.load(std::memory_order_relaxed))
+        return false;
     const std::uint64_t frame = engine_->frame();
     const std::uint32_t channels = geometry_.channels;
     const std::uint32_t period = geometry_.periodFrames;
@@ -130,6 +168,7 @@ void Worker::renderBlock() noexcept
     if (poison)
         --nanBlocks_;
     slot_.status->lastBlock.store(frame, std::memory_order_release);
+    return true;
 }
 
 int Worker::process(jack_nframes_t frames) noexcept
@@ -176,9 +215,6 @@ int Worker::process(jack_nframes_t frames) noexcept
     }
 
     shm::CommandRecord rec;
-    while (slot_.events.tryPop(rec))
-        engine_->schedule(rec.event);
-
     // A commit due in this block that is not built yet: this slot cannot stay in lockstep.
     // Look in the ring first, then at what the control thread is building: it marks a
     // record as building before taking it out of the ring, so a record missed in the ring
@@ -208,7 +244,8 @@ int Worker::process(jack_nframes_t frames) noexcept
     const jack_time_t started = jack_get_time();
     std::uint32_t rendered = 0;
     while (engine_->frame() <= target && rendered < options_.maxBlocksPerCycle) {
-        renderBlock();
+        if (!renderBlock())
+            return 0;
         ++rendered;
     }
     if (engine_->frame() <= target) {
@@ -226,13 +263,6 @@ int Worker::process(jack_nframes_t frames) noexcept
     const engine::Graph *g = engine_->graph();
     st.generation.store(g ? g->generation() : 0, std::memory_order_relaxed);
     return 0;
-}
-
-void Worker::drainEvents()
-{
-    shm::CommandRecord rec;
-    while (slot_.events.tryPop(rec))
-        engine_->schedule(rec.event);
 }
 
 void Worker::drainControl()
@@ -289,13 +319,13 @@ Expected<void> Worker::join(std::uint32_t seq)
         // Replay and catch up faster than real time until one block ahead of the process
         // thread's target, then hand the engine over.
         for (;;) {
-            drainEvents();
             drainControl();
             if (lost_.load())
                 return fail("a replayed commit could not be built");
             if (engine_->frame() > rtTarget_.load(std::memory_order_acquire))
                 break;
-            renderBlock();
+            if (!renderBlock())
+                return fail("a replayed command arrived after its frame");
         }
     }
     st.workerState.store(WorkerState::Live, std::memory_order_release);

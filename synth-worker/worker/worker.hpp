@@ -49,11 +49,16 @@ private:
     static void threadInitThunk(void *arg);
     static int bufferSizeThunk(jack_nframes_t frames, void *arg);
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
-    // Renders and publishes one block at engine.frame(). Whoever owns the engine.
-    void renderBlock() noexcept;
+    // Takes the events waiting in the slot's ring for the block at engine.frame(), then
+    // renders and publishes that block. Whoever owns the engine. False when an event came
+    // after its frame (missedEvent() ran: the slot is lost).
+    bool renderBlock() noexcept;
+    // Takes the event ring's records into the engine, announcing the block first (drainFrame).
+    void takeEvents() noexcept;
+    // Withdraws the published blocks from `frame` on and reports the slot lost. RT-safe.
+    void missedEvent(std::uint64_t frame) noexcept;
     Expected<void> join(std::uint32_t seq);
     void drainControl();   // builds and submits commits (main thread)
-    void drainEvents();    // schedules events (main thread, before handoff only)
 
     WorkerOptions options_;
     shm::Segment *segment_ = nullptr;
