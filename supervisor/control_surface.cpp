@@ -97,9 +97,9 @@ std::string defaultPatchDir()
 }
 
 ControlSurface::ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots,
-                               OutputStage &output, shm::Segment &segment, SurfaceOptions options)
+                               OutputStage &output, shm::Segment &segment, ControlSurfaceConfig options)
     : controller_(controller), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
-      options_(std::move(options))
+      config_(std::move(options))
 {
 }
 
@@ -202,7 +202,7 @@ void ControlSurface::command(const osc::Message &msg)
         // A name saved with /patch/save loads from the patch directory.
         if (const auto *name = std::get_if<std::string>(&(*args)[0]);
             name && validPatchName(*name) && !std::filesystem::exists(*name)) {
-            const std::string saved = options_.patchDir + "/" + withJson(*name);
+            const std::string saved = config_.patchDir + "/" + withJson(*name);
             if (std::filesystem::exists(saved))
                 (*args)[0] = saved;
         }
@@ -215,9 +215,9 @@ void ControlSurface::command(const osc::Message &msg)
         const std::uint64_t safe = timeline_.safeFrame();
         const double rate = double(segment_.geometry().sampleRate);
         const double aheadSeconds = frame > safe ? double(frame - safe) / rate : 0.0;
-        if (aheadSeconds > options_.maxAheadSeconds)
+        if (aheadSeconds > config_.maxAheadSeconds)
             return failWith(msg, log::cat("the bundle's timetag is ", std::llround(aheadSeconds), " s ahead; at most ",
-                                          options_.maxAheadSeconds, " s (--max-ahead)"));
+                                          config_.maxAheadSeconds, " s (--max-ahead)"));
         if (frame > safe && timeline_.scheduledAhead() >= kMaxScheduledAhead)
             return failWith(msg, log::cat("too many commands scheduled ahead (", timeline_.scheduledAhead(),
                                           "); wait until some have played"));
@@ -298,8 +298,8 @@ void ControlSurface::savePatch(const osc::Message &msg)
     if (!validPatchName(*name))
         return failWith(msg, "patch names use letters, digits, '-', '_' and '.', up to 100 characters");
     std::error_code ec;
-    std::filesystem::create_directories(options_.patchDir, ec);
-    const std::string path = options_.patchDir + "/" + withJson(*name);
+    std::filesystem::create_directories(config_.patchDir, ec);
+    const std::string path = config_.patchDir + "/" + withJson(*name);
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
@@ -345,6 +345,8 @@ void ControlSurface::status(const osc::Message &msg)
     kv("gaps", std::int64_t(c.gaps.load(std::memory_order_relaxed)));
     kv("xruns", std::int64_t(c.xruns.load(std::memory_order_relaxed)));
     kv("skipped_frames", std::int64_t(c.skippedFrames.load(std::memory_order_relaxed)));
+    kv("misread_cycles", std::int64_t(c.misreadCycles.load(std::memory_order_relaxed)));
+    kv("misplayed_blocks", std::int64_t(c.misplayedBlocks.load(std::memory_order_relaxed)));
     kv("queue_depth", std::int64_t(queueDepth));
     kv("late_commands", std::int64_t(timeline_.lateCommands() + late));
     kv("commands_at_risk", std::int64_t(timeline_.commandsAtRisk()));
@@ -383,7 +385,7 @@ void ControlSurface::tick()
 void ControlSurface::forwardToRecorder(const osc::Message &msg)
 {
     if (!recorder_) {
-        auto client = osc::Client::open(osc::Protocol::Udp, options_.recorderHost, options_.recorderPort);
+        auto client = osc::Client::open(osc::Protocol::Udp, config_.recorderHost, config_.recorderPort);
         if (!client)
             return failWith(msg, "cannot reach the recorder: " + client.error());
         recorder_ = std::move(*client);
@@ -393,7 +395,7 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
     while (auto news = recorder_->receive(0))
         relayFromRecorder(*news);
     if (!recorder_->send(msg.address, msg.args))
-        return failWith(msg, log::cat("cannot send to the recorder on port ", options_.recorderPort));
+        return failWith(msg, log::cat("cannot send to the recorder on port ", config_.recorderPort));
     // The recorder answers within milliseconds, but a stop drains the ring first and may
     // wait out a disk stall (up to 3 s). Keep the slots serviced meanwhile by waiting in
     // short steps.
@@ -417,7 +419,7 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
             idle_();
         answerDeferred();
     }
-    failWith(msg, log::cat("no answer from chronus-recorder on ", options_.recorderHost, ":", options_.recorderPort,
+    failWith(msg, log::cat("no answer from chronus-recorder on ", config_.recorderHost, ":", config_.recorderPort,
                            " (is it running?)"));
 }
 

@@ -18,7 +18,7 @@
 
 namespace chronus::supervisor {
 
-struct SurfaceOptions {
+struct ControlSurfaceConfig {
     int recorderPort = 5006;
     std::string recorderHost = "127.0.0.1";
     std::string patchDir; // where /patch/save writes and /patch/load <name> looks
@@ -36,7 +36,7 @@ std::string defaultPatchDir();
 class ControlSurface {
 public:
     ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots, OutputStage &output,
-                   shm::Segment &segment, SurfaceOptions options);
+                   shm::Segment &segment, ControlSurfaceConfig options);
     ~ControlSurface();
 
     // The server replies go through; set before the first poll.
@@ -81,7 +81,7 @@ private:
     SlotManager &slots_;
     OutputStage &output_;
     shm::Segment &segment_;
-    SurfaceOptions options_;
+    ControlSurfaceConfig config_;
     osc::Server *server_ = nullptr;
     std::function<void()> idle_;
     std::vector<std::string> subscribers_;

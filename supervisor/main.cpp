@@ -241,7 +241,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    OutputOptions outOptions;
+    OutputConfig outOptions;
     outOptions.clientName = jackName;
     outOptions.jackServer = jackServer;
     outOptions.channels = channels;

@@ -7,10 +7,12 @@
 // RtEvents. The audio thread never blocks, allocates, logs or makes syscalls.
 #pragma once
 
+#include "common/cycle_clock.hpp"
 #include "common/jack_client.hpp"
 #include "common/rt.hpp"
 #include "common/shm_layout.hpp"
 #include "common/spsc_queue.hpp"
+#include "supervisor/failover.hpp"
 
 #include <array>
 #include <atomic>
@@ -20,35 +22,7 @@
 
 namespace chronus::supervisor {
 
-// A slot's role as the control thread sees it.
-enum class Role : std::uint32_t {
-    Dead = 0,     // no worker, or one being replaced: never read
-    Starting = 1, // spawned, not yet on the timeline: never read
-    Syncing = 2,  // joined; its blocks are compared with the active slot's until verified
-    Verified = 3, // bit-identical live copy: may be active or standby
-};
-
-// What the audio thread reports. Producer: audio thread; consumer: control thread.
-struct RtEvent {
-    enum class Type : std::uint8_t {
-        Failover,    // slot -> other at frame; value = reason (Type of the failure)
-        Missing,     // slot had no block for frame
-        NonFinite,   // slot's block held NaN/Inf
-        Corrupt,     // slot's block did not match its stamped hash
-        Divergence,  // verified slots disagreed at frame
-        Verified,    // syncing slot matched `value` blocks in a row
-        Recovered,   // a doubted (late) verified slot matched `value` blocks in a row again
-        SyncMismatch,// syncing slot disagreed at frame
-        Gap,         // no usable block at frame: faded to silence
-    };
-    Type type;
-    std::uint8_t slot;
-    std::uint8_t other;
-    std::uint64_t frame;
-    std::uint64_t value;
-};
-
-struct OutputOptions {
+struct OutputConfig {
     std::string clientName = "chronus";
     std::string jackServer;
     std::uint32_t channels = 2;
@@ -67,12 +41,16 @@ struct OutputCounters {
     std::atomic<std::uint64_t> xruns{0};
     std::atomic<std::uint64_t> cycles{0};
     std::atomic<std::uint64_t> skippedFrames{0}; // JACK frame time jumped past a whole cycle
+    // Cycles whose callback read another cycle's frame time (common/cycle_clock.hpp).
+    std::atomic<std::uint64_t> misreadCycles{0};
+    // Blocks never played because a cycle read the next one's time and played its block early.
+    std::atomic<std::uint64_t> misplayedBlocks{0};
 };
 
 class OutputStage {
 public:
     // Opens the JACK client and registers out_L/out_R (or out_1..N). Not RT-safe.
-    static Expected<std::unique_ptr<OutputStage>> open(const OutputOptions &options);
+    static Expected<std::unique_ptr<OutputStage>> open(const OutputConfig &options);
     ~OutputStage();
 
     double sampleRate() const;
@@ -114,12 +92,25 @@ private:
     static int sampleRateThunk(jack_nframes_t rate, void *arg);
     static int xrunThunk(void *arg);
     static void latencyThunk(jack_latency_callback_mode_t mode, void *arg);
+    // The audio thread's cycle, in steps.
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
-    void push(RtEvent::Type type, std::uint32_t slot, std::uint64_t frame, std::uint64_t value = 0,
-              std::uint32_t other = 0) noexcept;
-    void fadeOut(float *const *out, std::uint32_t frames) noexcept;
+    // Labels this cycle (common/cycle_clock.hpp), publishes it and the cycle times; returns
+    // its timeline frame.
+    CHRONUS_RT std::uint64_t advanceClock(std::uint32_t frames) noexcept;
+    // The control thread's roles for this cycle.
+    CHRONUS_RT std::array<Role, shm::kSlots> readRoles() noexcept;
+    // Reads `slot`'s block for `frame` (copying it to `copyTo` if given) and says its state.
+    CHRONUS_RT BlockState readSlot(std::uint32_t slot, std::uint64_t frame, float *const *copyTo,
+                                   std::uint64_t &hash) noexcept;
+    // Nobody is active: makes the first slot (adoptionOrder) with a good block active.
+    CHRONUS_RT void adoptSlot(const std::array<Role, shm::kSlots> &roles, std::uint64_t frame, float *const *out,
+                              FailoverInput &input, std::uint64_t &activeHash) noexcept;
+    // Plays what the decision says, counts it and reports it.
+    CHRONUS_RT void carryOut(const FailoverDecision &decision, float *const *out, std::uint32_t frames) noexcept;
+    CHRONUS_RT void push(const RtEvent &event) noexcept;
+    CHRONUS_RT void fadeOut(float *const *out, std::uint32_t frames) noexcept;
 
-    OutputOptions options_;
+    OutputConfig config_;
     std::unique_ptr<JackClient> jack_;
     jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
@@ -142,16 +133,10 @@ private:
     OutputCounters counters_;
 
     // Audio thread only.
-    std::uint64_t lastAbs_ = 0;
-    std::uint32_t lastFrames_ = 0;
-    bool started_ = false;
-    std::array<std::uint32_t, shm::kSlots> matches_{};
-    std::array<std::uint32_t, shm::kSlots> misses_{};
-    std::array<bool, shm::kSlots> suspect_{}; // failed once; ignored until its role changes
-    std::array<Role, shm::kSlots> lastRole_{};
+    CycleClock clock_;
+    FailoverState failover_;
     std::vector<float> lastSample_;
-    std::vector<float> scratch_;
-    bool inGap_ = false;
+    std::vector<float> scratch_; // the standby's block, read as a copy we may play
 };
 
 } // namespace chronus::supervisor

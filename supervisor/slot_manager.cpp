@@ -56,9 +56,9 @@ double msSince(SlotManager::Clock::time_point t)
 
 } // namespace
 
-SlotManager::SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerOptions options,
+SlotManager::SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerConfig options,
                          std::function<void(const std::string &, const std::string &)> notify)
-    : output_(output), segment_(segment), timeline_(timeline), options_(std::move(options)), notify_(std::move(notify))
+    : output_(output), segment_(segment), timeline_(timeline), config_(std::move(options)), notify_(std::move(notify))
 {
 }
 
@@ -129,12 +129,12 @@ void SlotManager::spawn(std::uint32_t s)
     output_.setRole(s, Role::Starting);
 
     const std::string slotText = std::to_string(s);
-    std::vector<std::string> args = {options_.workerPath, "--slot",        slotText,
-                                     "--instance",        options_.instance,
-                                     "--client-name",     options_.clientPrefix + "-worker-" + slotText};
-    if (!options_.jackServer.empty()) {
+    std::vector<std::string> args = {config_.workerPath, "--slot",        slotText,
+                                     "--instance",        config_.instance,
+                                     "--client-name",     config_.clientPrefix + "-worker-" + slotText};
+    if (!config_.jackServer.empty()) {
         args.push_back("--jack-server");
-        args.push_back(options_.jackServer);
+        args.push_back(config_.jackServer);
     }
     std::vector<char *> argv;
     for (auto &a : args)
@@ -269,6 +269,13 @@ void SlotManager::handleRtEvents()
             notify_("worker_synced", log::cat(int(e.slot), " ", slot.pid, " ", lastRestoreMs_));
             break;
         }
+        case RtEvent::Type::Misplayed:
+            // Declared in the journal, so a comparison of a recording with its render knows
+            // this block of the timeline never went out.
+            log::warn("JACK's clock was read a cycle ahead: the block at frame ", e.frame, " was not played");
+            timeline_.journalNote(log::cat("not played: frames ", e.frame, " +", segment_.geometry().periodFrames,
+                                           " (JACK's clock read a cycle ahead)"));
+            break;
         case RtEvent::Type::Gap:
             log::error("no usable block from any slot at frame ", e.frame, ": output faded to silence");
             notify_("gap", log::cat(e.frame));

@@ -25,7 +25,7 @@ enum class Phase {
     Verified,     // bit-identical: active or standby
 };
 
-struct SlotManagerOptions {
+struct SlotManagerConfig {
     std::string workerPath;
     std::string instance;
     std::string jackServer;
@@ -36,7 +36,7 @@ class SlotManager {
 public:
     using Clock = std::chrono::steady_clock;
     // `notify(kind, text)` tells subscribers and the log about events.
-    SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerOptions options,
+    SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerConfig options,
                 std::function<void(const std::string &kind, const std::string &text)> notify);
     ~SlotManager();
 
@@ -94,7 +94,7 @@ private:
     OutputStage &output_;
     shm::Segment &segment_;
     Timeline &timeline_;
-    SlotManagerOptions options_;
+    SlotManagerConfig config_;
     std::function<void(const std::string &, const std::string &)> notify_;
     Slot slots_[shm::kSlots];
     std::function<void()> restartHook_;

@@ -256,6 +256,14 @@ void Timeline::journalFreshStart(std::uint64_t frame)
     journal(frame, "/patch/commit", {0.0f});
 }
 
+void Timeline::journalNote(const std::string &text)
+{
+    if (!journal_.is_open())
+        return;
+    journal_ << "# " << text << '\n';
+    journal_.flush();
+}
+
 void Timeline::journal(std::uint64_t frame, std::string_view address, const std::vector<model::Arg> &args)
 {
     if (!journal_.is_open())

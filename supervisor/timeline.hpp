@@ -60,6 +60,9 @@ public:
     // before the live patch is re-committed to workers that started empty (both were lost).
     void journalFreshStart(std::uint64_t frame);
 
+    // Writes "# <text>" into the journal (facts about the output a replay cannot know).
+    void journalNote(const std::string &text);
+
     // Drops history older than any snapshot a resync could start from.
     void prune();
 

@@ -355,6 +355,13 @@ def compare(args, suite, take_path, duration):
     sup_gap_blocks = set()
     for f in parse_gap_frames(os.path.join(suite.work, "supervisor.log")):
         sup_gap_blocks.add(f)
+    # Blocks the supervisor declared in the journal as never played.
+    not_played = set()
+    with open(suite.journal) as f:
+        for line in f:
+            m = re.match(r"# not played: frames (\d+) ", line)
+            if m:
+                not_played.add(int(m.group(1)))
     P = args.period
     # Blocks on the timeline's grid (the supervisor outputs whole periods).
     offset = (-first_timeline) % P
@@ -372,13 +379,21 @@ def compare(args, suite, take_path, duration):
         if declared[s:s + P].any():
             stats["declared"] += 1
             continue
+        if tl in not_played:
+            stats["not_played"] = stats.get("not_played", 0) + 1
+            continue
         if tl in sup_gap_blocks or in_sup_gap:
             in_sup_gap = True
             stats["supervisor_gap"] += 1
             continue
         stats["differ"] += 1
         if len(first_diffs) < 10:
-            first_diffs.append(dict(timeline_frame=tl, max_abs=float(np.max(np.abs(a - b)))))
+            # Where the block's content does stand in the render (a misplaced block), if nearby.
+            shift = next((k for k in range(-8, 9) if k and 0 <= s + k * P and s + (k + 1) * P <= n
+                          and np.array_equal(a, ref[s + k * P:s + (k + 1) * P])), None)
+            first_diffs.append(dict(timeline_frame=tl, max_abs=float(np.max(np.abs(a - b))),
+                                    content_of_block_offset=shift, silent=bool(not a.any()),
+                                    after_declared_gap=bool(s >= P and declared[s - P:s].any())))
     stats["first_differences"] = first_diffs
     stats["take_frames"] = int(len(take))
     stats["first_timeline_frame"] = int(first_timeline)

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     // Die with the supervisor (checked against its pid below, in case it already died).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-    worker::WorkerOptions options;
+    worker::WorkerConfig options;
     bool haveSlot = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];

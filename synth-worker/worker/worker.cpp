@@ -30,10 +30,10 @@ void setPrettyName(jack_client_t *client, jack_port_t *port, const std::string &
 
 } // namespace
 
-Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, shm::Segment &segment)
+Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &options, shm::Segment &segment)
 {
     std::unique_ptr<Worker> w(new Worker);
-    w->options_ = options;
+    w->config_ = options;
     w->segment_ = &segment;
     w->geometry_ = segment.geometry();
     if (options.slot >= shm::kSlots)
@@ -243,7 +243,7 @@ int Worker::process(jack_nframes_t frames) noexcept
 
     const jack_time_t started = jack_get_time();
     std::uint32_t rendered = 0;
-    while (engine_->frame() <= target && rendered < options_.maxBlocksPerCycle) {
+    while (engine_->frame() <= target && rendered < config_.maxBlocksPerCycle) {
         if (!renderBlock())
             return 0;
         ++rendered;

@@ -1,0 +1,161 @@
+#include "supervisor/failover.hpp"
+
+namespace chronus::supervisor {
+
+namespace {
+
+using Type = RtEvent::Type;
+
+bool readable(Role role) noexcept { return role == Role::Verified || role == Role::Syncing; }
+
+Type failureOf(BlockState block) noexcept
+{
+    switch (block) {
+    case BlockState::NonFinite: return Type::NonFinite;
+    case BlockState::Corrupt: return Type::Corrupt;
+    case BlockState::Missing:
+    case BlockState::Good: break;
+    }
+    return Type::Missing;
+}
+
+// The standby's block is bad: doubt it once (a syncing slot still catching up is excused
+// for a missing block) and restart its count of equal blocks.
+void doubtStandby(FailoverState &s, const FailoverInput &in, std::uint32_t other, std::uint64_t frame,
+                  FailoverDecision &d) noexcept
+{
+    const bool present = in.standbyBlock != BlockState::Missing;
+    if (!s.suspect[other] && (in.roles[other] == Role::Verified || present)) {
+        s.suspect[other] = true;
+        d.report(failureOf(in.standbyBlock), other, frame);
+    }
+    s.matches[other] = 0;
+}
+
+// The active slot had no usable block: play the other slot's, or fade if it has none.
+void failOver(FailoverState &s, const FailoverInput &in, std::uint32_t active, std::uint64_t frame,
+              FailoverDecision &d) noexcept
+{
+    const std::uint32_t other = 1 - active;
+    Type reason = Type::Missing;
+    if (in.roles[active] != Role::Dead && in.roles[active] != Role::Starting && !s.suspect[active]) {
+        reason = failureOf(in.activeBlock);
+        s.suspect[active] = true;
+        s.matches[active] = 0;
+        d.report(reason, active, frame);
+    }
+    if (readable(in.roles[other]) && in.standbyBlock == BlockState::Good) {
+        // A doubted or unverified slot is still better than silence.
+        d.output = FailoverDecision::Output::Standby;
+        d.failover = true;
+        d.unverifiedCycle = in.roles[other] != Role::Verified || s.suspect[other];
+        s.suspect[other] = false;
+        s.active = int(other);
+        s.inGap = false;
+        d.report(Type::Failover, active, frame, std::uint64_t(reason), other);
+        return;
+    }
+    d.output = FailoverDecision::Output::Fade;
+    d.gap = true;
+    if (!s.inGap)
+        d.report(Type::Gap, active, frame);
+    s.inGap = true;
+    s.active = -1; // adopt whoever has the next block
+}
+
+// Both blocks are good: compare the standby with the active slot.
+void compareStandby(FailoverState &s, const FailoverInput &in, std::uint32_t other, std::uint64_t frame,
+                    std::uint32_t verifyBlocks, FailoverDecision &d) noexcept
+{
+    if (in.roles[other] == Role::Verified && !s.suspect[other]) {
+        if (!in.blocksEqual) {
+            d.divergence = true;
+            s.suspect[other] = true; // the standby is resynced from the active slot
+            d.report(Type::Divergence, other, frame);
+        }
+        return;
+    }
+    if (!in.blocksEqual) {
+        s.matches[other] = 0;
+        s.suspect[other] = true;
+        d.report(Type::SyncMismatch, other, frame);
+        return;
+    }
+    // Syncing, or verified but doubted after a late block: K matches in a row (re)establish
+    // trust.
+    if (++s.matches[other] != verifyBlocks)
+        return;
+    if (in.roles[other] == Role::Syncing) {
+        d.report(Type::Verified, other, frame, s.matches[other]);
+    } else {
+        s.suspect[other] = false;
+        d.report(Type::Recovered, other, frame, s.matches[other]);
+    }
+}
+
+} // namespace
+
+void observeRoles(FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept
+{
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (roles[s] == state.lastRole[s])
+            continue;
+        state.suspect[s] = false;
+        state.matches[s] = 0;
+        state.lastRole[s] = roles[s];
+    }
+}
+
+bool readsActive(const FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept
+{
+    // Syncing only after a double failure made an unverified slot the last one standing.
+    return state.active >= 0 && readable(roles[state.active]) && !state.suspect[state.active];
+}
+
+bool readsStandby(const FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept
+{
+    return state.active >= 0 && readable(roles[1 - state.active]);
+}
+
+std::uint32_t adoptionOrder(const FailoverState &state, const std::array<Role, shm::kSlots> &roles,
+                            std::array<std::uint32_t, 2 * shm::kSlots> &order) noexcept
+{
+    std::uint32_t n = 0;
+    for (int pass = 0; pass < 2; ++pass)
+        for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+            if (roles[s] == Role::Verified && state.suspect[s] == (pass == 1))
+                order[n++] = s;
+    return n;
+}
+
+void adopt(FailoverState &state, std::uint32_t slot) noexcept
+{
+    state.active = int(slot);
+    state.suspect[slot] = false;
+    state.matches[slot] = 0;
+}
+
+FailoverDecision decide(FailoverState &s, const FailoverInput &in, std::uint64_t frame,
+                        std::uint32_t verifyBlocks) noexcept
+{
+    FailoverDecision d;
+    if (s.active < 0)
+        return d; // nothing live (start-up, or nobody had this cycle's block): fade
+    const auto active = std::uint32_t(s.active);
+    const std::uint32_t other = 1 - active;
+    const bool activeGood = readsActive(s, in.roles) && in.activeBlock == BlockState::Good;
+    const bool standbyRead = readable(in.roles[other]);
+    if (standbyRead && in.standbyBlock != BlockState::Good)
+        doubtStandby(s, in, other, frame, d);
+    if (!activeGood) {
+        failOver(s, in, active, frame, d);
+        return d;
+    }
+    d.output = FailoverDecision::Output::Active;
+    s.inGap = false;
+    if (standbyRead && in.standbyBlock == BlockState::Good)
+        compareStandby(s, in, other, frame, verifyBlocks, d);
+    return d;
+}
+
+} // namespace chronus::supervisor
