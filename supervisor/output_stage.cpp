@@ -165,7 +165,7 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     jack_time_t now = 0, next = 0;
     float periodUsecs = 0;
     jack_get_cycle_times(client_, &frame32, &now, &next, &periodUsecs);
-    const std::uint64_t reading = clock_.started() ? shm::extendFrame(clock_.label(), frame32) : frame32;
+    const std::uint64_t reading = clock_.started() ? extendFrame(clock_.label(), frame32) : frame32;
     const CycleClock::Cycle cycle = clock_.next(reading, frames);
     switch (cycle.step) {
     case CycleClock::Step::First:

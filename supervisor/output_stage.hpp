@@ -7,7 +7,7 @@
 // RtEvents. The audio thread never blocks, allocates, logs or makes syscalls.
 #pragma once
 
-#include "common/cycle_clock.hpp"
+#include "common/jack_time.hpp"
 #include "common/jack_client.hpp"
 #include "common/rt.hpp"
 #include "common/shm_layout.hpp"
@@ -41,7 +41,7 @@ struct OutputCounters {
     std::atomic<std::uint64_t> xruns{0};
     std::atomic<std::uint64_t> cycles{0};
     std::atomic<std::uint64_t> skippedFrames{0}; // JACK frame time jumped past a whole cycle
-    // Cycles whose callback read another cycle's frame time (common/cycle_clock.hpp).
+    // Cycles whose callback read another cycle's frame time (common/jack_time.hpp).
     std::atomic<std::uint64_t> misreadCycles{0};
     // Blocks never played because a cycle read the next one's time and played its block early.
     std::atomic<std::uint64_t> misplayedBlocks{0};
@@ -94,7 +94,7 @@ private:
     static void latencyThunk(jack_latency_callback_mode_t mode, void *arg);
     // The audio thread's cycle, in steps.
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
-    // Labels this cycle (common/cycle_clock.hpp), publishes it and the cycle times; returns
+    // Labels this cycle (common/jack_time.hpp), publishes it and the cycle times; returns
     // its timeline frame.
     CHRONUS_RT std::uint64_t advanceClock(std::uint32_t frames) noexcept;
     // The control thread's roles for this cycle.
