@@ -34,7 +34,7 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 2;
+inline constexpr std::uint32_t kVersion = 3;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 
@@ -61,7 +61,16 @@ enum class WorkerState : std::uint32_t {
     Ready = 2,    // JACK running, waiting for a join instruction
     CatchingUp = 3, // loading a snapshot and rendering forward faster than real time
     Live = 4,     // publishing a block every cycle
-    Lost = 5,     // cannot keep up or missed a commit: stopped publishing, wants replacing
+    Lost = 5,     // out of lockstep (SlotStatus::lostReason): stopped publishing, wants replacing
+};
+
+// Why a worker stopped and wants replacing (SlotStatus::lostReason, with WorkerState::Lost).
+enum class LostReason : std::uint32_t {
+    None = 0,
+    CannotKeepUp = 4,   // fell more blocks behind than it can catch up with soon
+    CommitMissed = 1,   // a commit went live before its patch was built here
+    CommitFailed = 2,   // a commit's patch could not be built
+    CommandLate = 3,    // a command arrived after its frame was rendered
 };
 
 // How a worker joins the timeline (SlotStatus::joinKind).
@@ -73,7 +82,8 @@ enum class JoinKind : std::uint32_t {
 // CommandRecord::kind
 enum class RecordKind : std::uint32_t {
     Event = 1,  // `event` at event.frame
-    Commit = 2, // patch spec text [textOffset, +textLength) goes live at `frame`
+    Commit = 2, // patch spec text [textOffset, +textLength) of `generation`: build it now; it goes
+                // live with its Activate event
 };
 
 // One fixed-size command. Events go to the event ring, commits to the control ring.
@@ -107,6 +117,7 @@ struct alignas(64) SlotStatus {
     // Worker -> supervisor.
     std::atomic<std::int32_t> pid;
     std::atomic<WorkerState> workerState;
+    std::atomic<LostReason> lostReason;         // set before workerState becomes Lost
     std::atomic<std::uint64_t> heartbeat;       // cycles run
     std::atomic<std::uint64_t> lastBlock;       // frame of the last published block
     std::atomic<std::uint32_t> dspLoadPpm;      // render time / period, smoothed, parts per million
@@ -119,6 +130,7 @@ struct alignas(64) SlotStatus {
     // after V + period is taken before its frame is rendered (Timeline::apply).
     std::atomic<std::uint64_t> drainFrame;
     std::atomic<std::uint64_t> commitsMissed;   // commit not built by its frame
+    std::atomic<std::uint32_t> preparedGeneration; // latest commit whose patch is built (Worker::drainControl)
     std::atomic<std::uint64_t> commitErrors;    // spec that failed to compile or build
     std::atomic<std::uint32_t> snapshotServed;  // == snapshotRequest once written
     std::atomic<std::uint32_t> joinDone;        // == joinSeq once the join is complete

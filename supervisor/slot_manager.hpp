@@ -80,6 +80,7 @@ private:
         bool missing = false;             // missed a block; the audio thread doubts it
         Clock::time_point missingAt{};    // since then no new block (lastBlockSeen)
         std::uint64_t lastBlockSeen = 0;
+        Clock::time_point missingSince{}; // the first missed block not yet caught up
     };
     // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock).
     void checkHung(std::uint32_t slot);
