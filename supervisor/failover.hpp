@@ -33,7 +33,8 @@ struct RtEvent {
         Verified,     // syncing slot matched `value` blocks in a row
         Recovered,    // a doubted (late) verified slot matched `value` blocks in a row again
         SyncMismatch, // syncing slot disagreed at frame
-        Gap,          // no usable block at frame: faded to silence
+        Gap,          // no usable block at frame: faded to silence (value: 0)
+        GapEnd,       // blocks play again at frame; value = frames of silence since the Gap
         Misplayed,    // JACK's clock was read a cycle ahead: block `frame` was not played
     };
     Type type;
@@ -58,6 +59,8 @@ struct FailoverState {
     std::array<std::uint32_t, shm::kSlots> matches{}; // blocks in a row equal to the active slot's
     std::array<Role, shm::kSlots> lastRole{};        // roles seen last cycle
     bool inGap = false;                              // the last cycle faded to silence
+    bool played = false;                             // some block has played (start-up is over)
+    std::uint64_t gapStart = 0;                      // first frame of the current gap
 };
 
 // This cycle's inputs: the roles, and the blocks read for the cycle's frame.
@@ -75,12 +78,12 @@ struct FailoverDecision {
         Fade,    // nobody has a usable block: fade the last sample to silence
     };
     Output output = Output::Fade;
-    std::array<RtEvent, 3> events{};
+    std::array<RtEvent, 4> events{};
     std::uint8_t eventCount = 0;
     bool failover = false;        // switched slots this cycle
     bool unverifiedCycle = false; // played a slot not (or no longer) verified
     bool divergence = false;      // the verified standby disagreed with the active slot
-    bool gap = false;             // a cycle without a usable block, counted
+    bool gap = false;             // a cycle without a usable block after start-up, counted
 
     CHRONUS_RT void report(RtEvent::Type type, std::uint32_t slot, std::uint64_t frame, std::uint64_t value = 0,
                            std::uint32_t other = 0) noexcept

@@ -303,6 +303,12 @@ void SlotManager::handleRtEvents()
             notify_("worker_synced", log::cat(int(e.slot), " ", slot.pid, " ", lastRestoreMs_));
             break;
         }
+        case RtEvent::Type::GapEnd: {
+            const std::uint64_t start = e.frame - e.value;
+            log::warn("output plays again at frame ", e.frame, " after ", e.value, " frames of silence");
+            timeline_.journalNote(log::cat("gap: frames ", start, " +", e.value, " (no slot had a usable block)"));
+            break;
+        }
         case RtEvent::Type::Misplayed:
             // Declared in the journal, so a comparison of a recording with its render knows
             // this block of the timeline never went out.
