@@ -147,7 +147,9 @@ struct alignas(64) SlotStatus {
 };
 
 // Test hook: faults a worker's audio thread injects on request (SlotStatus::faultInjection).
-enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2 };
+// DelayEvents: the worker leaves its event ring alone for a few blocks, so commands reach it
+// after their frames (as if the records had been held up on the way).
+enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2, DelayEvents = 3 };
 
 // Header of one audio block in a ring; channel data (channels x periodFrames floats,
 // planar) follows at blockDataOffset.

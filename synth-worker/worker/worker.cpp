@@ -184,6 +184,10 @@ void Worker::takeEvents() noexcept
     // fences and reads this, so between the two fences one side sees the other (Dekker).
     st.drainFrame.store(engine_->frame(), std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (delayEventsBlocks_ > 0) { // test hook (FaultKind::DelayEvents)
+        --delayEventsBlocks_;
+        return;
+    }
     const std::uint64_t lateBefore = engine_->stats().eventsLate;
     shm::CommandRecord rec;
     while (slot_.events.tryPop(rec))
@@ -303,6 +307,7 @@ void Worker::renderCycle() noexcept
         // Test hook: deliberately miss the deadline by several periods.
         ::usleep(static_cast<useconds_t>(periodUsecs * 6));
         break;
+    case shm::FaultKind::DelayEvents: delayEventsBlocks_ = kDelayEventsBlocks; break;
     case shm::FaultKind::None: break;
     }
 
