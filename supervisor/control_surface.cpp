@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 
 #include <cctype>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -212,7 +213,8 @@ void ControlSurface::command(const osc::Message &msg)
     auto outcome = controller_.handle(msg.address, *args);
     if (!outcome)
         return failWith(msg, outcome.error());
-    const Timeline::Ticket ticket = timeline_.apply(*outcome, frame, msg.address, *args);
+    const Timeline::Ticket ticket =
+        timeline_.apply(*outcome, frame, msg.address, *args, {.track = outcome->commit != nullptr});
 
     std::vector<osc::Arg> extra;
     for (const auto &r : outcome->reply)
@@ -385,11 +387,43 @@ void ControlSurface::tick()
     if (!recorder_)
         return;
     const auto now = std::chrono::steady_clock::now();
-    if (now < nextRecorderCheck_)
+    if (now < nextRecorderCheck_ && forwarded_.empty())
         return;
     nextRecorderCheck_ = now + std::chrono::milliseconds(50);
-    while (auto news = recorder_->receive(0))
-        relayFromRecorder(*news);
+    while (auto got = recorder_->receive(0))
+        takeFromRecorder(*got);
+    // Requests the recorder did not answer in time: say so, and go on serving everyone.
+    std::erase_if(forwarded_, [&](const Forwarded &f) {
+        if (now < f.deadline)
+            return false;
+        ++rejected_;
+        if (server_)
+            server_->sendTo(f.url, "/fail", {f.request, recorderSilence()});
+        return true;
+    });
+}
+
+void ControlSurface::takeFromRecorder(const osc::Message &got)
+{
+    // The recorder answers in the order it was asked: the oldest request with this address.
+    const auto answered = [&](const Forwarded &f) {
+        return got.address == f.request + ".reply" ||
+               ((got.address == "/done" || got.address == "/fail") && got.stringAt(0) && *got.stringAt(0) == f.request);
+    };
+    const auto it = std::find_if(forwarded_.begin(), forwarded_.end(), answered);
+    if (it == forwarded_.end())
+        return relayFromRecorder(got); // news, not an answer
+    if (it->request == "/record/start" && got.address == "/done")
+        recordStarter_ = it->url;
+    if (server_)
+        server_->sendTo(it->url, got.address, got.args);
+    forwarded_.erase(it);
+}
+
+std::string ControlSurface::recorderSilence() const
+{
+    return log::cat("recorder not answering (chronus-recorder on ", config_.recorderHost, ":", config_.recorderPort,
+                    "; is it running?)");
 }
 
 void ControlSurface::forwardToRecorder(const osc::Message &msg)
@@ -400,16 +434,20 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
             return failWith(msg, "cannot reach the recorder: " + client.error());
         recorder_ = std::move(*client);
     }
-    // What the recorder sent on its own since the last check is news for the take's
-    // starter, not the answer to this request.
-    while (auto news = recorder_->receive(0))
-        relayFromRecorder(*news);
     if (!recorder_->send(msg.address, msg.args))
         return failWith(msg, log::cat("cannot send to the recorder on port ", config_.recorderPort));
-    // The recorder answers within milliseconds, but a stop drains the ring first and may
-    // wait out a disk stall (up to 3 s). Keep the slots serviced meanwhile by waiting in
-    // short steps.
+    // The recorder answers within milliseconds, but a stop drains the ring first and may wait
+    // out a disk stall (up to 3 s).
     const auto patience = std::chrono::seconds(msg.address == "/record/stop" ? 6 : 2);
+    if (msg.protocol == osc::Protocol::Udp && !msg.senderUrl.empty()) {
+        // Answered from tick() when the recorder answers: nobody waits for it here.
+        if (forwarded_.size() >= kMaxForwarded)
+            return failWith(msg, "too many requests waiting for the recorder");
+        forwarded_.push_back({msg.address, msg.senderUrl, std::chrono::steady_clock::now() + patience});
+        return;
+    }
+    // A TCP reply must go out on its connection, inside this handler: wait here, in short
+    // steps that keep the slots serviced.
     const auto deadline = std::chrono::steady_clock::now() + patience;
     while (std::chrono::steady_clock::now() < deadline) {
         auto got = recorder_->receive(2);
@@ -418,19 +456,18 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
                               ((got->address == "/done" || got->address == "/fail") && got->stringAt(0) &&
                                *got->stringAt(0) == msg.address);
             if (!ours) {
-                relayFromRecorder(*got);
+                takeFromRecorder(*got);
                 continue;
             }
             if (msg.address == "/record/start" && got->address == "/done")
-                recordStarter_ = msg.protocol == osc::Protocol::Udp ? msg.senderUrl : std::string();
+                recordStarter_.clear(); // news cannot follow a TCP client
             return reply(msg, got->address, got->args);
         }
         if (idle_)
             idle_();
         answerDeferred();
     }
-    failWith(msg, log::cat("no answer from chronus-recorder on ", config_.recorderHost, ":", config_.recorderPort,
-                           " (is it running?)"));
+    failWith(msg, recorderSilence());
 }
 
 } // namespace chronus::supervisor

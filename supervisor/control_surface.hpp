@@ -63,6 +63,10 @@ private:
     void status(const osc::Message &msg);
     void forwardToRecorder(const osc::Message &msg);
     void relayFromRecorder(const osc::Message &news);
+    // An answer to a forwarded request (to its sender) or news (to the take's starter).
+    void takeFromRecorder(const osc::Message &got);
+    // The /fail reason when the recorder does not answer.
+    std::string recorderSilence() const;
     struct Deferred {
         Timeline::Ticket ticket;
         std::uint64_t frame; // the command's frame once stamped, else kNoBlock
@@ -102,6 +106,14 @@ private:
     std::vector<std::string> subscribers_;
     std::unique_ptr<osc::Client> recorder_;
     std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
+    // /record/* requests forwarded for UDP senders, waiting for the recorder's answer.
+    struct Forwarded {
+        std::string request; // its address
+        std::string url;     // the sender
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::vector<Forwarded> forwarded_;
+    static constexpr std::size_t kMaxForwarded = 256;
     std::chrono::steady_clock::time_point nextRecorderCheck_{};
     std::uint64_t rejected_ = 0;
     std::vector<Deferred> deferred_;

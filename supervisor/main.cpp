@@ -308,7 +308,7 @@ int main(int argc, char **argv)
         model::Outcome outcome;
         outcome.commit = std::make_shared<const model::CompiledPatch>(std::move(*compiled));
         (void)timeline.apply(outcome, timeline.frameFor(std::nullopt), "/patch/load", {json, 0.0f},
-                             /*freshStart=*/true);
+                             {.freshStart = true});
         log::warn("both workers were lost: re-committing the live patch");
         controlSurface.notify("error", "both workers were lost; the live patch was restored");
     });

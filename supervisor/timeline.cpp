@@ -146,9 +146,10 @@ void Timeline::send(Entry entry)
 }
 
 Timeline::Ticket Timeline::apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
-                                 const std::vector<model::Arg> &args, bool freshStart)
+                                 const std::vector<model::Arg> &args, ApplyOptions options)
 {
-    Request request{outcome, frame, std::string(address), args, ++nextTicket_, freshStart};
+    Request request{outcome, frame, std::string(address), args, options.track ? ++nextTicket_ : 0,
+                    options.freshStart};
     const Ticket ticket = request.ticket;
     if (pending_ || !waiting_.empty())
         waiting_.push_back(std::move(request)); // behind a commit being prepared
@@ -157,7 +158,7 @@ Timeline::Ticket Timeline::apply(const model::Outcome &outcome, std::uint64_t fr
     return ticket;
 }
 
-Timeline::Ticket Timeline::barrier() { return apply({}, 0, {}, {}); }
+Timeline::Ticket Timeline::barrier() { return apply({}, 0, {}, {}, {.track = true}); }
 
 std::optional<std::uint64_t> Timeline::takeFrame(Ticket ticket)
 {
@@ -169,7 +170,11 @@ std::optional<std::uint64_t> Timeline::takeFrame(Ticket ticket)
     return frame;
 }
 
-void Timeline::resolve(Ticket ticket, std::uint64_t frame) { stampedTickets_[ticket] = frame; }
+void Timeline::resolve(Ticket ticket, std::uint64_t frame)
+{
+    if (ticket != 0)
+        stampedTickets_[ticket] = frame;
+}
 
 void Timeline::carryOut(Request request)
 {

@@ -27,6 +27,13 @@
 
 namespace chronus::supervisor {
 
+// How Timeline::apply() is asked.
+struct ApplyOptions {
+    bool track = false;      // keep the frame for takeFrame() (the caller must take it)
+    bool freshStart = false; // the journal first commits an empty patch, as the workers that
+                             // start empty after losing both did
+};
+
 class Timeline {
 public:
     Timeline(OutputStage &output, shm::Segment &segment);
@@ -48,13 +55,12 @@ public:
 
     // Carries out an interpreter outcome at `frame` or later: events are stamped, recorded
     // for replay and journalled as `address args` at once, unless a commit is being prepared
-    // (then they wait behind it); a commit is sent to be prepared (see above). `freshStart`:
-    // the journal first commits an empty patch, as the workers that start empty after losing
-    // both did. The ticket's frame is known once stamped (frameOf()).
+    // (then they wait behind it); a commit is sent to be prepared (see above). Returns the
+    // ticket to learn its frame by (0 unless tracked).
     Ticket apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
-                 const std::vector<model::Arg> &args, bool freshStart = false);
-    // A ticket stamped after everything applied before it, at the latest frame stamped then
-    // (/sync).
+                 const std::vector<model::Arg> &args, ApplyOptions options = {});
+    // A tracked ticket stamped after everything applied before it, at the latest frame
+    // stamped then (/sync).
     Ticket barrier();
     // The frame a ticket's command took effect at, once stamped; forgets the ticket.
     std::optional<std::uint64_t> takeFrame(Ticket ticket);
