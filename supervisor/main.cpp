@@ -10,6 +10,7 @@
 #include "common/parse.hpp"
 #include "supervisor/service_monitor.hpp"
 #include "supervisor/session.hpp"
+#include "supervisor/live_state.hpp"
 #include "supervisor/slot_manager.hpp"
 #include "supervisor/timeline.hpp"
 
@@ -31,6 +32,7 @@ const char *kUsage = R"(usage: chronus-supervisor [--osc-host 127.0.0.1] [--osc-
                           [--lookahead 2] [--channels 2] [--recorder-port 5006] [--journal FILE]
                           [--patch FILE] [--jack-server NAME] [--jack-name NAME] [--worker PATH]
                           [--patch-dir DIR] [--no-connect] [--nsm-open-timeout 30] [--max-ahead 60]
+                          [--state-dir DIR] [--fresh]
 
 Plays two lockstep chronus-synth-worker processes through the JACK client "chronus"
 (ports out_L, out_R) and switches to the standby inside the same JACK cycle when the
@@ -52,6 +54,11 @@ active worker crashes, hangs or emits NaN/Inf. Controlled by OSC over UDP and TC
                       (default $CHRONUS_PATCH_DIR or ~/.local/share/chronus/patches)
   --worker PATH       chronus-synth-worker binary (default: next to this program)
   --no-connect        do not connect out_* to the system playback ports
+  --state-dir DIR     where the live patch is kept, so a restarted supervisor (killed,
+                      crashed, or after a JACK buffer-size change) plays on with it
+                      (default $CHRONUS_STATE_DIR, $XDG_STATE_HOME/chronus or
+                      ~/.local/state/chronus; the file is <DIR>/<instance>/live.json)
+  --fresh             start empty instead of with the kept live patch
   --nsm-open-timeout S  under a session manager, seconds to wait for the session to open
                       (default 30)
   --max-ahead S       how far ahead a bundle's timetag may be, in seconds (default 60;
@@ -111,6 +118,8 @@ int main(int argc, char **argv)
     std::string oscHost = "127.0.0.1", instance = "default", journalPath, patchPath, jackServer, workerOption;
     std::string jackName = "chronus";
     std::string patchDir = defaultPatchDir();
+    std::string stateDir = LiveState::defaultDir();
+    bool fresh = false;
     int oscPort = 5005, recorderPort = 5006;
     unsigned lookahead = 2, channels = 2, nsmOpenSeconds = 30;
     double maxAheadSeconds = 60;
@@ -176,6 +185,11 @@ int main(int argc, char **argv)
                 return usageError("--patch-dir needs a directory");
         } else if (arg == "--no-connect") {
             connect = false;
+        } else if (arg == "--state-dir") {
+            if (!value(stateDir) || stateDir.empty())
+                return usageError("--state-dir needs a directory");
+        } else if (arg == "--fresh") {
+            fresh = true;
         } else if (arg == "--nsm-open-timeout") {
             if (!value(v) || !parseWhole(v, nsmOpenSeconds) || nsmOpenSeconds < 1 || nsmOpenSeconds > 3600)
                 return usageError("--nsm-open-timeout needs 1..3600 seconds");
@@ -289,6 +303,14 @@ int main(int argc, char **argv)
     };
     SlotManager slots(**output, **segment, timeline,
                       {findWorker(workerOption), instance, (*output)->serverName(), jackName}, notify);
+    // The kept live patch plays at start unless a patch was given (or a session has one).
+    LiveState liveState(stateDir + "/" + instance + "/live.json");
+    if (patchText.empty() && !fresh)
+        if (auto kept = liveState.load(); kept && !kept->empty()) {
+            patchText = *kept;
+            patchPath = liveState.path();
+            log::info("restoring the live patch kept in ", patchPath, " (--fresh starts empty)");
+        }
     ControlSurface controlSurface(controller, timeline, slots, **output, **segment, {recorderPort, "127.0.0.1", patchDir, maxAheadSeconds});
     controlSurface.setServer(server->get());
 
@@ -337,6 +359,7 @@ int main(int argc, char **argv)
     bool ready = false;
     int status = 0;
     const auto started = std::chrono::steady_clock::now();
+    auto nextStateOffer = started;
     while (!quit.load()) {
         if (ready) {
             (*server)->poll(1);
@@ -370,8 +393,14 @@ int main(int argc, char **argv)
             (*nsm)->poll(0);
         slots.service();
         timeline.tick();
-        if (ready)
+        if (ready) {
             controlSurface.tick();
+            // After the start-up patch is in: before it, the empty patch would replace the kept one.
+            if (std::chrono::steady_clock::now() >= nextStateOffer) {
+                liveState.offer(controller.liveJson(2));
+                nextStateOffer = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+            }
+        }
         monitor.tick(ready);
         timeline.prune();
         if ((*output)->serverGone()) {
