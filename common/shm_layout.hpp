@@ -6,7 +6,7 @@
 //
 //   SlotStatus     words the worker publishes (pid, heartbeat, state, load) and the
 //                  supervisor's instructions to it (join, snapshot request)
-//   audio ring     kRingBlocks blocks addressed by start frame; each block is stamped with
+//   audio ring     Geometry::ringBlocks blocks addressed by start frame; each block is stamped with
 //                  its 64-bit timeline frame and a hash (a per-block seqlock: the stamp is
 //                  cleared before writing and set with release after)
 //   event ring     SPSC ring of CommandRecords, supervisor -> worker audio thread
@@ -22,6 +22,7 @@
 
 #include "model/event.hpp" // plain data, header-only
 #include "common/expected.hpp"
+#include "common/slot_state.hpp" // WorkerState
 #include "common/jack_time.hpp"
 
 #include <atomic>
@@ -52,16 +53,6 @@ struct Geometry {
     std::uint64_t textBytes = 4u << 20;     // power of two
     std::uint64_t snapshotBytes = 32u << 20;
     double sampleRate = 48000.0;
-};
-
-// What a worker says it is doing (SlotStatus::workerState).
-enum class WorkerState : std::uint32_t {
-    Empty = 0,    // no worker attached
-    Starting = 1, // attached, opening JACK
-    Ready = 2,    // JACK running, waiting for a join instruction
-    CatchingUp = 3, // loading a snapshot and rendering forward faster than real time
-    Live = 4,     // publishing a block every cycle
-    Lost = 5,     // cannot keep up or missed a commit: stopped publishing, wants replacing
 };
 
 // How a worker joins the timeline (SlotStatus::joinKind).
@@ -106,7 +97,7 @@ struct alignas(64) Header {
 struct alignas(64) SlotStatus {
     // Worker -> supervisor.
     std::atomic<std::int32_t> pid;
-    std::atomic<WorkerState> workerState;
+    std::atomic<WorkerState> workerState;       // common/slot_state.hpp
     std::atomic<std::uint64_t> heartbeat;       // cycles run
     std::atomic<std::uint64_t> lastBlock;       // frame of the last published block
     std::atomic<std::uint32_t> dspLoadPpm;      // render time / period, smoothed, parts per million

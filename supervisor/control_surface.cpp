@@ -327,7 +327,7 @@ void ControlSurface::status(const osc::Message &msg)
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
         const shm::SlotView view = segment_.slot(s);
         const std::string p = "slot" + std::to_string(s) + "_";
-        kv((p + "state").c_str(), slots_.stateName(s));
+        kv((p + "state").c_str(), slots_.statusWord(s));
         kv((p + "pid").c_str(), std::int32_t(slots_.pid(s)));
         kv((p + "dsp_load").c_str(), float(view.status->dspLoadPpm.load(std::memory_order_relaxed)) / 1e6f);
         kv((p + "events_applied").c_str(),

@@ -308,7 +308,7 @@ Expected<void> Worker::join(std::uint32_t seq)
         // Every empty engine renders the same silence, so joining anywhere is lockstep.
         engine_->setFrame(rtTarget_.load(std::memory_order_acquire) + period);
     } else {
-        st.workerState.store(WorkerState::CatchingUp, std::memory_order_release);
+        st.workerState.store(WorkerState::Joining, std::memory_order_release);
         const shm::SlotView source = segment_->slot(st.joinSourceSlot);
         const std::size_t bytes = std::min<std::size_t>(st.joinSnapshotBytes, source.snapshotBytes);
         snapshotCopy_.assign(source.snapshot, source.snapshot + bytes);
