@@ -55,6 +55,10 @@ struct Geometry {
     double sampleRate = 48000.0;
 };
 
+// Events a worker's engine holds scheduled ahead of the block it renders; the supervisor
+// bounds what clients may schedule ahead by it (supervisor/control_surface.hpp).
+inline constexpr std::uint32_t kWorkerPendingEvents = 1u << 16;
+
 // How a worker joins the timeline (SlotStatus::joinKind).
 enum class JoinKind : std::uint32_t {
     Fresh = 1,    // empty engine (no patch yet): every empty engine is identical

@@ -13,11 +13,11 @@ namespace chronus::supervisor {
 
 using shm::kNoBlock;
 
-Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &options)
+Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &config)
 {
     std::unique_ptr<OutputStage> o(new OutputStage);
-    o->config_ = options;
-    auto jack = JackClient::open(options.clientName, options.jackServer);
+    o->config_ = config;
+    auto jack = JackClient::open(config.clientName, config.jackServer);
     if (!jack)
         return fail(jack.error());
     o->jack_ = std::move(*jack);
@@ -25,13 +25,13 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &opt
     o->client_ = client;
     o->period_ = jack_get_buffer_size(client);
     o->rate_ = jack_get_sample_rate(client);
-    const std::uint32_t n = options.channels;
+    const std::uint32_t n = config.channels;
     for (std::uint32_t c = 0; c < n; ++c) {
         const std::string name = n == 2 ? (c == 0 ? "out_L" : "out_R") : "out_" + std::to_string(c + 1);
         jack_port_t *p = jack_port_register(client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE,
                                             JackPortIsOutput | JackPortIsTerminal, 0);
         if (!p)
-            return fail("cannot register JACK port " + options.clientName + ":" + name);
+            return fail("cannot register JACK port " + config.clientName + ":" + name);
         const jack_uuid_t uuid = jack_port_uuid(p);
         const std::string pretty =
             "Chronus " + (n == 2 ? std::string(c == 0 ? "left" : "right") : "out " + std::to_string(c + 1));

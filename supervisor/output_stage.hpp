@@ -50,7 +50,7 @@ struct OutputCounters {
 class OutputStage {
 public:
     // Opens the JACK client and registers out_L/out_R (or out_1..N). Not RT-safe.
-    static Expected<std::unique_ptr<OutputStage>> open(const OutputConfig &options);
+    static Expected<std::unique_ptr<OutputStage>> open(const OutputConfig &config);
     ~OutputStage();
 
     double sampleRate() const;

@@ -72,7 +72,8 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &options, sh
                                channels == 2 ? (c == 0 ? "left" : "right") : std::to_string(c + 1)));
         w->ports_.push_back(p);
     }
-    w->engine_ = std::make_unique<engine::Engine>(w->geometry_.sampleRate, w->geometry_.periodFrames, 1u << 16);
+    w->engine_ = std::make_unique<engine::Engine>(w->geometry_.sampleRate, w->geometry_.periodFrames,
+                                                  shm::kWorkerPendingEvents);
     jack_set_process_callback(client, &Worker::processThunk, w.get());
     jack_set_thread_init_callback(client, &Worker::threadInitThunk, w.get());
     jack_set_buffer_size_callback(client, &Worker::bufferSizeThunk, w.get());
