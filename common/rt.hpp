@@ -2,6 +2,9 @@
 // points and the one place where denormal handling is set.
 #pragma once
 
+#include <cerrno>
+#include <semaphore.h>
+
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
 #endif
@@ -18,6 +21,34 @@
 #endif
 
 namespace chronus {
+
+namespace rt {
+
+// A counting semaphore for waking a worker thread from the audio thread. post() is a single
+// atomic operation, plus a futex wake when a thread waits (the one system call an audio
+// thread may make to hand work on: JACK wakes its own clients the same way).
+class Semaphore {
+public:
+    Semaphore() noexcept { ::sem_init(&sem_, 0, 0); }
+    ~Semaphore() { ::sem_destroy(&sem_); }
+    Semaphore(const Semaphore &) = delete;
+    Semaphore &operator=(const Semaphore &) = delete;
+    // RT-safe (see above).
+    void post() noexcept { ::sem_post(&sem_); }
+    // Blocks until posted; false only on an error other than an interruption.
+    bool wait() noexcept
+    {
+        while (::sem_wait(&sem_) != 0)
+            if (errno != EINTR)
+                return false;
+        return true;
+    }
+
+private:
+    sem_t sem_;
+};
+
+} // namespace rt
 
 // Sets flush-to-zero and denormals-are-zero for its lifetime and restores the previous
 // mode on exit. Every render path (worker callback, offline renderer, tests) takes one,

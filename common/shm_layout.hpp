@@ -35,7 +35,7 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 2;
+inline constexpr std::uint32_t kVersion = 3;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 
@@ -68,7 +68,8 @@ enum class JoinKind : std::uint32_t {
 // CommandRecord::kind
 enum class RecordKind : std::uint32_t {
     Event = 1,  // `event` at event.frame
-    Commit = 2, // patch spec text [textOffset, +textLength) goes live at `frame`
+    Commit = 2, // patch spec text [textOffset, +textLength) of `generation`: build it now; it goes
+                // live with its Activate event
 };
 
 // One fixed-size command. Events go to the event ring, commits to the control ring.
@@ -102,6 +103,7 @@ struct alignas(64) SlotStatus {
     // Worker -> supervisor.
     std::atomic<std::int32_t> pid;
     std::atomic<WorkerState> workerState;       // common/slot_state.hpp
+    std::atomic<LostReason> lostReason;         // set before workerState becomes Lost
     std::atomic<std::uint64_t> heartbeat;       // cycles run
     std::atomic<std::uint64_t> lastBlock;       // frame of the last published block
     std::atomic<std::uint32_t> dspLoadPpm;      // render time / period, smoothed, parts per million
@@ -114,6 +116,7 @@ struct alignas(64) SlotStatus {
     // after V + period is taken before its frame is rendered (Timeline::apply).
     std::atomic<std::uint64_t> drainFrame;
     std::atomic<std::uint64_t> commitsMissed;   // commit not built by its frame
+    std::atomic<std::uint32_t> preparedGeneration; // latest commit whose patch is built (Worker::drainControl)
     std::atomic<std::uint64_t> commitErrors;    // spec that failed to compile or build
     std::atomic<std::uint32_t> snapshotServed;  // == snapshotRequest once written
     std::atomic<std::uint32_t> joinDone;        // == joinSeq once the join is complete
@@ -130,7 +133,9 @@ struct alignas(64) SlotStatus {
 };
 
 // Test hook: faults a worker's audio thread injects on request (SlotStatus::faultInjection).
-enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2 };
+// DelayEvents: the worker leaves its event ring alone for a few blocks, so commands reach it
+// after their frames (as if the records had been held up on the way).
+enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2, DelayEvents = 3 };
 
 // Header of one audio block in a ring; channel data (channels x periodFrames floats,
 // planar) follows at blockDataOffset.

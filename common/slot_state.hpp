@@ -50,7 +50,17 @@ enum class WorkerState : std::uint32_t {
     Ready = 2,    // JACK running, waiting for a join instruction
     Joining = 3,  // loading a snapshot and replaying faster than real time
     Live = 4,     // joined: publishing a block every cycle
-    Lost = 5,     // out of lockstep (cannot keep up, missed a commit, got an event late): wants replacing
+    Lost = 5,     // out of lockstep (SlotStatus::lostReason): stopped publishing, wants replacing
+};
+
+// Why a worker stopped and wants replacing (SlotStatus::lostReason, with WorkerState::Lost).
+// Values are part of the shm layout.
+enum class LostReason : std::uint32_t {
+    None = 0,
+    CannotKeepUp = 4, // fell more blocks behind than it can catch up with soon
+    CommitMissed = 1, // a commit went live before its patch was built here
+    CommitFailed = 2, // a commit's patch could not be built
+    CommandLate = 3,  // a command arrived after its frame was rendered
 };
 
 } // namespace chronus::shm

@@ -63,18 +63,37 @@ private:
     void reply(const osc::Message &msg, std::string_view address, std::vector<osc::Arg> args);
     void done(const osc::Message &msg, std::vector<osc::Arg> extra = {});
     void failWith(const osc::Message &msg, const std::string &reason);
-    // Waits (servicing slots) until the output has played `frame`, up to `timeoutMs`.
-    bool waitForFrame(std::uint64_t frame, int timeoutMs);
     void status(const osc::Message &msg);
     void forwardToRecorder(const osc::Message &msg);
     void relayFromRecorder(const osc::Message &news);
-    // Answers `address args` once the output has played `frame` (UDP: later, from tick();
-    // TCP: waits here, as the reply must go out on the connection inside the handler), or
-    // /fail <request> <timeoutReason> if it does not in time. `commitEvent` non-empty: also
-    // tell /notify subscribers "commit_done <commitEvent>".
-    void answerWhenPlayed(const osc::Message &msg, std::uint64_t frame, std::string_view address,
+    // An answer to a forwarded request (to its sender) or news (to the take's starter).
+    void takeFromRecorder(const osc::Message &got);
+    // The /fail reason when the recorder does not answer.
+    std::string recorderSilence() const;
+    struct Deferred {
+        Timeline::Ticket ticket;
+        std::uint64_t frame; // the command's frame once stamped, else kNoBlock
+        std::string url;     // the requester (UDP)
+        std::string request; // its address, for a /fail
+        std::string address; // the answer
+        std::vector<osc::Arg> args;
+        std::string timeoutReason;
+        std::int64_t commitGeneration; // >= 0: a commit (the answer gains its frame; subscribers hear it)
+        std::chrono::steady_clock::time_point deadline;
+    };
+    // How long an answer may wait for its command to be stamped and played.
+    static constexpr std::chrono::seconds kAnswerPatience{10};
+    // Answers `address args` once the ticket's command has taken effect and the output has
+    // played its frame (UDP: later, from tick(); TCP: waits here, as the reply must go out on
+    // the connection inside the handler), or /fail <request> <timeoutReason> if it does not
+    // in time. `commitGeneration` >= 0: the answer also gives the frame, and /notify
+    // subscribers hear "commit_done <generation> <frame>".
+    void answerWhenPlayed(const osc::Message &msg, Timeline::Ticket ticket, std::string_view address,
                           std::vector<osc::Arg> args, const std::string &timeoutReason,
-                          const std::string &commitEvent = {});
+                          std::int64_t commitGeneration = -1);
+    // Whether a deferred answer can go out now (learns its frame from the timeline).
+    bool ready(Deferred &d);
+    void finishAnswer(Deferred &d);
     void answerDeferred();
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
@@ -90,18 +109,16 @@ private:
     std::vector<std::string> subscribers_;
     std::unique_ptr<osc::Client> recorder_;
     std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
-    std::chrono::steady_clock::time_point nextRecorderCheck_{};
-    std::uint64_t rejected_ = 0;
-    struct Deferred {
-        std::uint64_t frame;
-        std::string url;     // the requester (UDP)
-        std::string request; // its address, for a /fail
-        std::string address; // the answer
-        std::vector<osc::Arg> args;
-        std::string timeoutReason;
-        std::string commitEvent;
+    // /record/* requests forwarded for UDP senders, waiting for the recorder's answer.
+    struct Forwarded {
+        std::string request; // its address
+        std::string url;     // the sender
         std::chrono::steady_clock::time_point deadline;
     };
+    std::vector<Forwarded> forwarded_;
+    static constexpr std::size_t kMaxForwarded = 256;
+    std::chrono::steady_clock::time_point nextRecorderCheck_{};
+    std::uint64_t rejected_ = 0;
     std::vector<Deferred> deferred_;
 };
 

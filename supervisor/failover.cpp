@@ -30,6 +30,26 @@ void doubtStandby(FailoverState &s, const FailoverInput &in, std::uint32_t other
     s.matches[other] = 0;
 }
 
+// A cycle of silence after start-up: counted; reported when it begins.
+void enterGap(FailoverState &s, std::uint32_t slot, std::uint64_t frame, FailoverDecision &d) noexcept
+{
+    d.gap = true;
+    if (!s.inGap) {
+        s.gapStart = frame;
+        d.report(Type::Gap, slot, frame);
+    }
+    s.inGap = true;
+}
+
+// A block plays: a gap before it is over.
+void leaveGap(FailoverState &s, std::uint32_t slot, std::uint64_t frame, FailoverDecision &d) noexcept
+{
+    s.played = true;
+    if (s.inGap)
+        d.report(Type::GapEnd, slot, frame, frame - s.gapStart);
+    s.inGap = false;
+}
+
 // The active slot had no usable block: play the other slot's, or fade if it has none.
 void failOver(FailoverState &s, const FailoverInput &in, std::uint32_t active, std::uint64_t frame,
               FailoverDecision &d) noexcept
@@ -49,15 +69,12 @@ void failOver(FailoverState &s, const FailoverInput &in, std::uint32_t active, s
         d.unverifiedCycle = in.states[other] != SlotState::Verified || s.suspect[other];
         s.suspect[other] = false;
         s.active = int(other);
-        s.inGap = false;
         d.report(Type::Failover, active, frame, std::uint64_t(reason), other);
+        leaveGap(s, other, frame, d);
         return;
     }
     d.output = FailoverDecision::Output::Fade;
-    d.gap = true;
-    if (!s.inGap)
-        d.report(Type::Gap, active, frame);
-    s.inGap = true;
+    enterGap(s, active, frame, d);
     s.active = -1; // adopt whoever has the next block
 }
 
@@ -137,8 +154,12 @@ FailoverDecision decide(FailoverState &s, const FailoverInput &in, std::uint64_t
                         std::uint32_t verifyBlocks) noexcept
 {
     FailoverDecision d;
-    if (s.active < 0)
-        return d; // nothing live (start-up, or nobody had this cycle's block): fade
+    if (s.active < 0) {
+        // Nobody had this cycle's block: fade. Silence before anything played is start-up.
+        if (s.played)
+            enterGap(s, 0, frame, d);
+        return d;
+    }
     const auto active = std::uint32_t(s.active);
     const std::uint32_t other = 1 - active;
     const bool activeGood = readsActive(s, in.states) && in.activeBlock == BlockState::Good;
@@ -150,7 +171,7 @@ FailoverDecision decide(FailoverState &s, const FailoverInput &in, std::uint64_t
         return d;
     }
     d.output = FailoverDecision::Output::Active;
-    s.inGap = false;
+    leaveGap(s, active, frame, d);
     if (standbyRead && in.standbyBlock == BlockState::Good)
         compareStandby(s, in, other, frame, verifyBlocks, d);
     return d;

@@ -25,7 +25,8 @@ struct RtEvent {
         Verified,     // verifying slot matched `value` blocks in a row
         Recovered,    // a doubted (late) verified slot matched `value` blocks in a row again
         SyncMismatch, // verifying (or doubted) slot disagreed at frame: it is not in sync
-        Gap,          // no usable block at frame: faded to silence
+        Gap,          // no usable block at frame: faded to silence (value: 0)
+        GapEnd,       // blocks play again at frame; value = frames of silence since the Gap
         Misplayed,    // JACK's clock was read a cycle ahead: block `frame` was not played
     };
     Type type;
@@ -50,6 +51,8 @@ struct FailoverState {
     std::array<std::uint32_t, shm::kSlots> matches{}; // blocks in a row equal to the active slot's
     std::array<SlotState, shm::kSlots> lastState{};  // states seen last cycle
     bool inGap = false;                              // the last cycle faded to silence
+    bool played = false;                             // some block has played (start-up is over)
+    std::uint64_t gapStart = 0;                      // first frame of the current gap
 };
 
 // This cycle's inputs: the slots' states, and the blocks read for the cycle's frame.
@@ -67,12 +70,12 @@ struct FailoverDecision {
         Fade,    // nobody has a usable block: fade the last sample to silence
     };
     Output output = Output::Fade;
-    std::array<RtEvent, 3> events{};
+    std::array<RtEvent, 4> events{};
     std::uint8_t eventCount = 0;
     bool failover = false;        // switched slots this cycle
     bool unverifiedCycle = false; // played a slot not (or no longer) verified
     bool divergence = false;      // the verified standby disagreed with the active slot
-    bool gap = false;             // a cycle without a usable block, counted
+    bool gap = false;             // a cycle without a usable block after start-up, counted
 
     CHRONUS_RT void report(RtEvent::Type type, std::uint32_t slot, std::uint64_t frame, std::uint64_t value = 0,
                            std::uint32_t other = 0) noexcept

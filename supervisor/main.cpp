@@ -307,10 +307,9 @@ int main(int argc, char **argv)
         }
         model::Outcome outcome;
         outcome.commit = std::make_shared<const model::CompiledPatch>(std::move(*compiled));
-        const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
-        timeline.journalFreshStart(frame - 1);
-        (void)timeline.apply(outcome, frame, "/patch/load", {json, 0.0f});
-        log::warn("both workers were lost: re-committed the live patch at frame ", frame);
+        (void)timeline.apply(outcome, timeline.frameFor(std::nullopt), "/patch/load", {json, 0.0f},
+                             {.freshStart = true});
+        log::warn("both workers were lost: re-committing the live patch");
         controlSurface.notify("error", "both workers were lost; the live patch was restored");
     });
 
@@ -357,8 +356,7 @@ int main(int argc, char **argv)
                         status = 1;
                         break;
                     }
-                    const std::uint64_t frame = timeline.commitFrameFor(timeline.frameFor(std::nullopt));
-                    (void)timeline.apply(*outcome, frame, "/patch/load", {patchText, 0.0f});
+                    (void)timeline.apply(*outcome, timeline.frameFor(std::nullopt), "/patch/load", {patchText, 0.0f});
                 }
             } else if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
                 log::error("no worker came up within 10 s (worker binary: ", findWorker(workerOption), ")");
@@ -371,6 +369,7 @@ int main(int argc, char **argv)
         if (*nsm && ready)
             (*nsm)->poll(0);
         slots.service();
+        timeline.tick();
         if (ready)
             controlSurface.tick();
         monitor.tick(ready);

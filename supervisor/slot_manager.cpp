@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include <sys/syscall.h>
@@ -22,11 +23,31 @@ constexpr auto kJoinTimeout = std::chrono::seconds(3);
 constexpr auto kVerifyTimeout = std::chrono::seconds(3);
 // A worker that missed blocks and has published none since for this long is stuck.
 constexpr auto kRecoverTimeout = std::chrono::seconds(1);
-// A worker whose cycle count stands still while ours advances this many cycles is hung.
-// On a loaded machine a non-real-time JACK thread can be held off for tens of milliseconds
-// without anything being wrong, so the limit is at least a quarter of a second.
-constexpr std::uint64_t kHungCyclesMin = 8;
-constexpr double kHungSecondsMin = 0.25;
+// One that publishes but has not caught up with the output after this long never will.
+constexpr auto kCatchUpLimit = std::chrono::seconds(10);
+// A worker whose cycle count stands still while ours advances this many cycles is hung
+// (stopped, deadlocked): on non-real-time JACK a client stuck in the graph also holds up the
+// other clients' cycles, so it goes quickly. One that is only waiting for the CPU (runnable)
+// gets at least a quarter of a second.
+constexpr std::uint64_t kHungCycles = 8;
+constexpr double kRunnableSeconds = 0.25;
+
+// The state letter of a process from /proc/<pid>/stat ('R' running or runnable, 'S'
+// sleeping, 'T' stopped, ...), or 0 if unknown.
+char processState(pid_t pid)
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+    std::FILE *f = std::fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[512];
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    const char *close = std::strrchr(buf, ')'); // the name may hold spaces and parentheses
+    return close && close[1] == ' ' ? close[2] : 0;
+}
 
 const char *reasonName(RtEvent::Type t)
 {
@@ -38,6 +59,18 @@ const char *reasonName(RtEvent::Type t)
     case RtEvent::Type::SyncMismatch: return "did not match the active slot while verifying";
     default: return "failure";
     }
+}
+
+std::string lostText(shm::LostReason reason)
+{
+    switch (reason) {
+    case shm::LostReason::CannotKeepUp: return "the worker fell too far behind to catch up soon";
+    case shm::LostReason::CommitMissed: return "a commit went live before the worker had built its patch";
+    case shm::LostReason::CommitFailed: return "the worker could not build a committed patch";
+    case shm::LostReason::CommandLate: return "a command reached the worker after its frame was rendered";
+    case shm::LostReason::None: break;
+    }
+    return "the worker stopped (out of lockstep)";
 }
 
 std::string describeExit(int status)
@@ -234,7 +267,7 @@ void SlotManager::handleRtEvents()
             Slot &slot = slots_[e.slot];
             if (!slot.missing) {
                 slot.missing = true;
-                slot.missingAt = Clock::now();
+                slot.missingAt = slot.missingSince = Clock::now();
                 slot.lastBlockSeen = segment_.slot(e.slot).status->lastBlock.load(std::memory_order_acquire);
             }
             log::warn("slot ", int(e.slot), " (pid ", slot.pid, "): missing block at frame ", e.frame);
@@ -270,6 +303,12 @@ void SlotManager::handleRtEvents()
             notify_("worker_synced", log::cat(int(e.slot), " ", slot.pid, " ", lastRestoreMs_));
             break;
         }
+        case RtEvent::Type::GapEnd: {
+            const std::uint64_t start = e.frame - e.value;
+            log::warn("output plays again at frame ", e.frame, " after ", e.value, " frames of silence");
+            timeline_.journalNote(log::cat("gap: frames ", start, " +", e.value, " (no slot had a usable block)"));
+            break;
+        }
         case RtEvent::Type::Misplayed:
             // Declared in the journal, so a comparison of a recording with its render knows
             // this block of the timeline never went out.
@@ -292,14 +331,15 @@ void SlotManager::checkHung(std::uint32_t s)
     const std::uint64_t beat = st.heartbeat.load(std::memory_order_relaxed);
     const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);
     const shm::Geometry &g = segment_.geometry();
-    const std::uint64_t hungCycles =
-        std::max<std::uint64_t>(kHungCyclesMin, std::uint64_t(kHungSecondsMin * g.sampleRate / g.periodFrames));
     if (beat != slot.lastHeartbeat) {
         slot.lastHeartbeat = beat;
         slot.cyclesAtBeat = cycles;
-    } else if (cycles - slot.cyclesAtBeat >= hungCycles) {
-        fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
-        return;
+    } else if (cycles - slot.cyclesAtBeat >= kHungCycles) {
+        const std::uint64_t runnableCycles = std::uint64_t(kRunnableSeconds * g.sampleRate / g.periodFrames);
+        if (processState(slot.pid) != 'R' || cycles - slot.cyclesAtBeat >= runnableCycles) {
+            fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
+            return;
+        }
     }
     if (!slot.missing)
         return;
@@ -313,7 +353,9 @@ void SlotManager::checkHung(std::uint32_t s)
         log::info("slot ", s, ": caught up");
         return;
     }
-    if (last != slot.lastBlockSeen) {
+    if (Clock::now() - slot.missingSince > kCatchUpLimit) {
+        fail(s, "fell behind and did not catch up within 10 s");
+    } else if (last != slot.lastBlockSeen) {
         slot.lastBlockSeen = last;
         slot.missingAt = Clock::now();
     } else if (Clock::now() - slot.missingAt > kRecoverTimeout) {
@@ -340,9 +382,13 @@ bool SlotManager::failIfBroken(std::uint32_t s)
     const Slot &slot = slots_[s];
     if (slot.state == SlotState::Dead)
         return false;
-    const WorkerState ws = segment_.slot(s).status->workerState.load(std::memory_order_acquire);
-    if (ws == WorkerState::Lost) {
-        fail(s, "worker reported it is out of lockstep (cannot keep up, missed a commit or got an event late)");
+    const shm::SlotStatus &st = *segment_.slot(s).status;
+    if (st.workerState.load(std::memory_order_acquire) == WorkerState::Lost) {
+        fail(s, lostText(st.lostReason.load(std::memory_order_relaxed)));
+        return true;
+    }
+    if (timeline_.prepareOverdue(s)) {
+        fail(s, "worker did not build a committed patch within 2 s");
         return true;
     }
     if (timeline_.overflowed(s)) {

@@ -72,6 +72,7 @@ private:
         bool missing = false;             // missed a block; the audio thread doubts it
         Clock::time_point missingAt{};    // since then no new block (lastBlockSeen)
         std::uint64_t lastBlockSeen = 0;
+        Clock::time_point missingSince{}; // the first missed block not yet caught up
     };
     // Enters `state` and publishes it to the audio thread.
     void enter(std::uint32_t slot, SlotState state);
@@ -84,8 +85,8 @@ private:
     void handleRtEvents();
     // Moves one slot on: one function per state.
     void advance(std::uint32_t slot);
-    // Fails a live slot whose worker is lost, hung or stuck, or whose ring overflowed.
-    // True if it did.
+    // Fails a live slot whose worker is lost, hung or stuck, has not built a committed patch
+    // in time, or whose ring overflowed. True if it did.
     bool failIfBroken(std::uint32_t slot);
     // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock) or that missed
     // blocks and publishes no new ones.

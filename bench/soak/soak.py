@@ -352,6 +352,7 @@ def compare(args, suite, take_path, duration):
     for g in side.get("gaps", []):
         start, length = g["at_frame"], g["frames"]
         declared[start:start + length] = True
+    P = args.period
     sup_gap_blocks = set()
     for f in parse_gap_frames(os.path.join(suite.work, "supervisor.log")):
         sup_gap_blocks.add(f)
@@ -362,19 +363,20 @@ def compare(args, suite, take_path, duration):
             m = re.match(r"# not played: frames (\d+) ", line)
             if m:
                 not_played.add(int(m.group(1)))
-    P = args.period
+            m = re.match(r"# gap: frames (\d+) \+(\d+)", line)
+            if m:
+                for b in range(int(m.group(1)), int(m.group(1)) + int(m.group(2)), P):
+                    sup_gap_blocks.add(b)
     # Blocks on the timeline's grid (the supervisor outputs whole periods).
     offset = (-first_timeline) % P
     stats = dict(blocks=0, equal=0, declared=0, supervisor_gap=0, differ=0)
     first_diffs = []
-    in_sup_gap = False
     for s in range(offset, n - P + 1, P):
         stats["blocks"] += 1
         tl = first_timeline + s
         a, b = take[s:s + P], ref[s:s + P]
         if np.array_equal(a, b):
             stats["equal"] += 1
-            in_sup_gap = False
             continue
         if declared[s:s + P].any():
             stats["declared"] += 1
@@ -382,8 +384,7 @@ def compare(args, suite, take_path, duration):
         if tl in not_played:
             stats["not_played"] = stats.get("not_played", 0) + 1
             continue
-        if tl in sup_gap_blocks or in_sup_gap:
-            in_sup_gap = True
+        if tl in sup_gap_blocks:
             stats["supervisor_gap"] += 1
             continue
         stats["differ"] += 1

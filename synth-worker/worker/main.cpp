@@ -39,11 +39,13 @@ chronus::worker::Worker *current = nullptr;
 
 void onQuit(int) { quit.store(true); }
 // Test hooks (with CHRONUS_FAULT_INJECTION=1): SIGUSR1 poisons the next block with NaN,
-// SIGUSR2 stalls one cycle.
+// SIGUSR2 stalls one cycle, SIGRTMIN holds back the event ring for a few blocks.
 void onFault(int sig)
 {
     if (current)
-        current->injectFault(sig == SIGUSR1 ? chronus::shm::FaultKind::NaN : chronus::shm::FaultKind::Stall);
+        current->injectFault(sig == SIGUSR1   ? chronus::shm::FaultKind::NaN
+                             : sig == SIGUSR2 ? chronus::shm::FaultKind::Stall
+                                              : chronus::shm::FaultKind::DelayEvents);
 }
 
 int usageError(const std::string &message)
@@ -113,6 +115,7 @@ int main(int argc, char **argv)
     const bool injectable = faults && std::string_view(faults) == "1";
     std::signal(SIGUSR1, injectable ? onFault : SIG_IGN);
     std::signal(SIGUSR2, injectable ? onFault : SIG_IGN);
+    std::signal(SIGRTMIN, injectable ? onFault : SIG_IGN);
     if (auto started = (*w)->start(); !started) {
         log::error(started.error());
         return 1;

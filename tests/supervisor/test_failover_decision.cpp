@@ -177,6 +177,42 @@ TEST(FailoverDecision, AGapIsReportedOnceAndEndsWhenABlockPlays)
     EXPECT_FALSE(s.inGap);
 }
 
+TEST(FailoverDecision, EveryCycleOfAGapIsCountedAndItsEndGivesItsLength)
+{
+    FailoverState s;
+    s.active = 0;
+    FailoverInput in;
+    in.states = {SlotState::Verified, SlotState::Dead};
+    observeStates(s, in.states);
+    in.activeBlock = BlockState::Good;
+    EXPECT_EQ(decide(s, in, 0, kVerify).output, O::Active);
+    in.activeBlock = BlockState::Missing;
+    EXPECT_TRUE(decide(s, in, 256, kVerify).gap);
+    // Nobody active: every further silent cycle is part of the gap (it was not counted).
+    for (std::uint64_t f = 512; f < 1280; f += 256) {
+        const auto d = decide(s, in, f, kVerify);
+        EXPECT_TRUE(d.gap) << f;
+        EXPECT_EQ(d.eventCount, 0) << "the gap is reported once, at its start";
+    }
+    adopt(s, 0);
+    in.activeBlock = BlockState::Good;
+    const auto d = decide(s, in, 1280, kVerify);
+    ASSERT_EQ(d.eventCount, 1);
+    EXPECT_EQ(d.events[0].type, T::GapEnd);
+    EXPECT_EQ(d.events[0].value, 1280u - 256u);
+}
+
+TEST(FailoverDecision, SilenceBeforeAnythingPlayedIsNoGap)
+{
+    FailoverState s;
+    FailoverInput in;
+    in.states = {SlotState::Starting, SlotState::Starting};
+    observeStates(s, in.states);
+    const auto d = decide(s, in, 0, kVerify);
+    EXPECT_EQ(d.output, O::Fade);
+    EXPECT_FALSE(d.gap);
+}
+
 TEST(FailoverDecision, AVerifyingSlotIsVerifiedAfterKEqualBlocksAndADoubtedOneRecovers)
 {
     for (SlotState other : {SlotState::Verifying, SlotState::Verified}) {
