@@ -6,7 +6,7 @@
 //
 //   SlotStatus     words the worker publishes (pid, heartbeat, state, load) and the
 //                  supervisor's instructions to it (join, snapshot request)
-//   audio ring     kRingBlocks blocks addressed by start frame; each block is stamped with
+//   audio ring     Geometry::ringBlocks blocks addressed by start frame; each block is stamped with
 //                  its 64-bit timeline frame and a hash (a per-block seqlock: the stamp is
 //                  cleared before writing and set with release after)
 //   event ring     SPSC ring of CommandRecords, supervisor -> worker audio thread
@@ -22,6 +22,7 @@
 
 #include "model/event.hpp" // plain data, header-only
 #include "common/expected.hpp"
+#include "common/slot_state.hpp" // WorkerState
 #include "common/jack_time.hpp"
 
 #include <atomic>
@@ -54,24 +55,9 @@ struct Geometry {
     double sampleRate = 48000.0;
 };
 
-// What a worker says it is doing (SlotStatus::workerState).
-enum class WorkerState : std::uint32_t {
-    Empty = 0,    // no worker attached
-    Starting = 1, // attached, opening JACK
-    Ready = 2,    // JACK running, waiting for a join instruction
-    CatchingUp = 3, // loading a snapshot and rendering forward faster than real time
-    Live = 4,     // publishing a block every cycle
-    Lost = 5,     // out of lockstep (SlotStatus::lostReason): stopped publishing, wants replacing
-};
-
-// Why a worker stopped and wants replacing (SlotStatus::lostReason, with WorkerState::Lost).
-enum class LostReason : std::uint32_t {
-    None = 0,
-    CannotKeepUp = 4,   // fell more blocks behind than it can catch up with soon
-    CommitMissed = 1,   // a commit went live before its patch was built here
-    CommitFailed = 2,   // a commit's patch could not be built
-    CommandLate = 3,    // a command arrived after its frame was rendered
-};
+// Events a worker's engine holds scheduled ahead of the block it renders; the supervisor
+// bounds what clients may schedule ahead by it (supervisor/control_surface.hpp).
+inline constexpr std::uint32_t kWorkerPendingEvents = 1u << 16;
 
 // How a worker joins the timeline (SlotStatus::joinKind).
 enum class JoinKind : std::uint32_t {
@@ -116,7 +102,7 @@ struct alignas(64) Header {
 struct alignas(64) SlotStatus {
     // Worker -> supervisor.
     std::atomic<std::int32_t> pid;
-    std::atomic<WorkerState> workerState;
+    std::atomic<WorkerState> workerState;       // common/slot_state.hpp
     std::atomic<LostReason> lostReason;         // set before workerState becomes Lost
     std::atomic<std::uint64_t> heartbeat;       // cycles run
     std::atomic<std::uint64_t> lastBlock;       // frame of the last published block

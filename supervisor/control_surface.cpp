@@ -27,9 +27,9 @@ std::string clip(std::string_view s, std::size_t max)
     return std::string(s.substr(0, max)) + "...";
 }
 
-// OSC arguments -> the controller's vocabulary. Types the controller cannot mean are
+// OSC arguments -> the interpreter's vocabulary. Types the interpreter cannot mean are
 // refused here with the argument's position.
-Expected<std::vector<model::Arg>> toEngineArgs(const osc::Message &msg)
+Expected<std::vector<model::Arg>> toModelArgs(const osc::Message &msg)
 {
     std::vector<model::Arg> out;
     out.reserve(msg.args.size());
@@ -97,10 +97,10 @@ std::string defaultPatchDir()
     return "patches";
 }
 
-ControlSurface::ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots,
-                               OutputStage &output, shm::Segment &segment, ControlSurfaceConfig options)
-    : controller_(controller), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
-      config_(std::move(options))
+ControlSurface::ControlSurface(model::Interpreter &interpreter, Timeline &timeline, SlotManager &slots,
+                               OutputStage &output, shm::Segment &segment, ControlSurfaceConfig config)
+    : interpreter_(interpreter), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
+      config_(std::move(config))
 {
 }
 
@@ -176,13 +176,13 @@ void ControlSurface::handle(const osc::Message &msg)
 
 void ControlSurface::command(const osc::Message &msg)
 {
-    auto args = toEngineArgs(msg);
+    auto args = toModelArgs(msg);
     if (!args)
         return failWith(msg, args.error());
     if (msg.address == "/patch/dump") {
         if (!args->empty())
             return failWith(msg, "/patch/dump takes no arguments");
-        return done(msg, {controller_.liveJson(-1)});
+        return done(msg, {interpreter_.liveJson(-1)});
     }
     if (msg.address == "/patch/save")
         return savePatch(msg);
@@ -210,7 +210,7 @@ void ControlSurface::command(const osc::Message &msg)
             return failWith(msg, log::cat("too many commands scheduled ahead (", timeline_.scheduledAhead(),
                                           "); wait until some have played"));
     }
-    auto outcome = controller_.handle(msg.address, *args);
+    auto outcome = interpreter_.handle(msg.address, *args);
     if (!outcome)
         return failWith(msg, outcome.error());
     const Timeline::Ticket ticket =
@@ -315,7 +315,7 @@ void ControlSurface::savePatch(const osc::Message &msg)
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << controller_.liveJson(2) << '\n';
+        out << interpreter_.liveJson(2) << '\n';
         if (!out.flush())
             return failWith(msg, "cannot write '" + path + "'");
     }
@@ -339,7 +339,7 @@ void ControlSurface::status(const osc::Message &msg)
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
         const shm::SlotView view = segment_.slot(s);
         const std::string p = "slot" + std::to_string(s) + "_";
-        kv((p + "state").c_str(), slots_.stateName(s));
+        kv((p + "state").c_str(), slots_.statusWord(s));
         kv((p + "pid").c_str(), std::int32_t(slots_.pid(s)));
         kv((p + "dsp_load").c_str(), float(view.status->dspLoadPpm.load(std::memory_order_relaxed)) / 1e6f);
         kv((p + "events_applied").c_str(),
@@ -365,7 +365,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("commands", std::int64_t(timeline_.commandsStamped()));
     kv("rejected", std::int64_t(rejected_));
     kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));
-    kv("generation", std::int32_t(controller_.generation()));
+    kv("generation", std::int32_t(interpreter_.generation()));
     kv("redundant", std::int32_t(slots_.redundant() ? 1 : 0));
     kv("respawns", std::int64_t(slots_.respawns()));
     kv("last_restore_ms", float(slots_.lastRestoreMs()));

@@ -25,18 +25,21 @@ struct ControlSurfaceConfig {
     double maxAheadSeconds = 60; // how far ahead a bundle's timetag may be
 };
 
-// Events a client may have scheduled ahead (future bundles) and not yet played; the
-// workers' event queues hold 65536, and a resync replays what is pending into a 32768
-// record ring.
+// Events a client may have scheduled ahead (future bundles) and not yet played. Each waits
+// in both workers' engines, and a resync replays them all, with the commands stamped since
+// the snapshot, into the new worker's event ring: at most half of either leaves that room.
 inline constexpr std::size_t kMaxScheduledAhead = 16384;
+static_assert(kMaxScheduledAhead <= shm::kWorkerPendingEvents / 2, "the workers' engines hold what is scheduled ahead");
+static_assert(kMaxScheduledAhead <= shm::Geometry{}.eventCapacity / 2,
+              "a resync replays what is scheduled ahead into the event ring");
 
 // $CHRONUS_PATCH_DIR, else $XDG_DATA_HOME/chronus/patches, else ~/.local/share/chronus/patches.
 std::string defaultPatchDir();
 
 class ControlSurface {
 public:
-    ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots, OutputStage &output,
-                   shm::Segment &segment, ControlSurfaceConfig options);
+    ControlSurface(model::Interpreter &interpreter, Timeline &timeline, SlotManager &slots, OutputStage &output,
+                   shm::Segment &segment, ControlSurfaceConfig config);
     ~ControlSurface();
 
     // The server replies go through; set before the first poll.
@@ -95,7 +98,7 @@ private:
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
 
-    model::Interpreter &controller_;
+    model::Interpreter &interpreter_;
     Timeline &timeline_;
     SlotManager &slots_;
     OutputStage &output_;

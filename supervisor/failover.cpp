@@ -6,8 +6,6 @@ namespace {
 
 using Type = RtEvent::Type;
 
-bool readable(Role role) noexcept { return role == Role::Verified || role == Role::Syncing; }
-
 Type failureOf(BlockState block) noexcept
 {
     switch (block) {
@@ -19,13 +17,13 @@ Type failureOf(BlockState block) noexcept
     return Type::Missing;
 }
 
-// The standby's block is bad: doubt it once (a syncing slot still catching up is excused
+// The standby's block is bad: doubt it once (a verifying slot still catching up is excused
 // for a missing block) and restart its count of equal blocks.
 void doubtStandby(FailoverState &s, const FailoverInput &in, std::uint32_t other, std::uint64_t frame,
                   FailoverDecision &d) noexcept
 {
     const bool present = in.standbyBlock != BlockState::Missing;
-    if (!s.suspect[other] && (in.roles[other] == Role::Verified || present)) {
+    if (!s.suspect[other] && (in.states[other] == SlotState::Verified || present)) {
         s.suspect[other] = true;
         d.report(failureOf(in.standbyBlock), other, frame);
     }
@@ -58,17 +56,17 @@ void failOver(FailoverState &s, const FailoverInput &in, std::uint32_t active, s
 {
     const std::uint32_t other = 1 - active;
     Type reason = Type::Missing;
-    if (in.roles[active] != Role::Dead && in.roles[active] != Role::Starting && !s.suspect[active]) {
+    if (readsBlocks(in.states[active]) && !s.suspect[active]) {
         reason = failureOf(in.activeBlock);
         s.suspect[active] = true;
         s.matches[active] = 0;
         d.report(reason, active, frame);
     }
-    if (readable(in.roles[other]) && in.standbyBlock == BlockState::Good) {
+    if (readsBlocks(in.states[other]) && in.standbyBlock == BlockState::Good) {
         // A doubted or unverified slot is still better than silence.
         d.output = FailoverDecision::Output::Standby;
         d.failover = true;
-        d.unverifiedCycle = in.roles[other] != Role::Verified || s.suspect[other];
+        d.unverifiedCycle = in.states[other] != SlotState::Verified || s.suspect[other];
         s.suspect[other] = false;
         s.active = int(other);
         d.report(Type::Failover, active, frame, std::uint64_t(reason), other);
@@ -84,7 +82,7 @@ void failOver(FailoverState &s, const FailoverInput &in, std::uint32_t active, s
 void compareStandby(FailoverState &s, const FailoverInput &in, std::uint32_t other, std::uint64_t frame,
                     std::uint32_t verifyBlocks, FailoverDecision &d) noexcept
 {
-    if (in.roles[other] == Role::Verified && !s.suspect[other]) {
+    if (in.states[other] == SlotState::Verified && !s.suspect[other]) {
         if (!in.blocksEqual) {
             d.divergence = true;
             s.suspect[other] = true; // the standby is resynced from the active slot
@@ -98,11 +96,11 @@ void compareStandby(FailoverState &s, const FailoverInput &in, std::uint32_t oth
         d.report(Type::SyncMismatch, other, frame);
         return;
     }
-    // Syncing, or verified but doubted after a late block: K matches in a row (re)establish
+    // Verifying, or verified but doubted after a late block: K matches in a row (re)establish
     // trust.
     if (++s.matches[other] != verifyBlocks)
         return;
-    if (in.roles[other] == Role::Syncing) {
+    if (in.states[other] == SlotState::Verifying) {
         d.report(Type::Verified, other, frame, s.matches[other]);
     } else {
         s.suspect[other] = false;
@@ -112,35 +110,35 @@ void compareStandby(FailoverState &s, const FailoverInput &in, std::uint32_t oth
 
 } // namespace
 
-void observeRoles(FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept
+void observeStates(FailoverState &state, const std::array<SlotState, shm::kSlots> &states) noexcept
 {
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
-        if (roles[s] == state.lastRole[s])
+        if (states[s] == state.lastState[s])
             continue;
         state.suspect[s] = false;
         state.matches[s] = 0;
-        state.lastRole[s] = roles[s];
+        state.lastState[s] = states[s];
     }
 }
 
-bool readsActive(const FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept
+bool readsActive(const FailoverState &state, const std::array<SlotState, shm::kSlots> &states) noexcept
 {
-    // Syncing only after a double failure made an unverified slot the last one standing.
-    return state.active >= 0 && readable(roles[state.active]) && !state.suspect[state.active];
+    // Verifying only after a double failure made an unverified slot the last one standing.
+    return state.active >= 0 && readsBlocks(states[state.active]) && !state.suspect[state.active];
 }
 
-bool readsStandby(const FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept
+bool readsStandby(const FailoverState &state, const std::array<SlotState, shm::kSlots> &states) noexcept
 {
-    return state.active >= 0 && readable(roles[1 - state.active]);
+    return state.active >= 0 && readsBlocks(states[1 - state.active]);
 }
 
-std::uint32_t adoptionOrder(const FailoverState &state, const std::array<Role, shm::kSlots> &roles,
+std::uint32_t adoptionOrder(const FailoverState &state, const std::array<SlotState, shm::kSlots> &states,
                             std::array<std::uint32_t, 2 * shm::kSlots> &order) noexcept
 {
     std::uint32_t n = 0;
     for (int pass = 0; pass < 2; ++pass)
         for (std::uint32_t s = 0; s < shm::kSlots; ++s)
-            if (roles[s] == Role::Verified && state.suspect[s] == (pass == 1))
+            if (states[s] == SlotState::Verified && state.suspect[s] == (pass == 1))
                 order[n++] = s;
     return n;
 }
@@ -164,8 +162,8 @@ FailoverDecision decide(FailoverState &s, const FailoverInput &in, std::uint64_t
     }
     const auto active = std::uint32_t(s.active);
     const std::uint32_t other = 1 - active;
-    const bool activeGood = readsActive(s, in.roles) && in.activeBlock == BlockState::Good;
-    const bool standbyRead = readable(in.roles[other]);
+    const bool activeGood = readsActive(s, in.states) && in.activeBlock == BlockState::Good;
+    const bool standbyRead = readsBlocks(in.states[other]);
     if (standbyRead && in.standbyBlock != BlockState::Good)
         doubtStandby(s, in, other, frame, d);
     if (!activeGood) {

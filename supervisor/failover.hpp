@@ -7,20 +7,12 @@
 
 #include "common/rt.hpp"
 #include "common/shm_layout.hpp"
+#include "common/slot_state.hpp"
 
 #include <array>
 #include <cstdint>
 
 namespace chronus::supervisor {
-
-// A slot's role as the control thread sets it (see slot_state.hpp for the whole life of a
-// slot); the audio thread reads it every cycle.
-enum class Role : std::uint32_t {
-    Dead = 0,     // no worker, or one being replaced: never read
-    Starting = 1, // spawned, not yet on the timeline: never read
-    Syncing = 2,  // joined; its blocks are compared with the active slot's until verified
-    Verified = 3, // bit-identical live copy: may be active or standby
-};
 
 // What the audio thread reports. Producer: audio thread; consumer: control thread.
 struct RtEvent {
@@ -30,9 +22,9 @@ struct RtEvent {
         NonFinite,    // slot's block held NaN/Inf
         Corrupt,      // slot's block did not match its stamped hash
         Divergence,   // verified slots disagreed at frame
-        Verified,     // syncing slot matched `value` blocks in a row
+        Verified,     // verifying slot matched `value` blocks in a row
         Recovered,    // a doubted (late) verified slot matched `value` blocks in a row again
-        SyncMismatch, // syncing slot disagreed at frame
+        SyncMismatch, // verifying (or doubted) slot disagreed at frame: it is not in sync
         Gap,          // no usable block at frame: faded to silence (value: 0)
         GapEnd,       // blocks play again at frame; value = frames of silence since the Gap
         Misplayed,    // JACK's clock was read a cycle ahead: block `frame` was not played
@@ -55,17 +47,17 @@ enum class BlockState : std::uint8_t {
 // What the decision remembers from cycle to cycle (audio thread only).
 struct FailoverState {
     int active = -1;                                 // the slot played, -1 for none
-    std::array<bool, shm::kSlots> suspect{};         // failed once; not trusted until its role changes or it re-verifies
+    std::array<bool, shm::kSlots> suspect{};         // failed once; doubted until its state changes or it re-verifies
     std::array<std::uint32_t, shm::kSlots> matches{}; // blocks in a row equal to the active slot's
-    std::array<Role, shm::kSlots> lastRole{};        // roles seen last cycle
+    std::array<SlotState, shm::kSlots> lastState{};  // states seen last cycle
     bool inGap = false;                              // the last cycle faded to silence
     bool played = false;                             // some block has played (start-up is over)
     std::uint64_t gapStart = 0;                      // first frame of the current gap
 };
 
-// This cycle's inputs: the roles, and the blocks read for the cycle's frame.
+// This cycle's inputs: the slots' states, and the blocks read for the cycle's frame.
 struct FailoverInput {
-    std::array<Role, shm::kSlots> roles{};
+    std::array<SlotState, shm::kSlots> states{};
     BlockState activeBlock = BlockState::Missing;  // Missing when not read
     BlockState standbyBlock = BlockState::Missing; // Missing when not read
     bool blocksEqual = false;                      // both read and their hashes equal
@@ -93,22 +85,22 @@ struct FailoverDecision {
     }
 };
 
-// A new role is a new worker or a newly trusted one: forget what we held against the slot.
-CHRONUS_RT void observeRoles(FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept;
+// A new state is a new worker or a newly trusted one: forget what we held against the slot.
+CHRONUS_RT void observeStates(FailoverState &state, const std::array<SlotState, shm::kSlots> &states) noexcept;
 
 // Whether the audio thread reads the active slot's block this cycle (a live, undoubted slot).
-CHRONUS_RT bool readsActive(const FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept;
+CHRONUS_RT bool readsActive(const FailoverState &state, const std::array<SlotState, shm::kSlots> &states) noexcept;
 // Whether it reads the other slot's block (to compare it, or to fail over to it).
-CHRONUS_RT bool readsStandby(const FailoverState &state, const std::array<Role, shm::kSlots> &roles) noexcept;
+CHRONUS_RT bool readsStandby(const FailoverState &state, const std::array<SlotState, shm::kSlots> &states) noexcept;
 // The slots an idle output may adopt (state.active < 0), best first: verified slots without
 // doubt, then doubted verified ones. Returns how many were written to `order`.
-CHRONUS_RT std::uint32_t adoptionOrder(const FailoverState &state, const std::array<Role, shm::kSlots> &roles,
+CHRONUS_RT std::uint32_t adoptionOrder(const FailoverState &state, const std::array<SlotState, shm::kSlots> &states,
                                        std::array<std::uint32_t, 2 * shm::kSlots> &order) noexcept;
 // Makes `slot` active after reading a good block from it (adoption).
 CHRONUS_RT void adopt(FailoverState &state, std::uint32_t slot) noexcept;
 
 // Decides the cycle at `frame`: which block plays, whom to doubt, what to report. Updates
-// `state`. A syncing slot becomes trusted after `verifyBlocks` equal blocks in a row.
+// `state`. A verifying slot becomes trusted after `verifyBlocks` equal blocks in a row.
 CHRONUS_RT FailoverDecision decide(FailoverState &state, const FailoverInput &input, std::uint64_t frame,
                                    std::uint32_t verifyBlocks) noexcept;
 

@@ -13,11 +13,11 @@ namespace chronus::supervisor {
 
 using shm::kNoBlock;
 
-Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &options)
+Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &config)
 {
     std::unique_ptr<OutputStage> o(new OutputStage);
-    o->config_ = options;
-    auto jack = JackClient::open(options.clientName, options.jackServer);
+    o->config_ = config;
+    auto jack = JackClient::open(config.clientName, config.jackServer);
     if (!jack)
         return fail(jack.error());
     o->jack_ = std::move(*jack);
@@ -25,13 +25,13 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &opt
     o->client_ = client;
     o->period_ = jack_get_buffer_size(client);
     o->rate_ = jack_get_sample_rate(client);
-    const std::uint32_t n = options.channels;
+    const std::uint32_t n = config.channels;
     for (std::uint32_t c = 0; c < n; ++c) {
         const std::string name = n == 2 ? (c == 0 ? "out_L" : "out_R") : "out_" + std::to_string(c + 1);
         jack_port_t *p = jack_port_register(client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE,
                                             JackPortIsOutput | JackPortIsTerminal, 0);
         if (!p)
-            return fail("cannot register JACK port " + options.clientName + ":" + name);
+            return fail("cannot register JACK port " + config.clientName + ":" + name);
         const jack_uuid_t uuid = jack_port_uuid(p);
         const std::string pretty =
             "Chronus " + (n == 2 ? std::string(c == 0 ? "left" : "right") : "out " + std::to_string(c + 1));
@@ -205,13 +205,13 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     return frame;
 }
 
-std::array<Role, shm::kSlots> OutputStage::readRoles() noexcept
+std::array<SlotState, shm::kSlots> OutputStage::readStates() noexcept
 {
-    std::array<Role, shm::kSlots> roles{};
+    std::array<SlotState, shm::kSlots> states{};
     for (std::uint32_t s = 0; s < shm::kSlots; ++s)
-        roles[s] = role_[s].load(std::memory_order_acquire);
-    observeRoles(failover_, roles);
-    return roles;
+        states[s] = state_[s].load(std::memory_order_acquire);
+    observeStates(failover_, states);
+    return states;
 }
 
 BlockState OutputStage::readSlot(std::uint32_t slot, std::uint64_t frame, float *const *copyTo,
@@ -226,11 +226,11 @@ BlockState OutputStage::readSlot(std::uint32_t slot, std::uint64_t frame, float 
     return r.hashOk ? BlockState::Good : BlockState::Corrupt;
 }
 
-void OutputStage::adoptSlot(const std::array<Role, shm::kSlots> &roles, std::uint64_t frame, float *const *out,
+void OutputStage::adoptSlot(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame, float *const *out,
                             FailoverInput &input, std::uint64_t &activeHash) noexcept
 {
     std::array<std::uint32_t, 2 * shm::kSlots> order{};
-    const std::uint32_t n = adoptionOrder(failover_, roles, order);
+    const std::uint32_t n = adoptionOrder(failover_, states, order);
     for (std::uint32_t i = 0; i < n; ++i) {
         if (readSlot(order[i], frame, out, activeHash) == BlockState::Good) {
             adopt(failover_, order[i]);
@@ -285,13 +285,13 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     }
 
     FailoverInput input;
-    input.roles = readRoles();
+    input.states = readStates();
     std::uint64_t activeHash = 0, standbyHash = 0;
     if (failover_.active < 0)
-        adoptSlot(input.roles, frame, out, input, activeHash);
-    else if (readsActive(failover_, input.roles))
+        adoptSlot(input.states, frame, out, input, activeHash);
+    else if (readsActive(failover_, input.states))
         input.activeBlock = readSlot(std::uint32_t(failover_.active), frame, out, activeHash);
-    if (readsStandby(failover_, input.roles)) {
+    if (readsStandby(failover_, input.states)) {
         // Into scratch, as a copy we may play: its hash is the hash of what we would play.
         float *standby[16];
         for (std::uint32_t c = 0; c < channels; ++c)

@@ -2,9 +2,9 @@
 // cycle, plays the active one and fails over to the standby inside the same cycle when
 // the active block is missing, torn or holds NaN/Inf (ARCHITECTURE.md decision 4).
 //
-// The audio thread owns which slot is active; the control thread owns each slot's role
-// (dead, starting, syncing, verified) and learns what happened through an SPSC queue of
-// RtEvents. The audio thread never blocks, allocates, logs or makes syscalls.
+// The audio thread owns which slot is active; the control thread owns each slot's state
+// (common/slot_state.hpp) and learns what happened through an SPSC queue of RtEvents. The
+// audio thread never blocks, allocates, logs or makes syscalls.
 #pragma once
 
 #include "common/jack_time.hpp"
@@ -27,7 +27,7 @@ struct OutputConfig {
     std::string jackServer;
     std::uint32_t channels = 2;
     std::uint32_t lookahead = 1;
-    std::uint32_t verifyBlocks = 16; // K: matching blocks before a syncing slot is trusted
+    std::uint32_t verifyBlocks = 16; // K: matching blocks before a verifying slot is trusted
 };
 
 // Counters the audio thread keeps; read by the control thread for /status.
@@ -36,7 +36,7 @@ struct OutputCounters {
     std::atomic<std::uint64_t> lastFailoverFrame{shm::kNoBlock};
     std::atomic<std::uint64_t> divergences{0};
     std::atomic<std::uint64_t> gaps{0};          // cycles with no usable block
-    std::atomic<std::uint64_t> unverifiedCycles{0}; // cycles played from a syncing slot
+    std::atomic<std::uint64_t> unverifiedCycles{0}; // cycles played from a verifying or doubted slot
     std::atomic<std::uint64_t> eventsDropped{0};  // RtEvent queue full
     std::atomic<std::uint64_t> xruns{0};
     std::atomic<std::uint64_t> cycles{0};
@@ -50,7 +50,7 @@ struct OutputCounters {
 class OutputStage {
 public:
     // Opens the JACK client and registers out_L/out_R (or out_1..N). Not RT-safe.
-    static Expected<std::unique_ptr<OutputStage>> open(const OutputConfig &options);
+    static Expected<std::unique_ptr<OutputStage>> open(const OutputConfig &config);
     ~OutputStage();
 
     double sampleRate() const;
@@ -63,9 +63,11 @@ public:
     // Connects out ports to the system playback ports if they exist (optional).
     void autoConnect();
 
-    // Control thread: sets a slot's role; the audio thread sees it next cycle.
-    void setRole(std::uint32_t slot, Role role) noexcept { role_[slot].store(role, std::memory_order_release); }
-    Role role(std::uint32_t slot) const noexcept { return role_[slot].load(std::memory_order_acquire); }
+    // Control thread: publishes a slot's state; the audio thread sees it next cycle.
+    void setSlotState(std::uint32_t slot, SlotState state) noexcept
+    {
+        state_[slot].store(state, std::memory_order_release);
+    }
     // True while the audio thread doubts a verified slot (it missed a block or failed).
     bool suspect(std::uint32_t slot) const noexcept { return suspectView_[slot].load(std::memory_order_relaxed); }
     // The slot the audio thread plays, or -1.
@@ -97,13 +99,13 @@ private:
     // Labels this cycle (common/jack_time.hpp), publishes it and the cycle times; returns
     // its timeline frame.
     CHRONUS_RT std::uint64_t advanceClock(std::uint32_t frames) noexcept;
-    // The control thread's roles for this cycle.
-    CHRONUS_RT std::array<Role, shm::kSlots> readRoles() noexcept;
+    // The slots' states the control thread set, for this cycle.
+    CHRONUS_RT std::array<SlotState, shm::kSlots> readStates() noexcept;
     // Reads `slot`'s block for `frame` (copying it to `copyTo` if given) and says its state.
     CHRONUS_RT BlockState readSlot(std::uint32_t slot, std::uint64_t frame, float *const *copyTo,
                                    std::uint64_t &hash) noexcept;
     // Nobody is active: makes the first slot (adoptionOrder) with a good block active.
-    CHRONUS_RT void adoptSlot(const std::array<Role, shm::kSlots> &roles, std::uint64_t frame, float *const *out,
+    CHRONUS_RT void adoptSlot(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame, float *const *out,
                               FailoverInput &input, std::uint64_t &activeHash) noexcept;
     // Plays what the decision says, counts it and reports it.
     CHRONUS_RT void carryOut(const FailoverDecision &decision, float *const *out, std::uint32_t frames) noexcept;
@@ -119,7 +121,7 @@ private:
     std::uint32_t period_ = 0;
     double rate_ = 0;
 
-    std::array<std::atomic<Role>, shm::kSlots> role_{};
+    std::array<std::atomic<SlotState>, shm::kSlots> state_{};
     std::array<std::atomic<bool>, shm::kSlots> suspectView_{};
     std::atomic<int> active_{-1};
     std::atomic<std::uint64_t> cycleFrame_{shm::kNoBlock};

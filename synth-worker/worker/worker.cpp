@@ -73,7 +73,8 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &options, sh
                                channels == 2 ? (c == 0 ? "left" : "right") : std::to_string(c + 1)));
         w->ports_.push_back(p);
     }
-    w->engine_ = std::make_unique<engine::Engine>(w->geometry_.sampleRate, w->geometry_.periodFrames, 1u << 16);
+    w->engine_ = std::make_unique<engine::Engine>(w->geometry_.sampleRate, w->geometry_.periodFrames,
+                                                  shm::kWorkerPendingEvents);
     jack_set_process_callback(client, &Worker::processThunk, w.get());
     jack_set_thread_init_callback(client, &Worker::threadInitThunk, w.get());
     jack_set_buffer_size_callback(client, &Worker::bufferSizeThunk, w.get());
@@ -387,7 +388,7 @@ Expected<void> Worker::join(std::uint32_t seq)
             return on;
         engine_->setFrame(rtTarget_.load(std::memory_order_acquire) + period);
     } else {
-        st.workerState.store(WorkerState::CatchingUp, std::memory_order_release);
+        st.workerState.store(WorkerState::Joining, std::memory_order_release);
         const shm::SlotView source = segment_->slot(st.joinSourceSlot);
         const std::size_t bytes = std::min<std::size_t>(st.joinSnapshotBytes, source.snapshotBytes);
         snapshotCopy_.assign(source.snapshot, source.snapshot + bytes);

@@ -1,5 +1,5 @@
 // Take names without JACK: default names, escapes refused, no overwrite, part names.
-#include "tests/support/process.hpp"
+#include "harness/gtest_support.hpp"
 #include "recorder/naming.hpp"
 
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@ struct NamingTest : ::testing::Test {
     fs::path dir;
     void SetUp() override
     {
-        dir = chronus::testsupport::freshTestDir("chronus-naming-test");
+        dir = chronus::harness::freshTestDir("chronus-naming-test");
         fs::create_directories(dir / "rec");
     }
     void TearDown() override { fs::remove_all(dir); }

@@ -1,13 +1,18 @@
 // State that survives: a supervisor that is killed, or that exits because JACK's buffer size
 // changed, comes back with the live patch it had (values set live included); --fresh starts
 // empty.
-#include "tests/supervisor/live_fixture.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <sys/wait.h>
 
-using namespace live;
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using namespace chronus::osc;
 
 namespace {
@@ -51,9 +56,9 @@ nlohmann::json playSomething(Client &c)
 
 TEST(LiveDurable, AKilledSupervisorComesBackWithTheLivePatchAndFreshStartsEmpty)
 {
-    LIVE_REQUIRE_JACKD();
-    TempDir dir;
-    JackServer jack;
+    CHRONUS_REQUIRE_JACKD();
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
     const std::vector<std::string> state = {"--state-dir", (dir.path / "state").string()};
     Supervisor first;
@@ -92,9 +97,9 @@ TEST(LiveDurable, AKilledSupervisorComesBackWithTheLivePatchAndFreshStartsEmpty)
 
 TEST(LiveDurable, AJackBufferSizeChangeEndsTheSupervisorCleanlyAndTheRestartRestoresThePatch)
 {
-    LIVE_REQUIRE_JACKD();
-    TempDir dir;
-    JackServer jack;
+    CHRONUS_REQUIRE_JACKD();
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
     const std::vector<std::string> state = {"--state-dir", (dir.path / "state").string()};
     Supervisor first;

@@ -2,18 +2,22 @@
 // the command's frame cannot apply it where the journal says, so it withdraws its blocks from
 // that frame and asks to be replaced; the output plays the other slot's blocks inside the
 // cycle and stays equal to the journal's render, every frame.
-#include "tests/supervisor/live_fixture.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
 
 #include <csignal>
 
-using namespace live;
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using namespace chronus::osc;
 
 TEST(LiveExactness, AWorkerThatGetsACommandAfterItsFrameIsReplacedAndTheOutputFollowsTheJournal)
 {
-    LIVE_REQUIRE_JACKD();
-    TempDir dir;
-    JackServer jack;
+    CHRONUS_REQUIRE_JACKD();
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
     const fs::path journal = dir.path / "journal.txt";
     Supervisor sup;
@@ -75,7 +79,7 @@ TEST(LiveExactness, AWorkerThatGetsACommandAfterItsFrameIsReplacedAndTheOutputFo
 
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered);
+    ASSERT_TRUE(rendered) << rendered.error();
     const Comparison cmp = compareWithRender(cap, *rendered, origin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
     EXPECT_GT(cmp.rms, 0.05) << "the recording is (nearly) silent";

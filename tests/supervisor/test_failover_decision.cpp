@@ -1,6 +1,7 @@
-// The failover decision as a table: for every role of the other slot, every state of both
+// The failover decision as a table: for every state of the other slot, every state of both
 // blocks and whether the other slot is doubted, what plays, what is reported and whom the
-// audio thread doubts afterwards. Rows are written out, not computed, so each reads as a rule.
+// audio thread doubts afterwards. Rows are written out, not computed, so each reads as a rule;
+// a sweep over every combination then checks the rules no row may break.
 #include "supervisor/failover.hpp"
 
 #include <gtest/gtest.h>
@@ -20,8 +21,8 @@ constexpr std::uint32_t kVerify = 4;
 
 struct Row {
     const char *rule;
-    Role activeRole;    // slot 0 is active
-    Role otherRole;     // slot 1
+    SlotState activeState; // slot 0 is active
+    SlotState otherState;  // slot 1
     bool otherSuspect;  // slot 1 doubted before the cycle
     B activeBlock;      // as read (Missing when not read)
     B otherBlock;
@@ -50,12 +51,12 @@ TEST_P(FailoverTable, DecidesWhatPlaysWhatIsReportedAndWhomToDoubt)
     FailoverState state;
     state.active = 0;
     FailoverInput in;
-    in.roles = {r.activeRole, r.otherRole};
-    observeRoles(state, in.roles);
+    in.states = {r.activeState, r.otherState};
+    observeStates(state, in.states);
     state.suspect[1] = r.otherSuspect;
     // The stage reads only what readsActive/readsStandby allow; model that here.
-    in.activeBlock = readsActive(state, in.roles) ? r.activeBlock : B::Missing;
-    in.standbyBlock = readsStandby(state, in.roles) ? r.otherBlock : B::Missing;
+    in.activeBlock = readsActive(state, in.states) ? r.activeBlock : B::Missing;
+    in.standbyBlock = readsStandby(state, in.states) ? r.otherBlock : B::Missing;
     in.blocksEqual = r.equal;
     const FailoverDecision d = decide(state, in, kFrame, kVerify);
     EXPECT_EQ(d.output, r.output) << r.rule;
@@ -74,10 +75,11 @@ TEST_P(FailoverTable, DecidesWhatPlaysWhatIsReportedAndWhomToDoubt)
     EXPECT_EQ(d.unverifiedCycle, r.unverified) << r.rule;
 }
 
-const Role V = Role::Verified, S = Role::Syncing, D = Role::Dead, St = Role::Starting;
+const SlotState V = SlotState::Verified, S = SlotState::Verifying, D = SlotState::Dead, St = SlotState::Starting,
+                Sn = SlotState::Snapshotting, J = SlotState::Joining;
 
 INSTANTIATE_TEST_SUITE_P(
-    RoleByBlockState, FailoverTable,
+    StateByBlockState, FailoverTable,
     ::testing::Values(
         // --- the active block is good ---
         Row{"both good and equal: play active, nothing to say", V, V, false, B::Good, B::Good, true, O::Active, {}, 0,
@@ -96,19 +98,23 @@ INSTANTIATE_TEST_SUITE_P(
             false, true, false, false, false, false},
         Row{"doubted standby differs: sync mismatch", V, V, true, B::Good, B::Good, false, O::Active,
             {T::SyncMismatch}, 0, false, true, false, false, false, false},
-        Row{"syncing standby equal: counts towards verification", V, S, false, B::Good, B::Good, true, O::Active, {},
+        Row{"verifying standby equal: counts towards verification", V, S, false, B::Good, B::Good, true, O::Active, {},
             0, false, false, false, false, false, false},
-        Row{"syncing standby differs: sync mismatch", V, S, false, B::Good, B::Good, false, O::Active,
+        Row{"verifying standby differs: sync mismatch", V, S, false, B::Good, B::Good, false, O::Active,
             {T::SyncMismatch}, 0, false, true, false, false, false, false},
-        Row{"syncing standby missing: still catching up, excused", V, S, false, B::Good, B::Missing, false, O::Active,
+        Row{"verifying standby missing: still catching up, excused", V, S, false, B::Good, B::Missing, false, O::Active,
             {}, 0, false, false, false, false, false, false},
-        Row{"syncing standby present but NaN: reported", V, S, false, B::Good, B::NonFinite, false, O::Active,
+        Row{"verifying standby present but NaN: reported", V, S, false, B::Good, B::NonFinite, false, O::Active,
             {T::NonFinite}, 0, false, true, false, false, false, false},
         Row{"dead other slot: never read", V, D, false, B::Good, B::Good, true, O::Active, {}, 0, false, false, false,
             false, false, false},
         Row{"starting other slot: never read", V, St, false, B::Good, B::Good, true, O::Active, {}, 0, false, false,
             false, false, false, false},
-        Row{"syncing active (last one standing) with good block plays", S, D, false, B::Good, B::Missing, false,
+        Row{"snapshotting other slot: never read", V, Sn, false, B::Good, B::NonFinite, false, O::Active, {}, 0,
+            false, false, false, false, false, false},
+        Row{"joining other slot: never read", V, J, false, B::Good, B::Corrupt, false, O::Active, {}, 0, false, false,
+            false, false, false, false},
+        Row{"verifying active (last one standing) with good block plays", S, D, false, B::Good, B::Missing, false,
             O::Active, {}, 0, false, false, false, false, false, false},
         // --- the active block fails ---
         Row{"active missing, verified standby good: fail over", V, V, false, B::Missing, B::Good, false, O::Standby,
@@ -119,7 +125,7 @@ INSTANTIATE_TEST_SUITE_P(
             {T::Corrupt, T::Failover}, 1, true, false, true, false, false, false},
         Row{"active missing, doubted standby good: fail over, unverified cycle", V, V, true, B::Missing, B::Good,
             false, O::Standby, {T::Missing, T::Failover}, 1, true, false, true, false, false, true},
-        Row{"active missing, syncing standby good: fail over, unverified cycle", V, S, false, B::Missing, B::Good,
+        Row{"active missing, verifying standby good: fail over, unverified cycle", V, S, false, B::Missing, B::Good,
             false, O::Standby, {T::Missing, T::Failover}, 1, true, false, true, false, false, true},
         Row{"both missing: gap, nobody active", V, V, false, B::Missing, B::Missing, false, O::Fade,
             {T::Missing, T::Missing, T::Gap}, -1, true, true, false, true, false, false},
@@ -127,7 +133,13 @@ INSTANTIATE_TEST_SUITE_P(
             {T::Missing, T::NonFinite, T::Gap}, -1, true, true, false, true, false, false},
         Row{"active missing, dead other slot: gap", V, D, false, B::Missing, B::Missing, false, O::Fade,
             {T::Missing, T::Gap}, -1, true, false, false, true, false, false},
-        Row{"active missing, syncing standby missing: gap, syncing excused", V, S, false, B::Missing, B::Missing,
+        Row{"active missing, joining other slot: gap (it is not read)", V, J, false, B::Missing, B::Good, false,
+            O::Fade, {T::Missing, T::Gap}, -1, true, false, false, true, false, false},
+        Row{"verifying active (last one standing) NaN, verified standby good: fail over", S, V, false, B::NonFinite,
+            B::Good, false, O::Standby, {T::NonFinite, T::Failover}, 1, true, false, true, false, false, false},
+        Row{"active torn, verifying standby NaN: both reported, gap", V, S, false, B::Corrupt, B::NonFinite, false,
+            O::Fade, {T::NonFinite, T::Corrupt, T::Gap}, -1, true, true, false, true, false, false},
+        Row{"active missing, verifying standby missing: gap, verifying excused", V, S, false, B::Missing, B::Missing,
             false, O::Fade, {T::Missing, T::Gap}, -1, true, false, false, true, false, false},
         Row{"active slot made dead by the control thread, standby good: switch without blaming it", D, V, false,
             B::Good, B::Good, true, O::Standby, {T::Failover}, 1, false, false, true, false, false, false},
@@ -139,8 +151,8 @@ TEST(FailoverDecision, AGapIsReportedOnceAndEndsWhenABlockPlays)
     FailoverState s;
     s.active = 0;
     FailoverInput in;
-    in.roles = {Role::Verified, Role::Dead};
-    observeRoles(s, in.roles);
+    in.states = {SlotState::Verified, SlotState::Dead};
+    observeStates(s, in.states);
     in.activeBlock = BlockState::Missing;
     auto d = decide(s, in, 0, kVerify);
     EXPECT_TRUE(d.gap);
@@ -152,10 +164,10 @@ TEST(FailoverDecision, AGapIsReportedOnceAndEndsWhenABlockPlays)
     EXPECT_EQ(d.eventCount, 0);
     // Adoption picks the verified slot; once its block plays the gap is over.
     std::array<std::uint32_t, 4> order{};
-    in.roles = {Role::Verified, Role::Verified};
-    observeRoles(s, in.roles);
+    in.states = {SlotState::Verified, SlotState::Verified};
+    observeStates(s, in.states);
     s.suspect[0] = true;
-    ASSERT_EQ(adoptionOrder(s, in.roles, order), 2u);
+    ASSERT_EQ(adoptionOrder(s, in.states, order), 2u);
     EXPECT_EQ(order[0], 1u) << "an undoubted slot is adopted first";
     adopt(s, 1);
     in.activeBlock = BlockState::Good;
@@ -170,8 +182,8 @@ TEST(FailoverDecision, EveryCycleOfAGapIsCountedAndItsEndGivesItsLength)
     FailoverState s;
     s.active = 0;
     FailoverInput in;
-    in.roles = {Role::Verified, Role::Dead};
-    observeRoles(s, in.roles);
+    in.states = {SlotState::Verified, SlotState::Dead};
+    observeStates(s, in.states);
     in.activeBlock = BlockState::Good;
     EXPECT_EQ(decide(s, in, 0, kVerify).output, O::Active);
     in.activeBlock = BlockState::Missing;
@@ -194,46 +206,130 @@ TEST(FailoverDecision, SilenceBeforeAnythingPlayedIsNoGap)
 {
     FailoverState s;
     FailoverInput in;
-    in.roles = {Role::Starting, Role::Starting};
-    observeRoles(s, in.roles);
+    in.states = {SlotState::Starting, SlotState::Starting};
+    observeStates(s, in.states);
     const auto d = decide(s, in, 0, kVerify);
     EXPECT_EQ(d.output, O::Fade);
     EXPECT_FALSE(d.gap);
 }
 
-TEST(FailoverDecision, ASyncingSlotIsVerifiedAfterKEqualBlocksAndADoubtedOneRecovers)
+TEST(FailoverDecision, AVerifyingSlotIsVerifiedAfterKEqualBlocksAndADoubtedOneRecovers)
 {
-    for (Role other : {Role::Syncing, Role::Verified}) {
+    for (SlotState other : {SlotState::Verifying, SlotState::Verified}) {
         FailoverState s;
         s.active = 0;
         FailoverInput in;
-        in.roles = {Role::Verified, other};
-        observeRoles(s, in.roles);
-        s.suspect[1] = other == Role::Verified;
+        in.states = {SlotState::Verified, other};
+        observeStates(s, in.states);
+        s.suspect[1] = other == SlotState::Verified;
         in.activeBlock = in.standbyBlock = BlockState::Good;
         in.blocksEqual = true;
         for (std::uint32_t k = 1; k < kVerify; ++k)
             EXPECT_EQ(decide(s, in, k * 256, kVerify).eventCount, 0);
         const auto d = decide(s, in, kVerify * 256, kVerify);
         ASSERT_EQ(d.eventCount, 1);
-        EXPECT_EQ(d.events[0].type, other == Role::Syncing ? T::Verified : T::Recovered);
+        EXPECT_EQ(d.events[0].type, other == SlotState::Verifying ? T::Verified : T::Recovered);
         EXPECT_EQ(d.events[0].value, kVerify);
         EXPECT_FALSE(s.suspect[1]);
     }
 }
 
-TEST(FailoverDecision, ARoleChangeForgetsDoubtAndCounts)
+TEST(FailoverDecision, AStateChangeForgetsDoubtAndCounts)
 {
     FailoverState s;
     s.active = 0;
-    std::array<Role, 2> roles{Role::Verified, Role::Verified};
-    observeRoles(s, roles);
+    std::array<SlotState, 2> states{SlotState::Verified, SlotState::Verified};
+    observeStates(s, states);
     s.suspect[1] = true;
     s.matches[1] = 3;
-    roles[1] = Role::Syncing; // a replacement worker
-    observeRoles(s, roles);
+    states[1] = SlotState::Verifying; // a replacement worker
+    observeStates(s, states);
     EXPECT_FALSE(s.suspect[1]);
     EXPECT_EQ(s.matches[1], 0u);
+}
+
+constexpr SlotState kAllStates[] = {SlotState::Dead,      SlotState::Starting, SlotState::Snapshotting,
+                                    SlotState::Joining,   SlotState::Verifying, SlotState::Verified};
+constexpr B kAllBlocks[] = {B::Good, B::Missing, B::NonFinite, B::Corrupt};
+
+bool isFailure(T t) { return t == T::Missing || t == T::NonFinite || t == T::Corrupt; }
+
+// Every combination of both slots' states and doubt, both blocks and their equality (4608
+// cycles), read the way the output stage reads them: the rules no row may break.
+TEST(FailoverDecision, EveryCombinationPlaysOnlyAGoodBlockItReadAndBlamesEachSlotAtMostOnce)
+{
+    int cycles = 0;
+    for (SlotState activeState : kAllStates)
+        for (SlotState otherState : kAllStates)
+            for (int doubt = 0; doubt < 4; ++doubt)
+                for (B activeBlock : kAllBlocks)
+                    for (B otherBlock : kAllBlocks)
+                        for (bool equal : {false, true}) {
+                            ++cycles;
+                            FailoverState s;
+                            s.active = 0;
+                            FailoverInput in;
+                            in.states = {activeState, otherState};
+                            observeStates(s, in.states);
+                            s.suspect = {(doubt & 1) != 0, (doubt & 2) != 0};
+                            const FailoverState before = s;
+                            const bool readA = readsActive(s, in.states), readB = readsStandby(s, in.states);
+                            in.activeBlock = readA ? activeBlock : B::Missing;
+                            in.standbyBlock = readB ? otherBlock : B::Missing;
+                            in.blocksEqual = equal && in.activeBlock == B::Good && in.standbyBlock == B::Good;
+                            const FailoverDecision d = decide(s, in, kFrame, kVerify);
+                            const std::string where = std::string(name(activeState)) + "/" + name(otherState) +
+                                                      " doubt " + std::to_string(doubt) + " blocks " +
+                                                      std::to_string(int(activeBlock)) + "/" +
+                                                      std::to_string(int(otherBlock)) + (equal ? " equal" : "");
+                            ASSERT_EQ(readA, readsBlocks(activeState) && !before.suspect[0]) << where;
+                            ASSERT_EQ(readB, readsBlocks(otherState)) << where;
+                            switch (d.output) {
+                            case O::Active:
+                                EXPECT_TRUE(readA && in.activeBlock == B::Good) << where;
+                                EXPECT_EQ(s.active, 0) << where;
+                                EXPECT_FALSE(d.failover || d.gap) << where;
+                                break;
+                            case O::Standby:
+                                EXPECT_TRUE(readB && in.standbyBlock == B::Good) << where;
+                                EXPECT_FALSE(readA && in.activeBlock == B::Good) << where << ": failed over from a good block";
+                                EXPECT_EQ(s.active, 1) << where;
+                                EXPECT_FALSE(s.suspect[1]) << where << ": the slot played is trusted";
+                                ASSERT_GT(d.eventCount, 0) << where;
+                                EXPECT_EQ(d.events[d.eventCount - 1].type, T::Failover) << where;
+                                EXPECT_TRUE(d.failover && !d.gap) << where;
+                                break;
+                            case O::Fade:
+                                EXPECT_FALSE(readB && in.standbyBlock == B::Good) << where << ": silence over a good block";
+                                EXPECT_EQ(s.active, -1) << where;
+                                EXPECT_TRUE(d.gap && !d.failover) << where;
+                                break;
+                            }
+                            EXPECT_EQ(d.divergence, d.eventCount > 0 && d.events[0].type == T::Divergence) << where;
+                            // Failures are blamed on slots that were read, once, and never again
+                            // on a slot already doubted.
+                            int blamed[2] = {0, 0};
+                            for (std::uint8_t i = 0; i < d.eventCount; ++i) {
+                                const RtEvent &e = d.events[i];
+                                EXPECT_EQ(e.frame, kFrame) << where;
+                                if (!isFailure(e.type))
+                                    continue;
+                                ASSERT_LT(e.slot, 2) << where;
+                                ++blamed[e.slot];
+                                EXPECT_TRUE(e.slot == 0 ? readA : readB) << where << ": blamed a slot not read";
+                                EXPECT_FALSE(before.suspect[e.slot]) << where << ": blamed a doubted slot again";
+                                EXPECT_TRUE(s.suspect[e.slot]) << where << ": blamed but not doubted";
+                            }
+                            EXPECT_LE(blamed[0], 1) << where;
+                            EXPECT_LE(blamed[1], 1) << where;
+                            // A slot that is not read is neither doubted nor counted.
+                            for (std::uint32_t slot = 0; slot < 2; ++slot)
+                                if (!readsBlocks(in.states[slot])) {
+                                    EXPECT_FALSE(s.suspect[slot] && !before.suspect[slot]) << where;
+                                    EXPECT_EQ(s.matches[slot], 0u) << where;
+                                }
+                        }
+    EXPECT_EQ(cycles, 4608);
 }
 
 } // namespace

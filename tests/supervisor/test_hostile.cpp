@@ -2,16 +2,21 @@
 // 20,000 hostile datagrams (random bytes, truncated and mistyped OSC, 8 KB strings, NaN and
 // Inf, broken bundles) and 100 /record/start for a recorder that is not running, another
 // client's /ping is answered within 50 ms, every time.
-#include "tests/supervisor/live_fixture.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstring>
 #include <limits>
 #include <random>
 
-using namespace live;
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using namespace chronus::osc;
 
 namespace {
@@ -69,9 +74,9 @@ std::string hostile(std::mt19937 &rng, int k)
 
 TEST(LiveHostile, PingIsAnsweredWithin50msWhileAnotherSenderFloodsTheSupervisor)
 {
-    LIVE_REQUIRE_JACKD();
-    TempDir dir;
-    JackServer jack;
+    CHRONUS_REQUIRE_JACKD();
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
     Supervisor sup;
     // The recorder port points where nobody listens.
