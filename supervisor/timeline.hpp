@@ -129,7 +129,7 @@ private:
     static constexpr auto kPrepareTimeout = std::chrono::seconds(2);
     // Blocks between a worker's drain frame and the earliest frame stamped now: the worker may
     // move on this far while a command is being stamped and pushed.
-    static constexpr std::uint64_t kDrainMarginBlocks = 3;
+    static constexpr std::uint64_t kDrainMarginBlocks = 2;
 
     bool deliver(std::uint32_t slot, const Entry &entry);
     // Delivers to every slot on the timeline and keeps the entry for replay.

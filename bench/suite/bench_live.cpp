@@ -2,7 +2,8 @@
 //   1. per-slot DSP load for the engine benchmark's 64-voice patch (saw -> LP -> ADSR),
 //   2. /ping round trip p50/p99 over UDP while that patch renders,
 //   3. command throughput: 10,000 /mod per second for 5 s; every one must be applied by
-//      both workers, with no divergence and no failover.
+//      both workers, with no divergence and no failover,
+//   4. commit latency: send to /done for 64 small edits without crossfade.
 // Prints the figures; exits 1 if a bar is missed (its logs are kept), 77 (skipped) when
 // jackd is not installed and CI is not set.
 #include "harness/live_suite.hpp"
@@ -159,6 +160,38 @@ bool measureThroughput(Client &tcp, int port, Bars &bars)
     return true;
 }
 
+// 4. Commit latency: 64 small edits (a node added or removed, committed without crossfade),
+// each timed from sending /patch/commit to its /done, which comes when the output plays the
+// new patch. A commit is stamped like any command, at the first frame no worker can have
+// taken events for (lookahead + 2 periods ahead of the output), once both workers have built
+// the new graph. Bar: the median within lookahead + 2 periods plus 10 ms for the build.
+bool measureCommits(int port, Bars &bars)
+{
+    auto c = Client::open(Protocol::Udp, "127.0.0.1", port);
+    if (!bars.check(bool(c), "no UDP client"))
+        return false;
+    std::vector<double> ms;
+    for (int i = 0; i < 64; ++i) {
+        const std::string id = "extra" + std::to_string(i % 2);
+        auto edit = i % 4 < 2 ? (*c)->request("/patch/create", {id, "lfo"}, 2000)
+                              : (*c)->request("/patch/delete", {id}, 2000);
+        if (!bars.check(edit && edit->address == "/done", "an edit before a commit failed"))
+            return false;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto done = (*c)->request("/patch/commit", {0.0f}, 5000);
+        if (!bars.check(done && done->address == "/done", "a commit was not answered /done"))
+            return false;
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    const double period = 256.0 / 48.0, lookahead = 2;
+    const double p50 = percentile(ms, 0.5);
+    std::printf("commit to live (64 small edits of the 64-voice patch, no crossfade): p50 %.1f ms, p90 %.1f ms, "
+                "max %.1f ms (lookahead + 2 periods = %.1f ms)\n",
+                p50, percentile(ms, 0.9), *std::max_element(ms.begin(), ms.end()), (lookahead + 2) * period);
+    bars.check(p50 < (lookahead + 2) * period + 10.0, "bar: a commit live within lookahead + 2 periods + 10 ms");
+    return true;
+}
+
 void run(const std::filesystem::path &dir, Bars &bars)
 {
     PrivateJackd jack;
@@ -176,7 +209,8 @@ void run(const std::filesystem::path &dir, Bars &bars)
                     "/patch/load: " + (loaded ? chronus::osc::toString(*loaded) : std::string("no answer"))) ||
         !bars.check(waitRedundant(**tcp), "not redundant after the load: " + sup.log()))
         return;
-    if (measureLoad(**tcp, bars) && measureRoundTrip(sup.port(), bars) && measureThroughput(**tcp, sup.port(), bars))
+    if (measureLoad(**tcp, bars) && measureRoundTrip(sup.port(), bars) && measureThroughput(**tcp, sup.port(), bars) &&
+        measureCommits(sup.port(), bars))
         bars.check(sup.stop() == 0, "the supervisor did not exit cleanly: " + sup.log());
 }
 

@@ -116,7 +116,7 @@ private:
     double loadAverage_ = 0.0;
     std::uint32_t nanBlocks_ = 0;
     std::uint32_t delayEventsBlocks_ = 0;         // test hook: blocks left without taking events
-    // More than the timeline's stamping margin (3 blocks past the drain frame), so records
+    // More than the timeline's stamping margin (2 blocks past the drain frame), so records
     // do arrive late; fewer than that margin plus the lookahead, so the worker notices at its
     // next drain, before the output reaches the blocks it rendered without them.
     static constexpr std::uint32_t kDelayEventsBlocks = 4;
