@@ -166,14 +166,6 @@ Expected<void> validate(const Geometry &geometry);
 std::uint64_t blockHash(const float *const *channels, std::uint32_t channelCount, std::uint32_t frames,
                         bool &nonFinite) noexcept;
 
-// Extends JACK's 32-bit frame time to 64 bits given any nearby 64-bit reference
-// (within 2^31 frames, about 12 hours at 48 kHz). RT-safe.
-inline std::uint64_t extendFrame(std::uint64_t reference, std::uint32_t frame32) noexcept
-{
-    const auto delta = static_cast<std::int32_t>(frame32 - static_cast<std::uint32_t>(reference));
-    return reference + static_cast<std::uint64_t>(static_cast<std::int64_t>(delta));
-}
-
 // SPSC ring of CommandRecords over shm indices. Producer and consumer are different
 // processes; each side calls only its own functions. RT-safe, lock-free.
 class RecordRing {

@@ -130,15 +130,9 @@ void Capture::onFreewheel(int starting, void *arg)
 
 int Capture::process(jack_nframes_t frames) noexcept
 {
-    // Extend JACK's 32-bit frame clock (wraps after ~1 day at 48 kHz).
     const std::uint32_t t = jack_last_frame_time(client_->get());
-    if (haveLast_ && t < last32_)
-        high_ += std::uint64_t(1) << 32;
-    haveLast_ = true;
-    last32_ = t;
-    const std::uint64_t now = high_ + t;
-    cycleFrame_.store(now, std::memory_order_relaxed);
-    cycleFrame32_.store(t, std::memory_order_release);
+    const std::uint64_t now = clock_.extend(t);
+    cycleFrame_.store(now, std::memory_order_release);
 
     const bool feeding = feeding_.load(std::memory_order_acquire);
     if (feeding)
@@ -151,11 +145,8 @@ int Capture::process(jack_nframes_t frames) noexcept
 
 std::uint64_t Capture::nowFrame() const
 {
-    const std::uint32_t base32 = cycleFrame32_.load(std::memory_order_acquire);
-    const std::uint64_t base = cycleFrame_.load(std::memory_order_relaxed);
-    const std::uint32_t now32 = jack_frame_time(client_->get());
-    // Unsigned difference handles the 32-bit wrap between the two readings.
-    return base + std::uint32_t(now32 - base32);
+    // JACK's frame time now lies a little after the latest cycle's: extend it from there.
+    return extendFrame(cycleFrame_.load(std::memory_order_acquire), jack_frame_time(client_->get()));
 }
 
 std::int64_t Capture::wallClockMicros(std::uint64_t jackFrame) const

@@ -5,6 +5,7 @@
 
 #include "common/expected.hpp"
 #include "common/jack_client.hpp"
+#include "common/jack_time.hpp"
 #include "recorder/frame_ring.hpp"
 #include "recorder/ring_feeder.hpp"
 #include "common/rt.hpp"
@@ -24,6 +25,25 @@ struct CaptureConfig {
     std::size_t channels = 2;
     std::vector<std::string> sources;   // port names or globs (* ?); empty: "chronus:out_*"
     double ringSeconds = 8.0;
+};
+
+// The capture's 64-bit frame clock: each cycle's 32-bit JACK frame time, extended relative
+// to the cycle before (extendFrame). A wrap across 2^32 moves on; a step back (a restarted
+// server clock, a late callback reading a cycle twice) stays a step back, for RingFeeder to
+// judge. JACK thread only; RT-safe. Free of JACK so tests can drive it.
+class CaptureClock {
+public:
+    // The 64-bit frame of a cycle whose JACK frame time is `frame32`.
+    CHRONUS_RT std::uint64_t extend(std::uint32_t frame32) noexcept
+    {
+        last_ = started_ ? extendFrame(last_, frame32) : frame32;
+        started_ = true;
+        return last_;
+    }
+
+private:
+    bool started_ = false;
+    std::uint64_t last_ = 0;
 };
 
 class Capture {
@@ -81,16 +101,13 @@ private:
     std::atomic<bool> feeding_{false};
     std::atomic<bool> graphChanged_{true};
     std::atomic<std::uint64_t> cycleFrame_{0}; // extended frame time of the latest cycle
-    std::atomic<std::uint32_t> cycleFrame32_{0};
     std::atomic<std::uint64_t> cycles_{0};
     std::atomic<bool> freewheeling_{false};
 
     // JACK thread only.
     std::unique_ptr<RingFeeder> feeder_;
     std::vector<const float *> buffers_;
-    bool haveLast_ = false;
-    std::uint32_t last32_ = 0;
-    std::uint64_t high_ = 0;
+    CaptureClock clock_;
 };
 
 // Converts a port glob ("chronus:out_*") into an anchored POSIX regex for jack_get_ports.

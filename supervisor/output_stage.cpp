@@ -1,5 +1,6 @@
 #include "supervisor/output_stage.hpp"
 
+#include "common/jack_time.hpp"
 #include "common/log.hpp"
 
 #include <jack/metadata.h>
@@ -176,7 +177,7 @@ int OutputStage::process(jack_nframes_t frames) noexcept
         header.originAbs = lastAbs_;
         started_ = true;
     } else {
-        const std::uint64_t abs = shm::extendFrame(lastAbs_, frame32);
+        const std::uint64_t abs = extendFrame(lastAbs_, frame32);
         // JACK did not run us for a cycle (a server-side xrun): count the frames we missed.
         if (abs > lastAbs_ + lastFrames_)
             counters_.skippedFrames.fetch_add(abs - lastAbs_ - lastFrames_, std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 #include "synth-worker/worker/worker.hpp"
 
+#include "common/jack_time.hpp"
 #include "common/log.hpp"
 #include "synth-worker/engine/patch.hpp"
 
@@ -143,7 +144,7 @@ int Worker::process(jack_nframes_t frames) noexcept
     jack_time_t now = 0, next = 0;
     float periodUsecs = 0;
     jack_get_cycle_times(client, &frame32, &now, &next, &periodUsecs);
-    lastAbs_ = shm::extendFrame(haveAbs_ ? lastAbs_ : header.cycleAbs.load(std::memory_order_acquire), frame32);
+    lastAbs_ = extendFrame(haveAbs_ ? lastAbs_ : header.cycleAbs.load(std::memory_order_acquire), frame32);
     haveAbs_ = true;
     st.heartbeat.fetch_add(1, std::memory_order_relaxed);
 
