@@ -103,9 +103,7 @@ int Worker::processThunk(jack_nframes_t frames, void *arg) { return static_cast<
 void Worker::threadInitThunk(void *)
 {
     // Every render path computes with FTZ/DAZ; set it for the whole thread as well.
-#if defined(__SSE__) || defined(__x86_64__)
-    _mm_setcsr(_mm_getcsr() | 0x8040u);
-#endif
+    (void)flushDenormals();
 }
 
 int Worker::bufferSizeThunk(jack_nframes_t frames, void *arg)
