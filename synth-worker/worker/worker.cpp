@@ -31,24 +31,24 @@ void setPrettyName(jack_client_t *client, jack_port_t *port, const std::string &
 
 } // namespace
 
-Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, shm::Segment &segment)
+Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &config, shm::Segment &segment)
 {
     std::unique_ptr<Worker> w(new Worker);
-    w->options_ = options;
+    w->config_ = config;
     w->segment_ = &segment;
     w->geometry_ = segment.geometry();
-    if (options.slot >= shm::kSlots)
+    if (config.slot >= shm::kSlots)
         return fail("--slot must be 0 or 1");
-    w->slot_ = segment.slot(options.slot);
+    w->slot_ = segment.slot(config.slot);
 
     const std::string name =
-        options.clientName.empty() ? "chronus-worker-" + std::to_string(options.slot) : options.clientName;
-    auto jack = JackClient::open(name, options.jackServer);
+        config.clientName.empty() ? "chronus-worker-" + std::to_string(config.slot) : config.clientName;
+    auto jack = JackClient::open(name, config.jackServer);
     // The worker we replace may have been killed a moment ago: JACK drops its client (and
     // frees the name) when it notices the closed socket. Wait for that, briefly.
     for (int i = 0; i < 200 && !jack && jack.error().find("already exists") != std::string::npos; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        jack = JackClient::open(name, options.jackServer);
+        jack = JackClient::open(name, config.jackServer);
     }
     if (!jack)
         return fail(jack.error());
@@ -69,7 +69,7 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, s
         if (!p)
             return fail("cannot register JACK port " + name + ":" + port);
         setPrettyName(client, p,
-                      log::cat("Chronus worker ", options.slot, " ",
+                      log::cat("Chronus worker ", config.slot, " ",
                                channels == 2 ? (c == 0 ? "left" : "right") : std::to_string(c + 1)));
         w->ports_.push_back(p);
     }
@@ -206,7 +206,7 @@ int Worker::process(jack_nframes_t frames) noexcept
 
     const jack_time_t started = jack_get_time();
     std::uint32_t rendered = 0;
-    while (engine_->frame() <= target && rendered < options_.maxBlocksPerCycle) {
+    while (engine_->frame() <= target && rendered < config_.maxBlocksPerCycle) {
         renderBlock();
         ++rendered;
     }

@@ -19,7 +19,7 @@
 
 namespace chronus::worker {
 
-struct WorkerOptions {
+struct WorkerConfig {
     std::uint32_t slot = 0;
     std::string instance = "default";
     std::string jackServer;       // empty: $JACK_DEFAULT_SERVER or default
@@ -31,7 +31,7 @@ class Worker {
 public:
     // Opens JACK, registers ports and checks the segment matches JACK's rate and period.
     // Not RT-safe. Fails with one sentence.
-    static Expected<std::unique_ptr<Worker>> create(const WorkerOptions &options, shm::Segment &segment);
+    static Expected<std::unique_ptr<Worker>> create(const WorkerConfig &config, shm::Segment &segment);
     ~Worker();
 
     // Activates the JACK client and reports Ready.
@@ -55,7 +55,7 @@ private:
     void drainControl();   // builds and submits commits (main thread)
     void drainEvents();    // schedules events (main thread, before handoff only)
 
-    WorkerOptions options_;
+    WorkerConfig config_;
     shm::Segment *segment_ = nullptr;
     shm::SlotView slot_;
     shm::Geometry geometry_;
