@@ -50,24 +50,35 @@ private:
 
 } // namespace rt
 
+// Turns on flush-to-zero and denormals-are-zero for the calling thread and returns the
+// previous mode, for restoreFloatMode(). The one place the bits are set, so every thread
+// that renders computes the same results. RT-safe.
+inline unsigned flushDenormals() noexcept
+{
+#if defined(__SSE__) || defined(__x86_64__)
+    const unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | 0x8040u); // FTZ (bit 15) | DAZ (bit 6)
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+// Puts back a mode flushDenormals() returned. RT-safe.
+inline void restoreFloatMode([[maybe_unused]] unsigned saved) noexcept
+{
+#if defined(__SSE__) || defined(__x86_64__)
+    _mm_setcsr(saved);
+#endif
+}
+
 // Sets flush-to-zero and denormals-are-zero for its lifetime and restores the previous
 // mode on exit. Every render path (worker callback, offline renderer, tests) takes one,
 // so all of them compute the same bits. RT-safe.
 class DenormalGuard {
 public:
-    DenormalGuard() noexcept
-    {
-#if defined(__SSE__) || defined(__x86_64__)
-        saved_ = _mm_getcsr();
-        _mm_setcsr(saved_ | 0x8040u); // FTZ (bit 15) | DAZ (bit 6)
-#endif
-    }
-    ~DenormalGuard()
-    {
-#if defined(__SSE__) || defined(__x86_64__)
-        _mm_setcsr(saved_);
-#endif
-    }
+    DenormalGuard() noexcept : saved_(flushDenormals()) {}
+    ~DenormalGuard() { restoreFloatMode(saved_); }
     DenormalGuard(const DenormalGuard &) = delete;
     DenormalGuard &operator=(const DenormalGuard &) = delete;
 

@@ -1,5 +1,6 @@
 #include "synth-worker/worker/worker.hpp"
 
+#include "common/jack_time.hpp"
 #include "common/log.hpp"
 #include "model/patch.hpp"
 
@@ -31,24 +32,24 @@ void setPrettyName(jack_client_t *client, jack_port_t *port, const std::string &
 
 } // namespace
 
-Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &options, shm::Segment &segment)
+Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &config, shm::Segment &segment)
 {
     std::unique_ptr<Worker> w(new Worker);
-    w->config_ = options;
+    w->config_ = config;
     w->segment_ = &segment;
     w->geometry_ = segment.geometry();
-    if (options.slot >= shm::kSlots)
+    if (config.slot >= shm::kSlots)
         return fail("--slot must be 0 or 1");
-    w->slot_ = segment.slot(options.slot);
+    w->slot_ = segment.slot(config.slot);
 
     const std::string name =
-        options.clientName.empty() ? "chronus-worker-" + std::to_string(options.slot) : options.clientName;
-    auto jack = JackClient::open(name, options.jackServer);
+        config.clientName.empty() ? "chronus-worker-" + std::to_string(config.slot) : config.clientName;
+    auto jack = JackClient::open(name, config.jackServer);
     // The worker we replace may have been killed a moment ago: JACK drops its client (and
     // frees the name) when it notices the closed socket. Wait for that, briefly.
     for (int i = 0; i < 200 && !jack && jack.error().find("already exists") != std::string::npos; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        jack = JackClient::open(name, options.jackServer);
+        jack = JackClient::open(name, config.jackServer);
     }
     if (!jack)
         return fail(jack.error());
@@ -69,7 +70,7 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &options, sh
         if (!p)
             return fail("cannot register JACK port " + name + ":" + port);
         setPrettyName(client, p,
-                      log::cat("Chronus worker ", options.slot, " ",
+                      log::cat("Chronus worker ", config.slot, " ",
                                channels == 2 ? (c == 0 ? "left" : "right") : std::to_string(c + 1)));
         w->ports_.push_back(p);
     }
@@ -165,9 +166,7 @@ int Worker::processThunk(jack_nframes_t frames, void *arg) { return static_cast<
 void Worker::threadInitThunk(void *)
 {
     // Every render path computes with FTZ/DAZ; set it for the whole thread as well.
-#if defined(__SSE__) || defined(__x86_64__)
-    _mm_setcsr(_mm_getcsr() | 0x8040u);
-#endif
+    (void)flushDenormals();
 }
 
 int Worker::bufferSizeThunk(jack_nframes_t frames, void *arg)

@@ -34,7 +34,7 @@ class Worker {
 public:
     // Opens JACK, registers ports and checks the segment matches JACK's rate and period.
     // Not RT-safe. Fails with one sentence.
-    static Expected<std::unique_ptr<Worker>> create(const WorkerConfig &options, shm::Segment &segment);
+    static Expected<std::unique_ptr<Worker>> create(const WorkerConfig &config, shm::Segment &segment);
     ~Worker();
 
     // Reports Ready; the JACK client is activated when the worker joins the timeline.
