@@ -49,7 +49,7 @@ TEST(Naming, PartNamesAreNumberedFromOneWithFourDigits)
 TEST_F(NamingTest, NamesThatEscapeTheDirectoryAreRefused)
 {
     const fs::path rec = dir / "rec";
-    for (const std::string bad : std::vector<std::string>{"../x", "/tmp/x", "a/../../x", "sub/../../../x", "..", ".", "", "sub/..",
+    for (const std::string &bad : std::vector<std::string>{"../x", "/tmp/x", "a/../../x", "sub/../../../x", "..", ".", "", "sub/..",
                                   (dir / "x").string()})
         EXPECT_FALSE(resolveInside(rec, bad, ".wav")) << "'" << bad << "' accepted";
     // A symlinked subdirectory that leads out is refused too.
