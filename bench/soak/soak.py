@@ -313,6 +313,27 @@ def active_worker(client):
     return slot, v.get("slot%d_pid" % slot), v
 
 
+def supervisor_rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_summary(samples, seconds):
+    """RSS after warm-up (the first sample past a fifth of the run) and at the end."""
+    samples = [s for s in samples if s[1]]
+    if not samples:
+        return None
+    warm = next((s for s in samples if s[0] >= seconds / 5), samples[0])
+    return dict(after_warmup=warm[1], end=samples[-1][1], growth=samples[-1][1] - warm[1],
+                max=max(s[1] for s in samples))
+
+
 # --- compare -----------------------------------------------------------------------------
 
 def parse_gap_frames(log_path):
@@ -442,11 +463,16 @@ def main():
         for c in clients:
             c.start()
         faults = []
+        rss = []  # (seconds, supervisor RSS in kB)
         t0 = time.monotonic()
         kinds = ["SIGKILL", "SIGSTOP", "SIGKILL-standby", "SIGSEGV"]
         next_fault = args.fault_every / 2 if args.fault_every > 0 else float("inf")
+        next_rss = 0.0
         while time.monotonic() - t0 < args.seconds:
             time.sleep(0.2)
+            if time.monotonic() - t0 >= next_rss:
+                rss.append((round(time.monotonic() - t0, 1), supervisor_rss_kb(suite.supervisor.pid)))
+                next_rss += 5.0
             if time.monotonic() - t0 >= next_fault:
                 kind = kinds[len(faults) % len(kinds)]
                 slot, pid, v = active_worker(ctl)
@@ -494,6 +520,8 @@ def main():
             late_commands=final.get("late_commands", 0), skipped_frames=final.get("skipped_frames", 0),
             recorder_lost=(m[1][3] if m and m[0] == "/done" and len(m[1]) > 3 else None),
             compare=cmp, misplaced_blocks=cmp["differ"],
+            commands_at_risk=final.get("commands_at_risk", 0), misplayed_blocks=final.get("misplayed_blocks", 0),
+            supervisor_rss_kb=rss_summary(rss, args.seconds),
             ping_ms=dict(p50=pct(0.5), p99=pct(0.99), max=round(1000 * rtts[-1], 2) if rtts else None, n=len(rtts)),
             work=work,
         )
