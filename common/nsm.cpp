@@ -1,5 +1,8 @@
 #include "common/nsm.hpp"
 
+#include "common/log.hpp"
+#include "common/service_notify.hpp"
+
 #include <lo/lo.h>
 #include <unistd.h>
 
@@ -103,6 +106,61 @@ int NsmClient::dispatch(const char *path, const char *types, void **argv, int ar
         self->announceError_ = argc >= 3 && types[2] == 's' ? str(2) : "refused";
     }
     return 0;
+}
+
+Expected<std::unique_ptr<NsmClient>> joinNsmSession(const NsmJoinConfig &config, NsmClient::OpenHandler open,
+                                                    const std::atomic<bool> &quit)
+{
+    auto nsm = NsmClient::fromEnvironment();
+    if (!nsm)
+        return fail("NSM_URL is set but unusable: " + nsm.error());
+    std::unique_ptr<NsmClient> client = std::move(*nsm);
+    if (!client)
+        return client;
+
+    NsmClient *self = client.get(); // the client owns the handlers, so it outlives them
+    // One session per run: the same one again is fine (a manager may re-send it), another
+    // one is refused.
+    auto sameSessionOnly = [self, refusal = config.program + " cannot switch sessions; restart it"](
+                               const NsmClient::Session &s) -> Expected<void> {
+        if (self->session() && self->session()->path == s.path)
+            return {};
+        return fail(refusal);
+    };
+    std::string openError;
+    client->onOpen([&, sameSessionOnly](const NsmClient::Session &s) -> Expected<void> {
+        if (self->session())
+            return sameSessionOnly(s);
+        auto opened = open(s);
+        if (!opened)
+            openError = opened.error();
+        return opened;
+    });
+    if (!client->announce(config.appName, "", config.executable))
+        return fail("cannot send the announce to the session manager at $NSM_URL");
+    if (config.openTimeout)
+        log::info("NSM: announced; waiting up to ", config.openTimeout->count(), " s for the session to open");
+    else
+        log::info("NSM: announced; waiting for the session to open");
+    service::status("waiting for the session manager to open a session");
+
+    const auto deadline = config.openTimeout ? std::chrono::steady_clock::now() + *config.openTimeout
+                                             : std::chrono::steady_clock::time_point::max();
+    while (!quit.load() && !client->session() && client->announceError().empty() && openError.empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        client->waitForOpen(100);
+    // The handler above refers to this frame; from now on only the session is checked.
+    client->onOpen(sameSessionOnly);
+    if (quit.load())
+        return client;
+    if (!client->announceError().empty())
+        return fail("the session manager refused the announce: " + client->announceError());
+    if (!openError.empty())
+        return fail("cannot open the session: " + openError);
+    if (!client->session())
+        return fail(log::cat("NSM_URL is set but the session manager sent no /nsm/client/open within ",
+                             config.openTimeout->count(), " s; exiting"));
+    return client;
 }
 
 } // namespace chronus

@@ -6,6 +6,8 @@
 
 #include "common/expected.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,5 +58,24 @@ private:
     std::string serverName_;
     std::string announceError_;
 };
+
+// How a program joins a session at start-up.
+struct NsmJoinConfig {
+    std::string appName;    // announced to the session manager ("Chronus", "chronus-recorder")
+    std::string program;    // names the program in answers ("chronus-supervisor cannot switch sessions")
+    std::string executable; // argv[0]
+    std::optional<std::chrono::seconds> openTimeout; // how long to wait for the open; nullopt: until quit
+};
+
+// Joins the session named by NSM_URL, before the program registers any JACK client: announces,
+// then waits until the session manager opens a session and `open` accepts it (it prepares the
+// program's directory and takes its JACK name; its error goes back in /error and ends the
+// wait), until `quit`, or until the timeout. Afterwards the client accepts only the same
+// session again. Returns null without NSM_URL (run normally; `open` is not called), the
+// client otherwise (with no session if `quit` ended the wait), or the reason to exit:
+// NSM_URL unusable, the announce refused, the session not opened, no open in time.
+// Control thread; blocks.
+Expected<std::unique_ptr<NsmClient>> joinNsmSession(const NsmJoinConfig &config, NsmClient::OpenHandler open,
+                                                    const std::atomic<bool> &quit);
 
 } // namespace chronus

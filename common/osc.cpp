@@ -74,7 +74,8 @@ T load(const lo_arg *a)
     return value;
 }
 
-Message decode(const char *path, const char *types, lo_arg **argv, int argc, lo_message m)
+Message decode(const char *path, const char *types, lo_arg **argv, int argc, lo_message m,
+               lo_address source = nullptr)
 {
     Message msg;
     msg.address = path ? path : "";
@@ -101,7 +102,7 @@ Message decode(const char *path, const char *types, lo_arg **argv, int argc, lo_
         default: msg.args.emplace_back(std::monostate{}); break;
         }
     }
-    lo_address src = lo_message_get_source(m);
+    lo_address src = source ? source : lo_message_get_source(m);
     msg.sender = src;
     if (src) {
         msg.protocol = lo_address_get_protocol(src) == LO_TCP ? Protocol::Tcp : Protocol::Udp;
@@ -230,11 +231,14 @@ struct Dispatch {
     static int toServer(const char *path, const char *types, lo_arg **argv, int argc, lo_message m, void *user)
     {
         auto *self = static_cast<Server *>(user);
-        if (self->localOnly_ && !isLoopback(lo_message_get_source(m))) {
+        // UDP datagrams are read by Server::pollUdp and handed to liblo as data: their sender
+        // is the one it is dispatching.
+        auto source = static_cast<lo_address>(self->dispatching_);
+        if (self->localOnly_ && !isLoopback(source ? source : lo_message_get_source(m))) {
             log::debug("osc: dropped ", path, " from a non-local sender");
             return 0;
         }
-        const Message msg = decode(path, types, argv, argc, m);
+        const Message msg = decode(path, types, argv, argc, m, source);
         self->handler_(msg);
         return 0;
     }
@@ -334,6 +338,12 @@ Expected<std::unique_ptr<Server>> Server::open(int port, bool localOnly, Handler
         }
         // Patches travel as JSON text; over TCP allow 4 MiB (a UDP datagram caps at 64 KiB).
         lo_server_max_msg_size(tcp, kMaxTcpMessageBytes);
+        // Room for a burst of datagrams while the control thread is busy (the default holds
+        // a few hundred small ones). FORCE goes past rmem_max where we may; else as allowed.
+        const int fd = lo_server_get_socket_fd(udp);
+        int bytes = kUdpReceiveBytes;
+        if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+            (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
         s->udp_ = udp;
         s->tcp_ = tcp;
         s->port_ = lo_server_get_port(udp);
@@ -365,38 +375,55 @@ int Server::poll(int timeoutMs)
     int status[2] = {0, 0};
     if (lo_servers_wait(servers, status, 2, timeoutMs) <= 0)
         return 0;
-    int dispatched = 0;
-    for (int i = 0; i < 2; ++i) {
-        if (!status[i])
-            continue;
-        // Drain: each call handles one packet (or one TCP message) and returns its size.
-        for (int n = 0; n < 256; ++n) {
-            if (i == 0 && refuseMalformedDatagram())
-                continue;
-            if (lo_server_recv_noblock(servers[i], 0) <= 0)
-                break;
+    int dispatched = status[0] ? pollUdp() : 0;
+    if (status[1]) {
+        // Drain: each call handles one TCP message and returns its size.
+        for (int n = 0; n < 256 && lo_server_recv_noblock(servers[1], 0) > 0; ++n)
             ++dispatched;
+    }
+    return dispatched;
+}
+
+int Server::pollUdp()
+{
+    // Everything waiting (up to a batch) is read first, then handled one datagram per
+    // sender in turn: a client flooding us cannot make anyone else's message wait behind its
+    // whole burst.
+    const int fd = lo_server_get_socket_fd(static_cast<lo_server>(udp_));
+    batch_.clear();
+    senders_.clear();
+    for (std::size_t n = 0; n < kUdpBatch; ++n) {
+        sockaddr_storage from{};
+        socklen_t fromLen = sizeof from;
+        peekBuffer_.resize(65536);
+        const ssize_t got = ::recvfrom(fd, peekBuffer_.data(), peekBuffer_.size(), MSG_DONTWAIT,
+                                       reinterpret_cast<sockaddr *>(&from), &fromLen);
+        if (got < 0)
+            break;
+        std::size_t sender = 0;
+        while (sender < senders_.size() && std::memcmp(&senders_[sender].from, &from, sizeof from) != 0)
+            ++sender;
+        if (sender == senders_.size())
+            senders_.push_back({from, {}, 0});
+        senders_[sender].datagrams.push_back(batch_.size());
+        batch_.emplace_back(peekBuffer_.data(), std::size_t(got));
+    }
+    int dispatched = 0;
+    for (bool more = true; more;) {
+        more = false;
+        for (Sender &s : senders_) {
+            if (s.next == s.datagrams.size())
+                continue;
+            handleDatagram(s.from, batch_[s.datagrams[s.next++]]);
+            ++dispatched;
+            more = true;
         }
     }
     return dispatched;
 }
 
-bool Server::refuseMalformedDatagram()
+void Server::handleDatagram(const sockaddr_storage &from, const std::string &data)
 {
-    // Look at the next datagram before liblo does: liblo drops an invalid one without a
-    // word, and its sender deserves a /fail.
-    const int fd = lo_server_get_socket_fd(static_cast<lo_server>(udp_));
-    sockaddr_storage from{};
-    socklen_t fromLen = sizeof from;
-    peekBuffer_.resize(65536);
-    const ssize_t got = ::recvfrom(fd, peekBuffer_.data(), peekBuffer_.size(), MSG_PEEK | MSG_DONTWAIT,
-                                   reinterpret_cast<sockaddr *>(&from), &fromLen);
-    if (got < 0)
-        return false; // nothing waiting (or an error liblo will meet and report)
-    const std::string why = malformedReason(peekBuffer_.data(), std::size_t(got));
-    if (why.empty())
-        return false;
-    (void)::recv(fd, peekBuffer_.data(), peekBuffer_.size(), MSG_DONTWAIT); // take it out
     char host[INET6_ADDRSTRLEN] = {};
     int port = 0;
     if (from.ss_family == AF_INET) {
@@ -408,20 +435,25 @@ bool Server::refuseMalformedDatagram()
         inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
         port = ntohs(a->sin6_port);
     }
-    ++malformed_;
-    log::debug("osc: malformed packet from ", host, ":", port, ": ", why);
-    if (port == 0)
-        return true;
-    lo_address src = lo_address_new(host, std::to_string(port).c_str());
-    if (!src)
-        return true;
-    if (!localOnly_ || isLoopback(src)) {
-        lo_message m = build({readableAddress(peekBuffer_.data(), std::size_t(got)), "malformed OSC packet: " + why});
-        lo_send_message_from(src, static_cast<lo_server>(udp_), "/fail", m);
-        lo_message_free(m);
+    lo_address src = port != 0 ? lo_address_new(host, std::to_string(port).c_str()) : nullptr;
+    if (localOnly_ && !isLoopback(src)) {
+        log::debug("osc: dropped a packet from a non-local sender ", host);
+    } else if (const std::string why = malformedReason(data.data(), data.size()); !why.empty()) {
+        // liblo would drop an invalid packet without a word; its sender deserves a /fail.
+        ++malformed_;
+        log::debug("osc: malformed packet from ", host, ":", port, ": ", why);
+        if (src) {
+            lo_message m = build({readableAddress(data.data(), data.size()), "malformed OSC packet: " + why});
+            lo_send_message_from(src, static_cast<lo_server>(udp_), "/fail", m);
+            lo_message_free(m);
+        }
+    } else {
+        dispatching_ = src;
+        lo_server_dispatch_data(static_cast<lo_server>(udp_), const_cast<char *>(data.data()), data.size());
+        dispatching_ = nullptr;
     }
-    lo_address_free(src);
-    return true;
+    if (src)
+        lo_address_free(src);
 }
 
 bool Server::reply(const Message &msg, std::string_view address, const std::vector<Arg> &args)

@@ -7,6 +7,8 @@
 #include "common/expected.hpp"
 
 #include <cstdint>
+
+#include <sys/socket.h>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -77,9 +79,21 @@ public:
 
 private:
     Server() = default;
-    // Takes the next UDP datagram out and answers its sender if it is not valid OSC; false
-    // (leaving it for liblo) if it is, or if none is waiting.
-    bool refuseMalformedDatagram();
+    // Reads every waiting UDP datagram (up to kUdpBatch) and handles them one per sender in
+    // turn. Returns how many were handled.
+    int pollUdp();
+    // Answers a malformed datagram with /fail, dispatches a valid one to the handler.
+    void handleDatagram(const sockaddr_storage &from, const std::string &data);
+    static constexpr std::size_t kUdpBatch = 4096;
+    static constexpr int kUdpReceiveBytes = 8 << 20;
+    struct Sender {
+        sockaddr_storage from;
+        std::vector<std::size_t> datagrams; // indices into batch_
+        std::size_t next = 0;
+    };
+    std::vector<std::string> batch_;
+    std::vector<Sender> senders_;
+    void *dispatching_ = nullptr; // lo_address of the datagram being dispatched
     void *udp_ = nullptr; // lo_server
     void *tcp_ = nullptr; // lo_server
     int port_ = 0;

@@ -6,7 +6,7 @@
 //
 //   SlotStatus     words the worker publishes (pid, heartbeat, state, load) and the
 //                  supervisor's instructions to it (join, snapshot request)
-//   audio ring     kRingBlocks blocks addressed by start frame; each block is stamped with
+//   audio ring     Geometry::ringBlocks blocks addressed by start frame; each block is stamped with
 //                  its 64-bit timeline frame and a hash (a per-block seqlock: the stamp is
 //                  cleared before writing and set with release after)
 //   event ring     SPSC ring of CommandRecords, supervisor -> worker audio thread
@@ -22,6 +22,8 @@
 
 #include "model/event.hpp" // plain data, header-only
 #include "common/expected.hpp"
+#include "common/slot_state.hpp" // WorkerState
+#include "common/jack_time.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -33,7 +35,7 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 3;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 
@@ -53,15 +55,9 @@ struct Geometry {
     double sampleRate = 48000.0;
 };
 
-// What a worker says it is doing (SlotStatus::workerState).
-enum class WorkerState : std::uint32_t {
-    Empty = 0,    // no worker attached
-    Starting = 1, // attached, opening JACK
-    Ready = 2,    // JACK running, waiting for a join instruction
-    CatchingUp = 3, // loading a snapshot and rendering forward faster than real time
-    Live = 4,     // publishing a block every cycle
-    Lost = 5,     // cannot keep up or missed a commit: stopped publishing, wants replacing
-};
+// Events a worker's engine holds scheduled ahead of the block it renders; the supervisor
+// bounds what clients may schedule ahead by it (supervisor/control_surface.hpp).
+inline constexpr std::uint32_t kWorkerPendingEvents = 1u << 16;
 
 // How a worker joins the timeline (SlotStatus::joinKind).
 enum class JoinKind : std::uint32_t {
@@ -72,7 +68,8 @@ enum class JoinKind : std::uint32_t {
 // CommandRecord::kind
 enum class RecordKind : std::uint32_t {
     Event = 1,  // `event` at event.frame
-    Commit = 2, // patch spec text [textOffset, +textLength) goes live at `frame`
+    Commit = 2, // patch spec text [textOffset, +textLength) of `generation`: build it now; it goes
+                // live with its Activate event
 };
 
 // One fixed-size command. Events go to the event ring, commits to the control ring.
@@ -105,14 +102,21 @@ struct alignas(64) Header {
 struct alignas(64) SlotStatus {
     // Worker -> supervisor.
     std::atomic<std::int32_t> pid;
-    std::atomic<WorkerState> workerState;
+    std::atomic<WorkerState> workerState;       // common/slot_state.hpp
+    std::atomic<LostReason> lostReason;         // set before workerState becomes Lost
     std::atomic<std::uint64_t> heartbeat;       // cycles run
     std::atomic<std::uint64_t> lastBlock;       // frame of the last published block
     std::atomic<std::uint32_t> dspLoadPpm;      // render time / period, smoothed, parts per million
     std::atomic<std::uint32_t> generation;      // live patch generation
     std::atomic<std::uint64_t> eventsApplied;
-    std::atomic<std::uint64_t> eventsLate;
+    std::atomic<std::uint64_t> eventsLate;      // arrived after their frame was rendered: not applied
+    // Start frame of the block whose events the worker takes from the event ring next (or is
+    // rendering now); kNoBlock while it renders nothing. Stored seq_cst before each drain, so
+    // a supervisor that pushes, fences and then reads a value V knows a record stamped at or
+    // after V + period is taken before its frame is rendered (Timeline::apply).
+    std::atomic<std::uint64_t> drainFrame;
     std::atomic<std::uint64_t> commitsMissed;   // commit not built by its frame
+    std::atomic<std::uint32_t> preparedGeneration; // latest commit whose patch is built (Worker::drainControl)
     std::atomic<std::uint64_t> commitErrors;    // spec that failed to compile or build
     std::atomic<std::uint32_t> snapshotServed;  // == snapshotRequest once written
     std::atomic<std::uint32_t> joinDone;        // == joinSeq once the join is complete
@@ -129,7 +133,9 @@ struct alignas(64) SlotStatus {
 };
 
 // Test hook: faults a worker's audio thread injects on request (SlotStatus::faultInjection).
-enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2 };
+// DelayEvents: the worker leaves its event ring alone for a few blocks, so commands reach it
+// after their frames (as if the records had been held up on the way).
+enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2, DelayEvents = 3 };
 
 // Header of one audio block in a ring; channel data (channels x periodFrames floats,
 // planar) follows at blockDataOffset.
@@ -165,14 +171,6 @@ Expected<void> validate(const Geometry &geometry);
 // any sample is NaN or Inf. RT-safe.
 std::uint64_t blockHash(const float *const *channels, std::uint32_t channelCount, std::uint32_t frames,
                         bool &nonFinite) noexcept;
-
-// Extends JACK's 32-bit frame time to 64 bits given any nearby 64-bit reference
-// (within 2^31 frames, about 12 hours at 48 kHz). RT-safe.
-inline std::uint64_t extendFrame(std::uint64_t reference, std::uint32_t frame32) noexcept
-{
-    const auto delta = static_cast<std::int32_t>(frame32 - static_cast<std::uint32_t>(reference));
-    return reference + static_cast<std::uint64_t>(static_cast<std::int64_t>(delta));
-}
 
 // SPSC ring of CommandRecords over shm indices. Producer and consumer are different
 // processes; each side calls only its own functions. RT-safe, lock-free.

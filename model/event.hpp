@@ -11,6 +11,9 @@ enum class EventType : std::uint8_t {
     SetParam = 1,   // node.param = value
     SetElement = 2, // node.textParam[element] = value (element kLengthElement: length)
     ResetNode = 3,  // node.reset(): restart phases, envelopes, sequencer position
+    // The patch of `generation`, prepared (built) ahead, goes live at this frame; `node`
+    // carries the crossfade length in frames. Every later event of that generation follows it.
+    Activate = 4,
 };
 
 // The `element` of a SetElement event that sets how many elements are valid.

@@ -131,13 +131,8 @@ void Capture::onFreewheel(int starting, void *arg)
 
 int Capture::process(jack_nframes_t frames) noexcept
 {
-    // Extend JACK's 32-bit frame clock (wraps after ~1 day at 48 kHz).
     const std::uint32_t t = jack_last_frame_time(client_->get());
-    if (haveLast_ && t < last32_)
-        high_ += std::uint64_t(1) << 32;
-    haveLast_ = true;
-    last32_ = t;
-    const std::uint64_t now = high_ + t;
+    const std::uint64_t now = frameTime_.extend(t);
     cycleFrame_.store(now, std::memory_order_relaxed);
     cycleFrame32_.store(t, std::memory_order_release);
 

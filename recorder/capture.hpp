@@ -5,6 +5,7 @@
 
 #include "common/expected.hpp"
 #include "common/jack_client.hpp"
+#include "common/jack_time.hpp"
 #include "recorder/frame_ring.hpp"
 #include "recorder/ring_feeder.hpp"
 #include "common/rt.hpp"
@@ -88,9 +89,7 @@ private:
     // JACK thread only.
     std::unique_ptr<RingFeeder> feeder_;
     std::vector<const float *> buffers_;
-    bool haveLast_ = false;
-    std::uint32_t last32_ = 0;
-    std::uint64_t high_ = 0;
+    FrameTime frameTime_; // JACK's frame time, extended to 64 bits
 };
 
 // Converts a port glob ("chronus:out_*") into an anchored POSIX regex for jack_get_ports.

@@ -1,84 +1,119 @@
 // chronus-recorder: wires options, the session (NSM, when NSM_URL is set), the JACK capture,
 // the disk thread, the OSC control surface and the service manager's notifications
 // together, then runs the control loop until a signal or the JACK server ends it.
-#include "recorder/capture.hpp"
-#include "recorder/recorder_surface.hpp"
-#include "recorder/disk_writer.hpp"
 #include "common/log.hpp"
 #include "common/nsm.hpp"
-#include "recorder/options.hpp"
 #include "common/osc.hpp"
-#include "recorder/capture_watchdog.hpp"
 #include "common/service_notify.hpp"
+#include "recorder/capture.hpp"
+#include "recorder/capture_watchdog.hpp"
+#include "recorder/disk_writer.hpp"
+#include "recorder/options.hpp"
+#include "recorder/recorder_surface.hpp"
 
 #include <atomic>
 #include <csignal>
-#include <cstdio>
+#include <filesystem>
 
 using namespace chronus;
 
 namespace {
+
 std::atomic<bool> quit{false};
 void onSignal(int) { quit.store(true); }
 
-// Under NSM: announce, then wait for /nsm/client/open before any JACK client exists; the
-// session's client id becomes the JACK client name and <path>/ the recordings directory.
-// Returns the client (null without NSM_URL) or a reason to exit.
-Expected<std::unique_ptr<NsmClient>> joinSession(rec::Options &options, const char *argv0)
+void installSignalHandlers()
 {
-    auto nsm = NsmClient::fromEnvironment();
-    if (!nsm)
-        return fail("NSM_URL is set but unusable: " + nsm.error());
-    std::unique_ptr<NsmClient> client = std::move(*nsm);
-    if (!client)
-        return client;
-    NsmClient *self = client.get(); // outlives the handler: it owns it
-    client->onOpen([&options, self](const NsmClient::Session &s) -> Expected<void> {
-        if (self->session())
-            return self->session()->path == s.path ? Expected<void>{}
-                                                     : fail("chronus-recorder cannot switch sessions; restart it");
-        std::error_code ec;
-        std::filesystem::create_directories(s.path, ec);
-        if (ec)
-            return fail("cannot create " + s.path + ": " + ec.message());
-        options.clientName = s.clientId.substr(0, 63);
-        options.dir = s.path + "/";
-        return {};
-    });
-    if (!client->announce("chronus-recorder", "", argv0))
-        return fail("cannot send the NSM announce");
-    log::info("NSM: announced; waiting for the session to open");
-    while (!quit.load() && !client->session() && client->announceError().empty())
-        client->waitForOpen(100);
-    if (!client->announceError().empty())
-        return fail("NSM refused the announce: " + client->announceError());
-    if (client->session())
-        log::info("NSM: session ", client->session()->displayName, " opened as ", options.clientName, ", recording to ",
-                  options.dir);
-    return client;
-}
-} // namespace
-
-int main(int argc, char **argv)
-{
-    log::init("chronus-recorder");
-    auto options = rec::parseOptions(argc, argv);
-    if (!options) {
-        std::fprintf(stderr, "chronus-recorder: %s\n", options.error().c_str());
-        return 2;
-    }
-    if (options->help) {
-        std::fputs(rec::usage().c_str(), stdout);
-        return 0;
-    }
-
     struct sigaction sa{};
     sa.sa_handler = onSignal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN); // a file-size limit becomes EFBIG: a disk error we report
+}
 
+// Under NSM the session's client id becomes the JACK client name and its directory the
+// recordings directory. Null without NSM_URL.
+Expected<std::unique_ptr<NsmClient>> joinSession(rec::Options &options, const char *argv0)
+{
+    auto client = joinNsmSession(
+        {"chronus-recorder", "chronus-recorder", argv0, std::nullopt},
+        [&options](const NsmClient::Session &s) -> Expected<void> {
+            std::error_code ec;
+            std::filesystem::create_directories(s.path, ec);
+            if (ec)
+                return fail("cannot create " + s.path + ": " + ec.message());
+            options.clientName = s.clientId.substr(0, 63);
+            options.dir = s.path + "/";
+            return {};
+        },
+        quit);
+    if (!client || !*client || !(*client)->session())
+        return client;
+    log::info("NSM: session ", (*client)->session()->displayName, " opened as ", options.clientName,
+              ", recording to ", options.dir);
+    // Headers are refreshed every second and finalized on stop: nothing else to save.
+    (*client)->onSave([]() -> Expected<void> { return {}; });
+    return client;
+}
+
+rec::CaptureConfig captureConfig(const rec::Options &o)
+{
+    rec::CaptureConfig cc;
+    cc.clientName = o.clientName;
+    cc.serverName = o.jackServer;
+    cc.channels = o.channels;
+    cc.sources = o.ports;
+    cc.ringSeconds = o.ringSeconds;
+    return cc;
+}
+
+// The disk writer's settings; creates the recordings directory.
+Expected<rec::WriterConfig> writerConfig(const rec::Options &o, rec::Capture &capture)
+{
+    rec::WriterConfig wc;
+    wc.dir = o.dir;
+    wc.format = o.format;
+    wc.channels = o.channels;
+    wc.rate = capture.sampleRate();
+    wc.splitFrames = o.splitFrames;
+    wc.splitBytes = o.splitBytes;
+    wc.sources = o.ports.empty() ? std::vector<std::string>{"chronus:out_*"} : o.ports;
+    wc.wallClock = [&capture](std::uint64_t frame) { return capture.wallClockMicros(frame); };
+    std::error_code ec;
+    std::filesystem::create_directories(wc.dir, ec);
+    if (ec)
+        return fail("cannot create recordings directory " + wc.dir.string() + ": " + ec.message());
+    return wc;
+}
+
+// Serves OSC and the session until a signal or the JACK server ends it; true when the
+// server went away.
+bool serve(rec::Capture &capture, osc::Server &server, rec::RecorderSurface &control, NsmClient *nsm)
+{
+    rec::CaptureWatchdog monitor(capture);
+    while (!quit.load() && !capture.serverGone()) {
+        server.poll(50);
+        if (nsm)
+            nsm->poll(0);
+        control.tick();
+        monitor.tick();
+    }
+    service::stopping();
+    if (capture.serverGone())
+        log::warn("JACK server shut down: ", capture.shutdownReason());
+    return capture.serverGone();
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    log::init("chronus-recorder");
+    auto options = rec::parseOptions(argc, argv);
+    if (!options)
+        return options.exitStatus();
+    installSignalHandlers();
     auto nsm = joinSession(*options, argv[0]);
     if (!nsm) {
         log::error(nsm.error());
@@ -87,42 +122,22 @@ int main(int argc, char **argv)
     if (quit.load()) // SIGTERM before the session opened: nothing to finalize
         return 0;
 
-    rec::CaptureConfig cc;
-    cc.clientName = options->clientName;
-    cc.serverName = options->jackServer;
-    cc.channels = options->channels;
-    cc.sources = options->ports;
-    cc.ringSeconds = options->ringSeconds;
-    auto capture = rec::Capture::open(cc);
+    auto capture = rec::Capture::open(captureConfig(*options));
     if (!capture) {
         log::error(capture.error());
         return 1;
     }
-
-    rec::WriterConfig wc;
-    wc.dir = options->dir;
-    wc.format = options->format;
-    wc.channels = options->channels;
-    wc.rate = (*capture)->sampleRate();
-    wc.splitFrames = options->splitFrames;
-    wc.splitBytes = options->splitBytes;
-    wc.sources = options->ports.empty() ? std::vector<std::string>{"chronus:out_*"} : options->ports;
-    rec::Capture *cap = capture->get();
-    wc.wallClock = [cap](std::uint64_t frame) { return cap->wallClockMicros(frame); };
-    std::error_code ec;
-    std::filesystem::create_directories(wc.dir, ec);
-    if (ec) {
-        log::error("cannot create recordings directory ", wc.dir.string(), ": ", ec.message());
+    auto wc = writerConfig(*options, **capture);
+    if (!wc) {
+        log::error(wc.error());
         return 1;
     }
-    rec::DiskWriter writer((*capture)->ring(), wc);
+    rec::DiskWriter writer((*capture)->ring(), *wc);
     writer.start();
-    if (*nsm) // headers are refreshed every second and finalized on stop; nothing else to save
-        (*nsm)->onSave([]() -> Expected<void> { return {}; });
-
     rec::RecorderSurface control(**capture, writer,
-                         {options->prerollSeconds, options->maxSeconds, options->ringSeconds, options->dir});
-    const bool localOnly = options->oscHost == "127.0.0.1" || options->oscHost == "localhost" || options->oscHost == "::1";
+                                 {options->prerollSeconds, options->maxSeconds, options->ringSeconds, options->dir});
+    const std::string &host = options->oscHost;
+    const bool localOnly = host == "127.0.0.1" || host == "localhost" || host == "::1";
     auto server = osc::Server::open(options->oscPort, localOnly, [&control](const osc::Message &m) { control.handle(m); });
     if (!server) {
         log::error(server.error());
@@ -139,18 +154,7 @@ int main(int argc, char **argv)
     service::ready();
     service::status(log::cat("OSC on port ", (*server)->port(), ", recording to ", options->dir));
 
-    rec::CaptureWatchdog monitor(**capture);
-    while (!quit.load() && !(*capture)->serverGone()) {
-        (*server)->poll(50);
-        if (*nsm)
-            (*nsm)->poll(0);
-        control.tick();
-        monitor.tick();
-    }
-    service::stopping();
-    const bool serverGone = (*capture)->serverGone();
-    if (serverGone)
-        log::warn("JACK server shut down: ", (*capture)->shutdownReason());
+    const bool serverGone = serve(**capture, **server, control, nsm->get());
     control.finish(serverGone);
     writer.stop();
     if (serverGone) {

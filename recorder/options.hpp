@@ -1,8 +1,8 @@
-// Command line of chronus-recorder.
+// Command line of chronus-recorder (the shared conventions are in common/options.hpp).
 #pragma once
 
+#include "common/options.hpp"
 #include "recorder/audio_file.hpp"
-#include "common/expected.hpp"
 
 #include <cstdint>
 #include <string>
@@ -14,7 +14,6 @@ struct Options {
     int oscPort = 5006;
     std::string oscHost = "127.0.0.1";
     std::size_t channels = 2;
-    bool channelsGiven = false;
     std::vector<std::string> ports;   // sources; empty: chronus:out_*
     std::string dir = "recordings";
     FileFormat format;
@@ -25,12 +24,10 @@ struct Options {
     std::uint64_t splitBytes = 0;
     std::string clientName = "chronus-recorder";
     std::string jackServer;
-    bool help = false;
 };
 
-// Parses argv. Errors are one sentence naming the bad option.
-Expected<Options> parseOptions(int argc, char **argv);
-// The --help text.
-std::string usage();
+// Parses argv (and --config, and the environment). On --help or a usage error the text is
+// printed and the result holds the exit status; errors are one line naming the option.
+cli::Parsed<Options> parseOptions(int argc, char **argv);
 
 } // namespace chronus::rec

@@ -4,7 +4,9 @@
 // check every frame of a recording: no gap, no shift, no channel swap.
 //   chronus-ramp-source [--name chronus] [--channels 2] [--prefix out_]
 // Prints "ready" on stdout once active; runs until SIGINT/SIGTERM.
+#include "common/jack_time.hpp"
 #include "common/jack_client.hpp"
+#include "common/shm_layout.hpp"
 #include "common/rt.hpp"
 
 #include <atomic>
@@ -22,12 +24,15 @@ void onSignal(int) { quit.store(true); }
 struct Ramp {
     jack_client_t *client = nullptr;
     std::vector<jack_port_t *> ports;
+    chronus::CycleClock clock; // labels cycles as the recorder and the supervisor do
 };
 
 CHRONUS_RT int process(jack_nframes_t frames, void *arg)
 {
     auto *r = static_cast<Ramp *>(arg);
-    const std::uint32_t t = jack_last_frame_time(r->client);
+    const std::uint32_t read32 = jack_last_frame_time(r->client);
+    const std::uint64_t reading = r->clock.started() ? chronus::extendFrame(r->clock.label(), read32) : read32;
+    const auto t = static_cast<std::uint32_t>(r->clock.next(reading, frames).frame);
     for (std::size_t c = 0; c < r->ports.size(); ++c) {
         auto *out = static_cast<float *>(jack_port_get_buffer(r->ports[c], frames));
         const std::uint32_t base = t + std::uint32_t(c) * 65537u;

@@ -2,13 +2,13 @@
 // synthetic cycles: each cycle either goes into the FrameRing whole or is counted as lost,
 // and Start/Gap/Stop events mark where in the frame sequence the timeline begins, where
 // silence must stand in for lost frames (ring full, or JACK skipped cycles), and where it
-// stops. Cycles are labelled by common/cycle_clock.hpp; a cycle whose frame time jumped is
+// stops. Cycles are labelled by common/jack_time.hpp; a cycle whose frame time jumped is
 // held back (copied) until the next reading says whether JACK skipped cycles before it or
 // its callback read a later cycle's time, so no frame is ever written at the wrong place.
 // Everything but the constructor is RT-safe: no allocation, locks, logging or syscalls.
 #pragma once
 
-#include "common/cycle_clock.hpp"
+#include "common/jack_time.hpp"
 #include "recorder/frame_ring.hpp"
 #include "common/rt.hpp"
 
@@ -27,7 +27,7 @@ struct CaptureCounters {
     std::atomic<std::uint64_t> ringPeakFrames{0};
     std::atomic<std::uint64_t> xruns{0};         // from JACK's xrun callback
     // Cycles whose callback read another cycle's frame time (late or stale reading; see
-    // common/cycle_clock.hpp), placed where they belong.
+    // common/jack_time.hpp), placed where they belong.
     std::atomic<std::uint64_t> misreadCycles{0};
     // Frames of a cycle labelled like one already written (a reading CycleClock could not
     // place: it held no copy of the earlier cycle); dropped.

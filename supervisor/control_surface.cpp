@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 
 #include <cctype>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -26,9 +27,9 @@ std::string clip(std::string_view s, std::size_t max)
     return std::string(s.substr(0, max)) + "...";
 }
 
-// OSC arguments -> the controller's vocabulary. Types the controller cannot mean are
+// OSC arguments -> the interpreter's vocabulary. Types the interpreter cannot mean are
 // refused here with the argument's position.
-Expected<std::vector<model::Arg>> toEngineArgs(const osc::Message &msg)
+Expected<std::vector<model::Arg>> toModelArgs(const osc::Message &msg)
 {
     std::vector<model::Arg> out;
     out.reserve(msg.args.size());
@@ -96,10 +97,10 @@ std::string defaultPatchDir()
     return "patches";
 }
 
-ControlSurface::ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots,
-                               OutputStage &output, shm::Segment &segment, SurfaceOptions options)
-    : controller_(controller), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
-      options_(std::move(options))
+ControlSurface::ControlSurface(model::Interpreter &interpreter, Timeline &timeline, SlotManager &slots,
+                               OutputStage &output, shm::Segment &segment, ControlSurfaceConfig config)
+    : interpreter_(interpreter), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
+      config_(std::move(config))
 {
 }
 
@@ -133,19 +134,6 @@ void ControlSurface::notify(const std::string &kind, const std::string &text)
         server_->sendTo(url, "/event", {kind, text});
 }
 
-bool ControlSurface::waitForFrame(std::uint64_t frame, int timeoutMs)
-{
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-    while (output_.cycleFrame() == shm::kNoBlock || output_.cycleFrame() < frame) {
-        if (std::chrono::steady_clock::now() > deadline || output_.serverGone())
-            return false;
-        if (idle_)
-            idle_();
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    return true;
-}
-
 void ControlSurface::handle(const osc::Message &msg)
 {
     const std::string &a = msg.address;
@@ -154,8 +142,8 @@ void ControlSurface::handle(const osc::Message &msg)
     } else if (a == "/status") {
         status(msg);
     } else if (a == "/sync") {
-        // Everything sent before this is stamped at or before lastStampedFrame().
-        answerWhenPlayed(msg, timeline_.lastStampedFrame(), "/synced", msg.args,
+        // Answered once everything sent before it has taken effect.
+        answerWhenPlayed(msg, timeline_.barrier(), "/synced", msg.args,
                          "timed out waiting for earlier commands to take effect");
     } else if (a == "/notify") {
         const auto on = msg.numberAt(0);
@@ -188,13 +176,13 @@ void ControlSurface::handle(const osc::Message &msg)
 
 void ControlSurface::command(const osc::Message &msg)
 {
-    auto args = toEngineArgs(msg);
+    auto args = toModelArgs(msg);
     if (!args)
         return failWith(msg, args.error());
     if (msg.address == "/patch/dump") {
         if (!args->empty())
             return failWith(msg, "/patch/dump takes no arguments");
-        return done(msg, {controller_.liveJson(-1)});
+        return done(msg, {interpreter_.liveJson(-1)});
     }
     if (msg.address == "/patch/save")
         return savePatch(msg);
@@ -202,7 +190,7 @@ void ControlSurface::command(const osc::Message &msg)
         // A name saved with /patch/save loads from the patch directory.
         if (const auto *name = std::get_if<std::string>(&(*args)[0]);
             name && validPatchName(*name) && !std::filesystem::exists(*name)) {
-            const std::string saved = options_.patchDir + "/" + withJson(*name);
+            const std::string saved = config_.patchDir + "/" + withJson(*name);
             if (std::filesystem::exists(saved))
                 (*args)[0] = saved;
         }
@@ -215,20 +203,18 @@ void ControlSurface::command(const osc::Message &msg)
         const std::uint64_t safe = timeline_.safeFrame();
         const double rate = double(segment_.geometry().sampleRate);
         const double aheadSeconds = frame > safe ? double(frame - safe) / rate : 0.0;
-        if (aheadSeconds > options_.maxAheadSeconds)
+        if (aheadSeconds > config_.maxAheadSeconds)
             return failWith(msg, log::cat("the bundle's timetag is ", std::llround(aheadSeconds), " s ahead; at most ",
-                                          options_.maxAheadSeconds, " s (--max-ahead)"));
+                                          config_.maxAheadSeconds, " s (--max-ahead)"));
         if (frame > safe && timeline_.scheduledAhead() >= kMaxScheduledAhead)
             return failWith(msg, log::cat("too many commands scheduled ahead (", timeline_.scheduledAhead(),
                                           "); wait until some have played"));
     }
-    auto outcome = controller_.handle(msg.address, *args);
+    auto outcome = interpreter_.handle(msg.address, *args);
     if (!outcome)
         return failWith(msg, outcome.error());
-    if (outcome->commit)
-        frame = timeline_.commitFrameFor(frame);
-    if (!timeline_.apply(*outcome, frame, msg.address, *args))
-        log::warn("a slot's command ring is full; it will be resynced");
+    const Timeline::Ticket ticket =
+        timeline_.apply(*outcome, frame, msg.address, *args, {.track = outcome->commit != nullptr});
 
     std::vector<osc::Arg> extra;
     for (const auto &r : outcome->reply)
@@ -236,48 +222,74 @@ void ControlSurface::command(const osc::Message &msg)
     if (!outcome->warning.empty())
         extra.emplace_back(clip(outcome->warning, kMaxReason));
     if (outcome->commit) {
-        // Answer when the new patch is what the output plays.
-        extra.emplace_back(static_cast<std::int64_t>(frame));
+        // Answer when the new patch is what the output plays, with the frame it went live at.
         extra.insert(extra.begin(), osc::Arg(msg.address));
-        return answerWhenPlayed(msg, frame, "/done", std::move(extra), "timed out waiting for the commit to go live",
-                                log::cat(outcome->commit->generation, " ", frame));
+        return answerWhenPlayed(msg, ticket, "/done", std::move(extra), "timed out waiting for the commit to go live",
+                                std::int64_t(outcome->commit->generation));
     }
     done(msg, std::move(extra));
 }
 
-void ControlSurface::answerWhenPlayed(const osc::Message &msg, std::uint64_t frame, std::string_view address,
+void ControlSurface::answerWhenPlayed(const osc::Message &msg, Timeline::Ticket ticket, std::string_view address,
                                       std::vector<osc::Arg> args, const std::string &timeoutReason,
-                                      const std::string &commitEvent)
+                                      std::int64_t commitGeneration)
 {
-    const double rate = double(segment_.geometry().sampleRate);
-    const std::uint64_t cycle = output_.cycleFrame();
-    const double waitSeconds = cycle != shm::kNoBlock && frame > cycle ? double(frame - cycle) / rate : 0.0;
+    Deferred d{ticket, shm::kNoBlock, msg.senderUrl, msg.address, std::string(address), std::move(args), timeoutReason,
+               commitGeneration, {}};
     if (msg.protocol == osc::Protocol::Udp && !msg.senderUrl.empty()) {
-        // The answer goes out from tick() once the output has played `frame`; meanwhile we
-        // keep reading everybody's commands.
-        const auto patience = std::chrono::milliseconds(std::llround(waitSeconds * 1000.0) + 10000);
-        deferred_.push_back({frame, msg.senderUrl, msg.address, std::string(address), std::move(args), timeoutReason,
-                             commitEvent, std::chrono::steady_clock::now() + patience});
+        // The answer goes out from tick() once the output has played the command's frame;
+        // meanwhile we keep reading everybody's commands.
+        d.deadline = std::chrono::steady_clock::now() + kAnswerPatience;
+        deferred_.push_back(std::move(d));
         return;
     }
     // A TCP reply must go out on its connection, inside this handler: wait here.
-    if (!waitForFrame(frame, int(waitSeconds * 1000.0) + 10000))
-        return failWith(msg, timeoutReason);
-    if (!commitEvent.empty())
-        notify("commit_done", commitEvent);
-    reply(msg, address, std::move(args));
+    d.deadline = std::chrono::steady_clock::now() + kAnswerPatience;
+    while (!ready(d)) {
+        if (std::chrono::steady_clock::now() > d.deadline || output_.serverGone())
+            return failWith(msg, timeoutReason);
+        timeline_.tick();
+        if (idle_)
+            idle_();
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    finishAnswer(d);
+    reply(msg, d.address, std::move(d.args));
+}
+
+bool ControlSurface::ready(Deferred &d)
+{
+    const std::uint64_t cycle = output_.cycleFrame();
+    if (d.frame == shm::kNoBlock) {
+        const auto frame = timeline_.takeFrame(d.ticket);
+        if (!frame)
+            return false;
+        d.frame = *frame;
+        // A command scheduled ahead (a future timetag) waits for its frame besides.
+        if (cycle != shm::kNoBlock && d.frame > cycle)
+            d.deadline = std::max(d.deadline, std::chrono::steady_clock::now() + kAnswerPatience +
+                                                  std::chrono::microseconds(std::llround(
+                                                      double(d.frame - cycle) * 1e6 / segment_.geometry().sampleRate)));
+    }
+    return d.frame != shm::kNoBlock && cycle != shm::kNoBlock && cycle >= d.frame;
+}
+
+void ControlSurface::finishAnswer(Deferred &d)
+{
+    if (d.commitGeneration < 0)
+        return;
+    d.args.emplace_back(static_cast<std::int64_t>(d.frame));
+    notify("commit_done", log::cat(d.commitGeneration, " ", d.frame));
 }
 
 void ControlSurface::answerDeferred()
 {
     if (deferred_.empty() || !server_)
         return;
-    const std::uint64_t cycle = output_.cycleFrame();
     const auto now = std::chrono::steady_clock::now();
     std::erase_if(deferred_, [&](Deferred &d) {
-        if (cycle != shm::kNoBlock && cycle >= d.frame) {
-            if (!d.commitEvent.empty())
-                notify("commit_done", d.commitEvent);
+        if (ready(d)) {
+            finishAnswer(d);
             server_->sendTo(d.url, d.address, d.args);
             return true;
         }
@@ -298,12 +310,12 @@ void ControlSurface::savePatch(const osc::Message &msg)
     if (!validPatchName(*name))
         return failWith(msg, "patch names use letters, digits, '-', '_' and '.', up to 100 characters");
     std::error_code ec;
-    std::filesystem::create_directories(options_.patchDir, ec);
-    const std::string path = options_.patchDir + "/" + withJson(*name);
+    std::filesystem::create_directories(config_.patchDir, ec);
+    const std::string path = config_.patchDir + "/" + withJson(*name);
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << controller_.liveJson(2) << '\n';
+        out << interpreter_.liveJson(2) << '\n';
         if (!out.flush())
             return failWith(msg, "cannot write '" + path + "'");
     }
@@ -327,7 +339,7 @@ void ControlSurface::status(const osc::Message &msg)
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
         const shm::SlotView view = segment_.slot(s);
         const std::string p = "slot" + std::to_string(s) + "_";
-        kv((p + "state").c_str(), slots_.stateName(s));
+        kv((p + "state").c_str(), slots_.statusWord(s));
         kv((p + "pid").c_str(), std::int32_t(slots_.pid(s)));
         kv((p + "dsp_load").c_str(), float(view.status->dspLoadPpm.load(std::memory_order_relaxed)) / 1e6f);
         kv((p + "events_applied").c_str(),
@@ -345,12 +357,15 @@ void ControlSurface::status(const osc::Message &msg)
     kv("gaps", std::int64_t(c.gaps.load(std::memory_order_relaxed)));
     kv("xruns", std::int64_t(c.xruns.load(std::memory_order_relaxed)));
     kv("skipped_frames", std::int64_t(c.skippedFrames.load(std::memory_order_relaxed)));
+    kv("misread_cycles", std::int64_t(c.misreadCycles.load(std::memory_order_relaxed)));
+    kv("misplayed_blocks", std::int64_t(c.misplayedBlocks.load(std::memory_order_relaxed)));
     kv("queue_depth", std::int64_t(queueDepth));
     kv("late_commands", std::int64_t(timeline_.lateCommands() + late));
+    kv("commands_at_risk", std::int64_t(timeline_.commandsAtRisk()));
     kv("commands", std::int64_t(timeline_.commandsStamped()));
     kv("rejected", std::int64_t(rejected_));
     kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));
-    kv("generation", std::int32_t(controller_.generation()));
+    kv("generation", std::int32_t(interpreter_.generation()));
     kv("redundant", std::int32_t(slots_.redundant() ? 1 : 0));
     kv("respawns", std::int64_t(slots_.respawns()));
     kv("last_restore_ms", float(slots_.lastRestoreMs()));
@@ -372,31 +387,67 @@ void ControlSurface::tick()
     if (!recorder_)
         return;
     const auto now = std::chrono::steady_clock::now();
-    if (now < nextRecorderCheck_)
+    if (now < nextRecorderCheck_ && forwarded_.empty())
         return;
     nextRecorderCheck_ = now + std::chrono::milliseconds(50);
-    while (auto news = recorder_->receive(0))
-        relayFromRecorder(*news);
+    while (auto got = recorder_->receive(0))
+        takeFromRecorder(*got);
+    // Requests the recorder did not answer in time: say so, and go on serving everyone.
+    std::erase_if(forwarded_, [&](const Forwarded &f) {
+        if (now < f.deadline)
+            return false;
+        ++rejected_;
+        if (server_)
+            server_->sendTo(f.url, "/fail", {f.request, recorderSilence()});
+        return true;
+    });
+}
+
+void ControlSurface::takeFromRecorder(const osc::Message &got)
+{
+    // The recorder answers in the order it was asked: the oldest request with this address.
+    const auto answered = [&](const Forwarded &f) {
+        return got.address == f.request + ".reply" ||
+               ((got.address == "/done" || got.address == "/fail") && got.stringAt(0) && *got.stringAt(0) == f.request);
+    };
+    const auto it = std::find_if(forwarded_.begin(), forwarded_.end(), answered);
+    if (it == forwarded_.end())
+        return relayFromRecorder(got); // news, not an answer
+    if (it->request == "/record/start" && got.address == "/done")
+        recordStarter_ = it->url;
+    if (server_)
+        server_->sendTo(it->url, got.address, got.args);
+    forwarded_.erase(it);
+}
+
+std::string ControlSurface::recorderSilence() const
+{
+    return log::cat("recorder not answering (chronus-recorder on ", config_.recorderHost, ":", config_.recorderPort,
+                    "; is it running?)");
 }
 
 void ControlSurface::forwardToRecorder(const osc::Message &msg)
 {
     if (!recorder_) {
-        auto client = osc::Client::open(osc::Protocol::Udp, options_.recorderHost, options_.recorderPort);
+        auto client = osc::Client::open(osc::Protocol::Udp, config_.recorderHost, config_.recorderPort);
         if (!client)
             return failWith(msg, "cannot reach the recorder: " + client.error());
         recorder_ = std::move(*client);
     }
-    // What the recorder sent on its own since the last check is news for the take's
-    // starter, not the answer to this request.
-    while (auto news = recorder_->receive(0))
-        relayFromRecorder(*news);
     if (!recorder_->send(msg.address, msg.args))
-        return failWith(msg, log::cat("cannot send to the recorder on port ", options_.recorderPort));
-    // The recorder answers within milliseconds, but a stop drains the ring first and may
-    // wait out a disk stall (up to 3 s). Keep the slots serviced meanwhile by waiting in
-    // short steps.
+        return failWith(msg, log::cat("cannot send to the recorder on port ", config_.recorderPort));
+    // The recorder answers within milliseconds, but a stop drains the ring first and may wait
+    // out a disk stall (up to 3 s).
     const auto patience = std::chrono::seconds(msg.address == "/record/stop" ? 6 : 2);
+    if (msg.protocol == osc::Protocol::Udp && !msg.senderUrl.empty()) {
+        // Answered from tick() when the recorder answers: nobody waits for it here.
+        if (forwarded_.size() >= kMaxForwarded)
+            return failWith(msg, "too many requests waiting for the recorder");
+        forwarded_.push_back({msg.address, msg.senderUrl, std::chrono::steady_clock::now() + patience});
+        return;
+    }
+    // A TCP reply must go out on its connection, inside this handler: wait here, in short
+    // steps that keep the slots serviced.
     const auto deadline = std::chrono::steady_clock::now() + patience;
     while (std::chrono::steady_clock::now() < deadline) {
         auto got = recorder_->receive(2);
@@ -405,19 +456,18 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
                               ((got->address == "/done" || got->address == "/fail") && got->stringAt(0) &&
                                *got->stringAt(0) == msg.address);
             if (!ours) {
-                relayFromRecorder(*got);
+                takeFromRecorder(*got);
                 continue;
             }
             if (msg.address == "/record/start" && got->address == "/done")
-                recordStarter_ = msg.protocol == osc::Protocol::Udp ? msg.senderUrl : std::string();
+                recordStarter_.clear(); // news cannot follow a TCP client
             return reply(msg, got->address, got->args);
         }
         if (idle_)
             idle_();
         answerDeferred();
     }
-    failWith(msg, log::cat("no answer from chronus-recorder on ", options_.recorderHost, ":", options_.recorderPort,
-                           " (is it running?)"));
+    failWith(msg, recorderSilence());
 }
 
 } // namespace chronus::supervisor

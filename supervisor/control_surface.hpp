@@ -18,25 +18,28 @@
 
 namespace chronus::supervisor {
 
-struct SurfaceOptions {
+struct ControlSurfaceConfig {
     int recorderPort = 5006;
     std::string recorderHost = "127.0.0.1";
     std::string patchDir; // where /patch/save writes and /patch/load <name> looks
     double maxAheadSeconds = 60; // how far ahead a bundle's timetag may be
 };
 
-// Events a client may have scheduled ahead (future bundles) and not yet played; the
-// workers' event queues hold 65536, and a resync replays what is pending into a 32768
-// record ring.
+// Events a client may have scheduled ahead (future bundles) and not yet played. Each waits
+// in both workers' engines, and a resync replays them all, with the commands stamped since
+// the snapshot, into the new worker's event ring: at most half of either leaves that room.
 inline constexpr std::size_t kMaxScheduledAhead = 16384;
+static_assert(kMaxScheduledAhead <= shm::kWorkerPendingEvents / 2, "the workers' engines hold what is scheduled ahead");
+static_assert(kMaxScheduledAhead <= shm::Geometry{}.eventCapacity / 2,
+              "a resync replays what is scheduled ahead into the event ring");
 
 // $CHRONUS_PATCH_DIR, else $XDG_DATA_HOME/chronus/patches, else ~/.local/share/chronus/patches.
 std::string defaultPatchDir();
 
 class ControlSurface {
 public:
-    ControlSurface(model::Interpreter &controller, Timeline &timeline, SlotManager &slots, OutputStage &output,
-                   shm::Segment &segment, SurfaceOptions options);
+    ControlSurface(model::Interpreter &interpreter, Timeline &timeline, SlotManager &slots, OutputStage &output,
+                   shm::Segment &segment, ControlSurfaceConfig config);
     ~ControlSurface();
 
     // The server replies go through; set before the first poll.
@@ -60,45 +63,62 @@ private:
     void reply(const osc::Message &msg, std::string_view address, std::vector<osc::Arg> args);
     void done(const osc::Message &msg, std::vector<osc::Arg> extra = {});
     void failWith(const osc::Message &msg, const std::string &reason);
-    // Waits (servicing slots) until the output has played `frame`, up to `timeoutMs`.
-    bool waitForFrame(std::uint64_t frame, int timeoutMs);
     void status(const osc::Message &msg);
     void forwardToRecorder(const osc::Message &msg);
     void relayFromRecorder(const osc::Message &news);
-    // Answers `address args` once the output has played `frame` (UDP: later, from tick();
-    // TCP: waits here, as the reply must go out on the connection inside the handler), or
-    // /fail <request> <timeoutReason> if it does not in time. `commitEvent` non-empty: also
-    // tell /notify subscribers "commit_done <commitEvent>".
-    void answerWhenPlayed(const osc::Message &msg, std::uint64_t frame, std::string_view address,
-                          std::vector<osc::Arg> args, const std::string &timeoutReason,
-                          const std::string &commitEvent = {});
-    void answerDeferred();
-    void command(const osc::Message &msg);
-    void savePatch(const osc::Message &msg);
-
-    model::Interpreter &controller_;
-    Timeline &timeline_;
-    SlotManager &slots_;
-    OutputStage &output_;
-    shm::Segment &segment_;
-    SurfaceOptions options_;
-    osc::Server *server_ = nullptr;
-    std::function<void()> idle_;
-    std::vector<std::string> subscribers_;
-    std::unique_ptr<osc::Client> recorder_;
-    std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
-    std::chrono::steady_clock::time_point nextRecorderCheck_{};
-    std::uint64_t rejected_ = 0;
+    // An answer to a forwarded request (to its sender) or news (to the take's starter).
+    void takeFromRecorder(const osc::Message &got);
+    // The /fail reason when the recorder does not answer.
+    std::string recorderSilence() const;
     struct Deferred {
-        std::uint64_t frame;
+        Timeline::Ticket ticket;
+        std::uint64_t frame; // the command's frame once stamped, else kNoBlock
         std::string url;     // the requester (UDP)
         std::string request; // its address, for a /fail
         std::string address; // the answer
         std::vector<osc::Arg> args;
         std::string timeoutReason;
-        std::string commitEvent;
+        std::int64_t commitGeneration; // >= 0: a commit (the answer gains its frame; subscribers hear it)
         std::chrono::steady_clock::time_point deadline;
     };
+    // How long an answer may wait for its command to be stamped and played.
+    static constexpr std::chrono::seconds kAnswerPatience{10};
+    // Answers `address args` once the ticket's command has taken effect and the output has
+    // played its frame (UDP: later, from tick(); TCP: waits here, as the reply must go out on
+    // the connection inside the handler), or /fail <request> <timeoutReason> if it does not
+    // in time. `commitGeneration` >= 0: the answer also gives the frame, and /notify
+    // subscribers hear "commit_done <generation> <frame>".
+    void answerWhenPlayed(const osc::Message &msg, Timeline::Ticket ticket, std::string_view address,
+                          std::vector<osc::Arg> args, const std::string &timeoutReason,
+                          std::int64_t commitGeneration = -1);
+    // Whether a deferred answer can go out now (learns its frame from the timeline).
+    bool ready(Deferred &d);
+    void finishAnswer(Deferred &d);
+    void answerDeferred();
+    void command(const osc::Message &msg);
+    void savePatch(const osc::Message &msg);
+
+    model::Interpreter &interpreter_;
+    Timeline &timeline_;
+    SlotManager &slots_;
+    OutputStage &output_;
+    shm::Segment &segment_;
+    ControlSurfaceConfig config_;
+    osc::Server *server_ = nullptr;
+    std::function<void()> idle_;
+    std::vector<std::string> subscribers_;
+    std::unique_ptr<osc::Client> recorder_;
+    std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
+    // /record/* requests forwarded for UDP senders, waiting for the recorder's answer.
+    struct Forwarded {
+        std::string request; // its address
+        std::string url;     // the sender
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::vector<Forwarded> forwarded_;
+    static constexpr std::size_t kMaxForwarded = 256;
+    std::chrono::steady_clock::time_point nextRecorderCheck_{};
+    std::uint64_t rejected_ = 0;
     std::vector<Deferred> deferred_;
 };
 

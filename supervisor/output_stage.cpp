@@ -13,11 +13,11 @@ namespace chronus::supervisor {
 
 using shm::kNoBlock;
 
-Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputOptions &options)
+Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &config)
 {
     std::unique_ptr<OutputStage> o(new OutputStage);
-    o->options_ = options;
-    auto jack = JackClient::open(options.clientName, options.jackServer);
+    o->config_ = config;
+    auto jack = JackClient::open(config.clientName, config.jackServer);
     if (!jack)
         return fail(jack.error());
     o->jack_ = std::move(*jack);
@@ -25,13 +25,13 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputOptions &op
     o->client_ = client;
     o->period_ = jack_get_buffer_size(client);
     o->rate_ = jack_get_sample_rate(client);
-    const std::uint32_t n = options.channels;
+    const std::uint32_t n = config.channels;
     for (std::uint32_t c = 0; c < n; ++c) {
         const std::string name = n == 2 ? (c == 0 ? "out_L" : "out_R") : "out_" + std::to_string(c + 1);
         jack_port_t *p = jack_port_register(client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE,
                                             JackPortIsOutput | JackPortIsTerminal, 0);
         if (!p)
-            return fail("cannot register JACK port " + options.clientName + ":" + name);
+            return fail("cannot register JACK port " + config.clientName + ":" + name);
         const jack_uuid_t uuid = jack_port_uuid(p);
         const std::string pretty =
             "Chronus " + (n == 2 ? std::string(c == 0 ? "left" : "right") : "out " + std::to_string(c + 1));
@@ -63,7 +63,7 @@ Expected<void> OutputStage::activate(shm::Segment &segment)
     for (std::uint32_t s = 0; s < shm::kSlots; ++s)
         slots_[s] = segment.slot(s);
     if (jack_activate(jack_->get()) != 0)
-        return fail("cannot activate JACK client '" + options_.clientName + "'");
+        return fail("cannot activate JACK client '" + config_.clientName + "'");
     return {};
 }
 
@@ -113,7 +113,7 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
     if (mode != JackCaptureLatency)
         return;
     jack_latency_range_t range;
-    range.min = range.max = self->options_.lookahead * jack_get_buffer_size(self->client_);
+    range.min = range.max = self->config_.lookahead * jack_get_buffer_size(self->client_);
     for (jack_port_t *p : self->ports_)
         jack_port_set_latency_range(p, JackCaptureLatency, &range);
 }
@@ -140,10 +140,8 @@ std::uint64_t OutputStage::frameAtJackTime(std::uint64_t jackUsecs) const noexce
     return f <= 0 ? 0 : static_cast<std::uint64_t>(std::llround(f));
 }
 
-void OutputStage::push(RtEvent::Type type, std::uint32_t slot, std::uint64_t frame, std::uint64_t value,
-                       std::uint32_t other) noexcept
+void OutputStage::push(const RtEvent &e) noexcept
 {
-    const RtEvent e{type, static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(other), frame, value};
     if (!events_.tryPush(e))
         counters_.eventsDropped.fetch_add(1, std::memory_order_relaxed);
 }
@@ -160,40 +158,122 @@ void OutputStage::fadeOut(float *const *out, std::uint32_t frames) noexcept
     }
 }
 
-int OutputStage::process(jack_nframes_t frames) noexcept
+std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
 {
-    jack_client_t *client = client_;
     shm::Header &header = segment_->header();
-    const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
-
     jack_nframes_t frame32 = 0;
     jack_time_t now = 0, next = 0;
     float periodUsecs = 0;
-    jack_get_cycle_times(client, &frame32, &now, &next, &periodUsecs);
-    if (!started_) {
+    jack_get_cycle_times(client_, &frame32, &now, &next, &periodUsecs);
+    const std::uint64_t reading = clock_.started() ? extendFrame(clock_.label(), frame32) : frame32;
+    const CycleClock::Cycle cycle = clock_.next(reading, frames);
+    switch (cycle.step) {
+    case CycleClock::Step::First:
         // Timeline frame 0 is this cycle.
-        lastAbs_ = frame32;
-        header.originAbs = lastAbs_;
-        started_ = true;
-    } else {
-        const std::uint64_t abs = shm::extendFrame(lastAbs_, frame32);
+        header.originAbs = cycle.frame;
+        break;
+    case CycleClock::Step::Restart: // the server's clock cannot restart under a running client
+        break;
+    case CycleClock::Step::Skipped:
         // JACK did not run us for a cycle (a server-side xrun): count the frames we missed.
-        if (abs > lastAbs_ + lastFrames_)
-            counters_.skippedFrames.fetch_add(abs - lastAbs_ - lastFrames_, std::memory_order_relaxed);
-        lastAbs_ = abs;
+        counters_.skippedFrames.fetch_add(cycle.skippedFrames, std::memory_order_relaxed);
+        break;
+    case CycleClock::Step::Stale:
+    case CycleClock::Step::Lagging:
+        counters_.misreadCycles.fetch_add(1, std::memory_order_relaxed);
+        break;
+    case CycleClock::Step::Repeated:
+        // The previous cycle read this cycle's time ahead and played this block early: the
+        // block before it was never played. Declared, so a comparison can account for it.
+        counters_.misreadCycles.fetch_add(1, std::memory_order_relaxed);
+        counters_.misplayedBlocks.fetch_add(1, std::memory_order_relaxed);
+        push({RtEvent::Type::Misplayed, 0, 0, cycle.frame - frames - header.originAbs, 0});
+        break;
+    case CycleClock::Step::Normal: break;
     }
-    lastFrames_ = frames;
-    header.cycleAbs.store(lastAbs_, std::memory_order_release);
-    const std::uint64_t F = lastAbs_ - header.originAbs;
-    cycleFrame_.store(F, std::memory_order_release);
+    header.cycleAbs.store(cycle.frame, std::memory_order_release);
+    const std::uint64_t frame = cycle.frame - header.originAbs;
+    cycleFrame_.store(frame, std::memory_order_release);
+    // Timetags map through the times JACK gave with the reading (not the label).
     timesSeq_.fetch_add(1, std::memory_order_acq_rel);
-    timesFrame_.store(F, std::memory_order_relaxed);
+    timesFrame_.store(reading - header.originAbs, std::memory_order_relaxed);
     timesUsecs_.store(now, std::memory_order_relaxed);
     timesPeriodUsecs_.store(periodUsecs, std::memory_order_relaxed);
     timesSeq_.fetch_add(1, std::memory_order_release);
     counters_.cycles.fetch_add(1, std::memory_order_relaxed);
     header.supervisorHeartbeat.fetch_add(1, std::memory_order_relaxed);
+    return frame;
+}
 
+std::array<SlotState, shm::kSlots> OutputStage::readStates() noexcept
+{
+    std::array<SlotState, shm::kSlots> states{};
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+        states[s] = state_[s].load(std::memory_order_acquire);
+    observeStates(failover_, states);
+    return states;
+}
+
+BlockState OutputStage::readSlot(std::uint32_t slot, std::uint64_t frame, float *const *copyTo,
+                                 std::uint64_t &hash) noexcept
+{
+    const shm::BlockRead r = shm::readBlock(slots_[slot], frame, copyTo);
+    hash = r.hash;
+    if (!r.present)
+        return BlockState::Missing;
+    if (r.nonFinite)
+        return BlockState::NonFinite;
+    return r.hashOk ? BlockState::Good : BlockState::Corrupt;
+}
+
+void OutputStage::adoptSlot(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame, float *const *out,
+                            FailoverInput &input, std::uint64_t &activeHash) noexcept
+{
+    std::array<std::uint32_t, 2 * shm::kSlots> order{};
+    const std::uint32_t n = adoptionOrder(failover_, states, order);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (readSlot(order[i], frame, out, activeHash) == BlockState::Good) {
+            adopt(failover_, order[i]);
+            input.activeBlock = BlockState::Good;
+            return;
+        }
+    }
+}
+
+void OutputStage::carryOut(const FailoverDecision &d, float *const *out, std::uint32_t frames) noexcept
+{
+    const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
+    switch (d.output) {
+    case FailoverDecision::Output::Active: break; // read into `out` already
+    case FailoverDecision::Output::Standby:
+        for (std::uint32_t c = 0; c < channels; ++c)
+            std::memcpy(out[c], scratch_.data() + std::size_t{c} * frames, sizeof(float) * frames);
+        break;
+    case FailoverDecision::Output::Fade: fadeOut(out, frames); break;
+    }
+    if (d.failover) {
+        counters_.failovers.fetch_add(1, std::memory_order_relaxed);
+        counters_.lastFailoverFrame.store(d.events[d.eventCount - 1].frame, std::memory_order_relaxed);
+    }
+    if (d.unverifiedCycle)
+        counters_.unverifiedCycles.fetch_add(1, std::memory_order_relaxed);
+    if (d.divergence)
+        counters_.divergences.fetch_add(1, std::memory_order_relaxed);
+    if (d.gap)
+        counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+    for (std::uint8_t i = 0; i < d.eventCount; ++i)
+        push(d.events[i]);
+    active_.store(failover_.active, std::memory_order_release);
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+        suspectView_[s].store(failover_.suspect[s], std::memory_order_relaxed);
+    for (std::uint32_t c = 0; c < channels; ++c)
+        lastSample_[c] = out[c][frames - 1];
+}
+
+int OutputStage::process(jack_nframes_t frames) noexcept
+{
+    const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
+    const std::uint64_t frame = advanceClock(frames);
     float *out[16];
     for (std::uint32_t c = 0; c < channels; ++c)
         out[c] = static_cast<float *>(jack_port_get_buffer(ports_[c], frames));
@@ -204,130 +284,23 @@ int OutputStage::process(jack_nframes_t frames) noexcept
         return 0;
     }
 
-    Role role[shm::kSlots];
-    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
-        role[s] = role_[s].load(std::memory_order_acquire);
-        if (role[s] != lastRole_[s]) {
-            // A new role is a new worker (or a newly trusted one): forget old suspicion.
-            suspect_[s] = false;
-            matches_[s] = 0;
-            lastRole_[s] = role[s];
-        }
+    FailoverInput input;
+    input.states = readStates();
+    std::uint64_t activeHash = 0, standbyHash = 0;
+    if (failover_.active < 0)
+        adoptSlot(input.states, frame, out, input, activeHash);
+    else if (readsActive(failover_, input.states))
+        input.activeBlock = readSlot(std::uint32_t(failover_.active), frame, out, activeHash);
+    if (readsStandby(failover_, input.states)) {
+        // Into scratch, as a copy we may play: its hash is the hash of what we would play.
+        float *standby[16];
+        for (std::uint32_t c = 0; c < channels; ++c)
+            standby[c] = scratch_.data() + std::size_t{c} * frames;
+        input.standbyBlock = readSlot(std::uint32_t(1 - failover_.active), frame, standby, standbyHash);
+        input.blocksEqual = input.activeBlock == BlockState::Good && input.standbyBlock == BlockState::Good &&
+                            activeHash == standbyHash;
     }
-
-    using T = RtEvent::Type;
-    auto failureOf = [](const shm::BlockRead &r) {
-        return !r.present ? T::Missing : r.nonFinite ? T::NonFinite : T::Corrupt;
-    };
-    auto good = [](const shm::BlockRead &r) { return r.present && r.hashOk && !r.nonFinite; };
-
-    int act = active_.load(std::memory_order_relaxed);
-    shm::BlockRead ra{};
-    bool okA = false;
-    if (act < 0) {
-        // Nobody active (start-up, or after a cycle where no slot had a block): adopt a
-        // verified slot with a good block, preferring one we have no doubt about.
-        for (int pass = 0; pass < 2 && act < 0; ++pass) {
-            for (std::uint32_t s = 0; s < shm::kSlots && act < 0; ++s) {
-                if (role[s] != Role::Verified || (pass == 0 && suspect_[s]))
-                    continue;
-                ra = shm::readBlock(slots_[s], F, out);
-                if (good(ra)) {
-                    act = static_cast<int>(s);
-                    okA = true;
-                    suspect_[s] = false;
-                    matches_[s] = 0;
-                    active_.store(act, std::memory_order_release);
-                }
-            }
-        }
-    } else if ((role[act] == Role::Verified || role[act] == Role::Syncing) && !suspect_[act]) {
-        // Syncing only after a double failure made an unverified slot the last one standing.
-        ra = shm::readBlock(slots_[act], F, out);
-        okA = good(ra);
-    }
-
-    const int oth = act >= 0 ? 1 - act : -1;
-    shm::BlockRead rb{};
-    bool okB = false;
-    if (oth >= 0 && (role[oth] == Role::Syncing || role[oth] == Role::Verified)) {
-        rb = shm::readBlock(slots_[oth], F, nullptr);
-        okB = good(rb);
-        // A syncing slot may still be catching up: a missing block only restarts its count.
-        if (!okB && !suspect_[oth] && (role[oth] == Role::Verified || rb.present)) {
-            suspect_[oth] = true;
-            push(failureOf(rb), static_cast<std::uint32_t>(oth), F);
-        }
-        if (!okB)
-            matches_[oth] = 0;
-    }
-
-    if (act >= 0 && !okA) {
-        // The active slot failed in this cycle: play the other slot's block for the same frame.
-        T reason = T::Missing;
-        if (role[act] != Role::Dead && role[act] != Role::Starting && !suspect_[act]) {
-            reason = failureOf(ra);
-            suspect_[act] = true;
-            matches_[act] = 0;
-            push(reason, static_cast<std::uint32_t>(act), F);
-        }
-        bool switched = false;
-        if (okB) {
-            // A doubted or unverified slot is still better than silence.
-            const shm::BlockRead again = shm::readBlock(slots_[oth], F, out);
-            if (good(again) && again.hash == rb.hash) {
-                switched = true;
-                active_.store(oth, std::memory_order_release);
-                counters_.failovers.fetch_add(1, std::memory_order_relaxed);
-                counters_.lastFailoverFrame.store(F, std::memory_order_relaxed);
-                if (role[oth] != Role::Verified || suspect_[oth])
-                    counters_.unverifiedCycles.fetch_add(1, std::memory_order_relaxed);
-                suspect_[oth] = false;
-                push(T::Failover, static_cast<std::uint32_t>(act), F, static_cast<std::uint64_t>(reason),
-                     static_cast<std::uint32_t>(oth));
-            }
-        }
-        if (!switched) {
-            fadeOut(out, frames);
-            counters_.gaps.fetch_add(1, std::memory_order_relaxed);
-            if (!inGap_)
-                push(T::Gap, static_cast<std::uint32_t>(act), F);
-            active_.store(-1, std::memory_order_release); // adopt whoever has the next block
-        }
-        inGap_ = !switched;
-    } else if (act >= 0 && okB) {
-        const bool equal = rb.hash == ra.hash;
-        if (role[oth] == Role::Verified && !suspect_[oth]) {
-            if (!equal) {
-                counters_.divergences.fetch_add(1, std::memory_order_relaxed);
-                suspect_[oth] = true; // the standby is resynced from the active slot
-                push(T::Divergence, static_cast<std::uint32_t>(oth), F);
-            }
-        } else if (equal) {
-            // Syncing, or verified but doubted after a late block: K matches in a row
-            // (re)establish trust.
-            if (++matches_[oth] == options_.verifyBlocks) {
-                if (role[oth] == Role::Syncing) {
-                    push(T::Verified, static_cast<std::uint32_t>(oth), F, matches_[oth]);
-                } else {
-                    suspect_[oth] = false;
-                    push(T::Recovered, static_cast<std::uint32_t>(oth), F, matches_[oth]);
-                }
-            }
-        } else {
-            matches_[oth] = 0;
-            suspect_[oth] = true;
-            push(T::SyncMismatch, static_cast<std::uint32_t>(oth), F);
-        }
-    } else if (act < 0) {
-        fadeOut(out, frames); // nothing live yet (start-up)
-    }
-    if (okA)
-        inGap_ = false;
-    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
-        suspectView_[s].store(suspect_[s], std::memory_order_relaxed);
-    for (std::uint32_t c = 0; c < channels; ++c)
-        lastSample_[c] = out[c][frames - 1];
+    carryOut(decide(failover_, input, frame, config_.verifyBlocks), out, frames);
     return 0;
 }
 

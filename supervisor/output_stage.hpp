@@ -2,15 +2,17 @@
 // cycle, plays the active one and fails over to the standby inside the same cycle when
 // the active block is missing, torn or holds NaN/Inf (ARCHITECTURE.md decision 4).
 //
-// The audio thread owns which slot is active; the control thread owns each slot's role
-// (dead, starting, syncing, verified) and learns what happened through an SPSC queue of
-// RtEvents. The audio thread never blocks, allocates, logs or makes syscalls.
+// The audio thread owns which slot is active; the control thread owns each slot's state
+// (common/slot_state.hpp) and learns what happened through an SPSC queue of RtEvents. The
+// audio thread never blocks, allocates, logs or makes syscalls.
 #pragma once
 
+#include "common/jack_time.hpp"
 #include "common/jack_client.hpp"
 #include "common/rt.hpp"
 #include "common/shm_layout.hpp"
 #include "common/spsc_queue.hpp"
+#include "supervisor/failover.hpp"
 
 #include <array>
 #include <atomic>
@@ -20,40 +22,12 @@
 
 namespace chronus::supervisor {
 
-// A slot's role as the control thread sees it.
-enum class Role : std::uint32_t {
-    Dead = 0,     // no worker, or one being replaced: never read
-    Starting = 1, // spawned, not yet on the timeline: never read
-    Syncing = 2,  // joined; its blocks are compared with the active slot's until verified
-    Verified = 3, // bit-identical live copy: may be active or standby
-};
-
-// What the audio thread reports. Producer: audio thread; consumer: control thread.
-struct RtEvent {
-    enum class Type : std::uint8_t {
-        Failover,    // slot -> other at frame; value = reason (Type of the failure)
-        Missing,     // slot had no block for frame
-        NonFinite,   // slot's block held NaN/Inf
-        Corrupt,     // slot's block did not match its stamped hash
-        Divergence,  // verified slots disagreed at frame
-        Verified,    // syncing slot matched `value` blocks in a row
-        Recovered,   // a doubted (late) verified slot matched `value` blocks in a row again
-        SyncMismatch,// syncing slot disagreed at frame
-        Gap,         // no usable block at frame: faded to silence
-    };
-    Type type;
-    std::uint8_t slot;
-    std::uint8_t other;
-    std::uint64_t frame;
-    std::uint64_t value;
-};
-
-struct OutputOptions {
+struct OutputConfig {
     std::string clientName = "chronus";
     std::string jackServer;
     std::uint32_t channels = 2;
     std::uint32_t lookahead = 1;
-    std::uint32_t verifyBlocks = 16; // K: matching blocks before a syncing slot is trusted
+    std::uint32_t verifyBlocks = 16; // K: matching blocks before a verifying slot is trusted
 };
 
 // Counters the audio thread keeps; read by the control thread for /status.
@@ -62,17 +36,21 @@ struct OutputCounters {
     std::atomic<std::uint64_t> lastFailoverFrame{shm::kNoBlock};
     std::atomic<std::uint64_t> divergences{0};
     std::atomic<std::uint64_t> gaps{0};          // cycles with no usable block
-    std::atomic<std::uint64_t> unverifiedCycles{0}; // cycles played from a syncing slot
+    std::atomic<std::uint64_t> unverifiedCycles{0}; // cycles played from a verifying or doubted slot
     std::atomic<std::uint64_t> eventsDropped{0};  // RtEvent queue full
     std::atomic<std::uint64_t> xruns{0};
     std::atomic<std::uint64_t> cycles{0};
     std::atomic<std::uint64_t> skippedFrames{0}; // JACK frame time jumped past a whole cycle
+    // Cycles whose callback read another cycle's frame time (common/jack_time.hpp).
+    std::atomic<std::uint64_t> misreadCycles{0};
+    // Blocks never played because a cycle read the next one's time and played its block early.
+    std::atomic<std::uint64_t> misplayedBlocks{0};
 };
 
 class OutputStage {
 public:
     // Opens the JACK client and registers out_L/out_R (or out_1..N). Not RT-safe.
-    static Expected<std::unique_ptr<OutputStage>> open(const OutputOptions &options);
+    static Expected<std::unique_ptr<OutputStage>> open(const OutputConfig &config);
     ~OutputStage();
 
     double sampleRate() const;
@@ -85,9 +63,11 @@ public:
     // Connects out ports to the system playback ports if they exist (optional).
     void autoConnect();
 
-    // Control thread: sets a slot's role; the audio thread sees it next cycle.
-    void setRole(std::uint32_t slot, Role role) noexcept { role_[slot].store(role, std::memory_order_release); }
-    Role role(std::uint32_t slot) const noexcept { return role_[slot].load(std::memory_order_acquire); }
+    // Control thread: publishes a slot's state; the audio thread sees it next cycle.
+    void setSlotState(std::uint32_t slot, SlotState state) noexcept
+    {
+        state_[slot].store(state, std::memory_order_release);
+    }
     // True while the audio thread doubts a verified slot (it missed a block or failed).
     bool suspect(std::uint32_t slot) const noexcept { return suspectView_[slot].load(std::memory_order_relaxed); }
     // The slot the audio thread plays, or -1.
@@ -114,12 +94,25 @@ private:
     static int sampleRateThunk(jack_nframes_t rate, void *arg);
     static int xrunThunk(void *arg);
     static void latencyThunk(jack_latency_callback_mode_t mode, void *arg);
+    // The audio thread's cycle, in steps.
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
-    void push(RtEvent::Type type, std::uint32_t slot, std::uint64_t frame, std::uint64_t value = 0,
-              std::uint32_t other = 0) noexcept;
-    void fadeOut(float *const *out, std::uint32_t frames) noexcept;
+    // Labels this cycle (common/jack_time.hpp), publishes it and the cycle times; returns
+    // its timeline frame.
+    CHRONUS_RT std::uint64_t advanceClock(std::uint32_t frames) noexcept;
+    // The slots' states the control thread set, for this cycle.
+    CHRONUS_RT std::array<SlotState, shm::kSlots> readStates() noexcept;
+    // Reads `slot`'s block for `frame` (copying it to `copyTo` if given) and says its state.
+    CHRONUS_RT BlockState readSlot(std::uint32_t slot, std::uint64_t frame, float *const *copyTo,
+                                   std::uint64_t &hash) noexcept;
+    // Nobody is active: makes the first slot (adoptionOrder) with a good block active.
+    CHRONUS_RT void adoptSlot(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame, float *const *out,
+                              FailoverInput &input, std::uint64_t &activeHash) noexcept;
+    // Plays what the decision says, counts it and reports it.
+    CHRONUS_RT void carryOut(const FailoverDecision &decision, float *const *out, std::uint32_t frames) noexcept;
+    CHRONUS_RT void push(const RtEvent &event) noexcept;
+    CHRONUS_RT void fadeOut(float *const *out, std::uint32_t frames) noexcept;
 
-    OutputOptions options_;
+    OutputConfig config_;
     std::unique_ptr<JackClient> jack_;
     jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
@@ -128,7 +121,7 @@ private:
     std::uint32_t period_ = 0;
     double rate_ = 0;
 
-    std::array<std::atomic<Role>, shm::kSlots> role_{};
+    std::array<std::atomic<SlotState>, shm::kSlots> state_{};
     std::array<std::atomic<bool>, shm::kSlots> suspectView_{};
     std::atomic<int> active_{-1};
     std::atomic<std::uint64_t> cycleFrame_{shm::kNoBlock};
@@ -142,16 +135,10 @@ private:
     OutputCounters counters_;
 
     // Audio thread only.
-    std::uint64_t lastAbs_ = 0;
-    std::uint32_t lastFrames_ = 0;
-    bool started_ = false;
-    std::array<std::uint32_t, shm::kSlots> matches_{};
-    std::array<std::uint32_t, shm::kSlots> misses_{};
-    std::array<bool, shm::kSlots> suspect_{}; // failed once; ignored until its role changes
-    std::array<Role, shm::kSlots> lastRole_{};
+    CycleClock clock_;
+    FailoverState failover_;
     std::vector<float> lastSample_;
-    std::vector<float> scratch_;
-    bool inGap_ = false;
+    std::vector<float> scratch_; // the standby's block, read as a copy we may play
 };
 
 } // namespace chronus::supervisor

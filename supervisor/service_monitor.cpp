@@ -63,7 +63,7 @@ std::string ServiceMonitor::describe(bool serving) const
     std::string text = active >= 0 ? log::cat("1 worker (slot ", active, " active)") : std::string("no worker playing");
     for (std::uint32_t s = 0; s < shm::kSlots; ++s)
         if (static_cast<int>(s) != active)
-            text += log::cat(", slot ", s, " ", slots_.stateName(s));
+            text += log::cat(", slot ", s, " ", slots_.statusWord(s));
     return text + "; " + where_;
 }
 

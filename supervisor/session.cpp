@@ -26,7 +26,7 @@ bool usableInstanceName(const std::string &name)
 }
 
 // Prepares the session's directory and reads its patch; the answer to /nsm/client/open.
-Expected<void> openSession(const NsmClient::Session &s, SessionPlan &plan)
+Expected<void> openSession(const NsmClient::Session &s, Options &options)
 {
     if (s.clientId.empty() || s.clientId.size() > kMaxClientId)
         return fail("client id '" + s.clientId + "' cannot be a JACK client name (1 to 40 characters)");
@@ -44,13 +44,13 @@ Expected<void> openSession(const NsmClient::Session &s, SessionPlan &plan)
         // A broken patch is reported to the session manager now, not as a crash later.
         if (auto spec = model::PatchSpec::fromJson(text.str()); !spec)
             return fail(patchFile + ": " + spec.error());
-        plan.patchPath = patchFile;
-        plan.patchText = text.str();
+        options.patchPath = patchFile;
+        options.patchText = text.str();
     }
-    plan.jackName = s.clientId;
-    plan.patchDir = s.path;
-    if (!plan.instanceGiven && usableInstanceName(s.clientId))
-        plan.instance = s.clientId;
+    options.jackName = s.clientId;
+    options.patchDir = s.path;
+    if (!options.instanceGiven && usableInstanceName(s.clientId))
+        options.instance = s.clientId;
     return {};
 }
 
@@ -58,54 +58,14 @@ Expected<void> openSession(const NsmClient::Session &s, SessionPlan &plan)
 
 std::string sessionPatchFile(const std::string &sessionPath) { return sessionPath + "/patch.json"; }
 
-Expected<std::unique_ptr<NsmClient>> joinSession(SessionPlan &plan, const char *argv0,
-                                                 std::chrono::seconds openTimeout, const std::atomic<bool> &quit)
+Expected<std::unique_ptr<NsmClient>> joinSession(Options &options, const char *argv0, const std::atomic<bool> &quit)
 {
-    auto nsm = NsmClient::fromEnvironment();
-    if (!nsm)
-        return fail("NSM_URL is set but unusable: " + nsm.error());
-    std::unique_ptr<NsmClient> client = std::move(*nsm);
-    if (!client)
-        return client;
-
-    NsmClient *self = client.get(); // the client owns the handler, so it outlives it
-    std::string openError;
-    client->onOpen([&plan, &openError, self](const NsmClient::Session &s) -> Expected<void> {
-        if (self->session()) // opened before: only the same session again
-            return self->session()->path == s.path ? Expected<void>{}
-                                                     : fail("chronus-supervisor cannot switch sessions; restart it");
-        auto opened = openSession(s, plan);
-        if (!opened)
-            openError = opened.error();
-        return opened;
-    });
-    if (!client->announce("Chronus", "", argv0))
-        return fail("cannot send the announce to the session manager at $NSM_URL");
-    log::info("NSM: announced; waiting up to ", openTimeout.count(), " s for the session to open");
-    service::status("waiting for the session manager to open a session");
-
-    const auto deadline = std::chrono::steady_clock::now() + openTimeout;
-    while (!quit.load() && !client->session() && client->announceError().empty() && openError.empty() &&
-           std::chrono::steady_clock::now() < deadline)
-        client->waitForOpen(100);
-    // From now on the session is fixed: the same one again is fine, another is refused.
-    client->onOpen([self](const NsmClient::Session &s) -> Expected<void> {
-        if (self->session() && self->session()->path == s.path)
-            return {};
-        return fail("chronus-supervisor cannot switch sessions; restart it");
-    });
-    if (quit.load())
-        return client;
-    if (!client->announceError().empty())
-        return fail("the session manager refused the announce: " + client->announceError());
-    if (!openError.empty())
-        return fail("cannot open the session: " + openError);
-    if (!client->session())
-        return fail(log::cat("NSM_URL is set but the session manager sent no /nsm/client/open within ",
-                             openTimeout.count(), " s; exiting"));
-    log::info("NSM: session '", client->session()->displayName, "' opened: JACK client '", plan.jackName,
-              "', patches in ", plan.patchDir,
-              plan.patchPath.empty() ? std::string(", no saved patch") : ", loading " + plan.patchPath);
+    auto client = joinNsmSession({"Chronus", "chronus-supervisor", argv0, std::chrono::seconds(options.nsmOpenSeconds)},
+                                 [&options](const NsmClient::Session &s) { return openSession(s, options); }, quit);
+    if (client && *client && (*client)->session())
+        log::info("NSM: session '", (*client)->session()->displayName, "' opened: JACK client '", options.jackName,
+                  "', patches in ", options.patchDir,
+                  options.patchPath.empty() ? std::string(", no saved patch") : ", loading " + options.patchPath);
     return client;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include <sys/syscall.h>
@@ -19,10 +20,34 @@ namespace {
 constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr auto kSnapshotTimeout = std::chrono::seconds(2);
 constexpr auto kJoinTimeout = std::chrono::seconds(3);
-constexpr auto kSyncTimeout = std::chrono::seconds(3);
+constexpr auto kVerifyTimeout = std::chrono::seconds(3);
+// A worker that missed blocks and has published none since for this long is stuck.
 constexpr auto kRecoverTimeout = std::chrono::seconds(1);
-// A worker whose cycle count stands still while ours advances this many cycles is hung.
+// One that publishes but has not caught up with the output after this long never will.
+constexpr auto kCatchUpLimit = std::chrono::seconds(10);
+// A worker whose cycle count stands still while ours advances this many cycles is hung
+// (stopped, deadlocked): on non-real-time JACK a client stuck in the graph also holds up the
+// other clients' cycles, so it goes quickly. One that is only waiting for the CPU (runnable)
+// gets at least a quarter of a second.
 constexpr std::uint64_t kHungCycles = 8;
+constexpr double kRunnableSeconds = 0.25;
+
+// The state letter of a process from /proc/<pid>/stat ('R' running or runnable, 'S'
+// sleeping, 'T' stopped, ...), or 0 if unknown.
+char processState(pid_t pid)
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+    std::FILE *f = std::fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[512];
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    const char *close = std::strrchr(buf, ')'); // the name may hold spaces and parentheses
+    return close && close[1] == ' ' ? close[2] : 0;
+}
 
 const char *reasonName(RtEvent::Type t)
 {
@@ -31,9 +56,21 @@ const char *reasonName(RtEvent::Type t)
     case RtEvent::Type::NonFinite: return "NaN/Inf in block";
     case RtEvent::Type::Corrupt: return "block hash mismatch";
     case RtEvent::Type::Divergence: return "diverged from the active slot";
-    case RtEvent::Type::SyncMismatch: return "did not match the active slot while syncing";
+    case RtEvent::Type::SyncMismatch: return "did not match the active slot while verifying";
     default: return "failure";
     }
+}
+
+std::string lostText(shm::LostReason reason)
+{
+    switch (reason) {
+    case shm::LostReason::CannotKeepUp: return "the worker fell too far behind to catch up soon";
+    case shm::LostReason::CommitMissed: return "a commit went live before the worker had built its patch";
+    case shm::LostReason::CommitFailed: return "the worker could not build a committed patch";
+    case shm::LostReason::CommandLate: return "a command reached the worker after its frame was rendered";
+    case shm::LostReason::None: break;
+    }
+    return "the worker stopped (out of lockstep)";
 }
 
 std::string describeExit(int status)
@@ -52,9 +89,9 @@ double msSince(SlotManager::Clock::time_point t)
 
 } // namespace
 
-SlotManager::SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerOptions options,
+SlotManager::SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerConfig config,
                          std::function<void(const std::string &, const std::string &)> notify)
-    : output_(output), segment_(segment), timeline_(timeline), options_(std::move(options)), notify_(std::move(notify))
+    : output_(output), segment_(segment), timeline_(timeline), config_(std::move(config)), notify_(std::move(notify))
 {
 }
 
@@ -73,25 +110,27 @@ void SlotManager::stopAll()
         Slot &slot = slots_[s];
         // Stopped already (main stops the slots, then closes the output, then this runs
         // again from the destructor): the output may be gone.
-        if (slot.phase == Phase::Dead && slot.pid <= 0)
+        if (slot.state == SlotState::Dead && slot.pid <= 0)
             continue;
-        output_.setRole(s, Role::Dead);
+        enter(s, SlotState::Dead);
         if (slot.pid > 0) {
             ::kill(slot.pid, SIGKILL);
             int status = 0;
             ::waitpid(slot.pid, &status, 0);
             slot.pid = -1;
         }
-        slot.phase = Phase::Dead;
     }
 }
 
-void SlotManager::enter(std::uint32_t slot, Phase phase)
+void SlotManager::enter(std::uint32_t slot, SlotState state)
 {
     Slot &s = slots_[slot];
-    s.phase = phase;
+    if (state != s.state)
+        log::debug("slot ", slot, ": ", name(s.state), " -> ", name(state));
+    s.state = state;
     s.since = Clock::now();
-    // Hang detection starts afresh in every phase.
+    output_.setSlotState(slot, state);
+    // Hang detection starts afresh in every state.
     s.lastHeartbeat = segment_.slot(slot).status->heartbeat.load(std::memory_order_relaxed);
     s.cyclesAtBeat = output_.counters().cycles.load(std::memory_order_relaxed);
 }
@@ -109,6 +148,7 @@ void SlotManager::spawn(std::uint32_t s)
     st.snapshotRequest.store(0, std::memory_order_relaxed);
     st.snapshotServed.store(0, std::memory_order_relaxed);
     st.lastBlock.store(shm::kNoBlock, std::memory_order_relaxed);
+    st.drainFrame.store(shm::kNoBlock, std::memory_order_relaxed);
     st.dspLoadPpm.store(0, std::memory_order_relaxed);
     st.faultInjection.store(0, std::memory_order_relaxed);
     st.workerState.store(WorkerState::Empty, std::memory_order_release);
@@ -121,15 +161,14 @@ void SlotManager::spawn(std::uint32_t s)
     slot.missing = false;
     slot.lastHeartbeat = 0;
     slot.cyclesAtBeat = output_.counters().cycles.load(std::memory_order_relaxed);
-    output_.setRole(s, Role::Starting);
 
     const std::string slotText = std::to_string(s);
-    std::vector<std::string> args = {options_.workerPath, "--slot",        slotText,
-                                     "--instance",        options_.instance,
-                                     "--client-name",     options_.clientPrefix + "-worker-" + slotText};
-    if (!options_.jackServer.empty()) {
+    std::vector<std::string> args = {config_.workerPath, "--slot",        slotText,
+                                     "--instance",        config_.instance,
+                                     "--client-name",     config_.clientPrefix + "-worker-" + slotText};
+    if (!config_.jackServer.empty()) {
         args.push_back("--jack-server");
-        args.push_back(options_.jackServer);
+        args.push_back(config_.jackServer);
     }
     std::vector<char *> argv;
     for (auto &a : args)
@@ -146,29 +185,32 @@ void SlotManager::spawn(std::uint32_t s)
     if (pid < 0) {
         log::error("cannot fork a worker for slot ", s, ": ", std::strerror(errno));
         slot.respawnAt = Clock::now() + std::chrono::seconds(1);
-        enter(s, Phase::Dead);
+        enter(s, SlotState::Dead);
         return;
     }
     slot.pid = pid;
     ++respawns_;
-    enter(s, Phase::Spawned);
+    enter(s, SlotState::Starting);
     log::info("slot ", s, ": started worker pid ", pid);
     notify_("worker_spawned", log::cat(s, " ", pid));
 }
 
-void SlotManager::fail(std::uint32_t s, const std::string &reason)
+void SlotManager::fail(std::uint32_t s, const std::string &reason) { fail(s, reason, slots_[s].pid); }
+
+void SlotManager::fail(std::uint32_t s, const std::string &reason, pid_t pid)
 {
     Slot &slot = slots_[s];
-    if (slot.phase == Phase::Dead)
+    const SlotState was = slot.state;
+    if (was == SlotState::Dead)
         return;
-    output_.setRole(s, Role::Dead);
+    enter(s, SlotState::Dead); // the audio thread stops reading it from its next cycle
     timeline_.detach(s);
     if (!slot.failing) {
         slot.failing = true;
         slot.failedAt = Clock::now();
     }
     slot.missing = false;
-    if (slot.phase != Phase::Verified)
+    if (was != SlotState::Verified)
         ++slot.quickFailures;
     else
         slot.quickFailures = 1;
@@ -179,9 +221,8 @@ void SlotManager::fail(std::uint32_t s, const std::string &reason)
     const auto delay = q <= 2 ? std::chrono::milliseconds(0)
                               : std::chrono::milliseconds(std::min(5000, 100 << std::min(q - 3, 6)));
     slot.respawnAt = Clock::now() + delay;
-    enter(s, Phase::Dead);
-    log::warn("slot ", s, " (pid ", slot.pid, "): ", reason, "; replacing it");
-    notify_("worker_failed", log::cat(s, " ", slot.pid, " ", reason));
+    log::warn("slot ", s, " (pid ", pid, "): ", reason, "; replacing it");
+    notify_("worker_failed", log::cat(s, " ", pid, " ", reason));
 }
 
 void SlotManager::reap()
@@ -195,8 +236,8 @@ void SlotManager::reap()
                 continue;
             const std::string how = describeExit(status);
             slot.pid = -1; // reaped: never signal this pid again
-            if (slot.phase != Phase::Dead)
-                fail(s, "worker " + how);
+            if (slot.state != SlotState::Dead)
+                fail(s, "worker " + how, pid);
             log::info("slot ", s, ": worker pid ", pid, " ", how);
             notify_("worker_died", log::cat(s, " ", pid, " ", how));
         }
@@ -213,10 +254,9 @@ void SlotManager::handleRtEvents()
             log::warn("failover: slot ", int(e.slot), " -> slot ", int(e.other), " at frame ", e.frame, " (", reason,
                       ")");
             notify_("failover", log::cat(int(e.slot), " ", int(e.other), " ", e.frame, " ", reason));
-            if (slots_[e.other].phase == Phase::Syncing) {
-                // Double failure: the syncing slot is all we have; trust it from now on.
-                output_.setRole(e.other, Role::Verified);
-                enter(e.other, Phase::Verified);
+            if (slots_[e.other].state == SlotState::Verifying) {
+                // Double failure: the verifying slot is all we have; trust it from now on.
+                enter(e.other, SlotState::Verified);
             }
             break;
         }
@@ -227,7 +267,8 @@ void SlotManager::handleRtEvents()
             Slot &slot = slots_[e.slot];
             if (!slot.missing) {
                 slot.missing = true;
-                slot.missingAt = Clock::now();
+                slot.missingAt = slot.missingSince = Clock::now();
+                slot.lastBlockSeen = segment_.slot(e.slot).status->lastBlock.load(std::memory_order_acquire);
             }
             log::warn("slot ", int(e.slot), " (pid ", slot.pid, "): missing block at frame ", e.frame);
             break;
@@ -245,10 +286,9 @@ void SlotManager::handleRtEvents()
             break;
         case RtEvent::Type::Verified: {
             Slot &slot = slots_[e.slot];
-            if (slot.phase != Phase::Syncing)
+            if (slot.state != SlotState::Verifying)
                 break;
-            output_.setRole(e.slot, Role::Verified);
-            enter(e.slot, Phase::Verified);
+            enter(e.slot, SlotState::Verified);
             slot.quickFailures = 0;
             slot.missing = false;
             hadTimeline_ = true;
@@ -263,6 +303,19 @@ void SlotManager::handleRtEvents()
             notify_("worker_synced", log::cat(int(e.slot), " ", slot.pid, " ", lastRestoreMs_));
             break;
         }
+        case RtEvent::Type::GapEnd: {
+            const std::uint64_t start = e.frame - e.value;
+            log::warn("output plays again at frame ", e.frame, " after ", e.value, " frames of silence");
+            timeline_.journalNote(log::cat("gap: frames ", start, " +", e.value, " (no slot had a usable block)"));
+            break;
+        }
+        case RtEvent::Type::Misplayed:
+            // Declared in the journal, so a comparison of a recording with its render knows
+            // this block of the timeline never went out.
+            log::warn("JACK's clock was read a cycle ahead: the block at frame ", e.frame, " was not played");
+            timeline_.journalNote(log::cat("not played: frames ", e.frame, " +", segment_.geometry().periodFrames,
+                                           " (JACK's clock read a cycle ahead)"));
+            break;
         case RtEvent::Type::Gap:
             log::error("no usable block from any slot at frame ", e.frame, ": output faded to silence");
             notify_("gap", log::cat(e.frame));
@@ -274,127 +327,178 @@ void SlotManager::handleRtEvents()
 void SlotManager::checkHung(std::uint32_t s)
 {
     Slot &slot = slots_[s];
-    const std::uint64_t beat = segment_.slot(s).status->heartbeat.load(std::memory_order_relaxed);
+    const shm::SlotStatus &st = *segment_.slot(s).status;
+    const std::uint64_t beat = st.heartbeat.load(std::memory_order_relaxed);
     const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);
+    const shm::Geometry &g = segment_.geometry();
     if (beat != slot.lastHeartbeat) {
         slot.lastHeartbeat = beat;
         slot.cyclesAtBeat = cycles;
     } else if (cycles - slot.cyclesAtBeat >= kHungCycles) {
-        fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
+        const std::uint64_t runnableCycles = std::uint64_t(kRunnableSeconds * g.sampleRate / g.periodFrames);
+        if (processState(slot.pid) != 'R' || cycles - slot.cyclesAtBeat >= runnableCycles) {
+            fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
+            return;
+        }
+    }
+    if (!slot.missing)
+        return;
+    // Late, not dead: a worker that publishes blocks again and has caught up with the output
+    // is kept (the audio thread trusts it again once it matches the other slot, or at once
+    // when it is the only one playing); one that publishes nothing new is replaced.
+    const std::uint64_t last = st.lastBlock.load(std::memory_order_acquire);
+    const std::uint64_t cycle = output_.cycleFrame();
+    if (last != shm::kNoBlock && cycle != shm::kNoBlock && last >= cycle && !output_.suspect(s)) {
+        slot.missing = false;
+        log::info("slot ", s, ": caught up");
         return;
     }
-    if (slot.missing && Clock::now() - slot.missingAt > kRecoverTimeout)
-        fail(s, "fell behind and did not catch up within 1 s");
+    if (Clock::now() - slot.missingSince > kCatchUpLimit) {
+        fail(s, "fell behind and did not catch up within 10 s");
+    } else if (last != slot.lastBlockSeen) {
+        slot.lastBlockSeen = last;
+        slot.missingAt = Clock::now();
+    } else if (Clock::now() - slot.missingAt > kRecoverTimeout) {
+        fail(s, "fell behind and published no block for 1 s");
+    }
 }
 
 void SlotManager::advance(std::uint32_t s)
 {
-    Slot &slot = slots_[s];
-    const auto now = Clock::now();
-    const auto inPhase = now - slot.since;
-    shm::SlotStatus &st = *segment_.slot(s).status;
-    const WorkerState ws = st.workerState.load(std::memory_order_acquire);
-    if (slot.phase != Phase::Dead && ws == WorkerState::Lost) {
-        fail(s, "worker reported it cannot keep up or missed a commit");
+    if (failIfBroken(s))
         return;
+    switch (slots_[s].state) {
+    case SlotState::Dead: advanceDead(s); break;
+    case SlotState::Starting: advanceStarting(s); break;
+    case SlotState::Snapshotting: advanceSnapshotting(s); break;
+    case SlotState::Joining: advanceJoining(s); break;
+    case SlotState::Verifying: advanceVerifying(s); break;
+    case SlotState::Verified: break; // the audio thread decides from here on
     }
-    if (slot.phase != Phase::Dead && timeline_.overflowed(s)) {
+}
+
+bool SlotManager::failIfBroken(std::uint32_t s)
+{
+    const Slot &slot = slots_[s];
+    if (slot.state == SlotState::Dead)
+        return false;
+    const shm::SlotStatus &st = *segment_.slot(s).status;
+    if (st.workerState.load(std::memory_order_acquire) == WorkerState::Lost) {
+        fail(s, lostText(st.lostReason.load(std::memory_order_relaxed)));
+        return true;
+    }
+    if (timeline_.prepareOverdue(s)) {
+        fail(s, "worker did not build a committed patch within 2 s");
+        return true;
+    }
+    if (timeline_.overflowed(s)) {
         fail(s, "command ring overflowed");
-        return;
+        return true;
     }
-    if (slot.phase == Phase::Syncing || slot.phase == Phase::Verified) {
+    if (readsBlocks(slot.state))
         checkHung(s);
-        if (slot.phase == Phase::Dead)
-            return;
-    }
+    return slot.state == SlotState::Dead;
+}
+
+void SlotManager::advanceDead(std::uint32_t s)
+{
+    const Slot &slot = slots_[s];
+    if (slot.pid < 0 && Clock::now() >= slot.respawnAt)
+        spawn(s);
+}
+
+void SlotManager::advanceStarting(std::uint32_t s)
+{
+    if (Clock::now() - slots_[s].since > kStartTimeout)
+        return fail(s, "worker did not start within 5 s");
+    if (segment_.slot(s).status->workerState.load(std::memory_order_acquire) != WorkerState::Ready)
+        return;
     const std::uint32_t other = 1 - s;
-    switch (slot.phase) {
-    case Phase::Dead:
-        if (slot.pid < 0 && now >= slot.respawnAt)
-            spawn(s);
-        break;
-    case Phase::Spawned: {
-        if (inPhase > kStartTimeout) {
-            fail(s, "worker did not start within 5 s");
-            break;
-        }
-        if (ws != WorkerState::Ready)
-            break;
-        const int active = output_.activeSlot();
-        if (active >= 0 && static_cast<std::uint32_t>(active) == other && slots_[other].phase == Phase::Verified) {
-            // Ask the active worker for its state at its next block boundary.
-            shm::SlotStatus &src = *segment_.slot(other).status;
-            slot.snapshotSeq = src.snapshotRequest.load(std::memory_order_relaxed) + 1;
-            slot.snapshotSource = other;
-            src.snapshotRequest.store(slot.snapshotSeq, std::memory_order_release);
-            enter(s, Phase::Snapshotting);
-        } else if (slots_[other].phase == Phase::Dead || slots_[other].phase == Phase::Spawned ||
-                   slots_[other].phase == Phase::Snapshotting) {
-            // Nobody on the timeline: start from an empty engine (identical everywhere).
-            timeline_.attach(s);
-            st.joinKind = shm::JoinKind::Fresh;
-            slot.fresh = true;
-            st.joinSeq.store(++slot.joinSeq, std::memory_order_release);
-            enter(s, Phase::Joining);
-        }
-        break;
-    }
-    case Phase::Snapshotting: {
-        const Slot &source = slots_[slot.snapshotSource];
-        if (source.phase != Phase::Verified) {
-            enter(s, Phase::Spawned); // source lost: try again with whoever is active
-            break;
-        }
-        if (inPhase > kSnapshotTimeout) {
-            fail(s, "the active worker did not provide a snapshot within 2 s");
-            break;
-        }
-        shm::SlotStatus &src = *segment_.slot(slot.snapshotSource).status;
-        if (src.snapshotServed.load(std::memory_order_acquire) != slot.snapshotSeq)
-            break;
-        const std::uint64_t frame = src.snapshotFrame;
-        // From here on every new command reaches this slot too; older ones at or after
-        // the snapshot frame are replayed.
-        timeline_.attach(s);
-        if (!timeline_.replay(s, frame)) {
-            fail(s, "replay did not fit in the command ring");
-            break;
-        }
-        st.joinKind = shm::JoinKind::Snapshot;
-        st.joinSourceSlot = slot.snapshotSource;
-        st.joinFrame = frame;
-        st.joinSnapshotBytes = src.snapshotBytesUsed;
-        st.joinSeq.store(++slot.joinSeq, std::memory_order_release);
-        enter(s, Phase::Joining);
-        break;
-    }
-    case Phase::Joining:
-        if (inPhase > kJoinTimeout) {
-            fail(s, "worker did not join the timeline within 3 s");
-            break;
-        }
-        if (st.joinDone.load(std::memory_order_acquire) != slot.joinSeq)
-            break;
-        if (slot.fresh && slots_[other].phase != Phase::Verified) {
-            // First worker up: nothing to compare with, and an empty engine is exact.
-            output_.setRole(s, Role::Verified);
-            enter(s, Phase::Verified);
-            slot.failing = false;
-            log::info("slot ", s, ": live (fresh start)");
-            if (hadTimeline_ && restartHook_)
-                restartHook_();
-            hadTimeline_ = true;
-        } else {
-            output_.setRole(s, Role::Syncing);
-            enter(s, Phase::Syncing);
-        }
-        break;
-    case Phase::Syncing:
-        if (inPhase > kSyncTimeout)
-            fail(s, "worker was not verified within 3 s");
-        break;
-    case Phase::Verified: break;
-    }
+    const SlotState peer = slots_[other].state;
+    if (output_.activeSlot() == static_cast<int>(other) && peer == SlotState::Verified)
+        requestSnapshot(s, other);
+    else if (peer == SlotState::Dead || peer == SlotState::Starting || peer == SlotState::Snapshotting)
+        joinFresh(s);
+    // Otherwise the other slot is joining or verifying, or verified but not playing (a gap):
+    // wait until it plays or is gone.
+}
+
+void SlotManager::requestSnapshot(std::uint32_t s, std::uint32_t source)
+{
+    // The active worker copies its state at its next block boundary.
+    Slot &slot = slots_[s];
+    shm::SlotStatus &src = *segment_.slot(source).status;
+    slot.snapshotSeq = src.snapshotRequest.load(std::memory_order_relaxed) + 1;
+    slot.snapshotSource = source;
+    src.snapshotRequest.store(slot.snapshotSeq, std::memory_order_release);
+    enter(s, SlotState::Snapshotting);
+}
+
+void SlotManager::joinFresh(std::uint32_t s)
+{
+    // Nobody on the timeline: start from an empty engine (identical everywhere).
+    Slot &slot = slots_[s];
+    shm::SlotStatus &st = *segment_.slot(s).status;
+    timeline_.attach(s);
+    st.joinKind = shm::JoinKind::Fresh;
+    slot.fresh = true;
+    st.joinSeq.store(++slot.joinSeq, std::memory_order_release);
+    enter(s, SlotState::Joining);
+}
+
+void SlotManager::advanceSnapshotting(std::uint32_t s)
+{
+    const Slot &slot = slots_[s];
+    if (slots_[slot.snapshotSource].state != SlotState::Verified)
+        return enter(s, SlotState::Starting); // source lost: try again with whoever is active
+    if (Clock::now() - slot.since > kSnapshotTimeout)
+        return fail(s, "the active worker did not provide a snapshot within 2 s");
+    const shm::SlotStatus &src = *segment_.slot(slot.snapshotSource).status;
+    if (src.snapshotServed.load(std::memory_order_acquire) == slot.snapshotSeq)
+        joinFromSnapshot(s);
+}
+
+void SlotManager::joinFromSnapshot(std::uint32_t s)
+{
+    Slot &slot = slots_[s];
+    shm::SlotStatus &st = *segment_.slot(s).status;
+    const shm::SlotStatus &src = *segment_.slot(slot.snapshotSource).status;
+    const std::uint64_t frame = src.snapshotFrame;
+    // From here on every new command reaches this slot too; older ones at or after the
+    // snapshot frame are replayed.
+    timeline_.attach(s);
+    if (!timeline_.replay(s, frame))
+        return fail(s, "replay did not fit in the command ring");
+    st.joinKind = shm::JoinKind::Snapshot;
+    st.joinSourceSlot = slot.snapshotSource;
+    st.joinFrame = frame;
+    st.joinSnapshotBytes = src.snapshotBytesUsed;
+    st.joinSeq.store(++slot.joinSeq, std::memory_order_release);
+    enter(s, SlotState::Joining);
+}
+
+void SlotManager::advanceJoining(std::uint32_t s)
+{
+    Slot &slot = slots_[s];
+    if (Clock::now() - slot.since > kJoinTimeout)
+        return fail(s, "worker did not join the timeline within 3 s");
+    if (segment_.slot(s).status->joinDone.load(std::memory_order_acquire) != slot.joinSeq)
+        return;
+    if (!slot.fresh || slots_[1 - s].state == SlotState::Verified)
+        return enter(s, SlotState::Verifying);
+    // First worker up: nothing to compare with, and an empty engine is exact.
+    enter(s, SlotState::Verified);
+    slot.failing = false;
+    log::info("slot ", s, ": verified (fresh start: an empty engine)");
+    if (hadTimeline_ && restartHook_)
+        restartHook_();
+    hadTimeline_ = true;
+}
+
+void SlotManager::advanceVerifying(std::uint32_t s)
+{
+    if (Clock::now() - slots_[s].since > kVerifyTimeout)
+        fail(s, "worker was not verified within 3 s");
 }
 
 void SlotManager::service()
@@ -405,21 +509,14 @@ void SlotManager::service()
         advance(s);
 }
 
-std::string SlotManager::stateName(std::uint32_t s) const
+std::string SlotManager::statusWord(std::uint32_t s) const
 {
-    switch (slots_[s].phase) {
-    case Phase::Dead: return "dead";
-    case Phase::Verified:
-        if (output_.activeSlot() == static_cast<int>(s))
-            return "active";
-        return output_.suspect(s) ? "syncing" : "standby"; // a late standby is being re-verified
-    default: return "syncing";
-    }
+    return supervisor::statusWord(slots_[s].state, output_.activeSlot() == static_cast<int>(s), output_.suspect(s));
 }
 
 bool SlotManager::redundant() const
 {
-    return slots_[0].phase == Phase::Verified && slots_[1].phase == Phase::Verified && !output_.suspect(0) &&
+    return slots_[0].state == SlotState::Verified && slots_[1].state == SlotState::Verified && !output_.suspect(0) &&
            !output_.suspect(1);
 }
 

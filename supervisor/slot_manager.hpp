@@ -1,8 +1,10 @@
 // The two worker slots as processes: spawning workers as direct children, reaping them,
 // killing failed or hung ones, and bringing a replacement to bit-identity by snapshot +
-// replay (ARCHITECTURE.md decisions 5 and 10). Control thread only.
+// replay (ARCHITECTURE.md decisions 5 and 10). It drives each slot through the states of
+// common/slot_state.hpp and publishes them to the audio thread. Control thread only.
 #pragma once
 
+#include "common/slot_state.hpp"
 #include "supervisor/output_stage.hpp"
 #include "supervisor/timeline.hpp"
 
@@ -15,17 +17,7 @@
 
 namespace chronus::supervisor {
 
-// Where a slot is in its life, as the control thread drives it.
-enum class Phase {
-    Dead,         // no process; respawn at respawnAt
-    Spawned,      // process started, waiting for its JACK client to run
-    Snapshotting, // asked the active worker for a snapshot
-    Joining,      // told the worker how to join; waiting for it to reach the live block
-    Syncing,      // publishing; the audio thread compares its hashes with the active slot
-    Verified,     // bit-identical: active or standby
-};
-
-struct SlotManagerOptions {
+struct SlotManagerConfig {
     std::string workerPath;
     std::string instance;
     std::string jackServer;
@@ -36,7 +28,7 @@ class SlotManager {
 public:
     using Clock = std::chrono::steady_clock;
     // `notify(kind, text)` tells subscribers and the log about events.
-    SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerOptions options,
+    SlotManager(OutputStage &output, shm::Segment &segment, Timeline &timeline, SlotManagerConfig config,
                 std::function<void(const std::string &kind, const std::string &text)> notify);
     ~SlotManager();
 
@@ -45,17 +37,17 @@ public:
     // Called when a worker had to start from an empty engine although the timeline had a
     // live patch before (both workers were lost): the caller re-commits the live patch.
     void setRestartHook(std::function<void()> hook) { restartHook_ = std::move(hook); }
-    // Reaps children, handles audio-thread events, moves every slot's state machine on.
+    // Reaps children, handles audio-thread events, moves every slot's state on.
     // Call often (every ms); never blocks.
     void service();
     // SIGKILLs every worker and reaps it (shutdown).
     void stopAll();
 
-    Phase phase(std::uint32_t slot) const { return slots_[slot].phase; }
+    SlotState state(std::uint32_t slot) const { return slots_[slot].state; }
     pid_t pid(std::uint32_t slot) const { return slots_[slot].pid; }
-    // "active", "standby", "syncing" or "dead" (starting workers count as syncing).
-    std::string stateName(std::uint32_t slot) const;
-    // True when both slots are verified (redundant).
+    // The slot as /status shows it: "active", "standby", "syncing" or "dead" (statusWord()).
+    std::string statusWord(std::uint32_t slot) const;
+    // True when both slots are verified and the audio thread doubts neither (redundant).
     bool redundant() const;
     // Failure -> verified replacement, in milliseconds: last and worst so far.
     double lastRestoreMs() const { return lastRestoreMs_; }
@@ -64,36 +56,57 @@ public:
 
 private:
     struct Slot {
-        Phase phase = Phase::Dead;
-        pid_t pid = -1;
-        Clock::time_point since{};        // entered the current phase
+        SlotState state = SlotState::Dead;
+        pid_t pid = -1;                   // -1 once reaped: never signal it again
+        Clock::time_point since{};        // entered the current state
         Clock::time_point respawnAt{};
         Clock::time_point failedAt{};     // first failure not yet repaired
         bool failing = false;
         std::uint32_t snapshotSeq = 0;
         std::uint32_t snapshotSource = 0;
         std::uint32_t joinSeq = 0;
-        int quickFailures = 0;            // consecutive failures before reaching Verified
+        int quickFailures = 0;            // consecutive failures before reaching verified
         bool fresh = false;               // joined with an empty engine
         std::uint64_t lastHeartbeat = 0;  // worker's JACK cycle count when last seen moving
         std::uint64_t cyclesAtBeat = 0;   // our cycle count at that moment
         bool missing = false;             // missed a block; the audio thread doubts it
-        Clock::time_point missingAt{};
+        Clock::time_point missingAt{};    // since then no new block (lastBlockSeen)
+        std::uint64_t lastBlockSeen = 0;
+        Clock::time_point missingSince{}; // the first missed block not yet caught up
     };
-    // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock).
-    void checkHung(std::uint32_t slot);
+    // Enters `state` and publishes it to the audio thread.
+    void enter(std::uint32_t slot, SlotState state);
     void spawn(std::uint32_t slot);
-    // Marks a slot failed, stops it being read and SIGKILLs its process.
+    // Marks a slot dead (the audio thread stops reading it), SIGKILLs its worker unless
+    // reaped already, and schedules the respawn. `pid` names the worker in the log.
     void fail(std::uint32_t slot, const std::string &reason);
+    void fail(std::uint32_t slot, const std::string &reason, pid_t pid);
     void reap();
     void handleRtEvents();
+    // Moves one slot on: one function per state.
     void advance(std::uint32_t slot);
-    void enter(std::uint32_t slot, Phase phase);
+    // Fails a live slot whose worker is lost, hung or stuck, has not built a committed patch
+    // in time, or whose ring overflowed. True if it did.
+    bool failIfBroken(std::uint32_t slot);
+    // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock) or that missed
+    // blocks and publishes no new ones.
+    void checkHung(std::uint32_t slot);
+    void advanceDead(std::uint32_t slot);
+    void advanceStarting(std::uint32_t slot);
+    void advanceSnapshotting(std::uint32_t slot);
+    void advanceJoining(std::uint32_t slot);
+    void advanceVerifying(std::uint32_t slot);
+    // Starting -> Snapshotting: asks the active worker in `source` for its state.
+    void requestSnapshot(std::uint32_t slot, std::uint32_t source);
+    // Starting -> Joining with an empty engine (nobody is on the timeline).
+    void joinFresh(std::uint32_t slot);
+    // Snapshotting -> Joining: replays the commands since the snapshot and tells the worker.
+    void joinFromSnapshot(std::uint32_t slot);
 
     OutputStage &output_;
     shm::Segment &segment_;
     Timeline &timeline_;
-    SlotManagerOptions options_;
+    SlotManagerConfig config_;
     std::function<void(const std::string &, const std::string &)> notify_;
     Slot slots_[shm::kSlots];
     std::function<void()> restartHook_;

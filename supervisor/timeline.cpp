@@ -6,6 +6,7 @@
 #include <jack/jack.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -67,7 +68,33 @@ std::uint64_t Timeline::safeFrame() const noexcept
     // supervisor's last cycle started at F, reaches them before cycle F + 2P starts (we
     // have at least one whole period), whose block starts at F + (L + 2) * P.
     const std::uint64_t cycle = output_.cycleFrame();
-    return (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead_ + 2} * period_;
+    std::uint64_t safe = (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead_ + 2} * period_;
+    // A worker can be further on than that (catching up, or run by JACK in a cycle that
+    // skipped us): never stamp a frame near the block it is taking events for now.
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (!attached_[s])
+            continue;
+        const std::uint64_t drain = segment_.slot(s).status->drainFrame.load(std::memory_order_seq_cst);
+        if (drain != kNoBlock)
+            safe = std::max(safe, drain + kDrainMarginBlocks * period_);
+    }
+    return safe;
+}
+
+void Timeline::checkDelivered(std::uint64_t frame) noexcept
+{
+    // Pairs with Worker::takeEvents(): our pushes, a full fence, then its drain frame. A
+    // worker whose drain frame we see as D takes the records before rendering D + P; a
+    // record stamped earlier may have missed its block there (the worker then withdraws its
+    // blocks from that frame and is replaced; the other slot plays on).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (!attached_[s])
+            continue;
+        const std::uint64_t drain = segment_.slot(s).status->drainFrame.load(std::memory_order_relaxed);
+        if (drain != kNoBlock && frame < drain + period_)
+            ++atRisk_;
+    }
 }
 
 std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag)
@@ -91,16 +118,6 @@ std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag)
     return std::max(frame, lastCommit_);
 }
 
-std::uint64_t Timeline::commitFrameFor(std::uint64_t frame) const noexcept
-{
-    // Both workers build the new graph on their control threads (polled every ms); give
-    // them 50 ms or 4 periods, whichever is longer.
-    const std::uint64_t margin = std::max<std::uint64_t>(4ull * period_, std::uint64_t(std::llround(0.05 * rate_)));
-    // And after everything stamped before it (commands scheduled ahead included): those were
-    // resolved against the patch live when they arrived, and take effect on it.
-    return std::max({frame, safeFrame() + margin, lastStamped_ + 1});
-}
-
 bool Timeline::deliver(std::uint32_t slot, const Entry &entry)
 {
     const shm::SlotView view = segment_.slot(slot);
@@ -117,24 +134,67 @@ bool Timeline::deliver(std::uint32_t slot, const Entry &entry)
     return ok;
 }
 
-bool Timeline::apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
-                     const std::vector<model::Arg> &args)
+void Timeline::send(Entry entry)
 {
-    // The frame was chosen before the command was resolved; if this thread lost the CPU
-    // since, it may no longer be safe (the workers could have started rendering it, and
-    // would apply it late and perhaps at different frames). Stamp it at the first safe frame.
-    frame = std::max(frame, safeFrame());
-    bool ok = true;
-    auto send = [&](Entry entry) {
-        for (std::uint32_t s = 0; s < shm::kSlots; ++s)
-            if (attached_[s] && !overflowed_[s])
-                ok = deliver(s, entry) && ok;
-        history_.push_back(std::move(entry));
-    };
-    const bool ahead = frame > safeFrame();
-    for (model::Event e : outcome.events) {
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (!attached_[s] || overflowed_[s])
+            continue;
+        if (!deliver(s, entry))
+            log::warn("slot ", s, ": its command ring is full; it will be resynced");
+    }
+    history_.push_back(std::move(entry));
+}
+
+Timeline::Ticket Timeline::apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
+                                 const std::vector<model::Arg> &args, ApplyOptions options)
+{
+    Request request{outcome, frame, std::string(address), args, options.track ? ++nextTicket_ : 0,
+                    options.freshStart};
+    const Ticket ticket = request.ticket;
+    if (pending_ || !waiting_.empty())
+        waiting_.push_back(std::move(request)); // behind a commit being prepared
+    else
+        carryOut(std::move(request));
+    return ticket;
+}
+
+Timeline::Ticket Timeline::barrier() { return apply({}, 0, {}, {}, {.track = true}); }
+
+std::optional<std::uint64_t> Timeline::takeFrame(Ticket ticket)
+{
+    const auto it = stampedTickets_.find(ticket);
+    if (it == stampedTickets_.end())
+        return std::nullopt;
+    const std::uint64_t frame = it->second;
+    stampedTickets_.erase(it);
+    return frame;
+}
+
+void Timeline::resolve(Ticket ticket, std::uint64_t frame)
+{
+    if (ticket != 0)
+        stampedTickets_[ticket] = frame;
+}
+
+void Timeline::carryOut(Request request)
+{
+    if (request.address.empty()) // a barrier: everything before it is stamped
+        return resolve(request.ticket, lastStamped_);
+    if (request.outcome.commit)
+        return prepare(std::move(request));
+    stampEvents(request);
+}
+
+void Timeline::stampEvents(const Request &request)
+{
+    // The frame was chosen before the command was resolved (or before it waited behind a
+    // commit); if it is no longer safe, stamp it at the first safe frame. Never before the
+    // latest commit: it was resolved against that patch.
+    const std::uint64_t safe = safeFrame();
+    const std::uint64_t frame = std::max({request.frame, safe, lastCommit_});
+    for (model::Event e : request.outcome.events) {
         e.frame = frame;
-        if (ahead)
+        if (frame > safe)
             ahead_.push(frame);
         Entry entry;
         entry.record.kind = shm::RecordKind::Event;
@@ -142,31 +202,97 @@ bool Timeline::apply(const model::Outcome &outcome, std::uint64_t frame, std::st
         entry.record.event = e;
         send(std::move(entry));
     }
-    if (outcome.commit) {
-        Entry entry;
-        entry.record.kind = shm::RecordKind::Commit;
-        entry.record.frame = frame;
-        entry.record.generation = outcome.commit->generation;
-        entry.record.crossfadeFrames = model::crossfadeFrames(outcome.crossfadeMs, rate_);
-        entry.text = std::make_shared<const std::string>(outcome.commit->spec.toJson(-1));
-        entry.record.textLength = static_cast<std::uint32_t>(entry.text->size());
-        if (address == "/patch/load") {
-            // Journal the loaded patch itself, so the journal does not depend on files.
-            std::vector<model::Arg> loadArgs{*entry.text};
-            if (args.size() > 1)
-                loadArgs.push_back(args[1]);
-            journal(frame, address, loadArgs);
-        } else {
-            journal(frame, address, args);
-        }
-        send(std::move(entry));
-        lastCommit_ = std::max(lastCommit_, frame);
-    } else {
-        journal(frame, address, args);
-    }
+    journal(frame, request.address, request.args);
+    checkDelivered(frame);
     lastStamped_ = std::max(lastStamped_, frame);
     ++stamped_;
-    return ok;
+    resolve(request.ticket, frame);
+}
+
+void Timeline::prepare(Request request)
+{
+    const model::CompiledPatch &patch = *request.outcome.commit;
+    Entry entry;
+    entry.record.kind = shm::RecordKind::Commit;
+    entry.record.frame = kNoBlock; // not stamped yet: a resync replays it
+    entry.record.generation = patch.generation;
+    entry.record.crossfadeFrames = model::crossfadeFrames(request.outcome.crossfadeMs, rate_);
+    entry.text = std::make_shared<const std::string>(patch.spec.toJson(-1));
+    entry.record.textLength = static_cast<std::uint32_t>(entry.text->size());
+    const std::uint32_t generation = patch.generation;
+    send(std::move(entry));
+    pending_ = Preparing{std::move(request), generation, std::chrono::steady_clock::now()};
+    tick(); // nobody to wait for when no slot is attached
+}
+
+bool Timeline::prepared() const noexcept
+{
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (!attached_[s] || overflowed_[s] || overdue_[s])
+            continue;
+        if (segment_.slot(s).status->preparedGeneration.load(std::memory_order_acquire) < pending_->generation)
+            return false;
+    }
+    return true;
+}
+
+void Timeline::tick()
+{
+    while (pending_) {
+        if (!prepared()) {
+            if (std::chrono::steady_clock::now() - pending_->since < kPrepareTimeout)
+                return;
+            // A slot that does not build the patch in time is replaced (SlotManager sees
+            // prepareOverdue); the others go on with the commit.
+            for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+                if (attached_[s] &&
+                    segment_.slot(s).status->preparedGeneration.load(std::memory_order_acquire) < pending_->generation)
+                    overdue_[s] = true;
+        }
+        activate();
+        while (!pending_ && !waiting_.empty()) {
+            Request next = std::move(waiting_.front());
+            waiting_.pop_front();
+            carryOut(std::move(next));
+        }
+    }
+}
+
+void Timeline::activate()
+{
+    Preparing commit = std::move(*pending_);
+    pending_.reset();
+    const Request &request = commit.request;
+    // After everything stamped before it (commands scheduled ahead included): those were
+    // resolved against the patch live when they arrived, and take effect on it.
+    const std::uint64_t frame = std::max({request.frame, safeFrame(), lastStamped_ + 1});
+    for (Entry &e : history_)
+        if (e.record.kind == shm::RecordKind::Commit && e.record.generation == commit.generation)
+            e.record.frame = frame;
+    Entry entry;
+    entry.record.kind = shm::RecordKind::Event;
+    entry.record.frame = frame;
+    entry.record.event.frame = frame;
+    entry.record.event.type = model::EventType::Activate;
+    entry.record.event.generation = commit.generation;
+    entry.record.event.node = model::crossfadeFrames(request.outcome.crossfadeMs, rate_);
+    send(std::move(entry));
+    if (request.freshStart)
+        journalFreshStart(frame - 1);
+    if (request.address == "/patch/load") {
+        // Journal the loaded patch itself, so the journal does not depend on files.
+        std::vector<model::Arg> loadArgs{request.outcome.commit->spec.toJson(-1)};
+        if (request.args.size() > 1)
+            loadArgs.push_back(request.args[1]);
+        journal(frame, request.address, loadArgs);
+    } else {
+        journal(frame, request.address, request.args);
+    }
+    checkDelivered(frame);
+    lastCommit_ = std::max(lastCommit_, frame);
+    lastStamped_ = std::max(lastStamped_, frame);
+    ++stamped_;
+    resolve(request.ticket, frame);
 }
 
 bool Timeline::replay(std::uint32_t slot, std::uint64_t frame)
@@ -226,6 +352,14 @@ void Timeline::journalFreshStart(std::uint64_t frame)
     journal_ << "# both workers were lost: silence, then the live patch again from a fresh state\n";
     journal(frame, "/patch/clear", {});
     journal(frame, "/patch/commit", {0.0f});
+}
+
+void Timeline::journalNote(const std::string &text)
+{
+    if (!journal_.is_open())
+        return;
+    journal_ << "# " << text << '\n';
+    journal_.flush();
 }
 
 void Timeline::journal(std::uint64_t frame, std::string_view address, const std::vector<model::Arg> &args)

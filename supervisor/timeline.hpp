@@ -2,21 +2,37 @@
 // every slot on the timeline, the recent history a resyncing worker replays, and the
 // --journal file that chronus-render --script turns back into the same audio
 // (ARCHITECTURE.md decisions 3, 5, 6 and "Clocks and timing"). Control thread only.
+//
+// A commit goes live in two steps: its patch is sent to every slot on the timeline to be
+// built (prepared), and once every one of them has built it (tick()) it is stamped with the
+// first safe frame and activated there by an Activate event; commands that arrive meanwhile
+// wait and are stamped after it, in order. So a slow build delays the commit by its own
+// length, never past a frame a worker could miss, and a commit is live about L + 2 periods
+// after its patch is built.
 #pragma once
 
 #include "model/interpreter.hpp"
 #include "supervisor/output_stage.hpp"
 #include "common/shm_layout.hpp"
 
+#include <chrono>
 #include <deque>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace chronus::supervisor {
+
+// How Timeline::apply() is asked.
+struct ApplyOptions {
+    bool track = false;      // keep the frame for takeFrame() (the caller must take it)
+    bool freshStart = false; // the journal first commits an empty patch, as the workers that
+                             // start empty after losing both did
+};
 
 class Timeline {
 public:
@@ -26,27 +42,44 @@ public:
     // file cannot be written.
     Expected<void> openJournal(const std::string &path);
 
-    // The first frame that no worker can have rendered or be rendering yet, given that
-    // the records we push now reach every slot before its next cycle starts.
+    // The first frame that no worker can have rendered or be rendering yet: L + 2 periods
+    // after the output's cycle, and kDrainMarginBlocks blocks after the block any attached
+    // worker is taking events for (SlotStatus::drainFrame).
     std::uint64_t safeFrame() const noexcept;
     // Frame for a command with an optional NTP timetag: the tag's frame if it is still
     // ahead of safeFrame(), else safeFrame() (a late bundle, counted). Never before the
     // latest commit, so commands keep their order relative to commits.
     std::uint64_t frameFor(std::optional<std::uint64_t> ntpTimetag);
-    // Frame for a commit: far enough ahead for both workers to build the graph, and after
-    // every command stamped before it (so a command scheduled ahead still meets the patch it
-    // was resolved against, live and in the journal's replay alike).
-    std::uint64_t commitFrameFor(std::uint64_t frame) const noexcept;
+    // Names one apply() or barrier() until its frame is known; 0 names nothing.
+    using Ticket = std::uint64_t;
 
-    // Carries out a controller outcome at `frame` (events stamped, commit sent with its
-    // spec text), records it for replay and journals `address args` at `frame`.
-    // False if a slot's ring was full (that slot is then marked overflowed).
-    bool apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
-               const std::vector<model::Arg> &args);
+    // Carries out an interpreter outcome at `frame` or later: events are stamped, recorded
+    // for replay and journalled as `address args` at once, unless a commit is being prepared
+    // (then they wait behind it); a commit is sent to be prepared (see above). Returns the
+    // ticket to learn its frame by (0 unless tracked).
+    Ticket apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
+                 const std::vector<model::Arg> &args, ApplyOptions options = {});
+    // A tracked ticket stamped after everything applied before it, at the latest frame
+    // stamped then (/sync).
+    Ticket barrier();
+    // The frame a ticket's command took effect at, once stamped; forgets the ticket.
+    std::optional<std::uint64_t> takeFrame(Ticket ticket);
+    // Activates a prepared commit once every slot on the timeline has built it, then stamps
+    // what waited behind it. Call from the control loop (cheap when idle).
+    void tick();
+    // True while a commit waits for slots to build it.
+    bool preparing() const noexcept { return pending_.has_value(); }
+    // True once a slot did not build a commit's patch within the limit: it must be replaced.
+    bool prepareOverdue(std::uint32_t slot) const noexcept { return overdue_[slot]; }
 
     // Slots on the timeline receive every record; others receive nothing.
     void attach(std::uint32_t slot) noexcept { attached_[slot] = true; }
-    void detach(std::uint32_t slot) noexcept { attached_[slot] = false; overflowed_[slot] = false; }
+    void detach(std::uint32_t slot) noexcept
+    {
+        attached_[slot] = false;
+        overflowed_[slot] = false;
+        overdue_[slot] = false;
+    }
     bool attached(std::uint32_t slot) const noexcept { return attached_[slot]; }
     // Pushes every recorded command stamped at or after `frame` into the slot's rings.
     bool replay(std::uint32_t slot, std::uint64_t frame);
@@ -55,9 +88,8 @@ public:
     // Empties a dead slot's rings (no consumer may be running).
     void resetRings(std::uint32_t slot);
 
-    // Journals, at `frame`, an empty patch committed without crossfade: what a replay needs
-    // before the live patch is re-committed to workers that started empty (both were lost).
-    void journalFreshStart(std::uint64_t frame);
+    // Writes "# <text>" into the journal (facts about the output a replay cannot know).
+    void journalNote(const std::string &text);
 
     // Drops history older than any snapshot a resync could start from.
     void prune();
@@ -65,6 +97,9 @@ public:
     std::uint64_t lastStampedFrame() const noexcept { return lastStamped_; }
     std::uint64_t lastCommitFrame() const noexcept { return lastCommit_; }
     std::uint64_t lateCommands() const noexcept { return late_; }
+    // Commands a worker may have taken after their frame (it had moved on by more than the
+    // margin between stamping and pushing); each such miss is the worker's to report.
+    std::uint64_t commandsAtRisk() const noexcept { return atRisk_; }
     // Events stamped ahead of safeFrame() (future bundles) that the output has not played
     // yet, as of the last prune(). The workers hold a bounded number of pending events.
     std::size_t scheduledAhead() const noexcept { return ahead_.size(); }
@@ -75,7 +110,45 @@ private:
         shm::CommandRecord record;
         std::shared_ptr<const std::string> text; // commits
     };
+    // An apply() or barrier() not stamped yet.
+    struct Request {
+        model::Outcome outcome;
+        std::uint64_t frame = 0;
+        std::string address; // empty: a barrier
+        std::vector<model::Arg> args;
+        Ticket ticket = 0;
+        bool freshStart = false;
+    };
+    // A commit whose patch the slots are building.
+    struct Preparing {
+        Request request;
+        std::uint32_t generation = 0;
+        std::chrono::steady_clock::time_point since;
+    };
+    // How long a slot may take to build a commit's patch before it is replaced.
+    static constexpr auto kPrepareTimeout = std::chrono::seconds(2);
+    // Blocks between a worker's drain frame and the earliest frame stamped now: the worker may
+    // move on this far while a command is being stamped and pushed.
+    static constexpr std::uint64_t kDrainMarginBlocks = 2;
+
     bool deliver(std::uint32_t slot, const Entry &entry);
+    // Delivers to every slot on the timeline and keeps the entry for replay.
+    void send(Entry entry);
+    // Stamps events (or resolves a barrier) now, or sends a commit to be prepared.
+    void carryOut(Request request);
+    void stampEvents(const Request &request);
+    void prepare(Request request);
+    // Every slot on the timeline has built the commit being prepared (or none is attached).
+    bool prepared() const noexcept;
+    // Stamps and activates the prepared commit.
+    void activate();
+    void resolve(Ticket ticket, std::uint64_t frame);
+    // Journals, at `frame`, an empty patch committed without crossfade: what a replay needs
+    // before the live patch is re-committed to workers that started empty (both were lost).
+    void journalFreshStart(std::uint64_t frame);
+    // After pushing a record stamped at `frame`: counts it at risk if an attached worker may
+    // already have taken events for that frame's block.
+    void checkDelivered(std::uint64_t frame) noexcept;
     void journal(std::uint64_t frame, std::string_view address, const std::vector<model::Arg> &args);
 
     OutputStage &output_;
@@ -85,6 +158,11 @@ private:
     double rate_;
     bool attached_[shm::kSlots] = {false, false};
     bool overflowed_[shm::kSlots] = {false, false};
+    bool overdue_[shm::kSlots] = {false, false};
+    std::optional<Preparing> pending_;
+    std::deque<Request> waiting_; // behind the commit being prepared, in arrival order
+    Ticket nextTicket_ = 0;
+    std::unordered_map<Ticket, std::uint64_t> stampedTickets_;
     std::deque<Entry> history_;
     std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> ahead_;
     unsigned sweepCountdown_ = 0;
@@ -92,6 +170,7 @@ private:
     std::uint64_t lastStamped_ = 0;
     std::uint64_t lastCommit_ = 0;
     std::uint64_t late_ = 0;
+    std::uint64_t atRisk_ = 0;
     std::uint64_t stamped_ = 0;
     std::optional<std::uint64_t> lastTimetag_;
     std::uint64_t lastTimetagFrame_ = 0;

@@ -313,6 +313,27 @@ def active_worker(client):
     return slot, v.get("slot%d_pid" % slot), v
 
 
+def supervisor_rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_summary(samples, seconds):
+    """RSS after warm-up (the first sample past a fifth of the run) and at the end."""
+    samples = [s for s in samples if s[1]]
+    if not samples:
+        return None
+    warm = next((s for s in samples if s[0] >= seconds / 5), samples[0])
+    return dict(after_warmup=warm[1], end=samples[-1][1], growth=samples[-1][1] - warm[1],
+                max=max(s[1] for s in samples))
+
+
 # --- compare -----------------------------------------------------------------------------
 
 def parse_gap_frames(log_path):
@@ -352,33 +373,49 @@ def compare(args, suite, take_path, duration):
     for g in side.get("gaps", []):
         start, length = g["at_frame"], g["frames"]
         declared[start:start + length] = True
+    P = args.period
     sup_gap_blocks = set()
     for f in parse_gap_frames(os.path.join(suite.work, "supervisor.log")):
         sup_gap_blocks.add(f)
-    P = args.period
+    # Blocks the supervisor declared in the journal as never played.
+    not_played = set()
+    with open(suite.journal) as f:
+        for line in f:
+            m = re.match(r"# not played: frames (\d+) ", line)
+            if m:
+                not_played.add(int(m.group(1)))
+            m = re.match(r"# gap: frames (\d+) \+(\d+)", line)
+            if m:
+                for b in range(int(m.group(1)), int(m.group(1)) + int(m.group(2)), P):
+                    sup_gap_blocks.add(b)
     # Blocks on the timeline's grid (the supervisor outputs whole periods).
     offset = (-first_timeline) % P
     stats = dict(blocks=0, equal=0, declared=0, supervisor_gap=0, differ=0)
     first_diffs = []
-    in_sup_gap = False
     for s in range(offset, n - P + 1, P):
         stats["blocks"] += 1
         tl = first_timeline + s
         a, b = take[s:s + P], ref[s:s + P]
         if np.array_equal(a, b):
             stats["equal"] += 1
-            in_sup_gap = False
             continue
         if declared[s:s + P].any():
             stats["declared"] += 1
             continue
-        if tl in sup_gap_blocks or in_sup_gap:
-            in_sup_gap = True
+        if tl in not_played:
+            stats["not_played"] = stats.get("not_played", 0) + 1
+            continue
+        if tl in sup_gap_blocks:
             stats["supervisor_gap"] += 1
             continue
         stats["differ"] += 1
         if len(first_diffs) < 10:
-            first_diffs.append(dict(timeline_frame=tl, max_abs=float(np.max(np.abs(a - b)))))
+            # Where the block's content does stand in the render (a misplaced block), if nearby.
+            shift = next((k for k in range(-8, 9) if k and 0 <= s + k * P and s + (k + 1) * P <= n
+                          and np.array_equal(a, ref[s + k * P:s + (k + 1) * P])), None)
+            first_diffs.append(dict(timeline_frame=tl, max_abs=float(np.max(np.abs(a - b))),
+                                    content_of_block_offset=shift, silent=bool(not a.any()),
+                                    after_declared_gap=bool(s >= P and declared[s - P:s].any())))
     stats["first_differences"] = first_diffs
     stats["take_frames"] = int(len(take))
     stats["first_timeline_frame"] = int(first_timeline)
@@ -398,12 +435,19 @@ def main():
     p.add_argument("--period", type=int, default=256)
     p.add_argument("--lookahead", type=int, default=2)
     p.add_argument("--realtime", action="store_true", help="jackd --realtime (default --no-realtime)")
+    p.add_argument("--realtime-if-allowed", action="store_true",
+                   help="--realtime when real-time scheduling is permitted here (chrt -f 1 true)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--json", help="write the report here")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--strict", action="store_true", help="exit 1 on any broken promise")
+    p.add_argument("--exact", action="store_true",
+                   help="exit 1 only when exactness broke: a /fail to a valid command, a divergence, or a "
+                        "block that differs from the render outside any declared gap")
     p.add_argument("--recompare", metavar="DIR", help="only compare the take in a kept work directory")
     args = p.parse_args()
+    if args.realtime_if_allowed:
+        args.realtime = subprocess.run(["chrt", "-f", "1", "true"], capture_output=True).returncode == 0
     if args.recompare:
         suite = Suite(args, args.recompare)
         suite.journal = os.path.join(args.recompare, "journal.txt")
@@ -426,11 +470,16 @@ def main():
         for c in clients:
             c.start()
         faults = []
+        rss = []  # (seconds, supervisor RSS in kB)
         t0 = time.monotonic()
         kinds = ["SIGKILL", "SIGSTOP", "SIGKILL-standby", "SIGSEGV"]
         next_fault = args.fault_every / 2 if args.fault_every > 0 else float("inf")
+        next_rss = 0.0
         while time.monotonic() - t0 < args.seconds:
             time.sleep(0.2)
+            if time.monotonic() - t0 >= next_rss:
+                rss.append((round(time.monotonic() - t0, 1), supervisor_rss_kb(suite.supervisor.pid)))
+                next_rss += 5.0
             if time.monotonic() - t0 >= next_fault:
                 kind = kinds[len(faults) % len(kinds)]
                 slot, pid, v = active_worker(ctl)
@@ -478,12 +527,14 @@ def main():
             late_commands=final.get("late_commands", 0), skipped_frames=final.get("skipped_frames", 0),
             recorder_lost=(m[1][3] if m and m[0] == "/done" and len(m[1]) > 3 else None),
             compare=cmp, misplaced_blocks=cmp["differ"],
+            commands_at_risk=final.get("commands_at_risk", 0), misplayed_blocks=final.get("misplayed_blocks", 0),
+            supervisor_rss_kb=rss_summary(rss, args.seconds),
             ping_ms=dict(p50=pct(0.5), p99=pct(0.99), max=round(1000 * rtts[-1], 2) if rtts else None, n=len(rtts)),
             work=work,
         )
-        ok = (report["fail_answers"] == 0 and report["unprovoked_failovers"] == 0 and report["gaps"] == 0
-              and report["divergences"] == 0 and report["misplaced_blocks"] == 0
-              and report["unprovoked_replacements"] == 0)
+        exact = report["fail_answers"] == 0 and report["divergences"] == 0 and report["misplaced_blocks"] == 0
+        ok = exact if args.exact else (exact and report["unprovoked_failovers"] == 0 and report["gaps"] == 0
+                                       and report["unprovoked_replacements"] == 0)
     except Exception as e:  # noqa: BLE001 - report anything
         report["error"] = str(e)
         report["work"] = work
@@ -499,7 +550,7 @@ def main():
             json.dump(report, f, indent=2)
     if ok and not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if ok or not args.strict else 1
+    return 0 if ok or not (args.strict or args.exact) else 1
 
 
 if __name__ == "__main__":

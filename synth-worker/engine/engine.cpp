@@ -29,6 +29,7 @@ Engine::Engine(double sampleRate, std::uint32_t maxFrames, std::size_t eventCapa
     : sampleRate_(sampleRate), maxFrames_(maxFrames), pending_(eventCapacity), scratch_(4 * std::size_t(maxFrames))
 {
     swaps_.reserve(kMaxPendingSwaps);
+    prepared_.reserve(kMaxPendingSwaps);
 }
 
 Engine::~Engine()
@@ -37,6 +38,8 @@ Engine::~Engine()
     delete fading_;
     for (auto &s : swaps_)
         delete s.graph;
+    for (Graph *g : prepared_)
+        delete g;
     Swap swap;
     while (incoming_.tryPop(swap))
         delete swap.graph;
@@ -55,6 +58,20 @@ void Engine::install(std::unique_ptr<Graph> graph)
 bool Engine::submitGraph(std::unique_ptr<Graph> graph, std::uint64_t frame, std::uint32_t crossfadeFrames)
 {
     Swap swap{graph.get(), frame, crossfadeFrames};
+    if (!incoming_.tryPush(swap))
+        return false;
+    graph.release();
+    return true;
+}
+
+namespace {
+// Swap::frame of a prepared graph: it goes live with its Activate event, not at a frame.
+constexpr std::uint64_t kPrepared = ~std::uint64_t{0};
+} // namespace
+
+bool Engine::prepare(std::unique_ptr<Graph> graph)
+{
+    Swap swap{graph.get(), kPrepared, 0};
     if (!incoming_.tryPush(swap))
         return false;
     graph.release();
@@ -81,6 +98,11 @@ void Engine::retire(Graph *graph) noexcept
 
 bool Engine::schedule(const Event &event) noexcept
 {
+    if (event.frame < frame_) {
+        ++stats_.eventsLate;
+        stats_.lastLateFrame = event.frame;
+        return false;
+    }
     const std::size_t capacity = pending_.size();
     if (pendingCount_ == capacity) {
         ++stats_.eventsDropped;
@@ -102,10 +124,19 @@ bool Engine::schedule(const Event &event) noexcept
     return true;
 }
 
-void Engine::applyDue(std::uint64_t now) noexcept
+void Engine::takeIncoming() noexcept
 {
     Swap swap;
     while (incoming_.tryPop(swap)) {
+        if (swap.frame == kPrepared) {
+            if (prepared_.size() == prepared_.capacity()) {
+                retire(swap.graph);
+                ++stats_.swapsDropped;
+            } else {
+                prepared_.push_back(swap.graph); // capacity reserved: no allocation
+            }
+            continue;
+        }
         if (swaps_.size() == swaps_.capacity()) {
             retire(swap.graph);
             ++stats_.swapsDropped;
@@ -115,30 +146,81 @@ void Engine::applyDue(std::uint64_t now) noexcept
                                    [](std::uint64_t f, const Swap &s) { return f < s.frame; });
         swaps_.insert(at, swap); // capacity reserved: no allocation
     }
+}
+
+void Engine::swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames) noexcept
+{
+    if (live_)
+        graph->inheritState(*live_);
+    if (crossfadeFrames > 0 && live_) {
+        retire(fading_);
+        fading_ = live_;
+        fadeStart_ = now;
+        fadeFrames_ = crossfadeFrames;
+    } else {
+        retire(live_);
+    }
+    live_ = graph;
+    ++stats_.swaps;
+}
+
+void Engine::activate(const model::Event &event, std::uint64_t now) noexcept
+{
+    Graph *graph = nullptr;
+    for (Graph *&g : prepared_) {
+        if (g->generation() == event.generation) {
+            graph = g;
+            g = nullptr;
+        }
+    }
+    // Graphs prepared for generations before this one were superseded.
+    for (Graph *&g : prepared_) {
+        if (g && g->generation() < event.generation) {
+            retire(g);
+            g = nullptr;
+        }
+    }
+    std::erase(prepared_, nullptr); // no allocation: elements move within capacity
+    if (!graph) {
+        ++stats_.activationsMissed;
+        return;
+    }
+    swapIn(graph, now, event.node);
+}
+
+bool Engine::activationUnprepared(std::uint64_t endFrame) noexcept
+{
+    takeIncoming();
+    for (std::size_t i = 0; i < pendingCount_; ++i) {
+        const model::Event &e = pending_[pendingHead_ + i];
+        if (e.frame >= endFrame)
+            break;
+        if (e.type != model::EventType::Activate)
+            continue;
+        const bool ready = std::any_of(prepared_.begin(), prepared_.end(),
+                                       [&](const Graph *g) { return g->generation() == e.generation; });
+        if (!ready)
+            return true;
+    }
+    return false;
+}
+
+void Engine::applyDue(std::uint64_t now) noexcept
+{
+    takeIncoming();
     // Swaps first: events stamped at a commit frame are meant for the new patch.
     while (!swaps_.empty() && swaps_.front().frame <= now) {
         Swap s = swaps_.front();
         swaps_.erase(swaps_.begin());
-        if (live_)
-            s.graph->inheritState(*live_);
-        if (s.crossfadeFrames > 0 && live_) {
-            retire(fading_);
-            fading_ = live_;
-            fadeStart_ = now;
-            fadeFrames_ = s.crossfadeFrames;
-        } else {
-            retire(live_);
-        }
-        live_ = s.graph;
-        ++stats_.swaps;
+        swapIn(s.graph, now, s.crossfadeFrames);
     }
     while (pendingCount_ > 0 && pending_[pendingHead_].frame <= now) {
-        const Event &e = pending_[pendingHead_];
-        if (live_ && e.generation == live_->generation()) {
+        const model::Event &e = pending_[pendingHead_];
+        if (e.type == model::EventType::Activate) {
+            activate(e, now);
+        } else if (live_ && e.generation == live_->generation()) {
             live_->apply(e);
             ++stats_.eventsApplied;
-            if (e.frame < now)
-                ++stats_.eventsLate;
         } else {
             ++stats_.eventsDropped;
         }
@@ -272,6 +354,9 @@ Expected<void> Engine::loadSnapshot(std::span<const std::byte> in)
     for (auto &s : swaps_)
         delete s.graph;
     swaps_.clear();
+    for (Graph *g : prepared_)
+        delete g;
+    prepared_.clear();
     pendingHead_ = pendingCount_ = 0;
     frame_ = h.frame;
     return {};

@@ -17,10 +17,14 @@ namespace chronus::engine {
 
 struct EngineStats {
     std::uint64_t eventsApplied = 0;
-    std::uint64_t eventsLate = 0;          // stamped before the frame they were applied at
+    // Arrived after their frame had been rendered: not applied (applying them anywhere else
+    // would part this engine from every other one and from the journal).
+    std::uint64_t eventsLate = 0;
+    std::uint64_t lastLateFrame = 0;       // frame of the latest such event
     std::uint64_t eventsDropped = 0;       // queue full, or for a patch that is not live
     std::uint64_t swaps = 0;
     std::uint64_t swapsDropped = 0;        // more than kMaxPendingSwaps waiting at once
+    std::uint64_t activationsMissed = 0;   // an Activate event for a generation not prepared
 };
 
 class Engine {
@@ -45,11 +49,18 @@ public:
     // Hands a graph to the rendering thread, to go live at `frame` with a linear crossfade
     // of `crossfadeFrames`. From one control thread only. False if the queue is full.
     bool submitGraph(std::unique_ptr<Graph> graph, std::uint64_t frame, std::uint32_t crossfadeFrames = 0);
+    // Hands a graph built for a commit to the rendering thread ahead of the Activate event
+    // that makes it live. From one control thread only. False if the queue is full.
+    bool prepare(std::unique_ptr<Graph> graph);
+    // True when an Activate event due before `endFrame` names a generation not prepared:
+    // rendering on would leave this engine on the old patch. Rendering thread. RT-safe.
+    bool activationUnprepared(std::uint64_t endFrame) noexcept;
     // Returns graphs the rendering thread has retired, for freeing off the audio thread.
     std::unique_ptr<Graph> takeRetired();
 
     // Queues an event (rendering thread). Events are applied in frame order, ties in the
-    // order scheduled. False when the queue is full (counted as dropped). RT-safe.
+    // order scheduled. False when the queue is full (counted as dropped) or the event's frame
+    // has been rendered already (counted as late, never applied). RT-safe.
     bool schedule(const model::Event &event) noexcept;
 
     // Renders `frames` frames (any count) into `channels` buffers: channel 0 = L, 1 = R,
@@ -77,6 +88,10 @@ private:
         std::uint32_t crossfadeFrames;
     };
     void applyDue(std::uint64_t now) noexcept;
+    void takeIncoming() noexcept;
+    // Makes `graph` live at `now` (inheriting state, crossfading over `crossfadeFrames`).
+    void swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames) noexcept;
+    void activate(const model::Event &event, std::uint64_t now) noexcept;
     void retire(Graph *graph) noexcept;
     void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames) noexcept;
 
@@ -88,6 +103,7 @@ private:
     std::uint64_t fadeStart_ = 0;
     std::uint32_t fadeFrames_ = 0;
     std::vector<Swap> swaps_;            // pending, sorted by frame (capacity fixed)
+    std::vector<Graph *> prepared_;      // built, waiting for their Activate event (capacity fixed)
     std::vector<model::Event> pending_;  // sorted by frame in [head, head + count); fixed size
     std::size_t pendingHead_ = 0;
     std::size_t pendingCount_ = 0;

@@ -241,6 +241,8 @@ void Graph::apply(const Event &event) noexcept
     case EventType::ResetNode:
         m.reset();
         break;
+    case EventType::Activate: // the engine's, never a node's
+        break;
     }
 }
 

@@ -27,7 +27,7 @@ std::string Renderer::where(const Step &step) const
     return options_.scriptName + ":" + std::to_string(step.line) + ": ";
 }
 
-Expected<Renderer> Renderer::prepare(const RenderOptions &options, const Warn &warn)
+Expected<Renderer> Renderer::prepare(const RenderConfig &options, const Warn &warn)
 {
     if (options.blockSize == 0 || options.channels == 0)
         return fail("block size and channel count must be positive");

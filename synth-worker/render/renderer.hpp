@@ -17,7 +17,7 @@
 
 namespace chronus::render {
 
-struct RenderOptions {
+struct RenderConfig {
     std::optional<model::PatchSpec> patch;
     std::vector<model::ScriptCommand> script; // sorted by frame, as parseScript() returns it
     std::uint64_t frames = 0;
@@ -41,7 +41,7 @@ public:
     // Checks the patch and every script command (warnings go to `warn`, in frame order).
     // Errors are located like a compiler's: "demo.json: error: node 'f1': ...",
     // "demo.txt:7: error: /mod/f1/cutof: ...". Not RT-related; allocates freely.
-    static Expected<Renderer> prepare(const RenderOptions &options, const Warn &warn = {});
+    static Expected<Renderer> prepare(const RenderConfig &options, const Warn &warn = {});
 
     // Renders options.frames frames into `sink`. Fails only if the sink does (or a graph
     // cannot be built, which prepare() has already ruled out for valid patches).
@@ -58,7 +58,7 @@ private:
     Renderer() = default;
     std::string where(const Step &step) const;
 
-    RenderOptions options_;
+    RenderConfig options_;
     std::shared_ptr<const model::CompiledPatch> initial_; // from --patch, live at frame 0
     std::vector<Step> steps_;                              // frame order; only those before the end
     std::size_t eventCapacity_ = 0;                        // most events due at one frame, and then some

@@ -2,17 +2,14 @@
 // its direct child; dies with it. Wires options, the shared-memory segment, the Worker
 // and signal handling, then runs the control loop.
 #include "common/log.hpp"
-#include "common/parse.hpp"
 #include "common/shm_layout.hpp"
+#include "synth-worker/worker/options.hpp"
 #include "synth-worker/worker/worker.hpp"
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -23,33 +20,44 @@
 
 namespace {
 
-const char *kUsage = R"(usage: chronus-synth-worker --slot N [--instance NAME] [--jack-server NAME] [--client-name NAME]
-
-Renders one slot of a running chronus-supervisor instance. Started by the supervisor;
-not meant to be run by hand.
-
-  --slot N            slot index, 0 or 1
-  --instance NAME     supervisor instance (default "default")
-  --jack-server NAME  JACK server (default: $JACK_DEFAULT_SERVER or "default")
-  --client-name NAME  JACK client name (default chronus-worker-N)
-)";
-
 std::atomic<bool> quit{false};
 chronus::worker::Worker *current = nullptr;
 
 void onQuit(int) { quit.store(true); }
 // Test hooks (with CHRONUS_FAULT_INJECTION=1): SIGUSR1 poisons the next block with NaN,
-// SIGUSR2 stalls one cycle.
+// SIGUSR2 stalls one cycle, SIGRTMIN holds back the event ring for a few blocks.
 void onFault(int sig)
 {
     if (current)
-        current->injectFault(sig == SIGUSR1 ? chronus::shm::FaultKind::NaN : chronus::shm::FaultKind::Stall);
+        current->injectFault(sig == SIGUSR1   ? chronus::shm::FaultKind::NaN
+                             : sig == SIGUSR2 ? chronus::shm::FaultKind::Stall
+                                              : chronus::shm::FaultKind::DelayEvents);
 }
 
-int usageError(const std::string &message)
+void installSignalHandlers()
 {
-    std::fprintf(stderr, "chronus-synth-worker: %s\n%s", message.c_str(), kUsage);
-    return 2;
+    std::signal(SIGTERM, onQuit);
+    std::signal(SIGINT, onQuit);
+    // Fault injection is for the failover tests only (CHRONUS_FAULT_INJECTION=1 in their
+    // environment); anywhere else a stray SIGUSR1/2 must neither poison a block nor kill us.
+    const char *faults = std::getenv("CHRONUS_FAULT_INJECTION");
+    const bool injectable = faults && std::string_view(faults) == "1";
+    std::signal(SIGUSR1, injectable ? onFault : SIG_IGN);
+    std::signal(SIGUSR2, injectable ? onFault : SIG_IGN);
+    std::signal(SIGRTMIN, injectable ? onFault : SIG_IGN);
+}
+
+// The segment of the supervisor that started us; refuses any other parent.
+chronus::Expected<std::unique_ptr<chronus::shm::Segment>> openSegment(const std::string &instance)
+{
+    using namespace chronus;
+    auto segment = shm::Segment::open(instance);
+    if (!segment)
+        return segment;
+    if (::getppid() != (*segment)->header().supervisorPid)
+        return fail(log::cat("started by pid ", ::getppid(), ", not by the supervisor (pid ",
+                             (*segment)->header().supervisorPid, "); workers are started by chronus-supervisor"));
+    return segment;
 }
 
 } // namespace
@@ -59,60 +67,26 @@ int main(int argc, char **argv)
     using namespace chronus;
     // Die with the supervisor (checked against its pid below, in case it already died).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    auto config = worker::parseOptions(argc, argv);
+    if (!config)
+        return config.exitStatus();
+    log::init("chronus-synth-worker[" + std::to_string(config->slot) + "]");
 
-    worker::WorkerOptions options;
-    bool haveSlot = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const char *value = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (arg == "-h" || arg == "--help") {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (arg == "--slot" && value) {
-            if (!chronus::parseWhole(argv[++i], options.slot) || options.slot >= shm::kSlots)
-                return usageError("--slot must be 0 or 1");
-            haveSlot = true;
-        } else if (arg == "--instance" && value) {
-            options.instance = argv[++i];
-        } else if (arg == "--jack-server" && value) {
-            options.jackServer = argv[++i];
-        } else if (arg == "--client-name" && value) {
-            options.clientName = argv[++i];
-        } else {
-            return usageError("unknown or incomplete option '" + arg + "'");
-        }
-    }
-    if (!haveSlot)
-        return usageError("--slot is required");
-    log::init("chronus-synth-worker[" + std::to_string(options.slot) + "]");
-
-    auto segment = shm::Segment::open(options.instance);
+    auto segment = openSegment(config->instance);
     if (!segment) {
         log::error(segment.error());
-        return 1;
-    }
-    if (::getppid() != (*segment)->header().supervisorPid) {
-        log::error("started by pid ", ::getppid(), ", not by the supervisor (pid ", (*segment)->header().supervisorPid,
-                   "); workers are started by chronus-supervisor");
         return 1;
     }
     // Best effort: without the privilege the worker still runs, just not locked in RAM.
     (void)::mlockall(MCL_CURRENT | MCL_FUTURE);
 
-    auto w = worker::Worker::create(options, **segment);
+    auto w = worker::Worker::create(*config, **segment);
     if (!w) {
         log::error(w.error());
         return 1;
     }
     current = w->get();
-    std::signal(SIGTERM, onQuit);
-    std::signal(SIGINT, onQuit);
-    // Fault injection is for the failover tests only (CHRONUS_FAULT_INJECTION=1 in their
-    // environment); anywhere else a stray SIGUSR1/2 must neither poison a block nor kill us.
-    const char *faults = std::getenv("CHRONUS_FAULT_INJECTION");
-    const bool injectable = faults && std::string_view(faults) == "1";
-    std::signal(SIGUSR1, injectable ? onFault : SIG_IGN);
-    std::signal(SIGUSR2, injectable ? onFault : SIG_IGN);
+    installSignalHandlers();
     if (auto started = (*w)->start(); !started) {
         log::error(started.error());
         return 1;

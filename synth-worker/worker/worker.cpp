@@ -1,9 +1,11 @@
 #include "synth-worker/worker/worker.hpp"
 
+#include "common/jack_time.hpp"
 #include "common/log.hpp"
 #include "model/patch.hpp"
 
 #include <jack/metadata.h>
+#include <jack/thread.h>
 #include <jack/uuid.h>
 
 #include <algorithm>
@@ -30,24 +32,24 @@ void setPrettyName(jack_client_t *client, jack_port_t *port, const std::string &
 
 } // namespace
 
-Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, shm::Segment &segment)
+Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &config, shm::Segment &segment)
 {
     std::unique_ptr<Worker> w(new Worker);
-    w->options_ = options;
+    w->config_ = config;
     w->segment_ = &segment;
     w->geometry_ = segment.geometry();
-    if (options.slot >= shm::kSlots)
+    if (config.slot >= shm::kSlots)
         return fail("--slot must be 0 or 1");
-    w->slot_ = segment.slot(options.slot);
+    w->slot_ = segment.slot(config.slot);
 
     const std::string name =
-        options.clientName.empty() ? "chronus-worker-" + std::to_string(options.slot) : options.clientName;
-    auto jack = JackClient::open(name, options.jackServer);
+        config.clientName.empty() ? "chronus-worker-" + std::to_string(config.slot) : config.clientName;
+    auto jack = JackClient::open(name, config.jackServer);
     // The worker we replace may have been killed a moment ago: JACK drops its client (and
     // frees the name) when it notices the closed socket. Wait for that, briefly.
     for (int i = 0; i < 200 && !jack && jack.error().find("already exists") != std::string::npos; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        jack = JackClient::open(name, options.jackServer);
+        jack = JackClient::open(name, config.jackServer);
     }
     if (!jack)
         return fail(jack.error());
@@ -68,17 +70,21 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, s
         if (!p)
             return fail("cannot register JACK port " + name + ":" + port);
         setPrettyName(client, p,
-                      log::cat("Chronus worker ", options.slot, " ",
+                      log::cat("Chronus worker ", config.slot, " ",
                                channels == 2 ? (c == 0 ? "left" : "right") : std::to_string(c + 1)));
         w->ports_.push_back(p);
     }
-    w->engine_ = std::make_unique<engine::Engine>(w->geometry_.sampleRate, w->geometry_.periodFrames, 1u << 16);
+    w->engine_ = std::make_unique<engine::Engine>(w->geometry_.sampleRate, w->geometry_.periodFrames,
+                                                  shm::kWorkerPendingEvents);
     jack_set_process_callback(client, &Worker::processThunk, w.get());
     jack_set_thread_init_callback(client, &Worker::threadInitThunk, w.get());
     jack_set_buffer_size_callback(client, &Worker::bufferSizeThunk, w.get());
 
     shm::SlotStatus &st = *w->slot_.status;
     st.pid.store(::getpid(), std::memory_order_relaxed);
+    st.drainFrame.store(kNoBlock, std::memory_order_relaxed);
+    st.preparedGeneration.store(0, std::memory_order_relaxed);
+    st.lostReason.store(shm::LostReason::None, std::memory_order_relaxed);
     st.workerState.store(WorkerState::Starting, std::memory_order_release);
     return w;
 }
@@ -86,15 +92,73 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerOptions &options, s
 Worker::~Worker()
 {
     jack_.reset(); // stops the process thread before the engine goes
+    if (renderThreadStarted_) {
+        quitRender_.store(true, std::memory_order_release);
+        renderWake_.post();
+        ::pthread_join(renderThread_, nullptr);
+    }
     slot_.status->workerState.store(WorkerState::Empty, std::memory_order_release);
 }
 
 Expected<void> Worker::start()
 {
-    if (jack_activate(jack_->get()) != 0)
-        return fail("cannot activate the JACK client");
+    // Not in the JACK graph yet: a worker that is still loading, building and catching up
+    // would answer JACK's cycles late, and on a non-real-time server that holds up every
+    // other client's cycle, the live worker's too. It activates once it has caught up.
     slot_.status->workerState.store(WorkerState::Ready, std::memory_order_release);
     return {};
+}
+
+void *Worker::renderThunk(void *arg)
+{
+    static_cast<Worker *>(arg)->renderLoop();
+    return nullptr;
+}
+
+Expected<void> Worker::activate()
+{
+    if (!active_) {
+        // The render thread runs at JACK's priority (real-time when JACK is), so it is not
+        // starved where the JACK thread would not be.
+        jack_client_t *client = jack_->get();
+        if (jack_client_create_thread(client, &renderThread_, jack_client_real_time_priority(client),
+                                      jack_is_realtime(client), &Worker::renderThunk, this) != 0)
+            return fail("cannot start the render thread");
+        renderThreadStarted_ = true;
+        if (jack_activate(jack_->get()) != 0)
+            return fail("cannot activate the JACK client");
+        active_ = true;
+    }
+    // The process thread must have run once so we know where the timeline is.
+    for (int i = 0; i < 2000 && rtTarget_.load(std::memory_order_acquire) == kNoBlock; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (rtTarget_.load(std::memory_order_acquire) == kNoBlock)
+        return fail("JACK never ran a cycle for this worker");
+    return {};
+}
+
+std::uint64_t Worker::supervisorTarget() const noexcept
+{
+    // The block the workers render in the supervisor's latest cycle, by its clock in the
+    // segment (this worker has no JACK cycles of its own before it activates).
+    const shm::Header &header = segment_->header();
+    const std::uint64_t cycleAbs = header.cycleAbs.load(std::memory_order_acquire);
+    const std::uint64_t cycle = cycleAbs > header.originAbs ? cycleAbs - header.originAbs : 0;
+    return cycle + std::uint64_t{geometry_.lookahead} * geometry_.periodFrames;
+}
+
+Expected<void> Worker::catchUp(const std::function<std::uint64_t()> &target)
+{
+    // Replay and render faster than real time until one block ahead of `target`.
+    for (;;) {
+        drainControl();
+        if (lost_.load())
+            return fail("a replayed commit could not be built");
+        if (engine_->frame() > target())
+            return {};
+        if (!renderBlock())
+            return fail("a replayed command arrived after its frame");
+    }
 }
 
 int Worker::processThunk(jack_nframes_t frames, void *arg) { return static_cast<Worker *>(arg)->process(frames); }
@@ -102,9 +166,7 @@ int Worker::processThunk(jack_nframes_t frames, void *arg) { return static_cast<
 void Worker::threadInitThunk(void *)
 {
     // Every render path computes with FTZ/DAZ; set it for the whole thread as well.
-#if defined(__SSE__) || defined(__x86_64__)
-    _mm_setcsr(_mm_getcsr() | 0x8040u);
-#endif
+    (void)flushDenormals();
 }
 
 int Worker::bufferSizeThunk(jack_nframes_t frames, void *arg)
@@ -115,11 +177,66 @@ int Worker::bufferSizeThunk(jack_nframes_t frames, void *arg)
     return 0;
 }
 
-void Worker::renderBlock() noexcept
+void Worker::takeEvents() noexcept
 {
+    shm::SlotStatus &st = *slot_.status;
+    // Say which block the events taken now are for before taking them; the supervisor pushes,
+    // fences and reads this, so between the two fences one side sees the other (Dekker).
+    st.drainFrame.store(engine_->frame(), std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (delayEventsBlocks_ > 0) { // test hook (FaultKind::DelayEvents)
+        --delayEventsBlocks_;
+        return;
+    }
+    const std::uint64_t lateBefore = engine_->stats().eventsLate;
+    shm::CommandRecord rec;
+    while (slot_.events.tryPop(rec))
+        engine_->schedule(rec.event);
+    if (engine_->stats().eventsLate != lateBefore)
+        missedEvent(engine_->stats().lastLateFrame);
+}
+
+void Worker::missedEvent(std::uint64_t frame) noexcept
+{
+    // An event arrived after its frame was rendered: every block from that frame on lacks it.
+    // Withdraw those still in the ring (the supervisor then reads them as missing and plays the
+    // other slot's, inside the cycle) and stop: this slot is out of lockstep and is replaced.
+    const std::uint32_t period = geometry_.periodFrames;
+    const std::uint64_t first = frame - frame % period;
+    for (std::uint64_t b = first; b < engine_->frame(); b += period) {
+        shm::BlockHeader &h = slot_.block(b);
+        std::uint64_t stamped = b;
+        h.stamp.compare_exchange_strong(stamped, kNoBlock, std::memory_order_acq_rel);
+    }
+    slot_.status->eventsLate.store(engine_->stats().eventsLate, std::memory_order_relaxed);
+    reportLost(shm::LostReason::CommandLate);
+}
+
+void Worker::reportLost(shm::LostReason reason) noexcept
+{
+    shm::SlotStatus &st = *slot_.status;
+    st.drainFrame.store(kNoBlock, std::memory_order_relaxed);
+    lost_.store(true, std::memory_order_relaxed);
+    st.lostReason.store(reason, std::memory_order_relaxed);
+    st.workerState.store(WorkerState::Lost, std::memory_order_release);
+}
+
+bool Worker::renderBlock() noexcept
+{
+    takeEvents();
+    if (lost_.load(std::memory_order_relaxed))
+        return false;
     const std::uint64_t frame = engine_->frame();
     const std::uint32_t channels = geometry_.channels;
     const std::uint32_t period = geometry_.periodFrames;
+    if (engine_->activationUnprepared(frame + period)) {
+        // A commit goes live in this block and its patch is not built here (the supervisor
+        // waits for every slot to build it, so only a slot that came late gets here): this
+        // slot cannot stay in lockstep.
+        slot_.status->commitsMissed.fetch_add(1, std::memory_order_relaxed);
+        reportLost(shm::LostReason::CommitMissed);
+        return false;
+    }
     const bool poison = nanBlocks_ > 0;
     const engine::Graph *g = engine_->graph();
     shm::publishBlock(slot_, frame, g ? g->generation() : 0, [&](float *const *out) {
@@ -130,22 +247,21 @@ void Worker::renderBlock() noexcept
     if (poison)
         --nanBlocks_;
     slot_.status->lastBlock.store(frame, std::memory_order_release);
+    return true;
 }
 
 int Worker::process(jack_nframes_t frames) noexcept
 {
-    jack_client_t *client = client_;
-    shm::SlotStatus &st = *slot_.status;
     const shm::Header &header = segment_->header();
     const std::uint32_t period = geometry_.periodFrames;
 
     jack_nframes_t frame32 = 0;
     jack_time_t now = 0, next = 0;
     float periodUsecs = 0;
-    jack_get_cycle_times(client, &frame32, &now, &next, &periodUsecs);
-    lastAbs_ = shm::extendFrame(haveAbs_ ? lastAbs_ : header.cycleAbs.load(std::memory_order_acquire), frame32);
+    jack_get_cycle_times(client_, &frame32, &now, &next, &periodUsecs);
+    lastAbs_ = extendFrame(haveAbs_ ? lastAbs_ : header.cycleAbs.load(std::memory_order_acquire), frame32);
     haveAbs_ = true;
-    st.heartbeat.fetch_add(1, std::memory_order_relaxed);
+    periodUsecs_.store(periodUsecs, std::memory_order_relaxed);
 
     // Monitor ports carry the block the supervisor outputs in this cycle.
     const bool timelineStarted = lastAbs_ >= header.originAbs;
@@ -160,11 +276,30 @@ int Worker::process(jack_nframes_t frames) noexcept
     }
     if (!timelineStarted || frames != period || lost_.load(std::memory_order_relaxed))
         return 0;
+    rtTarget_.store(cycle + std::uint64_t{geometry_.lookahead} * period, std::memory_order_release);
+    // The rendering happens on the render thread: however long it takes, JACK's cycle is
+    // not held up (on a non-real-time server a client late in its callback delays every
+    // other client's cycle, the other worker's too).
+    if (rtOwnsEngine_.load(std::memory_order_acquire))
+        renderWake_.post();
+    return 0;
+}
 
-    const std::uint64_t target = cycle + std::uint64_t{geometry_.lookahead} * period;
-    rtTarget_.store(target, std::memory_order_release);
-    if (!rtOwnsEngine_.load(std::memory_order_acquire))
-        return 0;
+void Worker::renderLoop() noexcept
+{
+    while (renderWake_.wait() && !quitRender_.load(std::memory_order_acquire))
+        renderCycle();
+}
+
+void Worker::renderCycle() noexcept
+{
+    shm::SlotStatus &st = *slot_.status;
+    const std::uint32_t period = geometry_.periodFrames;
+    const float periodUsecs = periodUsecs_.load(std::memory_order_relaxed);
+    const std::uint64_t target = rtTarget_.load(std::memory_order_acquire);
+    if (lost_.load(std::memory_order_relaxed) || target == kNoBlock)
+        return;
+    st.heartbeat.fetch_add(1, std::memory_order_relaxed);
 
     switch (static_cast<shm::FaultKind>(fault_.exchange(0, std::memory_order_relaxed))) {
     case shm::FaultKind::NaN: nanBlocks_ = 1; break;
@@ -172,25 +307,8 @@ int Worker::process(jack_nframes_t frames) noexcept
         // Test hook: deliberately miss the deadline by several periods.
         ::usleep(static_cast<useconds_t>(periodUsecs * 6));
         break;
+    case shm::FaultKind::DelayEvents: delayEventsBlocks_ = kDelayEventsBlocks; break;
     case shm::FaultKind::None: break;
-    }
-
-    shm::CommandRecord rec;
-    while (slot_.events.tryPop(rec))
-        engine_->schedule(rec.event);
-
-    // A commit due in this block that is not built yet: this slot cannot stay in lockstep.
-    // Look in the ring first, then at what the control thread is building: it marks a
-    // record as building before taking it out of the ring, so a record missed in the ring
-    // has been taken and is seen here (in the other order both looks could miss it).
-    const std::uint64_t blockEnd = target + period;
-    const bool queuedDue = slot_.control.peek(rec) && rec.frame < blockEnd;
-    const std::uint64_t building = building_.load(std::memory_order_acquire);
-    if (queuedDue || (building != kNoBlock && building < blockEnd)) {
-        lost_.store(true, std::memory_order_relaxed);
-        st.commitsMissed.fetch_add(1, std::memory_order_relaxed);
-        st.workerState.store(WorkerState::Lost, std::memory_order_release);
-        return 0;
     }
 
     // Snapshot at the block boundary, before rendering it.
@@ -207,15 +325,18 @@ int Worker::process(jack_nframes_t frames) noexcept
 
     const jack_time_t started = jack_get_time();
     std::uint32_t rendered = 0;
-    while (engine_->frame() <= target && rendered < options_.maxBlocksPerCycle) {
-        renderBlock();
+    while (engine_->frame() <= target && rendered < config_.maxBlocksPerCycle) {
+        if (!renderBlock())
+            return;
         ++rendered;
     }
-    if (engine_->frame() <= target) {
-        // Too far behind to catch up inside the cycle: stop and let the supervisor replace us.
-        lost_.store(true, std::memory_order_relaxed);
-        st.workerState.store(WorkerState::Lost, std::memory_order_release);
-        return 0;
+    // Still behind (held off by the machine): late, not wrong. Blocks are rendered in order,
+    // a few per cycle, until it is caught up; meanwhile the other slot plays. Too far behind
+    // to be back soon, it is replaced instead (a resync is faster, and catching up for long
+    // would take CPU the other slot needs).
+    if (engine_->frame() + std::uint64_t{config_.maxBlocksBehind} * period <= target) {
+        reportLost(shm::LostReason::CannotKeepUp);
+        return;
     }
     const double load = periodUsecs > 0 ? double(jack_get_time() - started) / periodUsecs : 0.0;
     loadAverage_ += 0.05 * (load - loadAverage_);
@@ -225,22 +346,13 @@ int Worker::process(jack_nframes_t frames) noexcept
     st.eventsLate.store(stats.eventsLate, std::memory_order_relaxed);
     const engine::Graph *g = engine_->graph();
     st.generation.store(g ? g->generation() : 0, std::memory_order_relaxed);
-    return 0;
-}
-
-void Worker::drainEvents()
-{
-    shm::CommandRecord rec;
-    while (slot_.events.tryPop(rec))
-        engine_->schedule(rec.event);
 }
 
 void Worker::drainControl()
 {
     shm::CommandRecord rec;
-    while (slot_.control.peek(rec)) {
-        building_.store(rec.frame, std::memory_order_release);
-        (void)slot_.control.tryPop(rec);
+    while (slot_.control.tryPop(rec)) {
+        // A commit's patch, to build now and hand to the engine ahead of its Activate event.
         const std::string text = slot_.text.read(rec.textOffset, rec.textLength);
         std::string error;
         auto spec = model::PatchSpec::fromJson(text);
@@ -250,17 +362,18 @@ void Worker::drainControl()
             error = compiled.error();
         } else if (auto graph = engine::Graph::build(*compiled, geometry_.sampleRate, geometry_.periodFrames); !graph) {
             error = graph.error();
-        } else if (!engine_->submitGraph(std::move(*graph), rec.frame, rec.crossfadeFrames)) {
-            error = "too many pending commits";
+        } else if (!engine_->prepare(std::move(*graph))) {
+            error = "too many commits waiting to go live";
         }
-        building_.store(kNoBlock, std::memory_order_release);
         if (!error.empty()) {
             // The other slot may have built it: we cannot stay in lockstep.
             log::error("commit of generation ", rec.generation, " failed: ", error);
             slot_.status->commitErrors.fetch_add(1, std::memory_order_relaxed);
-            lost_.store(true, std::memory_order_relaxed);
-            slot_.status->workerState.store(WorkerState::Lost, std::memory_order_release);
+            reportLost(shm::LostReason::CommitFailed);
+            return;
         }
+        // Built: the supervisor stamps the activation once every slot says so.
+        slot_.status->preparedGeneration.store(rec.generation, std::memory_order_release);
     }
 }
 
@@ -268,17 +381,13 @@ Expected<void> Worker::join(std::uint32_t seq)
 {
     shm::SlotStatus &st = *slot_.status;
     const std::uint32_t period = geometry_.periodFrames;
-    // The process thread must have run once so we know where the timeline is.
-    for (int i = 0; i < 2000 && rtTarget_.load(std::memory_order_acquire) == kNoBlock; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (rtTarget_.load(std::memory_order_acquire) == kNoBlock)
-        return fail("JACK never ran a cycle for this worker");
-
     if (st.joinKind == shm::JoinKind::Fresh) {
         // Every empty engine renders the same silence, so joining anywhere is lockstep.
+        if (auto on = activate(); !on)
+            return on;
         engine_->setFrame(rtTarget_.load(std::memory_order_acquire) + period);
     } else {
-        st.workerState.store(WorkerState::CatchingUp, std::memory_order_release);
+        st.workerState.store(WorkerState::Joining, std::memory_order_release);
         const shm::SlotView source = segment_->slot(st.joinSourceSlot);
         const std::size_t bytes = std::min<std::size_t>(st.joinSnapshotBytes, source.snapshotBytes);
         snapshotCopy_.assign(source.snapshot, source.snapshot + bytes);
@@ -286,17 +395,14 @@ Expected<void> Worker::join(std::uint32_t seq)
             return fail("cannot load the snapshot: " + loaded.error());
         if (engine_->frame() != st.joinFrame)
             return fail(log::cat("snapshot holds frame ", engine_->frame(), ", expected ", st.joinFrame));
-        // Replay and catch up faster than real time until one block ahead of the process
-        // thread's target, then hand the engine over.
-        for (;;) {
-            drainEvents();
-            drainControl();
-            if (lost_.load())
-                return fail("a replayed commit could not be built");
-            if (engine_->frame() > rtTarget_.load(std::memory_order_acquire))
-                break;
-            renderBlock();
-        }
+        // Catch up by the supervisor's clock (a little ahead, for the time JACK takes to
+        // activate us), join the graph, then finish by our own cycles and hand over.
+        if (auto caught = catchUp([&] { return supervisorTarget() + kActivationMarginBlocks * period; }); !caught)
+            return caught;
+        if (auto on = activate(); !on)
+            return on;
+        if (auto caught = catchUp([&] { return rtTarget_.load(std::memory_order_acquire); }); !caught)
+            return caught;
     }
     st.workerState.store(WorkerState::Live, std::memory_order_release);
     rtOwnsEngine_.store(true, std::memory_order_release);

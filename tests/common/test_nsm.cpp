@@ -1,5 +1,5 @@
 // The NSM client against a stand-in session manager: announce, open, save, errors.
-#include "tests/support/standins.hpp"
+#include "harness/standins.hpp"
 #include "common/nsm.hpp"
 #include "common/osc.hpp"
 
@@ -9,7 +9,7 @@
 
 using namespace chronus;
 
-using chronus::testsupport::FakeNsmd;
+using chronus::harness::FakeNsmd;
 
 namespace {
 

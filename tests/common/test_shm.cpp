@@ -117,14 +117,6 @@ TEST(ShmBlocks, ABlockIsReadOnlyForItsOwnFrameAndHashChecked)
     EXPECT_FALSE(got.hashOk);
 }
 
-TEST(ShmFrames, ExtendingJackFrameTimeSurvivesTheThirtyTwoBitWrap)
-{
-    const std::uint64_t ref = (std::uint64_t(1) << 32) - 100;
-    EXPECT_EQ(extendFrame(ref, 50), (std::uint64_t(1) << 32) + 50);
-    EXPECT_EQ(extendFrame(ref, std::uint32_t(ref - 1000)), ref - 1000);
-    EXPECT_EQ(extendFrame(5, 3), 3u);
-}
-
 TEST(ShmProcesses, RecordsCrossProcessesInOrderWithoutLoss)
 {
     const std::string instance = uniqueInstance("xproc");

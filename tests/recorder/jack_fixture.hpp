@@ -2,7 +2,8 @@
 // PID), child processes with logs, and a frame-by-frame check of ramp recordings.
 #pragma once
 
-#include "tests/support/private_jackd.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/private_jackd.hpp"
 #include "tests/recorder/ramp_check.hpp"
 
 #include <gtest/gtest.h>
@@ -32,10 +33,10 @@ namespace testing_rec {
 
 namespace fs = std::filesystem;
 
-using chronus::testsupport::envOr;
-using chronus::testsupport::spawn;
-using chronus::testsupport::stopChild;
-using JackServer = chronus::testsupport::PrivateJackd;
+using chronus::harness::envOr;
+using chronus::harness::spawn;
+using chronus::harness::stopChild;
+using JackServer = chronus::harness::PrivateJackd;
 
 inline bool alive(pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; }
 

@@ -1,7 +1,7 @@
 // AudioFile and its sinks without JACK: RF64 past 4 GiB for several channel counts (real
 // sparse files: runs of silence become holes, so 4 GiB cost seconds and no disk), the
 // header a killed process would leave past 4 GiB, and FLAC / Ogg round trips.
-#include "tests/support/process.hpp"
+#include "harness/gtest_support.hpp"
 #include "recorder/audio_file.hpp"
 #include "tests/recorder/ramp_check.hpp"
 #include "tests/recorder/sparse_sink.hpp"
@@ -24,7 +24,7 @@ struct TempDir {
     fs::path path;
     TempDir()
     {
-        path = chronus::testsupport::freshTestDir("chronus-audiofile-test");
+        path = chronus::harness::freshTestDir("chronus-audiofile-test");
     }
     ~TempDir() { fs::remove_all(path); } // the sparse files go even when a check failed
 };

@@ -1,7 +1,7 @@
 // The ring, the RT feeder and the disk thread together, without JACK: synthetic ramp cycles
 // go through the real RingFeeder into the FrameRing while the DiskWriter's thread writes
 // through an injected Sink that can stall on demand. Every frame of every file is checked.
-#include "tests/support/process.hpp"
+#include "harness/gtest_support.hpp"
 #include "recorder/disk_writer.hpp"
 #include "tests/recorder/ramp_check.hpp"
 #include "recorder/ring_feeder.hpp"
@@ -160,7 +160,7 @@ class DiskWriterTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        dir_ = chronus::testsupport::freshTestDir("chronus-writer-test");
+        dir_ = chronus::harness::freshTestDir("chronus-writer-test");
     }
     void TearDown() override
     {

@@ -1,5 +1,5 @@
 // Take names without JACK: default names, escapes refused, no overwrite, part names.
-#include "tests/support/process.hpp"
+#include "harness/gtest_support.hpp"
 #include "recorder/naming.hpp"
 
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@ struct NamingTest : ::testing::Test {
     fs::path dir;
     void SetUp() override
     {
-        dir = chronus::testsupport::freshTestDir("chronus-naming-test");
+        dir = chronus::harness::freshTestDir("chronus-naming-test");
         fs::create_directories(dir / "rec");
     }
     void TearDown() override { fs::remove_all(dir); }
@@ -49,7 +49,7 @@ TEST(Naming, PartNamesAreNumberedFromOneWithFourDigits)
 TEST_F(NamingTest, NamesThatEscapeTheDirectoryAreRefused)
 {
     const fs::path rec = dir / "rec";
-    for (const std::string bad : std::vector<std::string>{"../x", "/tmp/x", "a/../../x", "sub/../../../x", "..", ".", "", "sub/..",
+    for (const std::string &bad : std::vector<std::string>{"../x", "/tmp/x", "a/../../x", "sub/../../../x", "..", ".", "", "sub/..",
                                   (dir / "x").string()})
         EXPECT_FALSE(resolveInside(rec, bad, ".wav")) << "'" << bad << "' accepted";
     // A symlinked subdirectory that leads out is refused too.

@@ -86,7 +86,7 @@ protected:
     void SetUp() override
     {
         REQUIRE_JACKD();
-        dir_ = chronus::testsupport::freshTestDir("chronus-rec-test");
+        dir_ = chronus::harness::freshTestDir("chronus-rec-test");
         ASSERT_TRUE(jack_.start(dir_)) << jack_.failure();
     }
     void TearDown() override
@@ -450,11 +450,11 @@ TEST_F(RecorderTest, JackServerShutdownFinalizesTheTakeAndExitsOneSoTheServiceMa
     jack_.stop();
     // The starter hears that the take ended, with its length.
     auto ended = await("/done", "/record/stop", 5000);
-    const auto status = chronus::testsupport::waitExit(recorder_, 10000);
+    const auto status = chronus::harness::waitExit(recorder_, 10000);
     ASSERT_TRUE(status) << "the recorder kept running without its JACK server";
     recorder_ = -1;
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << "wait status " << *status;
-    const std::string log = chronus::testsupport::readText(dir_ / "recorder.log");
+    const std::string log = chronus::harness::readText(dir_ / "recorder.log");
     EXPECT_NE(log.find("exiting with status 1: the JACK server went away"), std::string::npos) << log;
     ASSERT_TRUE(ended) << "no /done /record/stop after the server went away";
     const fs::path path = *started.stringAt(1);

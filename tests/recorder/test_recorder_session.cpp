@@ -2,7 +2,7 @@
 // jackd: sd_notify readiness, watchdog and stopping over a NOTIFY_SOCKET the test owns, and
 // the NSM client protocol against a stand-in nsmd built from chronus::osc::Server.
 #include "tests/recorder/jack_fixture.hpp"
-#include "tests/support/standins.hpp"
+#include "harness/standins.hpp"
 #include "common/osc.hpp"
 
 #include <gtest/gtest.h>
@@ -19,7 +19,7 @@ protected:
     void SetUp() override
     {
         REQUIRE_JACKD();
-        dir_ = chronus::testsupport::freshTestDir("chronus-rec-session");
+        dir_ = chronus::harness::freshTestDir("chronus-rec-session");
         ASSERT_TRUE(jack_.start(dir_)) << jack_.failure();
         ramp_ = spawn({envOr("CHRONUS_RAMP", "chronus-ramp-source"), "--channels", "2"}, (dir_ / "ramp.log").string());
     }
@@ -78,8 +78,8 @@ protected:
     std::unique_ptr<osc::Client> client_;
 };
 
-using chronus::testsupport::FakeNsmd;
-using chronus::testsupport::NotifySocket;
+using chronus::harness::FakeNsmd;
+using chronus::harness::NotifySocket;
 
 } // namespace
 

@@ -312,7 +312,7 @@ TEST(RingFeeder, AJumpConfirmedByTheNextReadingIsAGapBeforeTheJumpedCycle)
 }
 
 // A stale reading (the previous cycle's time again, then a jump of two) is the cycle in
-// between: every client labels it so (common/cycle_clock.hpp), and the file has no gap.
+// between: every client labels it so (common/jack_time.hpp), and the file has no gap.
 TEST(RingFeeder, AStaleReadingIsTheCycleInBetween)
 {
     MisreadHarness h;
@@ -355,4 +355,34 @@ TEST(RingFeeder, ALargeStepBackInFrameTimeBeginsANewTimeline)
     EXPECT_EQ(e.kind, TimelineEvent::Kind::Start);
     EXPECT_EQ(e.jackFrame, 0u);
     EXPECT_EQ(counters.repeatedFrames.load(), 0u);
+}
+
+// The capture path as Capture::process runs it: JACK's 32-bit frame time extended by
+// FrameTime, then RingFeeder. A wrap of the 32-bit counter continues the timeline; a server
+// whose clock starts again from zero begins a new one (before the extension was shared, any
+// step back became a jump of 2^32 and this branch could not be reached from real capture).
+TEST(RingFeeder, TheCapturePathContinuesAcrossTheWrapAndRestartsAfterAStepBack)
+{
+    constexpr std::size_t kPeriod = 64;
+    FrameRing ring(1, 4096);
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters, kPeriod);
+    chronus::FrameTime clock;
+    std::vector<float> in(kPeriod, 0.5f);
+    const float *ptr = in.data();
+    std::uint32_t t32 = 0xFFFFFFFFu - 2 * kPeriod + 1; // two cycles before the wrap
+    for (int i = 0; i < 4; ++i, t32 += kPeriod)
+        feeder.cycle(clock.extend(t32), &ptr, kPeriod, true);
+    EXPECT_EQ(counters.skippedFrames.load(), 0u) << "the wrap is not a skip";
+    const std::uint32_t restarted = t32 - 100 * kPeriod; // the server's clock stepped back 100 cycles
+    feeder.cycle(clock.extend(restarted), &ptr, kPeriod, true);
+    TimelineEvent e;
+    ASSERT_TRUE(ring.events().tryPop(e));
+    EXPECT_EQ(e.kind, TimelineEvent::Kind::Start);
+    EXPECT_EQ(e.jackFrame, 0xFFFFFFFFu - 2 * kPeriod + 1);
+    ASSERT_TRUE(ring.events().tryPop(e));
+    EXPECT_EQ(e.kind, TimelineEvent::Kind::Start) << "a step back begins a new timeline";
+    EXPECT_EQ(e.ringFrame, 4 * kPeriod);
+    EXPECT_EQ(e.jackFrame, 0xFFFFFFFFu - 2 * kPeriod + 1 + 4 * kPeriod - 100 * kPeriod);
+    EXPECT_FALSE(ring.events().tryPop(e));
 }

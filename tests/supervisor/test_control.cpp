@@ -2,7 +2,9 @@
 // to the sender, bad input answered with /fail while the audio keeps matching the offline
 // render, bundles on their exact frame, one instance per name and port, stale segments,
 // JACK going away.
-#include "tests/supervisor/live_fixture.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
 #include "supervisor/control_surface.hpp"
 #include "common/shm_layout.hpp"
 
@@ -16,10 +18,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <regex>
 
 namespace {
 
-using namespace live;
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using chronus::osc::Arg;
 using chronus::osc::Client;
 using chronus::osc::Message;
@@ -29,7 +34,7 @@ class LiveControl : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        LIVE_REQUIRE_JACKD();
+        CHRONUS_REQUIRE_JACKD();
         ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
         journal = dir.path / "journal.txt";
         ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string(), "--patch-dir", (dir.path / "patches").string()}))
@@ -68,8 +73,8 @@ protected:
         return reason;
     }
 
-    TempDir dir;
-    JackServer jack;
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     Supervisor sup;
     fs::path journal;
     std::unique_ptr<Client> client;
@@ -209,8 +214,9 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
         const std::string text(answer, std::size_t(n));
         EXPECT_EQ(text.substr(0, 6), std::string("/fail\0", 6)) << "packet " << i;
         EXPECT_NE(text.find("malformed OSC packet"), std::string::npos) << "packet " << i;
-        if (i == 2) // the address is readable: it is named
+        if (i == 2) { // the address is readable: it is named
             EXPECT_NE(text.find("/mod/s1/freq"), std::string::npos) << "packet " << i;
+        }
     }
     for (int round = 0; round < 50; ++round)
         for (std::size_t i = 0; i < std::size(garbage); ++i)
@@ -249,7 +255,7 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
     // The audio is exactly what the accepted commands describe: no glitch.
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered);
+    ASSERT_TRUE(rendered) << rendered.error();
     const Comparison cmp = compareWithRender(cap, *rendered, origin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
     EXPECT_GT(cmp.rms, 0.1);
@@ -330,7 +336,7 @@ TEST_F(LiveControl, AFutureBundleTakesEffectOnTheFrameItsTimetagNamesAndALateOne
     // ...and the audio changed exactly there: what went out is the render of that journal.
     std::uint64_t renderOrigin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
-    ASSERT_TRUE(rendered);
+    ASSERT_TRUE(rendered) << rendered.error();
     const Comparison cmp = compareWithRender(cap, *rendered, renderOrigin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
     // The render itself turns down at that frame and not before.
@@ -406,7 +412,7 @@ TEST_F(LiveControl, ACommitAfterACommandScheduledAheadTakesEffectAfterItLiveAndI
     // Live and the replay of the journal agree, both with the scheduled gain applied.
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered);
+    ASSERT_TRUE(rendered) << rendered.error();
     const Comparison cmp = compareWithRender(cap, *rendered, origin);
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
 }
@@ -689,7 +695,7 @@ TEST_F(LiveControl, AJackBufferSizeChangeEndsTheSupervisorWithAClearError)
         GTEST_SKIP() << "jack_bufsize is not installed";
     }
     ASSERT_EQ(std::system(("jack_bufsize 512 > " + (dir.path / "bufsize.log").string() + " 2>&1").c_str()), 0);
-    const auto st = chronus::testsupport::waitExit(sup.pid(), 5000);
+    const auto st = waitExit(sup.pid(), 5000);
     ASSERT_TRUE(st) << sup.log();
     sup.reaped();
     EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) != 0);
@@ -699,7 +705,7 @@ TEST_F(LiveControl, AJackBufferSizeChangeEndsTheSupervisorWithAClearError)
 TEST_F(LiveControl, AJackServerShutdownEndsTheSupervisorWithAnError)
 {
     jack.stop();
-    const auto st = chronus::testsupport::waitExit(sup.pid(), 5000);
+    const auto st = waitExit(sup.pid(), 5000);
     ASSERT_TRUE(st) << sup.log();
     sup.reaped();
     EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) != 0);

@@ -2,7 +2,9 @@
 // while the active worker is killed, stopped, crashed, poisoned with NaN and stalled, 20
 // times in a row, with parameter changes flowing throughout. The recording must have no
 // missing frame and be bit-identical to chronus-render of the supervisor's journal.
-#include "tests/supervisor/live_fixture.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -12,7 +14,9 @@
 
 namespace {
 
-using namespace live;
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using chronus::osc::Arg;
 using chronus::osc::Client;
 using chronus::osc::Protocol;
@@ -92,17 +96,19 @@ std::vector<std::string> lateNonWorkers(const fs::path &jackdLog)
 Attempt runScenario(const fs::path &dir)
 {
     Attempt a;
-    JackServer jack;
+    PrivateJackd jack;
     if (!jack.start(dir)) {
         a.failures.push_back("jackd did not start: " + readText(dir / "jackd.log"));
         return a;
     }
     const fs::path journal = dir / "journal.txt";
     Supervisor sup;
-    // Two periods of lookahead: a worker that JACK skips for one cycle (it does, around a
-    // client's death, on this non-real-time dummy server) still has its block in time.
+    // Three periods of lookahead: on this non-real-time dummy server JACK holds a client's
+    // cycle off now and then around another client's death or arrival (jackd's log says
+    // "Process error"), both workers' alike; with two periods that made both slots miss the
+    // same block in 1 run of 6 on a quiet 2-core machine, with three in none of 6.
     const char *lookahead = std::getenv("CHRONUS_TEST_LOOKAHEAD");
-    std::vector<std::string> extra = {"--journal", journal.string(), "--lookahead", lookahead ? lookahead : "2"};
+    std::vector<std::string> extra = {"--journal", journal.string(), "--lookahead", lookahead ? lookahead : "3"};
     if (!sup.start(dir, extra)) {
         a.failures.push_back("supervisor did not start: " + sup.log());
         return a;
@@ -186,8 +192,13 @@ Attempt runScenario(const fs::path &dir)
         return a;
     }
     a.xruns = num(*end, "xruns") - num(*before, "xruns");
-    a.check(num(*end, "failovers") - num(*before, "failovers") == 20,
-            "failovers: " + std::to_string(num(*end, "failovers") - num(*before, "failovers")) + " instead of 20");
+    // Every fault fails over. One more is JACK's doing, not ours: a non-real-time server holds
+    // a live worker's cycle off now and then, and the output then plays the other slot's
+    // block (hitless: the comparison below still checks every frame). Such a run is retried.
+    const double failovers = num(*end, "failovers") - num(*before, "failovers");
+    a.check(failovers >= 20, "failovers: " + std::to_string(failovers) + " for 20 faults");
+    if (failovers > 20)
+        a.jackLosses.push_back(std::to_string(long(failovers - 20)) + " failover(s) beyond the 20 faults");
     a.check(num(*end, "gaps") == num(*before, "gaps"), "the supervisor counted gaps");
     a.supervisorSkipped = num(*end, "skipped_frames") - num(*before, "skipped_frames");
     a.check(num(*end, "divergences") == 0, "the slots diverged");
@@ -246,7 +257,7 @@ Attempt runScenario(const fs::path &dir)
 
 TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitForBit)
 {
-    LIVE_REQUIRE_JACKD();
+    CHRONUS_REQUIRE_JACKD();
     // A JACK client that dies or joins makes jackd skip a cycle now and then (it cannot
     // finish the graph that still holds the dead client: "Process error" in its log), and
     // on this non-real-time dummy server that cycle is sometimes the supervisor's or the
@@ -257,7 +268,7 @@ TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitFo
     Attempt a;
     bool strict = false;
     for (int attempt = 1; attempt <= 3; ++attempt) {
-        TempDir dir;
+        TestScratchDir dir{"chronus-live"};
         a = runScenario(dir.path);
         strict = a.failures.empty() && a.jackLosses.empty();
         if (strict || !a.failures.empty())
@@ -295,9 +306,9 @@ TEST(LiveFailover, TwentyFailoversInARowLoseNoFrameAndMatchTheOfflineRenderBitFo
 // must again be exactly what chronus-render makes of the journal.
 TEST(LiveFailover, AfterLosingBothWorkersTheOutputMatchesTheJournalAgainFromTheRestart)
 {
-    LIVE_REQUIRE_JACKD();
-    TempDir dir;
-    JackServer jack;
+    CHRONUS_REQUIRE_JACKD();
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
     const fs::path journal = dir.path / "journal.txt";
     Supervisor sup;
@@ -344,7 +355,7 @@ TEST(LiveFailover, AfterLosingBothWorkersTheOutputMatchesTheJournalAgainFromTheR
     ASSERT_GT(restart, 0u) << "no re-commit in the journal:\n" << text;
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered);
+    ASSERT_TRUE(rendered) << rendered.error();
     std::size_t compared = 0, differing = 0;
     for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
         const std::uint64_t frame = cap.cycle(i).frame - origin;

@@ -2,18 +2,22 @@
 // private jackd: sd_notify readiness, status, watchdog (withheld while JACK does not run the
 // process callback) and stopping over a NOTIFY_SOCKET the test owns; the NSM client
 // protocol against a stand-in nsmd built from chronus::osc::Server.
-#include "tests/supervisor/live_fixture.hpp"
-#include "tests/support/standins.hpp"
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
+#include "harness/standins.hpp"
 
+#include <jack/jack.h>
 
-using namespace live;
+#include <regex>
+
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using chronus::osc::Arg;
 using chronus::osc::Message;
 
 namespace {
-
-using chronus::testsupport::FakeNsmd;
-using chronus::testsupport::NotifySocket;
 
 // What the JACK server knows, asked through a probe client of our own.
 struct JackProbe {
@@ -51,7 +55,7 @@ class ServiceTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        LIVE_REQUIRE_JACKD();
+        CHRONUS_REQUIRE_JACKD();
         ASSERT_TRUE(jack.start(dir.path)) << readText(dir.path / "jackd.log");
     }
     void TearDown() override
@@ -104,8 +108,8 @@ protected:
     }
     std::string instance() const { return "svc" + std::to_string(getpid()) + "-" + std::to_string(runs); }
 
-    TempDir dir;
-    JackServer jack;
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
     pid_t pid = -1;
     fs::path log;
     int runs = 0;

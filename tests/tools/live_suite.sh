@@ -57,7 +57,7 @@ REC_PORT=$(free_port)
 "$BUILD/recorder/chronus-recorder" --osc-port "$REC_PORT" --dir "$REC_DIR" >"$WORK/recorder.log" 2>&1 &
 _pids+=($!)
 "$BUILD/supervisor/chronus-supervisor" --osc-port "$SUP_PORT" --recorder-port "$REC_PORT" --no-connect \
-  --instance "test-$$" --patch-dir "$WORK" >"$WORK/supervisor.log" 2>&1 &
+  --instance "test-$$" --patch-dir "$WORK" --state-dir "$WORK/state" >"$WORK/supervisor.log" 2>&1 &
 _pids+=($!)
 CTL=("$BUILD/tools/chronusctl" --port "$SUP_PORT")
 for _ in $(seq 100); do

@@ -1,4 +1,5 @@
-// Which JACK cycle a process callback belongs to, from the frame time it reads.
+// JACK's frame clock for process callbacks: its 32-bit frame time extended to 64 bits, and
+// which cycle a callback belongs to, from the frame time it reads.
 //
 // On a loaded machine (measured with jackd2 1.9.21, non-real-time, dummy backend, CPU hogs)
 // the frame time a callback reads is not always its own cycle's:
@@ -25,6 +26,31 @@
 #include <cstdint>
 
 namespace chronus {
+
+// Extends JACK's 32-bit frame time to 64 bits given any nearby 64-bit reference (within
+// 2^31 frames, about 12 hours at 48 kHz): a step back stays a step back, a wrap of the
+// 32-bit counter moves on. RT-safe.
+inline std::uint64_t extendFrame(std::uint64_t reference, std::uint32_t frame32) noexcept
+{
+    const auto delta = static_cast<std::int32_t>(frame32 - static_cast<std::uint32_t>(reference));
+    return reference + static_cast<std::uint64_t>(static_cast<std::int64_t>(delta));
+}
+
+// The 64-bit frame time of a reading, extended against the previous one (or taken as is for
+// the first). RT-safe.
+class FrameTime {
+public:
+    std::uint64_t extend(std::uint32_t frame32) noexcept
+    {
+        last_ = started_ ? extendFrame(last_, frame32) : frame32;
+        started_ = true;
+        return last_;
+    }
+
+private:
+    bool started_ = false;
+    std::uint64_t last_ = 0;
+};
 
 class CycleClock {
 public:

@@ -1,0 +1,37 @@
+// Command line of chronus-supervisor (the shared conventions are in common/options.hpp).
+#pragma once
+
+#include "common/options.hpp"
+
+#include <string>
+
+namespace chronus::supervisor {
+
+struct Options {
+    std::string oscHost = "127.0.0.1";
+    bool localOnly = true;            // from oscHost: serve local clients only
+    int oscPort = 5005;               // 0: any free port
+    std::string instance = "default"; // shared-memory instance name
+    bool instanceGiven = false;       // --instance was given: a session does not rename it
+    unsigned lookahead = 2;           // periods the workers render ahead
+    unsigned channels = 2;
+    int recorderPort = 5006;
+    std::string journalPath;          // "" for none
+    std::string patchPath;            // patch loaded at start ("" for none)
+    std::string patchText;            // its contents, read while parsing
+    std::string jackServer;
+    std::string jackName = "chronus";
+    std::string workerPath;           // resolved: never empty
+    std::string patchDir;
+    bool connect = true;              // connect out_* to the system playback ports
+    unsigned nsmOpenSeconds = 30;
+    double maxAheadSeconds = 60;
+    std::string stateDir;             // where the live patch is kept (LiveState)
+    bool fresh = false;               // start empty instead of with the kept patch
+};
+
+// Parses argv (and --config, and the environment) and reads the --patch file. On --help or
+// a usage error the text is printed and the result holds the exit status.
+cli::Parsed<Options> parseOptions(int argc, char **argv);
+
+} // namespace chronus::supervisor

@@ -1,0 +1,232 @@
+#include "supervisor/supervisor_app.hpp"
+
+#include "common/log.hpp"
+#include "supervisor/session.hpp"
+
+#include <thread>
+
+namespace chronus::supervisor {
+
+using namespace std::chrono_literals;
+
+Expected<std::unique_ptr<SupervisorApp>> SupervisorApp::open(const Options &options, std::unique_ptr<NsmClient> nsm)
+{
+    std::unique_ptr<SupervisorApp> app(new SupervisorApp(options));
+    app->nsm_ = std::move(nsm);
+    // Refuse a second instance before touching JACK or the port.
+    bool stale = false;
+    if (auto claimed = shm::Segment::claim(options.instance, &stale); !claimed)
+        return fail(claimed.error());
+    if (stale)
+        log::warn("removed the stale shared memory of a crashed instance '", options.instance, "'");
+
+    SupervisorApp *self = app.get(); // owns the server, so outlives its handler
+    auto server = osc::Server::open(options.oscPort, options.localOnly, [self](const osc::Message &m) {
+        if (self->serving_)
+            self->serving_->handle(m);
+    });
+    if (!server)
+        return fail(server.error() + " (is another chronus-supervisor running? use --osc-port)");
+    app->server_ = std::move(*server);
+    if (auto audio = app->openAudio(); !audio)
+        return fail(audio.error());
+    if (!options.journalPath.empty())
+        if (auto opened = app->timeline_->openJournal(options.journalPath); !opened)
+            return fail(opened.error());
+    // The kept live patch plays at start unless a patch was given (or a session has one).
+    app->liveState_ = std::make_unique<LiveState>(options.stateDir + "/" + options.instance + "/live.json");
+    if (app->options_.patchText.empty() && !options.fresh)
+        if (auto kept = app->liveState_->load(); kept && !kept->empty()) {
+            app->options_.patchText = *kept;
+            app->options_.patchPath = app->liveState_->path();
+            log::info("restoring the live patch kept in ", app->options_.patchPath, " (--fresh starts empty)");
+        }
+    app->wireControl();
+    app->slots_->start();
+    return app;
+}
+
+// The JACK client and the segment it shares with the workers, sized by JACK's period.
+Expected<void> SupervisorApp::openAudio()
+{
+    OutputConfig outOptions;
+    outOptions.clientName = options_.jackName;
+    outOptions.jackServer = options_.jackServer;
+    outOptions.channels = options_.channels;
+    outOptions.lookahead = options_.lookahead;
+    auto output = OutputStage::open(outOptions);
+    if (!output)
+        return fail(output.error());
+    output_ = std::move(*output);
+
+    shm::Geometry geometry;
+    geometry.channels = options_.channels;
+    geometry.periodFrames = output_->periodFrames();
+    geometry.sampleRate = output_->sampleRate();
+    geometry.lookahead = options_.lookahead;
+    auto segment = shm::Segment::create(options_.instance, geometry);
+    if (!segment)
+        return fail(segment.error());
+    segment_ = std::move(*segment);
+    if (auto active = output_->activate(*segment_); !active)
+        return fail(active.error());
+    for (int i = 0; i < 5000 && output_->cycleFrame() == shm::kNoBlock; ++i)
+        std::this_thread::sleep_for(1ms);
+    if (output_->cycleFrame() == shm::kNoBlock)
+        return fail("JACK did not run our process callback within 5 s");
+    if (options_.connect)
+        output_->autoConnect();
+    timeline_ = std::make_unique<Timeline>(*output_, *segment_);
+    return {};
+}
+
+void SupervisorApp::wireControl()
+{
+    auto notify = [this](const std::string &kind, const std::string &text) {
+        if (serving_)
+            serving_->notify(kind, text);
+    };
+    slots_ = std::make_unique<SlotManager>(
+        *output_, *segment_, *timeline_,
+        SlotManagerConfig{options_.workerPath, options_.instance, output_->serverName(), options_.jackName}, notify);
+    surface_ = std::make_unique<ControlSurface>(
+        interpreter_, *timeline_, *slots_, *output_, *segment_,
+        ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds});
+    surface_->setServer(server_.get());
+    slots_->setRestartHook([this] { restoreLivePatch(); });
+    monitor_ = std::make_unique<ServiceMonitor>(
+        *output_, *slots_, log::cat("JACK client ", options_.jackName, ", OSC port ", server_->port()));
+    // Handlers that wait for the timeline keep the slots serviced and the watchdog fed.
+    surface_->setIdle([this] {
+        slots_->service();
+        monitor_->tick(true);
+    });
+    if (nsm_)
+        nsm_->onSave([this] { return saveToSession(); });
+}
+
+int SupervisorApp::run(const std::atomic<bool> &quit)
+{
+    // Commands wait in the socket until a worker is live, so none is lost before the
+    // timeline has somebody to play it.
+    const auto started = std::chrono::steady_clock::now();
+    int status = 0;
+    while (!quit.load()) {
+        if (ready_) {
+            server_->poll(1);
+        } else {
+            std::this_thread::sleep_for(1ms);
+            if (auto up = awaitFirstWorker(started); !up) {
+                log::error(up.error());
+                status = 1;
+                break;
+            }
+        }
+        // Saves wait in the socket until the start-up patch is loaded: an earlier one would
+        // overwrite the session's patch with an empty one.
+        if (nsm_ && ready_)
+            nsm_->poll(0);
+        slots_->service();
+        timeline_->tick();
+        if (ready_) {
+            surface_->tick();
+            keepLivePatch();
+        }
+        monitor_->tick(ready_);
+        timeline_->prune();
+        if (const std::string trouble = jackTrouble(); !trouble.empty()) {
+            log::error(trouble);
+            status = 1;
+            break;
+        }
+    }
+    stop();
+    return status;
+}
+
+Expected<void> SupervisorApp::awaitFirstWorker(std::chrono::steady_clock::time_point started)
+{
+    if (output_->activeSlot() < 0) {
+        if (std::chrono::steady_clock::now() - started > 10s)
+            return fail("no worker came up within 10 s (worker binary: " + options_.workerPath + ")");
+        return {};
+    }
+    ready_ = true;
+    serving_ = surface_.get();
+    log::info("ready: OSC on port ", server_->port(), " (UDP and TCP), JACK client '", options_.jackName, "', ",
+              output_->periodFrames(), " frames at ", output_->sampleRate(), " Hz, lookahead ", options_.lookahead);
+    return loadStartupPatch();
+}
+
+Expected<void> SupervisorApp::loadStartupPatch()
+{
+    if (options_.patchText.empty())
+        return {};
+    auto spec = model::PatchSpec::fromJson(options_.patchText);
+    auto outcome = spec ? interpreter_.load(*spec) : Expected<model::Outcome>(fail(spec.error()));
+    if (!outcome)
+        return fail(options_.patchPath + ": " + outcome.error());
+    (void)timeline_->apply(*outcome, timeline_->frameFor(std::nullopt), "/patch/load", {options_.patchText, 0.0f});
+    return {};
+}
+
+void SupervisorApp::restoreLivePatch()
+{
+    if (interpreter_.generation() == 0)
+        return;
+    const std::string json = interpreter_.liveJson(-1);
+    auto spec = model::PatchSpec::fromJson(json);
+    auto compiled = spec ? model::compile(*spec, interpreter_.generation())
+                         : Expected<model::CompiledPatch>(fail(spec.error()));
+    if (!compiled) {
+        log::error("cannot re-commit the live patch: ", compiled.error());
+        return;
+    }
+    model::Outcome outcome;
+    outcome.commit = std::make_shared<const model::CompiledPatch>(std::move(*compiled));
+    (void)timeline_->apply(outcome, timeline_->frameFor(std::nullopt), "/patch/load", {json, 0.0f},
+                           {.freshStart = true});
+    log::warn("both workers were lost: re-committing the live patch");
+    surface_->notify("error", "both workers were lost; the live patch was restored");
+}
+
+void SupervisorApp::keepLivePatch()
+{
+    // Only after the start-up patch is in: before it, the empty patch would replace the kept one.
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextStateOffer_)
+        return;
+    liveState_->offer(interpreter_.liveJson(2));
+    nextStateOffer_ = now + 200ms;
+}
+
+Expected<void> SupervisorApp::saveToSession()
+{
+    const std::string file = sessionPatchFile(nsm_->session()->path);
+    auto written = writeFileAtomically(file, interpreter_.liveJson(2) + "\n");
+    if (written)
+        log::info("NSM: saved the live patch to ", file);
+    else
+        log::error("NSM: ", written.error());
+    return written;
+}
+
+std::string SupervisorApp::jackTrouble() const
+{
+    if (output_->serverGone())
+        return "the JACK server shut down (" + output_->shutdownReason() + "); exiting so the service restarts";
+    if (output_->formatChanged())
+        return "the JACK buffer size or sample rate changed; exiting so the service restarts with the new settings";
+    return {};
+}
+
+void SupervisorApp::stop()
+{
+    monitor_->stopping();
+    serving_ = nullptr;
+    slots_->stopAll();
+    output_.reset();
+    log::info("stopped");
+}
+
+} // namespace chronus::supervisor
