@@ -4,11 +4,16 @@
 // check every frame of a recording: no gap, no shift, no channel swap.
 //   chronus-ramp-source [--name chronus] [--channels 2] [--prefix out_]
 // Prints "ready" on stdout once active; runs until SIGINT/SIGTERM.
+// A cycle whose callback read the next cycle's frame time (a late callback on a loaded
+// machine; see common/jack_time.hpp) carries the next cycle's ramp; the ramp source learns
+// that one cycle later and prints "misplayed F G N": the N frames JACK took at frame F
+// carried the ramp of frame G. A checker of recordings accounts for exactly these.
 #include "common/jack_time.hpp"
 #include "common/jack_client.hpp"
 #include "common/shm_layout.hpp"
 #include "common/rt.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -21,10 +26,20 @@ namespace {
 std::atomic<bool> quit{false};
 void onSignal(int) { quit.store(true); }
 
+struct Misplay {
+    std::uint64_t frame, played, frames;
+};
+
 struct Ramp {
     jack_client_t *client = nullptr;
     std::vector<jack_port_t *> ports;
     chronus::CycleClock clock; // labels cycles as the recorder and the supervisor do
+    // Misplayed cycles, from the process thread to the main thread (single producer,
+    // single consumer; a full queue drops the report, counted).
+    static constexpr std::size_t kQueue = 256;
+    std::array<Misplay, kQueue> misplays{};
+    std::atomic<std::size_t> written{0}, read{0};
+    std::atomic<std::uint64_t> unreported{0};
 };
 
 CHRONUS_RT int process(jack_nframes_t frames, void *arg)
@@ -32,7 +47,18 @@ CHRONUS_RT int process(jack_nframes_t frames, void *arg)
     auto *r = static_cast<Ramp *>(arg);
     const std::uint32_t read32 = jack_last_frame_time(r->client);
     const std::uint64_t reading = r->clock.started() ? chronus::extendFrame(r->clock.label(), read32) : read32;
-    const auto t = static_cast<std::uint32_t>(r->clock.next(reading, frames).frame);
+    const chronus::CycleClock::Cycle cycle = r->clock.next(reading, frames);
+    if (cycle.step == chronus::CycleClock::Step::Repeated) {
+        // The previous cycle played this cycle's ramp.
+        const std::size_t w = r->written.load(std::memory_order_relaxed);
+        if (w - r->read.load(std::memory_order_acquire) < Ramp::kQueue) {
+            r->misplays[w % Ramp::kQueue] = {cycle.frame - frames, cycle.frame, frames};
+            r->written.store(w + 1, std::memory_order_release);
+        } else {
+            r->unreported.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    const auto t = static_cast<std::uint32_t>(cycle.frame);
     for (std::size_t c = 0; c < r->ports.size(); ++c) {
         auto *out = static_cast<float *>(jack_port_get_buffer(r->ports[c], frames));
         const std::uint32_t base = t + std::uint32_t(c) * 65537u;
@@ -88,8 +114,22 @@ int main(int argc, char **argv)
     std::signal(SIGTERM, onSignal);
     std::printf("ready\n");
     std::fflush(stdout);
-    while (!quit.load() && !(*client)->serverGone())
+    auto report = [&ramp] {
+        const std::size_t w = ramp.written.load(std::memory_order_acquire);
+        for (std::size_t i = ramp.read.load(std::memory_order_relaxed); i != w; ++i) {
+            const Misplay &m = ramp.misplays[i % Ramp::kQueue];
+            std::printf("misplayed %llu %llu %llu\n", static_cast<unsigned long long>(m.frame),
+                        static_cast<unsigned long long>(m.played), static_cast<unsigned long long>(m.frames));
+            ramp.read.store(i + 1, std::memory_order_release);
+        }
+        if (const std::uint64_t lost = ramp.unreported.exchange(0))
+            std::printf("misplayed-unreported %llu\n", static_cast<unsigned long long>(lost));
+        std::fflush(stdout);
+    };
+    while (!quit.load() && !(*client)->serverGone()) {
         usleep(20000);
+        report();
+    }
     // Stop the callback before `ramp` goes out of scope.
     if (!(*client)->serverGone())
         jack_deactivate(ramp.client);

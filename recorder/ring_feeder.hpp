@@ -48,41 +48,48 @@ public:
     }
 
     // One cycle of `frames` frames whose callback read JACK frame time `reading` (64-bit).
-    // With `feeding` off, only closes an open timeline (buffers may be null). RT-safe.
+    // Called for every cycle, feeding or not (the clock labels each cycle knowing the ones
+    // before it, so a take's first cycle is labelled like any other). With `feeding` off,
+    // only closes an open timeline (buffers may be null). RT-safe.
     CHRONUS_RT void cycle(std::uint64_t reading, const float *const *buffers, std::size_t frames, bool feeding) noexcept
     {
         auto &events = ring_.events();
-        if (!feeding) {
-            if (!active_)
+        const CycleClock::Cycle c = clock_.next(reading, std::uint32_t(frames));
+        if (holding_) {
+            // The reading after a jump says where the held cycle belongs.
+            const bool readAhead = c.step == CycleClock::Step::Repeated;
+            const std::uint64_t heldAt = readAhead ? c.frame - heldFrames_ : heldFrame_;
+            if (readAhead)
+                counters_.misreadCycles.fetch_add(2, std::memory_order_relaxed);
+            if (startPending_) {
+                startPending_ = false;
+                holding_ = false;
+                if (feeding && begin(heldAt))
+                    put(heldPtrs_.data(), heldFrames_);
+            } else {
+                placeHeld(heldAt);
+            }
+            if (readAhead && feeding && active_) {
+                put(buffers, frames);
                 return;
-            if (holding_)
-                placeHeld(heldFrame_); // no later reading will say otherwise: as read
-            if (flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_.writtenFrames(), expected_, 0}))
+            }
+        }
+        if (!feeding) {
+            if (active_ && flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_.writtenFrames(), expected_, 0}))
                 active_ = false;
             return;
         }
         if (!active_) {
-            clock_ = CycleClock{};
-            const CycleClock::Cycle first = clock_.next(reading, std::uint32_t(frames));
-            if (!events.tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), first.frame, 0}))
-                return; // event queue full: retried next cycle
-            active_ = true;
-            expected_ = first.frame;
-            inOverrun_ = false;
-            put(buffers, frames);
-            return;
-        }
-        const CycleClock::Cycle c = clock_.next(reading, std::uint32_t(frames));
-        if (holding_) {
-            if (c.step == CycleClock::Step::Repeated) {
-                // The held cycle read the next cycle's time ahead of its own: it is the cycle
-                // just before this one (JACK skipped none, or one fewer than it seemed).
-                placeHeld(c.frame - heldFrames_);
-                counters_.misreadCycles.fetch_add(2, std::memory_order_relaxed);
-                put(buffers, frames);
+            if (c.step == CycleClock::Step::Skipped && frames <= maxHeld_) {
+                // The first cycle of the timeline came after a jump: place it once the next
+                // reading says where it belongs.
+                hold(buffers, c.frame, frames);
+                startPending_ = true;
                 return;
             }
-            placeHeld(heldFrame_); // JACK did skip cycles before it
+            if (begin(c.frame))
+                put(buffers, frames);
+            return;
         }
         switch (c.step) {
         case CycleClock::Step::Restart:
@@ -96,11 +103,7 @@ public:
             if (frames <= maxHeld_) {
                 // Cycles skipped, or this callback read a later cycle's time: the next
                 // reading tells which. Hold a copy until then (the buffers are JACK's).
-                for (std::size_t ch = 0; ch < heldPtrs_.size(); ++ch)
-                    std::memcpy(heldPtrs_[ch], buffers[ch], frames * sizeof(float));
-                holding_ = true;
-                heldFrame_ = c.frame;
-                heldFrames_ = frames;
+                hold(buffers, c.frame, frames);
                 return;
             }
             skipTo(c.frame);
@@ -125,6 +128,28 @@ public:
     std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
 
 private:
+    // Starts a timeline whose first cycle is labelled `frame`; false when the event queue is
+    // full (retried with a later cycle).
+    CHRONUS_RT bool begin(std::uint64_t frame) noexcept
+    {
+        if (!ring_.events().tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), frame, 0}))
+            return false;
+        active_ = true;
+        expected_ = frame;
+        inOverrun_ = false;
+        return true;
+    }
+
+    // Copies a cycle (the buffers are JACK's) to hold it until the next reading.
+    CHRONUS_RT void hold(const float *const *buffers, std::uint64_t frame, std::size_t frames) noexcept
+    {
+        for (std::size_t ch = 0; ch < heldPtrs_.size(); ++ch)
+            std::memcpy(heldPtrs_[ch], buffers[ch], frames * sizeof(float));
+        holding_ = true;
+        heldFrame_ = frame;
+        heldFrames_ = frames;
+    }
+
     // Frames [expected_, frame) never arrived: the file gets that many silent frames, here.
     CHRONUS_RT void skipTo(std::uint64_t frame) noexcept
     {
@@ -196,6 +221,7 @@ private:
     std::vector<float> heldData_;
     std::vector<float *> heldPtrs_;
     bool holding_ = false;
+    bool startPending_ = false; // the held cycle is the timeline's first
     std::uint64_t heldFrame_ = 0;
     std::size_t heldFrames_ = 0;
 };

@@ -64,7 +64,7 @@ const char *reasonName(RtEvent::Type t)
 std::string lostText(shm::LostReason reason)
 {
     switch (reason) {
-    case shm::LostReason::CannotKeepUp: return "the worker fell too far behind to catch up soon";
+    case shm::LostReason::CannotKeepUp: return "the worker could not catch up (no ground gained, or too far behind)";
     case shm::LostReason::CommitMissed: return "a commit went live before the worker had built its patch";
     case shm::LostReason::CommitFailed: return "the worker could not build a committed patch";
     case shm::LostReason::CommandLate: return "a command reached the worker after its frame was rendered";

@@ -118,10 +118,12 @@ void *Worker::renderThunk(void *arg)
 Expected<void> Worker::activate()
 {
     if (!active_) {
-        // The render thread runs at JACK's priority (real-time when JACK is), so it is not
-        // starved where the JACK thread would not be.
+        // The render thread is real-time when JACK is, one step below JACK's client threads:
+        // not starved by ordinary processes, and never holding up a JACK thread (its own
+        // worker's, the other worker's, the supervisor's) on a machine with few cores.
         jack_client_t *client = jack_->get();
-        if (jack_client_create_thread(client, &renderThread_, jack_client_real_time_priority(client),
+        const int priority = std::max(1, jack_client_real_time_priority(client) - 1);
+        if (jack_client_create_thread(client, &renderThread_, priority,
                                       jack_is_realtime(client), &Worker::renderThunk, this) != 0)
             return fail("cannot start the render thread");
         renderThreadStarted_ = true;
@@ -294,7 +296,6 @@ void Worker::renderLoop() noexcept
 void Worker::renderCycle() noexcept
 {
     shm::SlotStatus &st = *slot_.status;
-    const std::uint32_t period = geometry_.periodFrames;
     const float periodUsecs = periodUsecs_.load(std::memory_order_relaxed);
     const std::uint64_t target = rtTarget_.load(std::memory_order_acquire);
     if (lost_.load(std::memory_order_relaxed) || target == kNoBlock)
@@ -324,20 +325,15 @@ void Worker::renderCycle() noexcept
     }
 
     const jack_time_t started = jack_get_time();
+    const auto budgetUsecs = static_cast<jack_time_t>(periodUsecs * config_.catchUpShare);
     std::uint32_t rendered = 0;
-    while (engine_->frame() <= target && rendered < config_.maxBlocksPerCycle) {
+    while (engine_->frame() <= target && (rendered == 0 || jack_get_time() - started < budgetUsecs)) {
         if (!renderBlock())
             return;
         ++rendered;
     }
-    // Still behind (held off by the machine): late, not wrong. Blocks are rendered in order,
-    // a few per cycle, until it is caught up; meanwhile the other slot plays. Too far behind
-    // to be back soon, it is replaced instead (a resync is faster, and catching up for long
-    // would take CPU the other slot needs).
-    if (engine_->frame() + std::uint64_t{config_.maxBlocksBehind} * period <= target) {
-        reportLost(shm::LostReason::CannotKeepUp);
+    if (!keepingUp(target))
         return;
-    }
     const double load = periodUsecs > 0 ? double(jack_get_time() - started) / periodUsecs : 0.0;
     loadAverage_ += 0.05 * (load - loadAverage_);
     st.dspLoadPpm.store(static_cast<std::uint32_t>(loadAverage_ * 1e6), std::memory_order_relaxed);
@@ -346,6 +342,35 @@ void Worker::renderCycle() noexcept
     st.eventsLate.store(stats.eventsLate, std::memory_order_relaxed);
     const engine::Graph *g = engine_->graph();
     st.generation.store(g ? g->generation() : 0, std::memory_order_relaxed);
+}
+
+CHRONUS_RT bool Worker::keepingUp(std::uint64_t target) noexcept
+{
+    // Still behind (held off by the machine, or JACK skipped cycles): late, not wrong. Blocks
+    // are rendered in order, up to a share of each period, until it is caught up; meanwhile
+    // the other slot plays. One that gains no ground for a while, or is too far behind to be
+    // back soon, is replaced instead (a resync is quicker, and catching up for long takes
+    // CPU the other slot needs). A jump of many cycles (JACK stalled every client) is not
+    // by itself a reason: both slots see it, and replacing both would silence the output.
+    const std::uint32_t period = geometry_.periodFrames;
+    if (engine_->frame() > target) {
+        fewestBehind_ = UINT64_MAX;
+        cyclesWithoutProgress_ = 0;
+        return true;
+    }
+    const std::uint64_t behind = (target - engine_->frame()) / period + 1;
+    if (behind < fewestBehind_) {
+        fewestBehind_ = behind;
+        cyclesWithoutProgress_ = 0;
+    } else {
+        ++cyclesWithoutProgress_;
+    }
+    const auto maxBehind = static_cast<std::uint64_t>(config_.maxSecondsBehind * geometry_.sampleRate / period);
+    if (cyclesWithoutProgress_ >= config_.noProgressCycles || behind > maxBehind) {
+        reportLost(shm::LostReason::CannotKeepUp);
+        return false;
+    }
+    return true;
 }
 
 void Worker::drainControl()

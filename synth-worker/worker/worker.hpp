@@ -26,8 +26,13 @@ struct WorkerConfig {
     std::string instance = "default";
     std::string jackServer;       // empty: $JACK_DEFAULT_SERVER or default
     std::string clientName;       // empty: chronus-worker-<slot>
-    std::uint32_t maxBlocksPerCycle = 4; // catch-up limit on the process thread
-    std::uint32_t maxBlocksBehind = 4;   // further behind than this after catching up, it asks to be replaced
+    // Catching up after JACK held the worker off (or skipped cycles): each cycle renders the
+    // blocks it is behind for up to this share of a period (at least one block).
+    double catchUpShare = 0.5;
+    // Behind and gaining no ground for this many cycles, or behind by more than
+    // maxSecondsBehind of audio, the worker asks to be replaced (a resync is quicker).
+    std::uint32_t noProgressCycles = 32;
+    double maxSecondsBehind = 2.0;
 };
 
 class Worker {
@@ -58,6 +63,8 @@ private:
     void renderLoop() noexcept;
     // Serves a snapshot request, renders up to the cycle's target, publishes load and counts.
     CHRONUS_RT void renderCycle() noexcept;
+    // After a cycle's rendering: false (and reported lost) when it cannot catch up soon.
+    CHRONUS_RT bool keepingUp(std::uint64_t target) noexcept;
     // Takes the events waiting in the slot's ring for the block at engine.frame(), then
     // renders and publishes that block. Whoever owns the engine. False when an event came
     // after its frame (missedEvent() ran: the slot is lost).
@@ -114,6 +121,10 @@ private:
     // Whoever owns the engine (the render thread once handed over).
     std::uint32_t served_ = 0;
     double loadAverage_ = 0.0;
+    // Catch-up progress (render thread): the fewest blocks it was behind since it fell
+    // behind, and the cycles since that improved.
+    std::uint64_t fewestBehind_ = UINT64_MAX;
+    std::uint32_t cyclesWithoutProgress_ = 0;
     std::uint32_t nanBlocks_ = 0;
     std::uint32_t delayEventsBlocks_ = 0;         // test hook: blocks left without taking events
     // More than the timeline's stamping margin (2 blocks past the drain frame), so records

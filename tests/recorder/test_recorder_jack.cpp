@@ -105,6 +105,13 @@ protected:
                       (dir_ / "ramp.log").string());
     }
 
+    // checkRamp with what the ramp source said it misplayed (it prints that within 20 ms).
+    RampCheck checkTake(const fs::path &path, std::uint64_t firstJackFrame, const std::vector<std::size_t> &sourceOf = {})
+    {
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        return checkRamp(path, firstJackFrame, sourceOf, rampMisplays(dir_ / "ramp.log"));
+    }
+
     // Starts the recorder and waits until it answers /ping.
     void startRecorder(std::vector<std::string> extra = {}, const std::function<void()> &beforeExec = {})
     {
@@ -208,7 +215,7 @@ protected:
         auto ended = await("/done", "/record/stop", int(seconds * 1000) + 5000);
         ASSERT_TRUE(ended) << "no /done /record/stop after the duration limit";
         EXPECT_EQ(ended->intAt(2), std::int64_t(seconds * 48000));
-        const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+        const RampCheck r = checkTake(path, sidecarFirstFrame(path));
         ASSERT_TRUE(r.opened);
         EXPECT_EQ(r.channels, channels);
         EXPECT_EQ(r.frames, std::uint64_t(seconds * 48000)) << r.describe();
@@ -251,7 +258,7 @@ TEST_F(RecorderTest, StopWhileIdleAndStartWhileRecordingFailAndChangeNothing)
     EXPECT_EQ(stopped.stringAt(1), started.stringAt(1));
     EXPECT_GT(*stopped.intAt(2), 48000 / 4);
     const fs::path path = *stopped.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
     EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(std::int64_t(r.silentFrames), *stopped.intAt(3)) << r.describe();
@@ -313,8 +320,8 @@ TEST_F(RecorderTest, SplitContinuesSampleContiguouslyInNumberedParts)
     EXPECT_EQ(fs::path(*split.stringAt(1)), fs::canonical(p2));
     EXPECT_EQ(fs::path(*split.stringAt(2)), fs::canonical(p1));
     const std::uint64_t f1 = sidecarFirstFrame(p1);
-    const RampCheck a = checkRamp(p1, f1);
-    const RampCheck b = checkRamp(p2, f1 + a.frames); // part 2 starts where part 1 ended
+    const RampCheck a = checkTake(p1, f1);
+    const RampCheck b = checkTake(p2, f1 + a.frames); // part 2 starts where part 1 ended
     EXPECT_EQ(a.mismatches, 0u) << a.describe();
     EXPECT_EQ(a.silentFrames % 256, 0u) << a.describe();
     EXPECT_EQ(b.mismatches, 0u) << b.describe();
@@ -347,7 +354,7 @@ TEST_F(RecorderTest, WithSplittingSetUpFrontTheStartReplyNamesTheFirstPartForGoo
         const fs::path p = dir_ / "rec" / ("parts_000" + std::to_string(i + 1) + ".wav");
         SCOPED_TRACE(p.filename().string());
         EXPECT_EQ(sidecarFirstFrame(p), frame);
-        const RampCheck r = checkRamp(p, frame);
+        const RampCheck r = checkTake(p, frame);
         EXPECT_EQ(r.frames, expect[i]) << r.describe();
         EXPECT_EQ(r.mismatches, 0u) << r.describe();
         lost += r.silentFrames;
@@ -383,7 +390,7 @@ TEST_F(RecorderTest, PrerollStartsTheFileExactlyThatEarlierAndSeamlessly)
     } else {
         ADD_FAILURE() << "JACK did not keep time around any of three start commands (a loaded machine?)";
     }
-    const RampCheck r = checkRamp(path, first);
+    const RampCheck r = checkTake(path, first);
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(r.silentFrames % 256, 0u) << r.describe();
     EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
@@ -403,7 +410,7 @@ TEST_F(RecorderTest, SigkillLeavesAFileThatOpensWithAtMostASecondMissing)
     waitpid(recorder_, nullptr, 0);
     recorder_ = -1;
     const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
     ASSERT_TRUE(r.opened) << "libsndfile cannot open the killed take";
     EXPECT_GE(r.frames, std::uint64_t(48000 * 1.3)) << r.describe();
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
@@ -434,7 +441,7 @@ TEST_F(RecorderTest, SigtermAndSigintFinalizeTheTake)
         std::this_thread::sleep_for(700ms);
         const int status = stopChild(recorder_, sig);
         recorder_ = -1;
-        expectFinalizedTake(status, *started.stringAt(1), 48000 / 2);
+        expectFinalizedTake(status, *started.stringAt(1), 48000 / 2, dir_ / "ramp.log");
     }
 }
 
@@ -461,7 +468,7 @@ TEST_F(RecorderTest, JackServerShutdownFinalizesTheTakeAndExitsOneSoTheServiceMa
     EXPECT_EQ(ended->stringAt(1), path.string());
     // Drained and finalized: every frame that reached the ring is in the file, and the
     // header counts exactly those.
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
     ASSERT_TRUE(r.opened);
     EXPECT_GE(r.frames, 48000u / 2) << r.describe();
     EXPECT_EQ(std::int64_t(r.frames), *ended->intAt(2)) << r.describe();
@@ -498,7 +505,7 @@ TEST_F(RecorderTest, DiskFullStopsTheTakeLeavesAValidFileAnswersFailAndStaysUp)
     ASSERT_TRUE(lastError);
     EXPECT_NE(std::get<std::string>(*lastError), "");
     const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
     ASSERT_TRUE(r.opened);
     EXPECT_GT(r.frames, 48000u / 2) << r.describe();
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
@@ -549,7 +556,7 @@ TEST_F(RecorderTest, CyclesJackSkipsBecomeSilenceExactlyWhereStatusAndSidecarSay
     EXPECT_EQ(stopped.intAt(3), skipped);
 
     const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
     ASSERT_TRUE(r.opened);
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(std::int64_t(r.silentFrames), skipped) << r.describe();
@@ -623,7 +630,7 @@ TEST_F(RecorderTest, PortPatternsMapToInputsInTheOrderGiven)
     auto ended = await("/done", "/record/stop", 5000);
     ASSERT_TRUE(ended);
     const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path), {3, 0, 1});
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path), {3, 0, 1});
     ASSERT_TRUE(r.opened);
     EXPECT_EQ(r.channels, 3);
     EXPECT_EQ(r.frames, 24000u) << r.describe();
@@ -654,7 +661,7 @@ TEST_F(RecorderTest, FollowsTheSourceWhenItRestartsAndRecordsEveryFrameOnTheRigh
     auto ended = await("/done", "/record/stop", 6000);
     ASSERT_TRUE(ended);
     const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkRamp(path, sidecarFirstFrame(path));
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
     ASSERT_TRUE(r.opened);
     EXPECT_EQ(r.channels, 4);
     EXPECT_EQ(r.frames, 48000u) << r.describe();
@@ -694,7 +701,7 @@ TEST_F(RecorderTest, PrerollSetOverOscStartsTheNextTakeThatMuchEarlier)
     const std::uint64_t first = sidecarFirstFrame(path);
     EXPECT_GE(frameDelta(first, at.before), -24000 - 256) << "before " << at.before << ", first " << first;
     EXPECT_LE(frameDelta(first, at.after), -24000 + 256) << "after " << at.after << ", first " << first;
-    const RampCheck r = checkRamp(path, first);
+    const RampCheck r = checkTake(path, first);
     EXPECT_EQ(std::int64_t(r.frames), *stopped.intAt(2)) << r.describe();
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(std::int64_t(r.silentFrames), *stopped.intAt(3)) << r.describe();

@@ -194,5 +194,5 @@ TEST_F(SessionTest, UnderNsmItWaitsForOpenThenUsesTheSessionNameAndDirectoryAndQ
     // NSM quits clients with SIGTERM: the take is finalized and the process exits 0.
     const int status = stopChild(recorder_, SIGTERM);
     recorder_ = -1;
-    expectFinalizedTake(status, path, 48000 / 2);
+    expectFinalizedTake(status, path, 48000 / 2, dir_ / "ramp.log");
 }

@@ -224,6 +224,7 @@ struct MisreadHarness {
     FrameRing ring{kChannels, 4096};
     CaptureCounters counters;
     RingFeeder feeder{ring, counters, kPeriod};
+    std::uint64_t firstFrame = UINT64_MAX; // the Start event's JACK frame, after timeline()
     std::vector<std::vector<float>> in = std::vector<std::vector<float>>(kChannels, std::vector<float>(kPeriod));
 
     void cycle(std::uint64_t reading, std::uint64_t data)
@@ -234,6 +235,8 @@ struct MisreadHarness {
         const float *ptrs[kChannels] = {in[0].data(), in[1].data()};
         feeder.cycle(reading, ptrs, kPeriod, true);
     }
+    // A cycle before the take (not fed).
+    void idle(std::uint64_t reading) { feeder.cycle(reading, nullptr, kPeriod, false); }
     // The frames of channel 0 in the ring, with -1 where a gap event stands.
     std::vector<float> timeline()
     {
@@ -242,6 +245,8 @@ struct MisreadHarness {
         std::vector<TimelineEvent> events;
         while (ring.events().tryPop(e))
             events.push_back(e);
+        if (!events.empty() && events.front().kind == TimelineEvent::Kind::Start)
+            firstFrame = events.front().jackFrame;
         std::size_t n = 0;
         const float *p = ring.peek(ring.readableFrames(), n);
         std::size_t next = 0;
@@ -324,6 +329,35 @@ TEST(RingFeeder, AStaleReadingIsTheCycleInBetween)
     EXPECT_EQ(h.timeline(), h.expect({0, 1, 2, 3}));
     EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
     EXPECT_EQ(h.counters.misreadCycles.load(), 1u);
+}
+
+// The clock runs before the take: a take whose first cycle's callback read the next cycle's
+// time starts at its own cycle, not one period late (which would shift every frame).
+TEST(RingFeeder, ATakeWhoseFirstCallbackReadTheNextCyclesTimeStartsAtItsOwnCycle)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.idle(0);
+    h.idle(P);
+    h.cycle(3 * P, 2 * P); // the take's first cycle, late: read 3P's time
+    h.cycle(3 * P, 3 * P);
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({2, 3, 4}));
+    EXPECT_EQ(h.firstFrame, 2 * P);
+    EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
+}
+
+// A take whose first cycle came after cycles JACK really skipped starts at that cycle.
+TEST(RingFeeder, ATakeStartingRightAfterSkippedCyclesStartsAtTheCycleThatRan)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.idle(0);
+    h.cycle(3 * P, 3 * P);
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({3, 4}));
+    EXPECT_EQ(h.firstFrame, 3 * P);
+    EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
 }
 
 // A cycle held back when the take stops is written as read.
