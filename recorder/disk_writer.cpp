@@ -175,13 +175,19 @@ void DiskWriter::pump()
 {
     meterArrivals();
     for (;;) {
+        // Frames first, then events: the feeder queues an event before it writes the frames
+        // after it, so every event that stands before these frames is in the queue now. (The
+        // other order let frames written just after a Start be read before the Start was
+        // seen; the Start then stood behind the read position for good and the take
+        // recorded nothing.)
+        const std::size_t readable = ring_.readableFrames();
         if (!nextEvent_) {
             TimelineEvent e;
             if (ring_.events().tryPop(e))
                 nextEvent_ = e;
         }
         const std::uint64_t readPos = ring_.readFrames();
-        if (nextEvent_ && nextEvent_->ringFrame == readPos) {
+        if (nextEvent_ && nextEvent_->ringFrame <= readPos) {
             const TimelineEvent e = *nextEvent_;
             nextEvent_.reset();
             switch (e.kind) {
@@ -193,7 +199,9 @@ void DiskWriter::pump()
                 // Silence in place of the lost frames keeps file time equal to JACK time.
                 totalGapFrames_ += e.frames;
                 if (timelineValid_) {
+                    gapUncertain_ = e.uncertainFrames;
                     deliver(nullptr, std::size_t(e.frames), nextJackFrame_);
+                    gapUncertain_ = 0;
                     nextJackFrame_ += e.frames;
                 }
                 break;
@@ -203,7 +211,6 @@ void DiskWriter::pump()
             }
             continue;
         }
-        const std::size_t readable = ring_.readableFrames();
         std::size_t avail = readable;
         if (nextEvent_)
             avail = std::min<std::size_t>(avail, std::size_t(nextEvent_->ringFrame - readPos));
@@ -292,7 +299,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
         } else {
             ok = f.writeSilence(n);
             if (t.summary.gaps.size() < kMaxGapsKept)
-                t.summary.gaps.push_back({t.summary.frames, n});
+                t.summary.gaps.push_back({t.summary.frames, n, gapUncertain_});
             t.summary.lostFrames += n;
         }
         if (!ok) {
@@ -396,8 +403,12 @@ void DiskWriter::writeSidecar(const Take &t, const fs::path &audio)
     // skipped cycles or the ring overflowed), counted from the file's first frame.
     nlohmann::ordered_json gaps = nlohmann::ordered_json::array();
     for (const Gap &g : t.summary.gaps)
-        if (g.atFrame >= t.partStartTakeFrame)
-            gaps.push_back({{"at_frame", g.atFrame - t.partStartTakeFrame}, {"frames", g.frames}});
+        if (g.atFrame >= t.partStartTakeFrame) {
+            nlohmann::ordered_json gap = {{"at_frame", g.atFrame - t.partStartTakeFrame}, {"frames", g.frames}};
+            if (g.uncertainFrames)
+                gap["uncertain_frames"] = g.uncertainFrames;
+            gaps.push_back(std::move(gap));
+        }
     side["gaps"] = std::move(gaps);
     const std::string text = side.dump(2) + "\n";
     const fs::path path = audio.string() + ".json";

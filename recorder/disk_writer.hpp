@@ -48,6 +48,9 @@ struct TakeRequest {
 struct Gap {
     std::uint64_t atFrame;  // position in the take
     std::uint64_t frames;
+    // The frames right after the gap may belong this many frames earlier (JACK's clock
+    // cannot tell; see TimelineEvent::uncertainFrames). 0: certain.
+    std::uint64_t uncertainFrames = 0;
 };
 
 inline constexpr std::size_t kMaxGapsKept = 64;
@@ -153,6 +156,7 @@ private:
     std::atomic<std::uint64_t> requestedStop_{UINT64_MAX};
     bool endedByRequest_ = false; // the take reached requestedStop_; its End command answers
     std::uint64_t totalGapFrames_ = 0;
+    std::uint64_t gapUncertain_ = 0; // of the gap being delivered (disk thread)
     std::uint64_t diskErrors_ = 0;
     std::string lastError_;
     bool failed_ = false;

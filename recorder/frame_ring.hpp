@@ -31,6 +31,10 @@ struct TimelineEvent {
     std::uint64_t ringFrame = 0;
     std::uint64_t jackFrame = 0;
     std::uint64_t frames = 0;
+    // Gap: the frames right after it that may belong this many frames earlier (a callback
+    // that read a later cycle's frame time and was then skipped looks exactly like a cycle
+    // JACK skipped before it; see RingFeeder). 0: none.
+    std::uint64_t uncertainFrames = 0;
 };
 
 class FrameRing {

@@ -12,6 +12,7 @@
 #include "recorder/frame_ring.hpp"
 #include "common/rt.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -67,7 +68,11 @@ public:
                 if (feeding && begin(heldAt))
                     put(heldPtrs_.data(), heldFrames_);
             } else {
-                placeHeld(heldAt);
+                // A jump the next reading confirms: either JACK skipped cycles before the held
+                // one, or the held callback ran late, read the next cycle's time and JACK
+                // then skipped that cycle for it. The readings are the same; only the data
+                // differs. Placed by its reading, and the gap says so.
+                placeHeld(heldAt, !readAhead);
             }
             if (readAhead && feeding && active_) {
                 put(buffers, frames);
@@ -162,11 +167,14 @@ private:
         expected_ = frame;
     }
 
-    // Writes the held cycle as the cycle starting at `frame`.
-    CHRONUS_RT void placeHeld(std::uint64_t frame) noexcept
+    // Writes the held cycle as the cycle starting at `frame`; `uncertain`: the gap before it
+    // (if any) is one the held frames may belong in.
+    CHRONUS_RT void placeHeld(std::uint64_t frame, bool uncertain = false) noexcept
     {
         holding_ = false;
         skipTo(frame);
+        if (uncertain && pendingGap_ > 0)
+            pendingUncertain_ = std::min<std::uint64_t>(heldFrames_, pendingGap_);
         put(heldPtrs_.data(), heldFrames_);
     }
 
@@ -200,9 +208,11 @@ private:
     {
         if (pendingGap_ == 0)
             return true;
-        if (!ring_.events().tryPush({TimelineEvent::Kind::Gap, ring_.writtenFrames(), pendingGapStart_, pendingGap_}))
+        if (!ring_.events().tryPush(
+                {TimelineEvent::Kind::Gap, ring_.writtenFrames(), pendingGapStart_, pendingGap_, pendingUncertain_}))
             return false;
         pendingGap_ = 0;
+        pendingUncertain_ = 0;
         return true;
     }
 
@@ -216,6 +226,7 @@ private:
     std::uint64_t expected_ = 0; // frame the next cycle written continues from
     std::uint64_t pendingGap_ = 0;
     std::uint64_t pendingGapStart_ = 0;
+    std::uint64_t pendingUncertain_ = 0; // frames after the pending gap that may belong earlier
     // A cycle held back until the next reading says where it belongs.
     std::size_t maxHeld_;
     std::vector<float> heldData_;

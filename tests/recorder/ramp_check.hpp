@@ -54,6 +54,28 @@ inline std::vector<Misplay> rampMisplays(const fs::path &log)
     return out;
 }
 
+// Frames after a gap that the recorder says may belong `shift` frames earlier (sidecar
+// "uncertain_frames": JACK's clock cannot tell a late callback that was then skipped from a
+// cycle skipped before it), as file positions [from, to).
+struct UncertainSpan {
+    std::uint64_t from = 0, to = 0, shift = 0;
+};
+
+inline std::vector<UncertainSpan> sidecarUncertainSpans(const fs::path &audio)
+{
+    std::ifstream in(audio.string() + ".json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    std::vector<UncertainSpan> out;
+    const std::regex gap("\"at_frame\": ([0-9]+),\\s*\"frames\": ([0-9]+),\\s*\"uncertain_frames\": ([0-9]+)");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), gap); it != std::sregex_iterator(); ++it) {
+        const std::uint64_t at = std::stoull((*it)[1]), frames = std::stoull((*it)[2]), m = std::stoull((*it)[3]);
+        out.push_back({at + frames, at + frames + m, m});
+    }
+    return out;
+}
+
 struct RampCheck {
     bool opened = false;
     int channels = 0;
@@ -65,12 +87,13 @@ struct RampCheck {
     std::uint64_t mismatches = 0;       // frames neither silent nor the expected ramp
     std::uint64_t firstMismatch = UINT64_MAX;
     std::uint64_t misplayedFrames = 0; // frames the source said it played with another frame's ramp
+    std::uint64_t uncertainFrames = 0;  // frames found where the recorder said they might be
     std::string describe() const
     {
         std::ostringstream s;
         s << "frames=" << frames << " channels=" << channels << " silent=" << silentFrames << " runs=" << silentRuns
           << " firstSilent=" << firstSilent << " mismatches=" << mismatches << " firstMismatch=" << firstMismatch
-          << " misplayedBySource=" << misplayedFrames;
+          << " misplayedBySource=" << misplayedFrames << " uncertainPlacedEarlier=" << uncertainFrames;
         return s.str();
     }
 };
@@ -89,6 +112,7 @@ inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame,
         return r;
     r.opened = true;
     r.channels = info.channels;
+    const std::vector<UncertainSpan> uncertain = sidecarUncertainSpans(path);
     const std::size_t ch = std::size_t(info.channels);
     std::vector<float> buf(ch * 8192);
     std::uint64_t k = 0;
@@ -106,11 +130,22 @@ inline RampCheck checkRamp(const fs::path &path, std::uint64_t firstJackFrame,
                     label = m.played + (jack - m.frame);
                     ++r.misplayedFrames;
                 }
-            bool silent = true, match = true;
-            for (std::size_t c = 0; c < ch; ++c) {
+            auto matches = [&](std::uint64_t l) {
+                for (std::size_t c = 0; c < ch; ++c)
+                    if (f[c] != rampValue(l, c < sourceOf.size() ? sourceOf[c] : c))
+                        return false;
+                return true;
+            };
+            bool silent = true;
+            for (std::size_t c = 0; c < ch; ++c)
                 silent = silent && f[c] == 0.0f;
-                match = match && f[c] == rampValue(label, c < sourceOf.size() ? sourceOf[c] : c);
-            }
+            bool match = matches(label);
+            if (!match)
+                for (const UncertainSpan &u : uncertain)
+                    if (k >= u.from && k < u.to && label >= u.shift && matches(label - u.shift)) {
+                        match = true;
+                        ++r.uncertainFrames;
+                    }
             if (silent && !match) {
                 ++r.silentFrames;
                 if (!inSilence) {

@@ -311,6 +311,13 @@ TEST_F(DiskWriterTest, SkippedJackCyclesBecomeThatManySilentFramesAtTheJump)
     ASSERT_EQ(s->gaps.size(), 2u);
     EXPECT_EQ(s->gaps[0].atFrame, 10 * kPeriod);
     EXPECT_EQ(s->gaps[1].atFrame, 18 * kPeriod);
+    // Each jump was confirmed by the next reading, which a late callback that JACK then
+    // skipped also gives: the sidecar says the period after each gap may belong earlier.
+    EXPECT_EQ(s->gaps[0].uncertainFrames, kPeriod);
+    EXPECT_EQ(s->gaps[1].uncertainFrames, kPeriod);
+    std::ifstream side(s->path.string() + ".json");
+    const auto json = nlohmann::json::parse(side);
+    EXPECT_EQ(json.at("gaps").at(0).at("uncertain_frames").get<std::uint64_t>(), kPeriod);
 }
 
 TEST_F(DiskWriterTest, EachPartsSidecarListsItsGapsCountedFromItsOwnFirstFrame)

@@ -225,6 +225,7 @@ struct MisreadHarness {
     CaptureCounters counters;
     RingFeeder feeder{ring, counters, kPeriod};
     std::uint64_t firstFrame = UINT64_MAX; // the Start event's JACK frame, after timeline()
+    std::vector<TimelineEvent> gaps;       // the Gap events, after timeline()
     std::vector<std::vector<float>> in = std::vector<std::vector<float>>(kChannels, std::vector<float>(kPeriod));
 
     void cycle(std::uint64_t reading, std::uint64_t data)
@@ -247,6 +248,9 @@ struct MisreadHarness {
             events.push_back(e);
         if (!events.empty() && events.front().kind == TimelineEvent::Kind::Start)
             firstFrame = events.front().jackFrame;
+        for (const TimelineEvent &g : events)
+            if (g.kind == TimelineEvent::Kind::Gap)
+                gaps.push_back(g);
         std::size_t n = 0;
         const float *p = ring.peek(ring.readableFrames(), n);
         std::size_t next = 0;
@@ -283,6 +287,7 @@ TEST(RingFeeder, ACallbackThatReadTheNextCyclesTimePutsItsFramesInTheirOwnCycle)
     h.cycle(3 * P, 3 * P); // 3P's callback reads the same time again
     h.cycle(4 * P, 4 * P);
     EXPECT_EQ(h.timeline(), h.expect({0, 1, 2, 3, 4}));
+    EXPECT_TRUE(h.gaps.empty());
     EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
     EXPECT_EQ(h.counters.repeatedFrames.load(), 0u);
     EXPECT_EQ(h.counters.misreadCycles.load(), 2u);
@@ -314,6 +319,10 @@ TEST(RingFeeder, AJumpConfirmedByTheNextReadingIsAGapBeforeTheJumpedCycle)
     EXPECT_EQ(h.timeline(), h.expect({0, -1, -1, 3, 4}));
     EXPECT_EQ(h.counters.skippedFrames.load(), 2 * P);
     EXPECT_EQ(h.counters.misreadCycles.load(), 0u);
+    // The same readings come from a 1P callback that ran late, read 3P and was not run for
+    // 3P: the gap says the period after it may belong one period earlier.
+    ASSERT_EQ(h.gaps.size(), 1u);
+    EXPECT_EQ(h.gaps[0].uncertainFrames, P);
 }
 
 // A stale reading (the previous cycle's time again, then a jump of two) is the cycle in
