@@ -410,6 +410,10 @@ TEST_F(RecorderTest, PrerollStartsTheFileExactlyThatEarlierAndSeamlessly)
     osc::Message started, stopped;
     JackClock::Bracket at;
     for (int attempt = 0; attempt < 3 && !at.steady; ++attempt) {
+        // A take's pre-roll cannot reach back into the take before it (those frames went to
+        // that file): after a retry, let the history fill again.
+        if (attempt > 0)
+            std::this_thread::sleep_for(700ms);
         at = clock.around([&] { started = call("/record/start", {std::string("pre")}); });
         ASSERT_EQ(started.address, "/done");
         std::this_thread::sleep_for(300ms);
@@ -727,6 +731,10 @@ TEST_F(RecorderTest, PrerollSetOverOscStartsTheNextTakeThatMuchEarlier)
     osc::Message started, stopped;
     JackClock::Bracket at;
     for (int attempt = 0; attempt < 3 && !at.steady; ++attempt) {
+        // A take's pre-roll cannot reach back into the take before it (those frames went to
+        // that file): after a retry, let the history fill again.
+        if (attempt > 0)
+            std::this_thread::sleep_for(700ms);
         at = clock.around([&] { started = call("/record/start", {std::string("osc_pre")}); });
         ASSERT_EQ(started.address, "/done") << osc::toString(started);
         std::this_thread::sleep_for(300ms);
@@ -748,6 +756,10 @@ TEST_F(RecorderTest, PrerollSetOverOscStartsTheNextTakeThatMuchEarlier)
     osc::Message s2;
     at = {};
     for (int attempt = 0; attempt < 3 && !at.steady; ++attempt) {
+        // A take's pre-roll cannot reach back into the take before it (those frames went to
+        // that file): after a retry, let the history fill again.
+        if (attempt > 0)
+            std::this_thread::sleep_for(700ms);
         at = clock.around([&] { s2 = call("/record/start", {std::string("osc_nopre")}); });
         ASSERT_EQ(s2.address, "/done") << osc::toString(s2);
         std::this_thread::sleep_for(200ms);
