@@ -25,6 +25,44 @@ std::uint64_t seedFor(std::string_view id)
     return h;
 }
 
+// A node's module: made, prepared, reset, and set to the patch's values (snapped, so it
+// starts there rather than gliding from the defaults).
+Expected<std::unique_ptr<Module>> instantiate(const CompiledPatch::Node &node, double sampleRate,
+                                              std::uint32_t maxFrames)
+{
+    const ModuleSpec &type = *node.spec;
+    const ModuleFactory *factory = findFactory(type.type);
+    if (!factory) // the catalogue and the factory table list the same types (a unit test checks)
+        return fail("node '" + node.id + "': module type '" + type.type + "' has no DSP");
+    std::unique_ptr<Module> module = factory->create();
+    module->configure(type.params, sampleRate, seedFor(node.id));
+    module->prepare(sampleRate, maxFrames);
+    module->reset();
+    for (std::size_t p = 0; p < type.params.size(); ++p) {
+        module->param(p).set(node.paramValues[p]);
+        module->param(p).snap();
+    }
+    for (std::size_t t = 0; t < type.textParams.size(); ++t) {
+        if (!node.textSet[t])
+            continue;
+        const auto &values = node.textValues[t];
+        for (std::size_t k = 0; k < values.size(); ++k)
+            module->setElement(static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(k), values[k]);
+        module->setElement(static_cast<std::uint32_t>(t), Module::kLengthElement, static_cast<float>(values.size()));
+    }
+    return module;
+}
+
+// Bytes a snapshot of the module takes (its parameters and its state).
+std::size_t snapshotBytes(Module &module)
+{
+    StateSizer sizer;
+    for (auto &p : module.params())
+        p.visit(sizer);
+    module.visitState(sizer);
+    return sizer.size();
+}
+
 } // namespace
 
 struct Graph::Impl {
@@ -85,34 +123,14 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
     impl->nodes.resize(nodes.size());
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         auto &n = impl->nodes[i];
-        const ModuleSpec &type = *nodes[i].spec;
-        const ModuleFactory *factory = findFactory(type.type);
-        if (!factory) // the catalogue and the factory table list the same types (a unit test checks)
-            return fail("node '" + nodes[i].id + "': module type '" + type.type + "' has no DSP");
-        n.module = factory->create();
-        n.module->configure(type.params, sampleRate, seedFor(nodes[i].id));
-        n.module->prepare(sampleRate, maxFrames);
-        n.module->reset();
-        for (std::size_t p = 0; p < type.params.size(); ++p) {
-            n.module->param(p).set(nodes[i].paramValues[p]);
-            n.module->param(p).snap();
-        }
-        for (std::size_t t = 0; t < type.textParams.size(); ++t) {
-            if (!nodes[i].textSet[t])
-                continue;
-            const auto &values = nodes[i].textValues[t];
-            for (std::size_t k = 0; k < values.size(); ++k)
-                n.module->setElement(static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(k), values[k]);
-            n.module->setElement(static_cast<std::uint32_t>(t), Module::kLengthElement, static_cast<float>(values.size()));
-        }
-        n.out.resize(type.outputs.size());
+        auto module = instantiate(nodes[i], sampleRate, maxFrames);
+        if (!module)
+            return fail(module.error());
+        n.module = std::move(*module);
+        n.out.resize(nodes[i].spec->outputs.size());
         for (auto &o : n.out)
             o = take();
-        StateSizer sizer;
-        for (auto &p : n.module->params())
-            p.visit(sizer);
-        n.module->visitState(sizer);
-        n.stateBytes = sizer.size();
+        n.stateBytes = snapshotBytes(*n.module);
     }
     // Inputs: nodes are in topological order, so every source buffer already exists.
     for (std::size_t i = 0; i < nodes.size(); ++i) {
