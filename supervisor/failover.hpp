@@ -28,6 +28,9 @@ struct RtEvent {
         Gap,          // no usable block at frame: faded to silence (value: 0)
         GapEnd,       // blocks play again at frame; value = frames of silence since the Gap
         Misplayed,    // JACK's clock was read a cycle ahead: block `frame` was not played
+        Jumped,       // JACK's clock jumped to `frame`: that block may have gone out a cycle
+                      // early (a late callback that read ahead and was then skipped looks
+                      // the same as cycles JACK skipped before it)
     };
     Type type;
     std::uint8_t slot;

@@ -177,6 +177,7 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     case CycleClock::Step::Skipped:
         // JACK did not run us for a cycle (a server-side xrun): count the frames we missed.
         counters_.skippedFrames.fetch_add(cycle.skippedFrames, std::memory_order_relaxed);
+        push({RtEvent::Type::Jumped, 0, 0, cycle.frame - header.originAbs, 0});
         break;
     case CycleClock::Step::Stale:
     case CycleClock::Step::Lagging:

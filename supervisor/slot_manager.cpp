@@ -316,6 +316,12 @@ void SlotManager::handleRtEvents()
             timeline_.journalNote(log::cat("not played: frames ", e.frame, " +", segment_.geometry().periodFrames,
                                            " (JACK's clock read a cycle ahead)"));
             break;
+        case RtEvent::Type::Jumped:
+            // Declared in the journal: if this callback ran late and read the next cycle's
+            // time, the block went out one cycle early, where a recording has it.
+            timeline_.journalNote(log::cat("uncertain: frames ", e.frame, " +", segment_.geometry().periodFrames,
+                                           " (JACK's clock jumped: it may have gone out a cycle early)"));
+            break;
         case RtEvent::Type::Gap:
             log::error("no usable block from any slot at frame ", e.frame, ": output faded to silence");
             notify_("gap", log::cat(e.frame));
