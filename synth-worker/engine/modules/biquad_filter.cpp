@@ -13,6 +13,7 @@
 #include "model/modules/biquad_filter.hpp"
 
 #include "synth-worker/engine/control_clock.hpp"
+#include "synth-worker/engine/two_pole_tuning.hpp"
 #include "synth-worker/engine/dsp/fx_biquad.hpp"
 
 #include <array>
@@ -39,7 +40,7 @@ public:
         const float *in = b.in[In];
         float *out = b.out[Out];
         load();
-        if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() && valuesNow() == tuning_) {
+        if (TwoPoleTuning::steady(*this) && TwoPoleTuning::current(*this) == tuning_) {
             // No control point in this block would retune.
             filter_.run(coefficients_, in, out, b.frames);
             clock_.advance(b.frames);
@@ -52,30 +53,16 @@ public:
     void visitState(StateVisitor &v) noexcept override
     {
         filter_.visit(v);
-        v(tuning_.mode);
-        v(tuning_.cutoff);
-        v(tuning_.q);
+        tuning_.visit(v);
         clock_.visit(v);
     }
 
 private:
-    struct Tuning {
-        int mode = -1; // -1: none yet (after reset)
-        float cutoff = 0.0f;
-        float q = 0.0f;
-        bool operator==(const Tuning &) const = default;
-    };
     // Retunes computed before the filter runs through them.
     static constexpr std::size_t kBatch = 8;
 
-    static int modeOf(float value) noexcept { return static_cast<int>(value + 0.5f); }
 
-    Tuning valuesNow() const noexcept
-    {
-        return {modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()};
-    }
-
-    static RbjCoefficients design(const Tuning &t, double sampleRate) noexcept
+    static RbjCoefficients design(const TwoPoleTuning &t, double sampleRate) noexcept
     {
         return RbjCoefficients::design(static_cast<dsp::fx::BiquadMode>(t.mode), t.cutoff, t.q, sampleRate);
     }
@@ -91,15 +78,15 @@ private:
         while (i < frames && retunes < kBatch) {
             const std::uint32_t n = clock_.span(frames - i);
             if (clock_.atPoint()) {
-                const Tuning now{modeOf(param(Mode).next(i)), param(Cutoff).next(i), param(Q).next(i)};
+                const TwoPoleTuning now = TwoPoleTuning::next(*this, i);
                 if (now != tuning_) {
                     tuning_ = now;
                     at[retunes] = i;
                     batch_[retunes++] = design(now, sampleRate_);
                 }
-                skipParams(n - 1);
+                TwoPoleTuning::skip(*this, n - 1);
             } else {
-                skipParams(n);
+                TwoPoleTuning::skip(*this, n);
             }
             clock_.advance(n);
             i += n;
@@ -128,13 +115,6 @@ private:
         filter_.run(c, in ? in + from : nullptr, out + from, to - from);
     }
 
-    void skipParams(std::uint32_t frames) noexcept
-    {
-        param(Mode).skip(frames);
-        param(Cutoff).skip(frames);
-        param(Q).skip(frames);
-    }
-
     // Makes coefficients_ those of tuning_ (a cache: the same values give the same bits, so
     // a restored module recomputes them exactly).
     void load() noexcept
@@ -148,12 +128,12 @@ private:
     double sampleRate_ = 48000.0;
     dsp::fx::RbjBiquad filter_;
     // The values the filter runs with, taken at the last control point that changed them.
-    Tuning tuning_;
+    TwoPoleTuning tuning_;
     ControlClock clock_;
     // Caches, not state: the coefficients of `loaded_` (tuning_ once load() ran), and the
     // retunes of one batch.
     RbjCoefficients coefficients_;
-    Tuning loaded_;
+    TwoPoleTuning loaded_;
     std::array<RbjCoefficients, kBatch> batch_;
 };
 

@@ -10,6 +10,7 @@
 #include "model/modules/svf.hpp"
 
 #include "synth-worker/engine/control_clock.hpp"
+#include "synth-worker/engine/two_pole_tuning.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -97,7 +98,7 @@ public:
         const float *in = b.in[In];
         float *out = b.out[Out];
         load();
-        if (param(Mode).steady() && param(Cutoff).steady() && param(Q).steady() && valuesNow() == tuning_) {
+        if (TwoPoleTuning::steady(*this) && TwoPoleTuning::current(*this) == tuning_) {
             // No control point in this block would retune.
             filter_.run(tuning_.mode, in, out, b.frames);
             clock_.advance(b.frames);
@@ -106,12 +107,12 @@ public:
         for (std::uint32_t i = 0; i < b.frames;) {
             const std::uint32_t n = clock_.span(b.frames - i);
             if (clock_.atPoint()) {
-                const Tuning now{modeOf(param(Mode).next(i)), param(Cutoff).next(i), param(Q).next(i)};
+                const TwoPoleTuning now = TwoPoleTuning::next(*this, i);
                 tuning_ = now;
                 load();
-                skipParams(n - 1);
+                TwoPoleTuning::skip(*this, n - 1);
             } else {
-                skipParams(n);
+                TwoPoleTuning::skip(*this, n);
             }
             filter_.run(tuning_.mode, in ? in + i : nullptr, out + i, n);
             clock_.advance(n);
@@ -122,33 +123,12 @@ public:
     void visitState(StateVisitor &v) noexcept override
     {
         filter_.visit(v);
-        v(tuning_.mode);
-        v(tuning_.cutoff);
-        v(tuning_.q);
+        tuning_.visit(v);
         clock_.visit(v);
     }
 
 private:
-    struct Tuning {
-        int mode = -1; // -1: none yet (after reset)
-        float cutoff = 0.0f;
-        float q = 0.0f;
-        bool operator==(const Tuning &) const = default;
-    };
 
-    static int modeOf(float value) noexcept { return static_cast<int>(value + 0.5f); }
-
-    Tuning valuesNow() const noexcept
-    {
-        return {modeOf(param(Mode).current()), param(Cutoff).current(), param(Q).current()};
-    }
-
-    void skipParams(std::uint32_t frames) noexcept
-    {
-        param(Mode).skip(frames);
-        param(Cutoff).skip(frames);
-        param(Q).skip(frames);
-    }
 
     // Makes the filter's coefficients those of tuning_ (a cache: the same values give the
     // same bits, so a restored module recomputes them exactly).
@@ -163,9 +143,9 @@ private:
     double sampleRate_ = 48000.0;
     SimperSvf filter_;
     // The values the filter runs with, taken at the last control point.
-    Tuning tuning_;
+    TwoPoleTuning tuning_;
     ControlClock clock_;
-    Tuning loaded_; // what the coefficients were computed for (a cache, not state)
+    TwoPoleTuning loaded_; // what the coefficients were computed for (a cache, not state)
 };
 
 } // namespace
