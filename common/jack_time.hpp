@@ -36,6 +36,16 @@ inline std::uint64_t extendFrame(std::uint64_t reference, std::uint32_t frame32)
     return reference + static_cast<std::uint64_t>(static_cast<std::int64_t>(delta));
 }
 
+// The frame now, from the cycle's frame time (64-bit, and the 32-bit value it came from) and
+// JACK's estimate of the frame now (jack_frame_time). The estimate can stand a few frames
+// behind the cycle's start (JACK's wake-up time is filtered): never below the cycle's start.
+// Taken unsigned, that step back read as 2^32 frames ahead. RT-safe.
+inline std::uint64_t frameNow(std::uint64_t cycleFrame, std::uint32_t cycleFrame32, std::uint32_t now32) noexcept
+{
+    const auto ahead = static_cast<std::int32_t>(now32 - cycleFrame32);
+    return ahead > 0 ? cycleFrame + std::uint64_t(ahead) : cycleFrame;
+}
+
 // The 64-bit frame time of a reading, extended against the previous one (or taken as is for
 // the first). RT-safe.
 class FrameTime {

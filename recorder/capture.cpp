@@ -149,13 +149,7 @@ std::uint64_t Capture::nowFrame() const
 {
     const std::uint32_t base32 = cycleFrame32_.load(std::memory_order_acquire);
     const std::uint64_t base = cycleFrame_.load(std::memory_order_relaxed);
-    const std::uint32_t now32 = jack_frame_time(client_->get());
-    // JACK's estimate of the frame now can stand behind the frame time of the cycle already
-    // under way (after xruns it did, by a few frames): a signed difference, never below the
-    // cycle's start. The unsigned one turned that into 2^32 frames ahead, and a take whose
-    // start lay there recorded nothing and never ended. The 32-bit wrap is handled the same.
-    const auto ahead = static_cast<std::int32_t>(now32 - base32);
-    return ahead > 0 ? base + std::uint64_t(ahead) : base;
+    return frameNow(base, base32, jack_frame_time(client_->get()));
 }
 
 std::int64_t Capture::wallClockMicros(std::uint64_t jackFrame) const

@@ -27,6 +27,18 @@ TEST(JackTime, FrameTimeStepsBackAsAStepBackAndWrapsForward)
     EXPECT_EQ(t.extend(0xFFFFFF80u), 0xFFFFFF80u) << "a step back across the wrap stays a step back";
 }
 
+// A take starts at the frame now; an estimate a frame behind the cycle's start once made
+// that 2^32 frames ahead, and the take recorded nothing and never ended.
+TEST(JackTime, TheFrameNowIsNeverBeforeTheCycleAndSurvivesTheWrap)
+{
+    EXPECT_EQ(frameNow(1000, 1000, 1100), 1100u);
+    EXPECT_EQ(frameNow(1000, 1000, 999), 1000u); // estimate behind the cycle's start
+    EXPECT_EQ(frameNow(1000, 1000, 1000), 1000u);
+    const std::uint64_t wrapped = (std::uint64_t{1} << 32) - 10; // 32-bit value 0xFFFFFFF6
+    EXPECT_EQ(frameNow(wrapped, 0xFFFFFFF6u, 20u), wrapped + 30);
+    EXPECT_EQ(frameNow(wrapped, 0xFFFFFFF6u, 0xFFFFFFF0u), wrapped);
+}
+
 TEST(CycleClock, LabelsEveryKindOfReading)
 {
     CycleClock c;
