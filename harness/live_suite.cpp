@@ -205,6 +205,28 @@ std::optional<std::uint64_t> journalOrigin(const fs::path &journal)
     return std::stoull(m[1]);
 }
 
+bool JournalDeclarations::inGap(std::uint64_t frame, std::uint32_t frames) const
+{
+    for (const auto &[from, to] : gaps)
+        if (frame < to && frame + frames > from)
+            return true;
+    return false;
+}
+
+JournalDeclarations journalDeclarations(const fs::path &journal)
+{
+    JournalDeclarations d;
+    const std::string text = readText(journal);
+    const std::regex gap("# gap: frames ([0-9]+) \\+([0-9]+)"), uncertain("# uncertain: frames ([0-9]+) ");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), gap); it != std::sregex_iterator(); ++it) {
+        const std::uint64_t from = std::stoull((*it)[1]);
+        d.gaps.emplace_back(from, from + std::stoull((*it)[2]));
+    }
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), uncertain); it != std::sregex_iterator(); ++it)
+        d.early.insert(std::stoull((*it)[1]));
+    return d;
+}
+
 std::optional<Rendered> renderJournal(const fs::path &journal, std::uint64_t frames, const fs::path &dir)
 {
     const fs::path wav = dir / "render.wav";
@@ -230,7 +252,8 @@ std::optional<Rendered> renderJournal(const fs::path &journal, std::uint64_t fra
     return out;
 }
 
-Comparison compareWithRender(const Capture &cap, const Rendered &rendered, std::uint64_t origin)
+Comparison compareWithRender(const Capture &cap, const Rendered &rendered, std::uint64_t origin,
+                             const JournalDeclarations &declared)
 {
     Comparison r;
     auto same = [&](std::size_t at, std::uint64_t frame, std::uint32_t n) {
@@ -255,6 +278,10 @@ Comparison compareWithRender(const Capture &cap, const Rendered &rendered, std::
         if (afterGap || (frame >= n && same(at, frame - n, n))) {
             ++r.excused;
             r.repeated += !afterGap;
+            continue;
+        }
+        if (declared.inGap(frame, n) || (declared.early.count(frame + n) && same(at, frame + n, n))) {
+            ++r.declared;
             continue;
         }
         r.mismatchFrames += n;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,16 @@ using Rendered = std::vector<std::vector<float>>;
 
 // The "# origin N" line of a journal.
 std::optional<std::uint64_t> journalOrigin(const std::filesystem::path &journal);
+
+// What the supervisor's journal declares about blocks that did not go out as the render has
+// them (timeline frames): "# gap: frames F +N" (silence: no slot had the block) and
+// "# uncertain: frames F +P" (JACK's clock jumped to F: block F may stand one cycle early).
+struct JournalDeclarations {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps; // [from, to)
+    std::set<std::uint64_t> early;
+    bool inGap(std::uint64_t frame, std::uint32_t frames) const;
+};
+JournalDeclarations journalDeclarations(const std::filesystem::path &journal);
 // Renders a journal with chronus-render (256-frame blocks, 48 kHz, 2 channels) for `frames`
 // frames into `dir` (render.wav, render.log).
 std::optional<Rendered> renderJournal(const std::filesystem::path &journal, std::uint64_t frames,
@@ -131,14 +142,17 @@ struct Comparison {
     std::size_t excused = 0;        // cycles visibly left over from a cycle JACK skipped
     std::size_t repeated = 0;       // of which: a repeat of the previous block (the supervisor
                                     // was not run; it must have counted that as skipped)
+    std::size_t declared = 0;       // cycles that differ where the journal says they may
     std::size_t mismatchFrames = 0; // frames in cycles that differ for no such reason
     std::uint64_t firstMismatch = UINT64_MAX;
     double rms = 0;
 };
 // A differing cycle is excused only when JACK visibly did not run the chain: it follows a
 // capture gap, or it holds exactly the previous block (the supervisor's port buffer left
-// over from a cycle JACK did not run it in). `origin`: JACK frame of timeline frame 0.
-Comparison compareWithRender(const Capture &cap, const Rendered &rendered, std::uint64_t origin);
+// over from a cycle JACK did not run it in). A cycle the journal declares (`declared`) is
+// counted apart. `origin`: JACK frame of timeline frame 0.
+Comparison compareWithRender(const Capture &cap, const Rendered &rendered, std::uint64_t origin,
+                             const JournalDeclarations &declared = {});
 
 // The journal rendered over everything the capture holds, for compareWithRender(); sets
 // `origin` from the journal. An error says why it cannot be done.

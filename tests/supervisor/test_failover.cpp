@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <regex>
+#include <set>
 
 namespace {
 
@@ -199,8 +200,16 @@ Attempt runScenario(const fs::path &dir)
     a.check(failovers >= 20, "failovers: " + std::to_string(failovers) + " for 20 faults");
     if (failovers > 20)
         a.jackLosses.push_back(std::to_string(long(failovers - 20)) + " failover(s) beyond the 20 faults");
-    a.check(num(*end, "gaps") == num(*before, "gaps"), "the supervisor counted gaps");
     a.supervisorSkipped = num(*end, "skipped_frames") - num(*before, "skipped_frames");
+    // A gap (no slot had the block) is JACK's only when JACK skipped cycles: the workers
+    // missed them too and, more than the lookahead behind, could not have the block yet.
+    if (const double gaps = num(*end, "gaps") - num(*before, "gaps"); gaps > 0) {
+        if (a.supervisorSkipped > 0)
+            a.jackLosses.push_back(std::to_string(long(gaps)) + " gap(s) after JACK skipped the supervisor's cycles");
+        else
+            a.failures.push_back("the supervisor counted " + std::to_string(long(gaps)) +
+                                 " gap(s) though JACK skipped none of its cycles");
+    }
     a.check(num(*end, "divergences") == 0, "the slots diverged");
     a.check(sup.stop() == 0, "the supervisor did not exit cleanly: " + sup.log());
 
@@ -238,9 +247,14 @@ Attempt runScenario(const fs::path &dir)
         a.failures.push_back("chronus-render failed: " + readText(dir / "render.log"));
         return a;
     }
-    const Comparison cmp = compareWithRender(cap, *rendered, *origin);
+    const Comparison cmp = compareWithRender(cap, *rendered, *origin, journalDeclarations(journal));
     if (cmp.excused > 0)
         a.jackLosses.push_back(std::to_string(cmp.excused) + " cycle(s) left over from a cycle JACK skipped");
+    // Blocks the journal declares (a gap, or one that may have gone out a cycle early) come
+    // from JACK skipping cycles; without a skip they are failures.
+    if (cmp.declared > 0)
+        (a.supervisorSkipped > 0 ? a.jackLosses : a.failures)
+            .push_back(std::to_string(cmp.declared) + " cycle(s) as the journal declares (gap, or a cycle early)");
     // A repeated block is JACK's doing only if JACK skipped the supervisor's cycle there, and
     // the supervisor sees every skipped cycle of its own (its frame clock jumps): a repeat it
     // did not count is ours.
@@ -356,18 +370,24 @@ TEST(LiveFailover, AfterLosingBothWorkersTheOutputMatchesTheJournalAgainFromTheR
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
     ASSERT_TRUE(rendered) << rendered.error();
+    // Blocks the supervisor declared may have gone out a cycle early (JACK's clock jumped);
+    // such a block may stand one cycle before its frame.
+    const std::set<std::uint64_t> early = journalDeclarations(journal).early;
+    auto matches = [&](std::size_t at, std::uint64_t frame, std::uint32_t n) {
+        for (int ch = 0; ch < 2; ++ch)
+            if (std::memcmp(cap.channel(ch) + at, (*rendered)[ch].data() + frame, n * sizeof(float)) != 0)
+                return false;
+        return true;
+    };
     std::size_t compared = 0, differing = 0;
     for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
         const std::uint64_t frame = cap.cycle(i).frame - origin;
         const std::uint32_t n = cap.cycle(i).frames;
-        if (frame < restart || frame + n > (*rendered)[0].size())
+        if (frame < restart || frame + 2 * n > (*rendered)[0].size())
             continue;
         ++compared;
-        for (int ch = 0; ch < 2; ++ch)
-            if (std::memcmp(cap.channel(ch) + at, (*rendered)[ch].data() + frame, n * sizeof(float)) != 0) {
-                ++differing;
-                break;
-            }
+        if (!matches(at, frame, n) && !(early.count(frame + n) && matches(at, frame + n, n)))
+            ++differing;
     }
     EXPECT_GT(compared, 50u);
     EXPECT_EQ(differing, 0u) << "of " << compared << " cycles after the restart at timeline frame " << restart;
