@@ -199,9 +199,7 @@ void DiskWriter::pump()
                 // Silence in place of the lost frames keeps file time equal to JACK time.
                 totalGapFrames_ += e.frames;
                 if (timelineValid_) {
-                    gapUncertain_ = e.uncertainFrames;
-                    deliver(nullptr, std::size_t(e.frames), nextJackFrame_);
-                    gapUncertain_ = 0;
+                    deliver(nullptr, std::size_t(e.frames), nextJackFrame_, e.uncertainFrames);
                     nextJackFrame_ += e.frames;
                 }
                 break;
@@ -230,7 +228,28 @@ void DiskWriter::pump()
     }
 }
 
-void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t jackFrame)
+std::optional<std::uint64_t> DiskWriter::roomInPart(Take &t)
+{
+    const AudioFile &f = *t.file;
+    const std::size_t ch = config_.channels;
+    std::uint64_t room = maxFramesPerFile(t.format, ch) - f.frames();
+    if (config_.splitFrames)
+        room = std::min(room, config_.splitFrames - std::min(config_.splitFrames, f.frames()));
+    if (const std::uint64_t bpf = bytesPerFrame(t.format, ch); config_.splitBytes && bpf) {
+        // The whole file, header included, stays at or under splitBytes.
+        const std::uint64_t overhead = f.overheadBytes() + (f.frames() ? 0 : kHeaderSlackBytes);
+        const std::uint64_t cap = config_.splitBytes > overhead ? (config_.splitBytes - overhead) / bpf : 0;
+        if (cap == 0 && f.frames() == 0) {
+            finishTake(log::cat("--split-size ", config_.splitBytes, " leaves no room for a frame after the ",
+                                overhead, "-byte header of ", f.path().string()));
+            return std::nullopt;
+        }
+        room = std::min(room, cap - std::min(cap, f.frames()));
+    }
+    return room;
+}
+
+void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t jackFrame, std::uint64_t uncertainFrames)
 {
     if (!take_ || !take_->file)
         return;
@@ -272,26 +291,15 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
             t.partStarted = true;
             startPart(t, jackFrame);
         }
-        std::uint64_t room = maxFramesPerFile(t.format, ch) - f.frames();
-        if (config_.splitFrames)
-            room = std::min(room, config_.splitFrames - std::min(config_.splitFrames, f.frames()));
-        if (const std::uint64_t bpf = bytesPerFrame(t.format, ch); config_.splitBytes && bpf) {
-            // The whole file, header included, stays at or under splitBytes.
-            const std::uint64_t overhead = f.overheadBytes() + (f.frames() ? 0 : kHeaderSlackBytes);
-            const std::uint64_t cap = config_.splitBytes > overhead ? (config_.splitBytes - overhead) / bpf : 0;
-            if (cap == 0 && f.frames() == 0) {
-                finishTake(log::cat("--split-size ", config_.splitBytes, " leaves no room for a frame after the ",
-                                    overhead, "-byte header of ", f.path().string()));
-                return;
-            }
-            room = std::min(room, cap - std::min(cap, f.frames()));
-        }
-        if (room == 0) {
+        const auto room = roomInPart(t);
+        if (!room)
+            return;
+        if (*room == 0) {
             if (!rotate(t))
                 return;
             continue;
         }
-        const std::size_t n = std::size_t(std::min<std::uint64_t>(room, frames));
+        const std::size_t n = std::size_t(std::min<std::uint64_t>(*room, frames));
         bool ok;
         if (data) {
             ok = f.write(data, n);
@@ -299,7 +307,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
         } else {
             ok = f.writeSilence(n);
             if (t.summary.gaps.size() < kMaxGapsKept)
-                t.summary.gaps.push_back({t.summary.frames, n, gapUncertain_});
+                t.summary.gaps.push_back({t.summary.frames, n, uncertainFrames});
             t.summary.lostFrames += n;
         }
         if (!ok) {
@@ -459,88 +467,94 @@ void DiskWriter::finishTake(const std::string &error)
 
 void DiskWriter::execute(const std::shared_ptr<Command> &command)
 {
+    switch (command->kind) {
+    case Command::Kind::Begin: return beginTake(*command);
+    case Command::Kind::End: return endTake(command);
+    case Command::Kind::Split: return splitTake(*command);
+    }
+}
+
+void DiskWriter::beginTake(Command &cmd)
+{
+    if (take_) {
+        cmd.pathResult.set_value(fail("already recording " + take_->summary.path.string()));
+        return;
+    }
+    auto t = std::make_unique<Take>();
+    t->format = config_.format;
+    if (cmd.request.container)
+        t->format.container = *cmd.request.container;
+    if (config_.splitBytes && !bytesPerFrame(t->format, config_.channels)) {
+        cmd.pathResult.set_value(fail(log::cat("--split-size cannot hold ", nameOf(t->format.container),
+                                               " files to a size (compressed); use --split-frames or wav, rf64, w64")));
+        return;
+    }
+    const std::string ext = extensionOf(t->format.container);
+    const std::string name = cmd.request.name.empty() ? defaultName(std::time(nullptr), ext) : cmd.request.name;
+    auto wanted = resolveInside(config_.dir, name, ext);
+    if (!wanted) {
+        cmd.pathResult.set_value(fail(wanted.error()));
+        return;
+    }
+    // Splitting set up front: the first file is take_0001.wav from the start, so the
+    // name the start command answers with stays valid.
+    const bool parts = config_.splitFrames || config_.splitBytes;
+    std::string error;
+    if (!openPart(*t, *wanted, error, parts)) {
+        cmd.pathResult.set_value(fail(error));
+        return;
+    }
+    requestedStop_.store(UINT64_MAX, std::memory_order_release);
+    endedByRequest_ = false;
+    t->startFrame = cmd.request.startFrame;
+    t->maxFrames = cmd.request.maxFrames;
+    const fs::path path = t->summary.path;
+    failed_ = false; // a take runs again; the error stays in lastError_ and diskErrors_
+    take_ = std::move(t);
+    publish();
+    cmd.pathResult.set_value(path);
+}
+
+void DiskWriter::endTake(const std::shared_ptr<Command> &command)
+{
     Command &cmd = *command;
-    switch (cmd.kind) {
-    case Command::Kind::Begin: {
-        if (take_) {
-            cmd.pathResult.set_value(fail("already recording " + take_->summary.path.string()));
-            return;
-        }
-        auto t = std::make_unique<Take>();
-        t->format = config_.format;
-        if (cmd.request.container)
-            t->format.container = *cmd.request.container;
-        if (config_.splitBytes && !bytesPerFrame(t->format, config_.channels)) {
-            cmd.pathResult.set_value(fail(log::cat("--split-size cannot hold ", nameOf(t->format.container),
-                                                   " files to a size (compressed); use --split-frames or wav, rf64, w64")));
-            return;
-        }
-        const std::string ext = extensionOf(t->format.container);
-        const std::string name = cmd.request.name.empty() ? defaultName(std::time(nullptr), ext) : cmd.request.name;
-        auto wanted = resolveInside(config_.dir, name, ext);
-        if (!wanted) {
-            cmd.pathResult.set_value(fail(wanted.error()));
-            return;
-        }
-        // Splitting set up front: the first file is take_0001.wav from the start, so the
-        // name the start command answers with stays valid.
-        const bool parts = config_.splitFrames || config_.splitBytes;
-        std::string error;
-        if (!openPart(*t, *wanted, error, parts)) {
-            cmd.pathResult.set_value(fail(error));
-            return;
-        }
-        requestedStop_.store(UINT64_MAX, std::memory_order_release);
+    if (!take_ && endedByRequest_) {
         endedByRequest_ = false;
-        t->startFrame = cmd.request.startFrame;
-        t->maxFrames = cmd.request.maxFrames;
-        const fs::path path = t->summary.path;
-        failed_ = false; // a take runs again; the error stays in lastError_ and diskErrors_
-        take_ = std::move(t);
-        publish();
-        cmd.pathResult.set_value(path);
+        cmd.summaryResult.set_value(lastSummary_);
         return;
     }
-    case Command::Kind::End: {
-        if (!take_ && endedByRequest_) {
-            endedByRequest_ = false;
-            cmd.summaryResult.set_value(lastSummary_);
-            return;
-        }
-        if (!take_) {
-            cmd.summaryResult.set_value(fail("not recording"));
-            return;
-        }
-        // Everything before the stop frame is written; without one, everything in the ring.
-        take_->stopFrame = std::min(take_->stopFrame,
-                                    cmd.stopFrame ? *cmd.stopFrame : nextJackFrame_ + ring_.readableFrames());
-        take_->endDeadline = Clock::now() + std::chrono::milliseconds(cmd.timeoutMs);
-        // finishTake() answers the command, now or once the remaining frames are written.
-        take_->ending = command;
-        pump();
-        if (!take_)
-            return;
-        if ((take_->started && nextJackFrame_ >= take_->stopFrame) ||
-            (!take_->started && take_->stopFrame <= take_->startFrame))
-            finishTake("");
+    if (!take_) {
+        cmd.summaryResult.set_value(fail("not recording"));
         return;
     }
-    case Command::Kind::Split: {
-        if (!take_) {
-            cmd.splitResult.set_value(fail("not recording"));
-            return;
-        }
-        pump(); // write everything up to now into the current part
-        if (!take_ || !rotate(*take_)) {
-            cmd.splitResult.set_value(fail("split failed: " + lastError_));
-            return;
-        }
-        publish();
-        const auto &files = take_->summary.files;
-        cmd.splitResult.set_value(SplitPaths{files.back(), files[files.size() - 2]});
+    // Everything before the stop frame is written; without one, everything in the ring.
+    take_->stopFrame = std::min(take_->stopFrame,
+                                cmd.stopFrame ? *cmd.stopFrame : nextJackFrame_ + ring_.readableFrames());
+    take_->endDeadline = Clock::now() + std::chrono::milliseconds(cmd.timeoutMs);
+    // finishTake() answers the command, now or once the remaining frames are written.
+    take_->ending = command;
+    pump();
+    if (!take_)
+        return;
+    if ((take_->started && nextJackFrame_ >= take_->stopFrame) ||
+        (!take_->started && take_->stopFrame <= take_->startFrame))
+        finishTake("");
+}
+
+void DiskWriter::splitTake(Command &cmd)
+{
+    if (!take_) {
+        cmd.splitResult.set_value(fail("not recording"));
         return;
     }
+    pump(); // write everything up to now into the current part
+    if (!take_ || !rotate(*take_)) {
+        cmd.splitResult.set_value(fail("split failed: " + lastError_));
+        return;
     }
+    publish();
+    const auto &files = take_->summary.files;
+    cmd.splitResult.set_value(SplitPaths{files.back(), files[files.size() - 2]});
 }
 
 void DiskWriter::publish()

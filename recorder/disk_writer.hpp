@@ -131,7 +131,14 @@ private:
     // Accumulates the peaks of frames that arrived in the ring since the last call.
     void meterArrivals();
     void execute(const std::shared_ptr<Command> &command);
-    void deliver(const float *data, std::size_t frames, std::uint64_t jackFrame);
+    void beginTake(Command &cmd);
+    void endTake(const std::shared_ptr<Command> &command);
+    void splitTake(Command &cmd);
+    // Writes frames (data null: silence for lost frames, of which the `uncertainFrames`
+    // after the gap may belong earlier) at `jackFrame` into the take, within its bounds.
+    void deliver(const float *data, std::size_t frames, std::uint64_t jackFrame, std::uint64_t uncertainFrames = 0);
+    // Frames the current part can still take; nullopt when the take had to end instead.
+    std::optional<std::uint64_t> roomInPart(Take &t);
     // Creates the next file of `take` as `wanted` (or a free name near it; `firstOfParts`:
     // as part 1 of such a name) and makes it current.
     bool openPart(Take &take, const std::filesystem::path &wanted, std::string &error, bool firstOfParts = false);
@@ -156,7 +163,6 @@ private:
     std::atomic<std::uint64_t> requestedStop_{UINT64_MAX};
     bool endedByRequest_ = false; // the take reached requestedStop_; its End command answers
     std::uint64_t totalGapFrames_ = 0;
-    std::uint64_t gapUncertain_ = 0; // of the gap being delivered (disk thread)
     std::uint64_t diskErrors_ = 0;
     std::string lastError_;
     bool failed_ = false;
