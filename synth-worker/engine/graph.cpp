@@ -63,6 +63,47 @@ std::size_t snapshotBytes(Module &module)
     return sizer.size();
 }
 
+// Which connections feed each node's audio inputs and parameters (indices into the patch's
+// audio and mod edges).
+struct Feeds {
+    std::vector<std::vector<std::vector<std::size_t>>> audio;           // node -> input -> edges
+    std::vector<std::map<std::uint32_t, std::vector<std::size_t>>> mods; // node -> param -> edges
+};
+
+Feeds feedsOf(const CompiledPatch &patch)
+{
+    Feeds f;
+    f.audio.resize(patch.nodes.size());
+    f.mods.resize(patch.nodes.size());
+    for (std::size_t i = 0; i < patch.nodes.size(); ++i)
+        f.audio[i].resize(patch.nodes[i].spec->inputs.size());
+    for (std::size_t e = 0; e < patch.audio.size(); ++e)
+        f.audio[patch.audio[e].toNode][patch.audio[e].toInput].push_back(e);
+    for (std::size_t e = 0; e < patch.mods.size(); ++e)
+        f.mods[patch.mods[e].toNode][patch.mods[e].toParam].push_back(e);
+    return f;
+}
+
+// An input fed by one connection at gain 1 reads its source's buffer directly; any other
+// connected input gets a buffer to sum into.
+bool summed(const CompiledPatch &patch, const std::vector<std::size_t> &edges)
+{
+    return edges.size() > 1 || (edges.size() == 1 && patch.audio[edges[0]].gain != 1.0f);
+}
+
+// Buffers the graph needs: every output, every summed input, every modulated parameter.
+std::size_t bufferCount(const CompiledPatch &patch, const Feeds &feeds)
+{
+    std::size_t buffers = 0;
+    for (std::size_t i = 0; i < patch.nodes.size(); ++i) {
+        buffers += patch.nodes[i].spec->outputs.size();
+        for (const auto &edges : feeds.audio[i])
+            buffers += summed(patch, edges) ? 1 : 0;
+        buffers += feeds.mods[i].size();
+    }
+    return buffers;
+}
+
 } // namespace
 
 struct Graph::Impl {
@@ -79,8 +120,48 @@ struct Graph::Impl {
     };
     std::vector<Node> nodes;
     std::vector<float> buffers; // every output, sum and modulation buffer, maxFrames each
+    std::size_t buffersTaken = 0;
     std::vector<std::byte> scratch;
     std::uint32_t maxFrames = 0;
+
+    // The next unused buffer of `buffers` (sized up front, so pointers never move).
+    float *takeBuffer() noexcept { return buffers.data() + (buffersTaken++) * maxFrames; }
+
+    // Points node i's inputs at their sources' buffers (or at a sum of them) and its
+    // modulated parameters at a sum of their sources. Nodes are in topological order, so
+    // every source buffer exists already.
+    void wire(std::size_t i, const CompiledPatch &patch, const Feeds &feeds)
+    {
+        Node &n = nodes[i];
+        n.in.assign(feeds.audio[i].size(), nullptr);
+        for (std::size_t input = 0; input < feeds.audio[i].size(); ++input) {
+            const auto &edges = feeds.audio[i][input];
+            if (edges.empty())
+                continue;
+            if (!summed(patch, edges)) {
+                const auto &edge = patch.audio[edges[0]];
+                n.in[input] = nodes[edge.fromNode].out[edge.fromOutput];
+                continue;
+            }
+            // Audio edges carry a gain from the connection's depth (1 unless given).
+            Sum sum{takeBuffer(), {}};
+            for (auto e : edges) {
+                const auto &edge = patch.audio[e];
+                sum.sources.emplace_back(nodes[edge.fromNode].out[edge.fromOutput], edge.gain);
+            }
+            n.in[input] = sum.dst;
+            n.sums.push_back(std::move(sum));
+        }
+        for (const auto &[param, edges] : feeds.mods[i]) {
+            Sum sum{takeBuffer(), {}};
+            for (auto e : edges) {
+                const auto &edge = patch.mods[e];
+                sum.sources.emplace_back(nodes[edge.fromNode].out[edge.fromOutput], edge.depth);
+            }
+            n.module->param(param).setModulation(sum.dst);
+            n.sums.push_back(std::move(sum));
+        }
+    }
 };
 
 Graph::~Graph() = default;
@@ -94,32 +175,9 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
     impl->maxFrames = maxFrames;
     const auto &nodes = graph->patch_.nodes;
 
-    // Count buffers first so the single allocation never moves.
-    std::size_t buffers = 0;
-    std::vector<std::vector<std::vector<std::size_t>>> audioIn(nodes.size()); // node -> input -> edges
-    std::vector<std::map<std::uint32_t, std::vector<std::size_t>>> modIn(nodes.size());
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        buffers += nodes[i].spec->outputs.size();
-        audioIn[i].resize(nodes[i].spec->inputs.size());
-    }
-    for (std::size_t e = 0; e < patch.audio.size(); ++e)
-        audioIn[patch.audio[e].toNode][patch.audio[e].toInput].push_back(e);
-    for (std::size_t e = 0; e < patch.mods.size(); ++e)
-        modIn[patch.mods[e].toNode][patch.mods[e].toParam].push_back(e);
-    // An input fed by one connection at gain 1 reads its source's buffer directly; any
-    // other connected input gets a buffer to sum into.
-    auto summed = [&](const std::vector<std::size_t> &edges) {
-        return edges.size() > 1 || (edges.size() == 1 && patch.audio[edges[0]].gain != 1.0f);
-    };
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        for (const auto &edges : audioIn[i])
-            buffers += summed(edges) ? 1 : 0;
-        buffers += modIn[i].size();
-    }
-    impl->buffers.assign(buffers * maxFrames, 0.0f);
-
-    std::size_t next = 0;
-    auto take = [&] { return impl->buffers.data() + (next++) * maxFrames; };
+    // Every buffer in one allocation, sized first so it never moves.
+    const Feeds feeds = feedsOf(patch);
+    impl->buffers.assign(bufferCount(patch, feeds) * maxFrames, 0.0f);
     impl->nodes.resize(nodes.size());
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         auto &n = impl->nodes[i];
@@ -129,41 +187,11 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
         n.module = std::move(*module);
         n.out.resize(nodes[i].spec->outputs.size());
         for (auto &o : n.out)
-            o = take();
+            o = impl->takeBuffer();
         n.stateBytes = snapshotBytes(*n.module);
     }
-    // Inputs: nodes are in topological order, so every source buffer already exists.
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        auto &n = impl->nodes[i];
-        n.in.assign(audioIn[i].size(), nullptr);
-        for (std::size_t input = 0; input < audioIn[i].size(); ++input) {
-            const auto &edges = audioIn[i][input];
-            if (edges.empty())
-                continue;
-            if (!summed(edges)) {
-                const auto &edge = patch.audio[edges[0]];
-                n.in[input] = impl->nodes[edge.fromNode].out[edge.fromOutput];
-                continue;
-            }
-            // Audio edges carry a gain from the connection's depth (1 unless given).
-            Impl::Sum sum{take(), {}};
-            for (auto e : edges) {
-                const auto &edge = patch.audio[e];
-                sum.sources.emplace_back(impl->nodes[edge.fromNode].out[edge.fromOutput], edge.gain);
-            }
-            n.in[input] = sum.dst;
-            n.sums.push_back(std::move(sum));
-        }
-        for (const auto &[param, edges] : modIn[i]) {
-            Impl::Sum sum{take(), {}};
-            for (auto e : edges) {
-                const auto &edge = patch.mods[e];
-                sum.sources.emplace_back(impl->nodes[edge.fromNode].out[edge.fromOutput], edge.depth);
-            }
-            n.module->param(param).setModulation(sum.dst);
-            n.sums.push_back(std::move(sum));
-        }
-    }
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        impl->wire(i, patch, feeds);
     std::size_t maxState = 0;
     for (const auto &n : impl->nodes)
         maxState = std::max(maxState, n.stateBytes);
