@@ -5,7 +5,12 @@ bundles; the SynthDefs it plays are loaded from that score with /d_recv. This mo
 both: SynthDef files in the SCgf version 2 format (as documented in SuperCollider's
 "Synth Definition File Format" help page) and the score.
 """
+import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from osc_wire import message as _message  # noqa: E402
 
 
 def _pstring(s):
@@ -66,28 +71,6 @@ class SynthDef:
 
 def synthdef_file(defs):
     return b"SCgf" + struct.pack(">ih", 2, len(defs)) + b"".join(d.bytes() for d in defs)
-
-
-def _pad(b):
-    return b + b"\0" * (4 - len(b) % 4)
-
-
-def _message(address, *args):
-    tags, data = ",", b""
-    for a in args:
-        if isinstance(a, bytes):
-            tags += "b"
-            data += struct.pack(">i", len(a)) + _pad(a) if len(a) % 4 else struct.pack(">i", len(a)) + a
-        elif isinstance(a, int):
-            tags += "i"
-            data += struct.pack(">i", a)
-        elif isinstance(a, float):
-            tags += "f"
-            data += struct.pack(">f", a)
-        else:
-            tags += "s"
-            data += _pad(a.encode())
-    return _pad(address.encode()) + _pad(tags.encode()) + data
 
 
 def _bundle(seconds, messages):

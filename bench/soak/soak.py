@@ -36,52 +36,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 
 # --- OSC ---------------------------------------------------------------------------------
 
-def _pad(b):
-    return b + b"\0" * (4 - len(b) % 4)
-
-
-def osc_message(address, *args):
-    tags, data = ",", b""
-    for a in args:
-        if isinstance(a, bool):
-            a = int(a)
-        if isinstance(a, int):
-            tags += "i"
-            data += struct.pack(">i", a)
-        elif isinstance(a, float):
-            tags += "f"
-            data += struct.pack(">f", a)
-        else:
-            tags += "s"
-            data += _pad(str(a).encode())
-    return _pad(address.encode()) + _pad(tags.encode()) + data
-
-
-def osc_parse(packet):
-    def string(at):
-        end = packet.index(b"\0", at)
-        return packet[at:end].decode(errors="replace"), (end + 4) & ~3
-    if packet.startswith(b"#bundle"):
-        return None, []
-    address, at = string(0)
-    if at >= len(packet):
-        return address, []
-    tags, at = string(at)
-    args = []
-    for t in tags[1:]:
-        if t == "i":
-            args.append(struct.unpack(">i", packet[at:at + 4])[0]); at += 4
-        elif t == "f":
-            args.append(struct.unpack(">f", packet[at:at + 4])[0]); at += 4
-        elif t == "h":
-            args.append(struct.unpack(">q", packet[at:at + 8])[0]); at += 8
-        elif t == "d":
-            args.append(struct.unpack(">d", packet[at:at + 8])[0]); at += 8
-        elif t == "s":
-            s, at = string(at); args.append(s)
-        elif t in "TFN":
-            args.append(t == "T")
-    return address, args
+sys.path.insert(0, os.path.join(HERE, ".."))
+from osc_wire import message as osc_message, parse as osc_parse  # noqa: E402
 
 
 class OscClient:
