@@ -256,8 +256,9 @@ TEST_F(LiveControl, BadInputIsAnsweredWithFailAndNeverDisturbsTheAudio)
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
     ASSERT_TRUE(rendered) << rendered.error();
-    const Comparison cmp = compareWithRender(cap, *rendered, origin);
-    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+    const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch
+                                       << " (" << cmp.declared << " cycle(s) differ as the journal declares)";
     EXPECT_GT(cmp.rms, 0.1);
     if (cmp.excused + cmp.captureGaps > 0)
         std::printf("NOTE: JACK skipped %zu capture cycle(s); %zu cycle(s) left over from skipped cycles\n",
@@ -337,8 +338,9 @@ TEST_F(LiveControl, AFutureBundleTakesEffectOnTheFrameItsTimetagNamesAndALateOne
     std::uint64_t renderOrigin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
     ASSERT_TRUE(rendered) << rendered.error();
-    const Comparison cmp = compareWithRender(cap, *rendered, renderOrigin);
-    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+    const Comparison cmp = compareWithRender(cap, *rendered, renderOrigin, journalDeclarations(journal));
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch
+                                       << " (" << cmp.declared << " cycle(s) differ as the journal declares)";
     // The render itself turns down at that frame and not before.
     const std::vector<float> &L = (*rendered)[0];
     ASSERT_GT(L.size(), std::size_t(frame + 48000));
@@ -413,8 +415,9 @@ TEST_F(LiveControl, ACommitAfterACommandScheduledAheadTakesEffectAfterItLiveAndI
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
     ASSERT_TRUE(rendered) << rendered.error();
-    const Comparison cmp = compareWithRender(cap, *rendered, origin);
-    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+    const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch
+                                       << " (" << cmp.declared << " cycle(s) differ as the journal declares)";
 }
 
 TEST_F(LiveControl, TimetagsTooFarAheadAndTooManyScheduledCommandsAreRefused)
