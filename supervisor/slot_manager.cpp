@@ -244,6 +244,53 @@ void SlotManager::reap()
     }
 }
 
+void SlotManager::verified(std::uint32_t s, std::uint64_t blocks)
+{
+    Slot &slot = slots_[s];
+    if (slot.state != SlotState::Verifying)
+        return;
+    enter(s, SlotState::Verified);
+    slot.quickFailures = 0;
+    slot.missing = false;
+    hadTimeline_ = true;
+    std::string restored;
+    if (slot.failing) {
+        lastRestoreMs_ = msSince(slot.failedAt);
+        maxRestoreMs_ = std::max(maxRestoreMs_, lastRestoreMs_);
+        slot.failing = false;
+        restored = log::cat(" (redundancy restored ", static_cast<int>(lastRestoreMs_), " ms after the failure)");
+    }
+    log::info("slot ", int(s), ": verified bit-identical after ", blocks, " blocks", restored);
+    notify_("worker_synced", log::cat(int(s), " ", slot.pid, " ", lastRestoreMs_));
+}
+
+void SlotManager::declare(const RtEvent &e)
+{
+    // In the journal, so a comparison of a recording with its render knows where the output
+    // is not the render's: silence, a block never played, a block perhaps played a cycle
+    // early.
+    const std::uint32_t period = segment_.geometry().periodFrames;
+    switch (e.type) {
+    case RtEvent::Type::GapEnd:
+        log::warn("output plays again at frame ", e.frame, " after ", e.value, " frames of silence");
+        timeline_.journalNote(
+            log::cat("gap: frames ", e.frame - e.value, " +", e.value, " (no slot had a usable block)"));
+        break;
+    case RtEvent::Type::Misplayed:
+        log::warn("JACK's clock was read a cycle ahead: the block at frame ", e.frame, " was not played");
+        timeline_.journalNote(
+            log::cat("not played: frames ", e.frame, " +", period, " (JACK's clock read a cycle ahead)"));
+        break;
+    case RtEvent::Type::Jumped:
+        // If this callback ran late and read the next cycle's time, the block went out one
+        // cycle early, where a recording has it.
+        timeline_.journalNote(log::cat("uncertain: frames ", e.frame, " +", period,
+                                       " (JACK's clock jumped: it may have gone out a cycle early)"));
+        break;
+    default: break;
+    }
+}
+
 void SlotManager::handleRtEvents()
 {
     RtEvent e;
@@ -284,43 +331,13 @@ void SlotManager::handleRtEvents()
         case RtEvent::Type::SyncMismatch:
             fail(e.slot, log::cat(reasonName(e.type), " at frame ", e.frame));
             break;
-        case RtEvent::Type::Verified: {
-            Slot &slot = slots_[e.slot];
-            if (slot.state != SlotState::Verifying)
-                break;
-            enter(e.slot, SlotState::Verified);
-            slot.quickFailures = 0;
-            slot.missing = false;
-            hadTimeline_ = true;
-            std::string restored;
-            if (slot.failing) {
-                lastRestoreMs_ = msSince(slot.failedAt);
-                maxRestoreMs_ = std::max(maxRestoreMs_, lastRestoreMs_);
-                slot.failing = false;
-                restored = log::cat(" (redundancy restored ", static_cast<int>(lastRestoreMs_), " ms after the failure)");
-            }
-            log::info("slot ", int(e.slot), ": verified bit-identical after ", e.value, " blocks", restored);
-            notify_("worker_synced", log::cat(int(e.slot), " ", slot.pid, " ", lastRestoreMs_));
+        case RtEvent::Type::Verified:
+            verified(e.slot, e.value);
             break;
-        }
-        case RtEvent::Type::GapEnd: {
-            const std::uint64_t start = e.frame - e.value;
-            log::warn("output plays again at frame ", e.frame, " after ", e.value, " frames of silence");
-            timeline_.journalNote(log::cat("gap: frames ", start, " +", e.value, " (no slot had a usable block)"));
-            break;
-        }
+        case RtEvent::Type::GapEnd:
         case RtEvent::Type::Misplayed:
-            // Declared in the journal, so a comparison of a recording with its render knows
-            // this block of the timeline never went out.
-            log::warn("JACK's clock was read a cycle ahead: the block at frame ", e.frame, " was not played");
-            timeline_.journalNote(log::cat("not played: frames ", e.frame, " +", segment_.geometry().periodFrames,
-                                           " (JACK's clock read a cycle ahead)"));
-            break;
         case RtEvent::Type::Jumped:
-            // Declared in the journal: if this callback ran late and read the next cycle's
-            // time, the block went out one cycle early, where a recording has it.
-            timeline_.journalNote(log::cat("uncertain: frames ", e.frame, " +", segment_.geometry().periodFrames,
-                                           " (JACK's clock jumped: it may have gone out a cycle early)"));
+            declare(e);
             break;
         case RtEvent::Type::Gap:
             log::error("no usable block from any slot at frame ", e.frame, ": output faded to silence");

@@ -83,6 +83,11 @@ private:
     void fail(std::uint32_t slot, const std::string &reason, pid_t pid);
     void reap();
     void handleRtEvents();
+    // A slot that matched the active one for `blocks` blocks in a row becomes verified.
+    void verified(std::uint32_t slot, std::uint64_t blocks);
+    // Writes what the output did instead of the render (gap, block not played, block perhaps
+    // played a cycle early) into the journal.
+    void declare(const RtEvent &e);
     // Moves one slot on: one function per state.
     void advance(std::uint32_t slot);
     // Fails a live slot whose worker is lost, hung or stuck, has not built a committed patch
