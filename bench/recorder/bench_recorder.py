@@ -6,7 +6,7 @@ lose no frame. Standard library only.
 usage: bench_recorder.py RECORDER RAMP_SOURCE [--seconds S] [--channels 2,32]
 Prints one line per run and exits non-zero if the 256-channel run lost frames.
 """
-import argparse, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import argparse, os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 def cpu_seconds(pid):
     """CPU time of all the process's threads, in seconds, to the nanosecond (the scheduler's
@@ -22,38 +22,8 @@ def cpu_seconds(pid):
     return total_ns / 1e9
 
 
-def osc_pad(b):
-    return b + b"\0" * (4 - len(b) % 4)
-
-
-def osc_message(address, *args):
-    tags, data = ",", b""
-    for a in args:
-        if isinstance(a, str):
-            tags += "s"; data += osc_pad(a.encode())
-        elif isinstance(a, float):
-            tags += "f"; data += struct.pack(">f", a)
-        else:
-            tags += "i"; data += struct.pack(">i", a)
-    return osc_pad(address.encode()) + osc_pad(tags.encode()) + data
-
-
-def osc_parse(packet):
-    end = packet.index(b"\0")
-    address = packet[:end].decode()
-    pos = (end + 4) & ~3
-    tend = packet.index(b"\0", pos)
-    tags = packet[pos + 1:tend].decode()
-    pos = (tend + 4) & ~3
-    args = []
-    for t in tags:
-        if t == "s":
-            e = packet.index(b"\0", pos); args.append(packet[pos:e].decode()); pos = (e + 4) & ~3
-        elif t in "if":
-            args.append(struct.unpack(">" + t, packet[pos:pos + 4])[0]); pos += 4
-        elif t in "hd":
-            args.append(struct.unpack(">q" if t == "h" else ">d", packet[pos:pos + 8])[0]); pos += 8
-    return address, args
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from osc_wire import message as osc_message, parse as osc_parse  # noqa: E402
 
 
 class Osc:
