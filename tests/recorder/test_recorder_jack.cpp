@@ -621,6 +621,39 @@ TEST_F(RecorderTest, CyclesJackSkipsBecomeSilenceExactlyWhereStatusAndSidecarSay
     EXPECT_EQ(std::get<std::string>(value("gaps")), statusList);
 }
 
+// The JACK server itself held off the CPU (SIGSTOP for 0.3 s, three times in one take): its
+// clock stands still meanwhile (the dummy driver resumes where it stopped), and every frame
+// of the take is the source's frame for that place, or silence the recorder reports as lost;
+// nothing shifted. The source is the reference: each sample carries its own frame.
+TEST_F(RecorderTest, AStarvedJackServerCostsOnlyReportedSilenceAndShiftsNoFrame)
+{
+    startRamp(2);
+    startRecorder();
+    ASSERT_TRUE(awaitConnected("chronus-recorder:in_2", 5000));
+    std::this_thread::sleep_for(50ms);
+    auto started = call("/record/start", {std::string("starved")});
+    ASSERT_EQ(started.address, "/done") << osc::toString(started);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(300ms);
+        ASSERT_EQ(kill(jack_.pid(), SIGSTOP), 0);
+        std::this_thread::sleep_for(300ms);
+        kill(jack_.pid(), SIGCONT);
+    }
+    std::this_thread::sleep_for(300ms);
+    auto stopped = call("/record/stop");
+    ASSERT_EQ(stopped.address, "/done") << osc::toString(stopped);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const fs::path path = *started.stringAt(1);
+    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
+    ASSERT_TRUE(r.opened);
+    EXPECT_GT(r.frames, 48000u) << r.describe();
+    // The starvation happened: the take holds at least 0.6 s less than the wall time.
+    EXPECT_LT(double(r.frames), (wall - 0.6) * 48000.0) << "wall " << wall << " s; " << r.describe();
+    EXPECT_EQ(r.mismatches, 0u) << r.describe();
+    EXPECT_EQ(std::int64_t(r.silentFrames), *stopped.intAt(3)) << r.describe();
+}
+
 TEST_F(RecorderTest, BadOptionsGiveOneErrorAndExitTwo)
 {
     const std::string exe = envOr("CHRONUS_RECORDER", "chronus-recorder");
