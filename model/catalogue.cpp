@@ -14,6 +14,7 @@
 #include "model/modules/oscillator.hpp"
 #include "model/modules/output.hpp"
 #include "model/modules/pan.hpp"
+#include "model/modules/poly.hpp"
 #include "model/modules/reverb.hpp"
 #include "model/modules/sequencer.hpp"
 #include "model/modules/sine.hpp"
@@ -47,6 +48,8 @@ constexpr ModuleSpec (*kSpecs[])() = {
     delay::spec,
     reverb::spec,
     limiter::spec,
+    poly::spec,
+    voice::spec,
 };
 
 } // namespace

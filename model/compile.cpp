@@ -1,5 +1,7 @@
 #include "model/compile.hpp"
 
+#include "model/modules/poly.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -75,13 +77,15 @@ struct Nodes {
     std::unordered_map<std::string_view, std::uint32_t> index;
 };
 
-// Phase 1: nodes in spec order (output appended unless declared) with their types.
-Expected<Nodes> resolveNodes(const PatchSpec &spec)
+// Phase 1: nodes in spec order (output appended unless declared, and in a voice template
+// the voice node too) with their types.
+Expected<Nodes> resolveNodes(const PatchSpec &spec, bool inTemplate)
 {
     Nodes nodes;
     nodes.list.reserve(spec.nodes.size() + 1);
     nodes.index.reserve(spec.nodes.size() + 1);
     bool outputDeclared = false;
+    bool voiceDeclared = false;
     for (const auto &n : spec.nodes) {
         if (!validId(n.id))
             return fail("node id '" + n.id + "' is not valid (use 1-64 letters, digits, '_' or '-')");
@@ -101,11 +105,24 @@ Expected<Nodes> resolveNodes(const PatchSpec &spec)
         } else if (type->type == "output") {
             return fail("node '" + n.id + "': there is one output node and its id is 'output'");
         }
-        nodes.list.push_back({n.id, type, {}, {}, {}});
+        if (type->type == "voice" || (inTemplate && n.id == voice::kId)) {
+            if (!inTemplate)
+                return fail("node '" + n.id + "': a 'voice' node exists only inside a poly's voice template");
+            if (type->type != "voice" || n.id != voice::kId)
+                return fail("node '" + n.id + "': the built-in voice node is 'voice' of type 'voice'");
+            voiceDeclared = true;
+        }
+        if (inTemplate && type->type == "poly")
+            return fail("node '" + n.id + "': a voice template cannot hold a poly");
+        nodes.list.push_back({n.id, type, {}, {}, {}, {}});
     }
     if (!outputDeclared) {
         nodes.index[kOutputId] = static_cast<std::uint32_t>(nodes.list.size());
-        nodes.list.push_back({std::string(kOutputId), findModule("output"), {}, {}, {}});
+        nodes.list.push_back({std::string(kOutputId), findModule("output"), {}, {}, {}, {}});
+    }
+    if (inTemplate && !voiceDeclared) {
+        nodes.index[voice::kId] = static_cast<std::uint32_t>(nodes.list.size());
+        nodes.list.push_back({std::string(voice::kId), findModule("voice"), {}, {}, {}, {}});
     }
     return nodes;
 }
@@ -121,7 +138,7 @@ Expected<void> setParameters(const PatchSpec &spec, std::vector<Node> &nodes)
             node.paramValues.push_back(p.def);
         node.textValues.resize(type.textParams.size());
         node.textSet.assign(type.textParams.size(), false);
-        // nodes[i] came from spec.nodes[i]; only an appended output has no source.
+        // nodes[i] came from spec.nodes[i]; only an appended output or voice has no source.
         if (i >= spec.nodes.size())
             continue;
         for (const auto &[name, value] : spec.nodes[i].params) {
@@ -203,9 +220,22 @@ Expected<void> connectOne(const PatchSpec::Connection &c, const Nodes &nodes, Co
         return fail(where + "module '" + toType.type + "' has no input or parameter '" + std::string(toPort) +
                     "' (inputs: " + portNames(toType.inputs) + "; parameters: " + paramNames(toType) + ")");
     }
-    if (toType.mainInputs == 0)
+    if (toType.mainInputs == 0) {
+        // "seq -> poly": every output of the source into the input of the same name.
+        bool any = false;
+        if (fromPort.empty()) {
+            for (std::uint32_t o = 0; o < fromType.outputs.size(); ++o) {
+                if (const int i = toType.findInput(fromType.outputs[o].name); i >= 0) {
+                    out.audio.push_back({from, o, to, static_cast<std::uint32_t>(i), depth});
+                    any = true;
+                }
+            }
+        }
+        if (any)
+            return {};
         return fail(where + "module '" + toType.type + "' has no audio input; name an input (" +
                     portNames(toType.inputs) + ") or a parameter");
+    }
     const std::uint32_t m = toType.mainInputs;
     const std::size_t k = outs.size();
     if (k == 1) {
@@ -327,9 +357,68 @@ int CompiledPatch::findNode(std::string_view id) const
     return at != byId.end() && nodes[*at].id == id ? static_cast<int>(*at) : -1;
 }
 
-Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
+namespace {
+
+Expected<CompiledPatch> compileSpec(const PatchSpec &spec, std::uint32_t generation, bool inTemplate);
+
+// Whether any edge leaves node `from` at one of `outputs`.
+bool reads(const CompiledPatch &patch, std::uint32_t from, std::initializer_list<std::uint32_t> outputs)
 {
-    auto nodes = resolveNodes(spec);
+    auto leaves = [&](std::uint32_t node, std::uint32_t output) {
+        return node == from && std::find(outputs.begin(), outputs.end(), output) != outputs.end();
+    };
+    return std::any_of(patch.audio.begin(), patch.audio.end(),
+                       [&](const auto &e) { return leaves(e.fromNode, e.fromOutput); }) ||
+           std::any_of(patch.mods.begin(), patch.mods.end(),
+                       [&](const auto &e) { return leaves(e.fromNode, e.fromOutput); });
+}
+
+// Phase 6: each poly's voice template, compiled and checked to play notes.
+Expected<void> compileTemplates(const PatchSpec &spec, CompiledPatch &out)
+{
+    for (auto &node : out.nodes) {
+        if (node.spec->type != "poly")
+            continue;
+        const PatchSpec::Node *source = spec.findNode(node.id);
+        const std::string where = "node '" + node.id + "': voice template: ";
+        auto voice = compileSpec(source ? voiceTemplateOf(*source) : voiceTemplateOf({}), 0, true);
+        if (!voice)
+            return fail(where + voice.error());
+        const auto v = static_cast<std::uint32_t>(voice->findNode(voice::kId));
+        if (!reads(*voice, v, {voice::GateOut}))
+            return fail(where + "nothing reads voice.gate, so no note would start or end (e.g. voice.gate -> env.gate)");
+        if (!reads(*voice, v, {voice::PitchOut, voice::NoteOut}))
+            return fail(where + "nothing reads voice.pitch or voice.note, so every note would sound alike "
+                                "(e.g. voice.pitch -> osc.freq)");
+        node.voice = std::make_shared<const CompiledPatch>(std::move(*voice));
+    }
+    return {};
+}
+
+// Phase 7: MIDI binds name polys, maps name parameters.
+Expected<void> checkMidi(const PatchSpec &spec, const CompiledPatch &out)
+{
+    for (const auto &b : spec.midiBinds) {
+        const int n = out.findNode(b.poly);
+        if (n < 0 || out.nodes[n].spec->type != "poly")
+            return fail("midi bind: '" + b.poly + "' is not a poly node");
+    }
+    for (const auto &m : spec.midiMaps) {
+        const auto dot = m.to.find('.');
+        if (dot == std::string::npos)
+            return fail("midi map cc " + std::to_string(m.cc) + ": '" + m.to + "' is not node.param");
+        auto ref = resolveParam(out, std::string_view(m.to).substr(0, dot), std::string_view(m.to).substr(dot + 1));
+        if (!ref)
+            return fail("midi map cc " + std::to_string(m.cc) + ": " + ref.error());
+        if (!std::isfinite(m.min) || !std::isfinite(m.max))
+            return fail("midi map cc " + std::to_string(m.cc) + ": min and max must be finite");
+    }
+    return {};
+}
+
+Expected<CompiledPatch> compileSpec(const PatchSpec &spec, std::uint32_t generation, bool inTemplate)
+{
+    auto nodes = resolveNodes(spec, inTemplate);
     if (!nodes)
         return fail(nodes.error());
     if (auto set = setParameters(spec, nodes->list); !set)
@@ -344,7 +433,56 @@ Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
     arrange(out, std::move(nodes->list), *order, outputNode);
     out.spec = spec;
     out.generation = generation;
+    if (auto templates = compileTemplates(spec, out); !templates)
+        return fail(templates.error());
+    if (auto midi = checkMidi(spec, out); !midi)
+        return fail(midi.error());
     return out;
+}
+
+} // namespace
+
+const PatchSpec &voiceTemplateOf(const PatchSpec::Node &node)
+{
+    if (node.voice)
+        return *node.voice;
+    static const PatchSpec fallback = [] {
+        auto parsed = PatchSpec::fromJson(poly::kDefaultTemplate);
+        return parsed ? *parsed : PatchSpec{};
+    }();
+    return fallback;
+}
+
+Expected<ParamRef> resolveParam(const CompiledPatch &patch, std::string_view nodeId, std::string_view param)
+{
+    const int n = patch.findNode(nodeId);
+    if (n < 0)
+        return fail("no node '" + std::string(nodeId) + "'");
+    const auto &node = patch.nodes[n];
+    ParamRef ref;
+    ref.node = static_cast<std::uint32_t>(n);
+    const CompiledPatch::Node *owner = &node;
+    if (const auto dot = param.find('.'); dot != std::string_view::npos && node.voice) {
+        const std::string_view inner = param.substr(0, dot);
+        const int v = node.voice->findNode(inner);
+        if (v < 0 || inner == voice::kId || inner == kOutputId)
+            return fail("poly '" + node.id + "' has no template node '" + std::string(inner) + "'");
+        ref.voiceNode = v;
+        owner = &node.voice->nodes[v];
+        param = param.substr(dot + 1);
+    }
+    const int p = owner->spec->findParam(param);
+    if (p < 0)
+        return fail("node '" + owner->id + "' (" + owner->spec->type + ") has no parameter '" + std::string(param) +
+                    "' (parameters: " + paramNames(*owner->spec) + ")");
+    ref.param = static_cast<std::uint16_t>(p);
+    ref.spec = &owner->spec->params[p];
+    return ref;
+}
+
+Expected<CompiledPatch> compile(const PatchSpec &spec, std::uint32_t generation)
+{
+    return compileSpec(spec, generation, false);
 }
 
 } // namespace chronus::model

@@ -8,6 +8,7 @@
 #include "model/patch.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@ struct CompiledPatch {
         std::vector<float> paramValues;                      // per spec param, validated
         std::vector<std::vector<float>> textValues;          // per spec text param
         std::vector<bool> textSet;                           // whether the spec gave it
+        std::shared_ptr<const CompiledPatch> voice;          // a poly's voice template, compiled
     };
     struct AudioEdge {
         std::uint32_t fromNode, fromOutput, toNode, toInput;
@@ -41,6 +43,18 @@ struct CompiledPatch {
     // Index of a node by id in `nodes`, or -1. O(log n), no allocation.
     int findNode(std::string_view id) const;
 };
+
+// A number parameter by path: "cutoff" of a node, or "filter.cutoff" of a poly's template.
+struct ParamRef {
+    std::uint32_t node = 0;  // in the patch
+    int voiceNode = -1;      // in the poly's template, or -1
+    std::uint16_t param = 0; // in the owner's spec
+    const ParamSpec *spec = nullptr;
+};
+Expected<ParamRef> resolveParam(const CompiledPatch &patch, std::string_view nodeId, std::string_view param);
+
+// The voice template a poly node plays: its own, or the default one.
+const PatchSpec &voiceTemplateOf(const PatchSpec::Node &node);
 
 // Validates and resolves a spec. Errors name the culprit: "node 'f1': unknown module type
 // 'filtr'", "connection osc1 -> f1.cutof: module 'biquad_filter' has no input or parameter

@@ -14,6 +14,18 @@ enum class EventType : std::uint8_t {
     // The patch of `generation`, prepared (built) ahead, goes live at this frame; `node`
     // carries the crossfade length in frames. Every later event of that generation follows it.
     Activate = 4,
+    // Events for a poly node (model/modules/poly.hpp); the poly allocates the voice itself, so
+    // the same events give the same voices in every engine.
+    NoteOn = 5,      // value: MIDI pitch (fractional for microtones), value2: velocity in (0, 1];
+                     // noteDurationUs(): released after this long (0: held until NoteOff)
+    NoteOff = 6,     // value: MIDI pitch; releases the oldest voice holding it
+    NotesOff = 7,    // releases every voice (tails ring on)
+    VoicesCut = 8,   // silences every voice within a few milliseconds (panic, all sound off)
+    Sustain = 9,     // value >= 0.5: pedal down (releases wait until it goes up)
+    Bend = 10,       // value: pitch bend in -1..1 of the poly's bend range
+    Pressure = 11,   // value: aftertouch 0..1; for every voice, or (value2 >= 0) the voice of
+                     // MIDI pitch value2 only
+    VoiceParam = 12, // parameter `param` of template node `element` in every voice = value
 };
 
 // The `element` of a SetElement event that sets how many elements are valid.
@@ -31,8 +43,20 @@ struct Event {
     EventType type = EventType::SetParam;
     std::uint8_t reserved[3] = {};
     float value = 0.0f;
+    float value2 = 0.0f;
 };
 static_assert(std::is_trivially_copyable_v<Event>);
 static_assert(sizeof(Event) == 32);
+
+// A NoteOn's duration in microseconds travels in `param` (high half) and `element` (low).
+inline void setNoteDurationUs(Event &e, std::uint32_t us) noexcept
+{
+    e.param = static_cast<std::uint16_t>(us >> 16);
+    e.element = static_cast<std::uint16_t>(us & 0xFFFFu);
+}
+inline std::uint32_t noteDurationUs(const Event &e) noexcept
+{
+    return (std::uint32_t{e.param} << 16) | e.element;
+}
 
 } // namespace chronus::model

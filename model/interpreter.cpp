@@ -1,5 +1,7 @@
 #include "model/interpreter.hpp"
 
+#include "model/modules/poly.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -202,6 +204,8 @@ Expected<Outcome> Interpreter::setParam(std::string_view nodeId, std::string_vie
     const ModuleSpec &type = *live_->nodes[node].spec;
     const int p = type.findParam(param);
     const int t = p < 0 ? type.findTextParam(param) : -1;
+    if (p < 0 && t < 0 && live_->nodes[node].voice && param.find('.') != std::string::npos)
+        return voiceParam(nodeId, param, args, firstArg);
     if (p < 0 && t < 0) {
         std::string names;
         for (const auto &ps : type.params)
@@ -225,6 +229,50 @@ Expected<Outcome> Interpreter::setParam(std::string_view nodeId, std::string_vie
         ln->set(param, *stored);
     if (pendingNode && findModule(pendingNode->type) == &type)
         pendingNode->set(param, *stored);
+    if (type.type == "poly" && p == poly::Voices && out.events.back().value > live_->nodes[node].paramValues[p])
+        out.warning = "this poly was built with " + floatText(live_->nodes[node].paramValues[p]) +
+                      " voices; more take effect at the next /patch/commit";
+    return out;
+}
+
+namespace {
+
+// Node `nodeId`'s template with parameter `param` of template node `inner` set to `value`
+// (the node's template is copied: specs share templates).
+void setTemplateParam(PatchSpec::Node &node, std::string_view inner, const std::string &param, ParamValue value)
+{
+    auto voice = std::make_shared<PatchSpec>(voiceTemplateOf(node));
+    if (auto *n = voice->findNode(inner))
+        n->set(param, std::move(value));
+    node.voice = std::move(voice);
+}
+
+} // namespace
+
+Expected<Outcome> Interpreter::voiceParam(std::string_view polyId, std::string_view path, const std::vector<Arg> &args,
+                                          std::size_t firstArg)
+{
+    auto ref = resolveParam(*live_, polyId, path);
+    if (!ref)
+        return fail(ref.error());
+    const std::string_view inner = path.substr(0, path.find('.'));
+    const std::string param(path.substr(path.find('.') + 1));
+    Event target;
+    target.generation = live_->generation;
+    target.node = ref->node;
+    Outcome out;
+    auto stored = numberEvent(*ref->spec, param, target, args, firstArg, out);
+    if (!stored)
+        return fail(stored.error());
+    out.events.back().type = EventType::VoiceParam;
+    out.events.back().element = static_cast<std::uint16_t>(ref->voiceNode);
+    out.events.back().param = ref->param;
+    out.reply.front() = std::string(path);
+    auto *ln = liveSpec_.findNode(polyId);
+    if (ln)
+        setTemplateParam(*ln, inner, param, *stored);
+    if (auto *pn = pending_.findNode(polyId); pn && ln && pn->type == ln->type)
+        setTemplateParam(*pn, inner, param, *stored);
     return out;
 }
 
@@ -315,6 +363,12 @@ Expected<Outcome> Interpreter::handle(std::string_view address, const std::vecto
         {"/patch/commit", &Interpreter::commitPending},
         {"/patch/load", &Interpreter::loadPatch},
         {"/patch/dump", &Interpreter::dump},
+        {"/note_off/", &Interpreter::noteOff},
+        {"/notes_off/", &Interpreter::notesOff},
+        {"/notes_off", &Interpreter::notesOff},
+        {"/note/", &Interpreter::note},
+        {"/panic", &Interpreter::panic},
+        {"/midi/", &Interpreter::midi},
     };
     for (const auto &[route, handler] : routes) {
         if (route.ends_with('/') ? address.starts_with(route) : address == route)
@@ -424,6 +478,8 @@ Expected<Outcome> Interpreter::deleteNode(std::string_view, const std::vector<Ar
     auto touches = [&](const std::string &endpoint) { return endpoint == *id || endpoint.rfind(*id + ".", 0) == 0; };
     std::erase_if(candidate.connections,
                   [&](const PatchSpec::Connection &c) { return touches(c.from) || touches(c.to); });
+    std::erase_if(candidate.midiBinds, [&](const PatchSpec::MidiBind &b) { return b.poly == *id; });
+    std::erase_if(candidate.midiMaps, [&](const PatchSpec::MidiMap &m) { return touches(m.to); });
     return edit(std::move(candidate), {*id});
 }
 

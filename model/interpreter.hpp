@@ -67,6 +67,30 @@ private:
     Expected<Outcome> loadPatch(std::string_view, const std::vector<Arg> &args);
     Expected<Outcome> dump(std::string_view, const std::vector<Arg> &args);
 
+    // Playing (model/play.cpp): notes into polys, panic, MIDI in, binds and controller maps.
+    Expected<Outcome> note(std::string_view poly, const std::vector<Arg> &args);
+    Expected<Outcome> noteOff(std::string_view poly, const std::vector<Arg> &args);
+    Expected<Outcome> notesOff(std::string_view poly, const std::vector<Arg> &args);
+    Expected<Outcome> panic(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> midi(std::string_view verb, const std::vector<Arg> &args);
+    Expected<Outcome> midiIn(const std::vector<Arg> &args);
+    Expected<Outcome> midiBind(const std::vector<Arg> &args);
+    Expected<Outcome> midiMap(const std::vector<Arg> &args);
+    Expected<Outcome> midiUnmap(const std::vector<Arg> &args);
+    Expected<Outcome> midiControl(int channel, int cc, int value);
+    // The live poly named `id` (its index), or an error naming what it is instead.
+    Expected<std::uint32_t> livePoly(std::string_view id) const;
+    // Polys that listen to MIDI channel `channel` (1..16).
+    std::vector<std::uint32_t> polysOnChannel(int channel) const;
+    // An event of `type` for every poly in `polys`.
+    Outcome polyEvents(const std::vector<std::uint32_t> &polys, EventType type, float value = 0.0f,
+                       float value2 = 0.0f) const;
+    // Sets parameter `param` ("node.param") of poly `polyId`'s template in every voice.
+    Expected<Outcome> voiceParam(std::string_view polyId, std::string_view param, const std::vector<Arg> &args,
+                                 std::size_t firstArg);
+    // Replaces the MIDI binds and maps of both the live and the pending patch.
+    void setMidi(std::vector<PatchSpec::MidiBind> binds, std::vector<PatchSpec::MidiMap> maps);
+
     // Adds (connect) or removes a connection in the pending patch.
     Expected<Outcome> editConnection(bool connect, const std::vector<Arg> &args);
     // Compiles pending as the next generation and makes it live.
@@ -81,6 +105,7 @@ private:
     PatchSpec liveSpec_; // live patch with parameter values as last set
     PatchSpec pending_;
     bool dirty_ = false;
+    std::string learning_; // /midi/learn: the next controller moved maps to this "node.param"
 };
 
 // Renders an argument as text (for errors and scripts).

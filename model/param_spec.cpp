@@ -1,6 +1,7 @@
 #include "model/param_spec.hpp"
 
 #include "common/parse.hpp"
+#include "model/pitch.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -78,6 +79,16 @@ Expected<float> ParamSpec::fromText(std::string_view text, bool *clamped) const
     }
     if (double number = 0; parseWhole(text, number))
         return fromNumber(number, clamped);
+    if (unit == "Hz") {
+        // Where a musician would write a note: "C4" is 261.63 Hz (plain numbers stay Hz).
+        if (auto note = parseNoteName(text)) {
+            if (!*note)
+                return fail("parameter '" + name + "': " + note->error());
+            return fromNumber(midiToHz(**note), clamped);
+        }
+        return fail("parameter '" + name + "' needs a number (Hz) or a note name (C4, F#3, Bb2), not '" +
+                    std::string(text) + "'");
+    }
     if (type == ParamType::Enum) {
         std::string names;
         for (std::size_t i = 0; i < choices.size(); ++i)

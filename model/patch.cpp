@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 namespace chronus::model {
 
@@ -65,6 +67,11 @@ void PatchSpec::canonicalize()
         node.params.clear();
         for (auto &[name, value] : given)
             node.set(name, std::move(value));
+        if (node.voice) {
+            auto voice = std::make_shared<PatchSpec>(*node.voice);
+            voice->canonicalize();
+            node.voice = std::move(voice);
+        }
     }
 }
 
@@ -81,11 +88,15 @@ const PatchSpec::Node *PatchSpec::findNode(std::string_view id) const
     return const_cast<PatchSpec *>(this)->findNode(id);
 }
 
-std::string PatchSpec::toJson(int indent) const
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+json toJsonValue(const PatchSpec &spec)
 {
     json doc;
     doc["nodes"] = json::array();
-    for (const auto &node : nodes) {
+    for (const auto &node : spec.nodes) {
         json params = json::object();
         for (const auto &[name, value] : node.params) {
             if (const double *number = std::get_if<double>(&value))
@@ -93,27 +104,115 @@ std::string PatchSpec::toJson(int indent) const
             else
                 params[name] = std::get<std::string>(value);
         }
-        doc["nodes"].push_back({{"id", node.id}, {"type", node.type}, {"params", params}});
+        json n = {{"id", node.id}, {"type", node.type}, {"params", params}};
+        if (node.voice)
+            n["voice"] = toJsonValue(*node.voice);
+        doc["nodes"].push_back(std::move(n));
     }
     doc["connections"] = json::array();
-    for (const auto &c : connections) {
+    for (const auto &c : spec.connections) {
         json edge = {{"from", c.from}, {"to", c.to}};
         if (c.depth != 1.0)
             edge["depth"] = c.depth;
         doc["connections"].push_back(edge);
     }
-    return doc.dump(indent);
+    if (!spec.midiBinds.empty() || !spec.midiMaps.empty()) {
+        json midi = json::object();
+        json bind = json::object();
+        for (const auto &b : spec.midiBinds)
+            bind[b.poly] = b.channel == 0 ? json("all") : b.channel < 0 ? json("none") : json(b.channel);
+        json maps = json::array();
+        for (const auto &m : spec.midiMaps)
+            maps.push_back({{"cc", m.cc}, {"to", m.to}, {"min", m.min}, {"max", m.max}});
+        midi["bind"] = std::move(bind);
+        midi["maps"] = std::move(maps);
+        doc["midi"] = std::move(midi);
+    }
+    return doc;
 }
 
-Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
+Expected<PatchSpec> fromJsonValue(const OrderedJson &doc, std::string_view baseDir, int depth);
+
+// A node's "voice": a template inline, as JSON text, or in a file.
+Expected<std::shared_ptr<const PatchSpec>> voiceTemplate(const std::string &id, const OrderedJson &value,
+                                                         std::string_view baseDir, int depth)
 {
-    // Parsed keeping the file's key order: of two names for one parameter the later wins.
-    nlohmann::ordered_json doc;
-    try {
-        doc = nlohmann::ordered_json::parse(text);
-    } catch (const json::parse_error &e) {
-        return fail("patch is not valid JSON: " + parseErrorText(text, e));
+    const std::string where = "node '" + id + "': voice template";
+    if (depth > 0)
+        return fail(where + ": a template cannot hold another poly's template");
+    OrderedJson doc = value;
+    if (value.is_string()) {
+        const std::string source = value.get<std::string>();
+        std::string text = source;
+        if (source.empty() || source.front() != '{') {
+            std::string path = source;
+            if (!baseDir.empty() && !source.starts_with('/'))
+                path = std::string(baseDir) + "/" + source;
+            std::ifstream in(path);
+            if (!in)
+                return fail(where + ": cannot read file '" + path + "'");
+            std::ostringstream all;
+            all << in.rdbuf();
+            text = all.str();
+        }
+        try {
+            doc = OrderedJson::parse(text);
+        } catch (const json::parse_error &e) {
+            return fail(where + " is not valid JSON: " + parseErrorText(text, e));
+        }
     }
+    if (!doc.is_object())
+        return fail(where + " must be a patch (an object with \"nodes\" and \"connections\") or a file name");
+    auto spec = fromJsonValue(doc, baseDir, depth + 1);
+    if (!spec)
+        return fail(where + ": " + spec.error());
+    return std::make_shared<const PatchSpec>(std::move(*spec));
+}
+
+Expected<void> midiFromJson(const OrderedJson &midi, PatchSpec &spec)
+{
+    if (!midi.is_object())
+        return fail("patch \"midi\" must be an object with \"bind\" and \"maps\"");
+    if (midi.contains("bind")) {
+        if (!midi["bind"].is_object())
+            return fail("patch \"midi\".\"bind\" must be an object: {\"poly\": \"all\" or 1..16}");
+        for (const auto &[poly, channel] : midi["bind"].items()) {
+            int ch = -2;
+            if (channel.is_string() && channel.get<std::string>() == "all")
+                ch = 0;
+            else if (channel.is_string() && channel.get<std::string>() == "none")
+                ch = -1;
+            else if (channel.is_number_integer() && channel.get<int>() >= 1)
+                ch = channel.get<int>();
+            if (ch < -1 || ch > 16)
+                return fail("midi bind '" + poly + "': channel must be \"all\", \"none\" or 1..16");
+            spec.midiBinds.push_back({poly, ch});
+        }
+    }
+    if (midi.contains("maps")) {
+        if (!midi["maps"].is_array())
+            return fail("patch \"midi\".\"maps\" must be an array");
+        for (const auto &m : midi["maps"]) {
+            if (!m.is_object() || !m.contains("cc") || !m["cc"].is_number_integer() || !m.contains("to") ||
+                !m["to"].is_string())
+                return fail("a midi map needs \"cc\" (0..127) and \"to\" (node.param)");
+            PatchSpec::MidiMap map;
+            map.cc = m["cc"].get<int>();
+            map.to = m["to"].get<std::string>();
+            if (map.cc < 0 || map.cc > 127)
+                return fail("midi map to '" + map.to + "': cc must be 0..127");
+            if (m.contains("min") && m["min"].is_number())
+                map.min = m["min"].get<double>();
+            if (m.contains("max") && m["max"].is_number())
+                map.max = m["max"].get<double>();
+            spec.midiMaps.push_back(std::move(map));
+        }
+    }
+    return {};
+}
+
+Expected<PatchSpec> fromJsonValue(const OrderedJson &doc, std::string_view baseDir, int depth)
+{
     if (!doc.is_object())
         return fail("patch must be a JSON object with \"nodes\" and \"connections\"");
 
@@ -127,7 +226,7 @@ Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
             if (!n.is_object() || !n.contains("id") || !n["id"].is_string() || !n.contains("type") ||
                 !n["type"].is_string())
                 return fail(where + " needs string fields \"id\" and \"type\"");
-            Node node;
+            PatchSpec::Node node;
             node.id = n["id"].get<std::string>();
             node.type = n["type"].get<std::string>();
             if (n.contains("params")) {
@@ -144,6 +243,12 @@ Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
                         return fail("node '" + node.id + "': parameter '" + name + "' must be a number or a string");
                 }
             }
+            if (n.contains("voice")) {
+                auto voice = voiceTemplate(node.id, n["voice"], baseDir, depth);
+                if (!voice)
+                    return fail(voice.error());
+                node.voice = std::move(*voice);
+            }
             spec.nodes.push_back(std::move(node));
         }
     }
@@ -153,7 +258,7 @@ Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
         std::size_t index = 0;
         for (const auto &c : doc["connections"]) {
             const std::string where = "connection #" + std::to_string(index++);
-            Connection edge;
+            PatchSpec::Connection edge;
             if (c.is_array() && c.size() >= 2 && c[0].is_string() && c[1].is_string()) {
                 edge.from = c[0].get<std::string>();
                 edge.to = c[1].get<std::string>();
@@ -174,7 +279,26 @@ Expected<PatchSpec> PatchSpec::fromJson(std::string_view text)
             spec.connections.push_back(std::move(edge));
         }
     }
+    if (doc.contains("midi"))
+        if (auto midi = midiFromJson(doc["midi"], spec); !midi)
+            return fail(midi.error());
     return spec;
+}
+
+} // namespace
+
+std::string PatchSpec::toJson(int indent) const { return toJsonValue(*this).dump(indent); }
+
+Expected<PatchSpec> PatchSpec::fromJson(std::string_view text, std::string_view baseDir)
+{
+    // Parsed keeping the file's key order: of two names for one parameter the later wins.
+    OrderedJson doc;
+    try {
+        doc = OrderedJson::parse(text);
+    } catch (const json::parse_error &e) {
+        return fail("patch is not valid JSON: " + parseErrorText(text, e));
+    }
+    return fromJsonValue(doc, baseDir, 0);
 }
 
 } // namespace chronus::model

@@ -7,6 +7,7 @@
 #include "common/expected.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -23,6 +24,8 @@ struct PatchSpec {
         std::string id;
         std::string type;
         std::vector<std::pair<std::string, ParamValue>> params; // in the order given
+        // A poly's voice template (a patch of its own, JSON key "voice"); null: the default.
+        std::shared_ptr<const PatchSpec> voice;
         // Sets or replaces one parameter value, stored under the parameter's canonical name
         // (an alias replaces a value given under any name of the same parameter). Names
         // of unknown types or parameters are kept as given, for compile() to report.
@@ -35,8 +38,26 @@ struct PatchSpec {
         bool operator==(const Connection &) const = default;
     };
 
+    // A MIDI controller mapped to a parameter (/midi/map): value min + cc/127 (max - min),
+    // on an exponential scale for parameters in Hz.
+    struct MidiMap {
+        int cc = 0;           // 0..127
+        std::string to;       // "node.param" or "poly.node.param" (a template parameter)
+        double min = 0.0, max = 1.0;
+        bool operator==(const MidiMap &) const = default;
+    };
+    // Which MIDI channel a poly listens to (/midi/bind): 0 every channel, 1..16 one channel, -1 none.
+    // A poly not listed listens to every channel.
+    struct MidiBind {
+        std::string poly;
+        int channel = 0;
+        bool operator==(const MidiBind &) const = default;
+    };
+
     std::vector<Node> nodes; // the implicit `output` node is not listed
     std::vector<Connection> connections;
+    std::vector<MidiBind> midiBinds; // JSON: "midi": {"bind": {...}, "maps": [...]}
+    std::vector<MidiMap> midiMaps;
 
     // Stores every parameter under its canonical name, the later of two values given for one
     // parameter winning (fromJson() and Node::set() already do; this is for specs built in code).
@@ -45,12 +66,14 @@ struct PatchSpec {
     Node *findNode(std::string_view id);
     const Node *findNode(std::string_view id) const;
 
-    // JSON text: {"nodes":[{"id","type","params":{}}], "connections":[{"from","to","depth"}]}.
+    // JSON text: {"nodes":[{"id","type","params":{},"voice":{...}}], "connections":[{"from","to",
+    // "depth"}], "midi":{"bind":{"poly":"all"|1..16},"maps":[{"cc","to","min","max"}]}}.
     std::string toJson(int indent = 2) const;
     // Parses JSON text; errors name the offending element, or for text that is not JSON
     // the place: "patch is not valid JSON: line 3, column 7: ...". Does not check types or
-    // ports (compile() does).
-    static Expected<PatchSpec> fromJson(std::string_view text);
+    // ports (compile() does). A "voice" given as a file name is read (relative to `baseDir`
+    // when not absolute) and kept inline.
+    static Expected<PatchSpec> fromJson(std::string_view text, std::string_view baseDir = {});
 };
 
 } // namespace chronus::model

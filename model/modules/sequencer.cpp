@@ -1,5 +1,7 @@
 #include "model/modules/sequencer.hpp"
 
+#include "model/pitch.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -58,29 +60,13 @@ Expected<std::vector<float>> parsePattern(std::string_view text)
     return values;
 }
 
-double midiToHz(double note) { return 440.0 * std::exp2((note - 69.0) / 12.0); }
-
 Expected<float> parseNote(std::string_view token)
 {
     const std::string quoted = "note '" + std::string(token) + "'";
-    static constexpr int kPitchClass[7] = {9, 11, 0, 2, 4, 5, 7}; // A B C D E F G
-    const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(token[0])));
-    if (first >= 'A' && first <= 'G') {
-        int semitone = kPitchClass[first - 'A'];
-        std::size_t i = 1;
-        if (i < token.size() && token[i] == '#')
-            ++semitone, ++i;
-        else if (i < token.size() && token[i] == 'b')
-            --semitone, ++i;
-        int octave = 0;
-        const char *end = token.data() + token.size();
-        auto [ptr, ec] = std::from_chars(token.data() + i, end, octave);
-        if (i == token.size() || ec != std::errc() || ptr != end)
-            return fail(quoted + ": a note name needs a letter A-G, optional # or b, and an octave (e.g. C4, F#3, Bb2)");
-        const double midi = 12.0 * (octave + 1) + semitone;
-        if (midi < 0.0 || midi > 135.0)
-            return fail(quoted + " is out of range (C-1 .. G9)");
-        return static_cast<float>(midiToHz(midi));
+    if (auto name = parseNoteName(token)) {
+        if (!*name)
+            return fail(name->error());
+        return static_cast<float>(midiToHz(**name));
     }
     std::string_view number = token;
     bool forceHz = false;
@@ -101,19 +87,39 @@ Expected<float> parseNote(std::string_view token)
     return static_cast<float>(value);
 }
 
+// kChordNotes values per step: "C3+Eb3+G3" a chord, "." a rest, anything else one note.
 Expected<std::vector<float>> parseNotes(std::string_view text)
 {
     std::vector<float> values;
+    std::size_t steps = 0;
     for (auto token : tokens(text)) {
-        auto v = parseNote(token);
-        if (!v)
-            return fail(v.error());
-        values.push_back(*v);
+        ++steps;
+        const std::size_t first = values.size();
+        values.resize(first + kChordNotes, 0.0f);
+        if (token == "." || token == "-") {
+            values[first] = kRest;
+            continue;
+        }
+        std::size_t k = 0;
+        while (!token.empty()) {
+            const auto plus = token.find('+');
+            const std::string_view one = token.substr(0, plus);
+            if (one.empty() || k == kChordNotes)
+                return fail("chord '" + std::string(token) + "': up to " + std::to_string(kChordNotes) +
+                            " notes joined by + (e.g. C3+Eb3+G3)");
+            auto v = parseNote(one);
+            if (!v)
+                return fail(v.error());
+            values[first + k++] = *v;
+            token = plus == std::string_view::npos ? std::string_view{} : token.substr(plus + 1);
+            if (plus != std::string_view::npos && token.empty())
+                return fail("a chord ends with '+'");
+        }
     }
-    if (values.empty())
-        return fail("notes: no notes given (e.g. \"A2 C3 E3\", \"45 48\", \"110.0 220hz\")");
-    if (values.size() > kMaxSteps)
-        return fail(tooMany("notes", values.size()));
+    if (steps == 0)
+        return fail("notes: no notes given (e.g. \"A2 C3 E3\", \"C3+Eb3+G3 . F3+A3\", \"45 48\", \"110.0 220hz\")");
+    if (steps > kMaxSteps)
+        return fail(tooMany("notes", steps));
     return values;
 }
 
@@ -150,6 +156,9 @@ ModuleSpec spec()
         {"lane2", "value of lane2 at the current step"},
         {"lane3", "value of lane3 at the current step"},
         {"lane4", "value of lane4 at the current step"},
+        {"pitch2", "Hz of the second note of the last chord that played, 0 when it had none"},
+        {"pitch3", "Hz of the third note of the last chord, or 0"},
+        {"pitch4", "Hz of the fourth note of the last chord, or 0"},
     };
     s.mainOutputs = 1;
     s.params = {
@@ -171,10 +180,12 @@ ModuleSpec spec()
          .description = "one character per step: X accent, x hit, . rest (spaces and | are ignored); default "
                         "x...x...x...x...",
          .example = "X..x..x.X..x.x..", .parse = parsePattern},
-        {.name = "notes", .maxElements = kMaxSteps,
+        {.name = "notes", .maxElements = kMaxSteps * kChordNotes,
          .description = "notes per step, cycling: names (C4, F#3, Bb2; A4 = 440 Hz), integers 0..127 are MIDI "
-                        "notes, other numbers (110.5, 200) or a hz suffix (110hz) are Hz; default A2",
-         .example = "A2 A2 C3 E3", .parse = parseNotes},
+                        "notes, other numbers (110.5, 200) or a hz suffix (110hz) are Hz; chords of up to 4 "
+                        "notes joined by + (C3+Eb3+G3) sound on pitch..pitch4 (connect to a poly); . is a "
+                        "rest (the step stays silent); default A2",
+         .example = "C3+Eb3+G3 . F3+A3+C4 A2", .parse = parseNotes},
         {.name = "lane1", .maxElements = kMaxSteps, .description = "numbers per step for output lane1, cycling",
          .example = "200 400 800 1600", .parse = parseLane},
         {.name = "lane2", .maxElements = kMaxSteps, .description = "numbers per step for output lane2, cycling",

@@ -50,6 +50,8 @@ Expected<std::unique_ptr<Module>> instantiate(const CompiledPatch::Node &node, d
             module->setElement(static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(k), values[k]);
         module->setElement(static_cast<std::uint32_t>(t), Module::kLengthElement, static_cast<float>(values.size()));
     }
+    if (auto prepared = module->prepareNode(node, sampleRate, maxFrames); !prepared)
+        return fail("node '" + node.id + "': " + prepared.error());
     return module;
 }
 
@@ -289,7 +291,31 @@ void Graph::apply(const Event &event) noexcept
         break;
     case EventType::Activate: // the engine's, never a node's
         break;
+    case EventType::NoteOn:
+    case EventType::NoteOff:
+    case EventType::NotesOff:
+    case EventType::VoicesCut:
+    case EventType::Sustain:
+    case EventType::Bend:
+    case EventType::Pressure:
+    case EventType::VoiceParam:
+        m.handle(event);
+        break;
     }
+}
+
+void Graph::restart() noexcept
+{
+    for (auto &n : impl_->nodes) {
+        n.module->reset();
+        for (auto &p : n.module->params())
+            p.snap();
+    }
+}
+
+Module *Graph::moduleAt(std::uint32_t node) noexcept
+{
+    return node < impl_->nodes.size() ? impl_->nodes[node].module.get() : nullptr;
 }
 
 void Graph::inheritState(Graph &from) noexcept
@@ -302,12 +328,14 @@ void Graph::inheritState(Graph &from) noexcept
             continue;
         auto &dst = impl_->nodes[i];
         auto &src = from.impl_->nodes[j];
-        if (dst.stateBytes != src.stateBytes || dst.stateBytes > impl_->scratch.size())
-            continue;
-        StateWriter writer(impl_->scratch);
-        src.module->visitState(writer);
-        StateReader reader(impl_->scratch);
-        dst.module->visitState(reader);
+        if (!dst.module->inherit(*src.module)) {
+            if (dst.stateBytes != src.stateBytes || dst.stateBytes > impl_->scratch.size())
+                continue;
+            StateWriter writer(impl_->scratch);
+            src.module->visitState(writer);
+            StateReader reader(impl_->scratch);
+            dst.module->visitState(reader);
+        }
         // Parameters glide from where they are to this patch's values; text values
         // (patterns, notes) are this patch's, applied again over the inherited copy.
         for (std::size_t p = 0; p < dst.module->params().size(); ++p)

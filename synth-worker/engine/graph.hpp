@@ -30,6 +30,12 @@ public:
     // and type) into this graph; parameter targets keep this graph's values. RT-safe.
     void inheritState(Graph &from) noexcept;
 
+    // Clears every node's DSP state and snaps its parameters to their targets: the graph as
+    // built, with the parameter values set since (a poly reusing a voice). RT-safe.
+    void restart() noexcept;
+    // The module of node `node` (an index in patch().nodes), or nullptr. RT-safe.
+    Module *moduleAt(std::uint32_t node) noexcept;
+
     // Snapshot of parameters + DSP state of every node, in node order. RT-safe.
     void visitState(StateVisitor &visitor) noexcept;
     std::size_t stateSize();

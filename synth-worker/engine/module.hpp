@@ -7,6 +7,8 @@
 // state once in visitState() so the engine can measure, snapshot and restore it.
 #pragma once
 
+#include "common/expected.hpp"
+#include "model/compile.hpp"
 #include "model/event.hpp"
 #include "model/param_spec.hpp"
 #include "synth-worker/engine/param.hpp"
@@ -48,6 +50,28 @@ public:
         (void)value;
     }
     static constexpr std::uint32_t kLengthElement = model::kLengthElement;
+
+    // Called after prepare() with the compiled node this module plays, for modules that build
+    // more than their type says (a poly builds its voices from the node's template). Not RT-safe.
+    virtual Expected<void> prepareNode(const model::CompiledPatch::Node &node, double sampleRate,
+                                       std::uint32_t maxFrames)
+    {
+        (void)node;
+        (void)sampleRate;
+        (void)maxFrames;
+        return {};
+    }
+    // Takes an event other than SetParam, SetElement and ResetNode (notes, pedals, bend:
+    // model::EventType). RT-safe.
+    virtual void handle(const model::Event &event) noexcept { (void)event; }
+    // Takes over the state of `old`, the same node of the graph being replaced, when a byte
+    // copy of visitState() would not do (a poly whose voice count or template changed).
+    // Returns false to have the graph copy the bytes. RT-safe.
+    virtual bool inherit(Module &old) noexcept
+    {
+        (void)old;
+        return false;
+    }
 
     Param &param(std::size_t index) noexcept { return params_[index]; }
     const Param &param(std::size_t index) const noexcept { return params_[index]; }

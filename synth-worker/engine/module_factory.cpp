@@ -15,6 +15,7 @@
 #include "model/modules/oscillator.hpp"
 #include "model/modules/output.hpp"
 #include "model/modules/pan.hpp"
+#include "model/modules/poly.hpp"
 #include "model/modules/reverb.hpp"
 #include "model/modules/sequencer.hpp"
 #include "model/modules/sine.hpp"
@@ -60,6 +61,8 @@ constexpr ModuleFactory kFactories[] = {
      .params = m::output::kParamCount, .inputs = m::output::kInputCount, .outputs = m::output::kOutputCount},
     {.type = "pan", .create = createPan,
      .params = m::pan::kParamCount, .inputs = m::pan::kInputCount, .outputs = m::pan::kOutputCount},
+    {.type = "poly", .create = createPoly,
+     .params = m::poly::kParamCount, .inputs = m::poly::kInputCount, .outputs = m::poly::kOutputCount},
     {.type = "reverb", .create = createReverb,
      .params = m::reverb::kParamCount, .inputs = m::reverb::kInputCount, .outputs = m::reverb::kOutputCount},
     {.type = "sequencer", .create = createSequencer,
@@ -72,6 +75,7 @@ constexpr ModuleFactory kFactories[] = {
      .params = m::svf::kParamCount, .inputs = m::svf::kInputCount, .outputs = m::svf::kOutputCount},
     {.type = "vca", .create = createVca,
      .params = m::vca::kParamCount, .inputs = m::vca::kInputCount, .outputs = m::vca::kOutputCount},
+    {.type = "voice", .create = createVoice, .params = m::voice::kParamCount, .outputs = m::voice::kOutputCount},
 };
 
 } // namespace

@@ -1,5 +1,6 @@
 // The catalogue as data: every type is described and ranged sanely, aliases resolve, and the
 // sequencer's text parameters parse (and name what they cannot).
+#include "model/modules/sequencer.hpp"
 #include "model/module_spec.hpp"
 
 #include <gtest/gtest.h>
@@ -57,9 +58,12 @@ TEST(SequencerText, NotesAcceptNamesMidiNumbersAndHertz)
     ASSERT_TRUE(v) << v.error();
     const std::vector<double> expected = {440.0, 261.6255653, 184.9972114, 116.5409404, 110.0,
                                           110.5, 200.0,       110.0,       13.75};
-    ASSERT_EQ(v->size(), expected.size());
-    for (std::size_t i = 0; i < expected.size(); ++i)
-        EXPECT_NEAR((*v)[i], expected[i], expected[i] * 1e-6) << "note " << i;
+    // Four values per step (a chord's notes; 0 where a step has fewer).
+    ASSERT_EQ(v->size(), expected.size() * model::sequencer::kChordNotes);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_NEAR((*v)[i * 4], expected[i], expected[i] * 1e-6) << "note " << i;
+        EXPECT_EQ((*v)[i * 4 + 1], 0.0f) << "note " << i;
+    }
     for (const char *wrong : {"H3", "C", "C#x", "abc", "-5.5", "99999.0", ""}) {
         auto e = notes.parse(wrong);
         EXPECT_FALSE(e) << wrong;

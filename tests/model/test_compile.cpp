@@ -82,7 +82,7 @@ TEST(Compile, OutOfRangeValuesInAPatchAreClampedAndBadWordsRefused)
     auto c = compileJson(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":1e9}}]})");
     ASSERT_TRUE(c) << c.error();
     EXPECT_EQ(c->nodes[c->findNode("s")].paramValues[0], 20000.0f);
-    expectError(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":"loud"}}]})", "needs a number, not 'loud'");
+    expectError(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":"loud"}}]})", "needs a number (Hz) or a note name (C4, F#3, Bb2), not 'loud'");
 }
 
 TEST(Compile, ModulationSourcesComeBeforeTheirTargetsInTheOrder)

@@ -148,7 +148,7 @@ TEST(Interpreter, SeqCommandsMapOntoSequencerNodes)
     EXPECT_EQ(pattern->events.size(), 9u); // 8 steps + length
     auto notes = c.handle("/seq/notes", {S("seq1"), S("C4"), S("E4"), S("G4")});
     ASSERT_TRUE(notes) << notes.error();
-    EXPECT_EQ(notes->events.size(), 4u);
+    EXPECT_EQ(notes->events.size(), 13u); // 3 steps of 4 chord notes + length
     auto stop = c.handle("/seq/stop", {S("seq1")});
     ASSERT_TRUE(stop);
     EXPECT_EQ(stop->events[0].value, 0.0f);

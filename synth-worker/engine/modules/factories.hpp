@@ -22,11 +22,13 @@ std::unique_ptr<Module> createNoise();
 std::unique_ptr<Module> createOscillator();
 std::unique_ptr<Module> createOutput();
 std::unique_ptr<Module> createPan();
+std::unique_ptr<Module> createPoly();
 std::unique_ptr<Module> createReverb();
 std::unique_ptr<Module> createSequencer();
 std::unique_ptr<Module> createSine();
 std::unique_ptr<Module> createSnare();
 std::unique_ptr<Module> createSvf();
 std::unique_ptr<Module> createVca();
+std::unique_ptr<Module> createVoice();
 
 } // namespace chronus::engine

@@ -30,6 +30,17 @@ namespace {
 using namespace model::sequencer;
 
 
+// A step's notes: kChordNotes values in Hz (0: none; kRest first: the step is silent).
+struct Chords {
+    std::array<float, kMaxSteps * kChordNotes> values{};
+    std::uint32_t steps = 0;
+
+    const float *at(std::int64_t step) const noexcept
+    {
+        return steps == 0 ? nullptr : &values[static_cast<std::size_t>(step % steps) * kChordNotes];
+    }
+};
+
 struct Sequence {
     std::array<float, kMaxSteps> values{};
     std::uint32_t length = 0;
@@ -50,7 +61,7 @@ public:
             pattern_.values[i] = defaultPattern[i] == 'x' ? 1.0f : 0.0f;
         pattern_.length = 16;
         notes_.values[0] = kDefaultNoteHz;
-        notes_.length = 1;
+        notes_.steps = 1;
     }
 
     void prepare(double sampleRate, std::uint32_t) override { stepUnits_ = 60.0 * sampleRate; }
@@ -60,15 +71,22 @@ public:
         gridStep_ = 0;
         acc_ = 0.0;
         lastStep_ = -1;
-        pitch_ = notes_.at(0, kDefaultNoteHz);
+        setPitches(notes_.at(0));
         velocity_ = 0.0f;
         lanes_.fill(0.0f);
     }
 
     void setElement(std::uint32_t textParam, std::uint32_t index, float value) noexcept override
     {
+        if (textParam == NotesText) {
+            if (index == kLengthElement)
+                notes_.steps = static_cast<std::uint32_t>(
+                    std::clamp(std::round(value / float(kChordNotes)), 0.0f, float(kMaxSteps)));
+            else if (index < notes_.values.size())
+                notes_.values[index] = value;
+            return;
+        }
         Sequence *seq = textParam == PatternText ? &pattern_
-                        : textParam == NotesText ? &notes_
                         : textParam - Lane1Text < kLanes ? &laneValues_[textParam - Lane1Text]
                                                          : nullptr;
         if (!seq)
@@ -107,11 +125,12 @@ public:
                 step = lastStep_;
 
             const std::int64_t position = step % std::max<std::int64_t>(steps, 1);
-            const float hit = pattern_.at(position, 0.0f);
+            const float *chord = notes_.at(position);
+            const float hit = chord && chord[0] == kRest ? 0.0f : pattern_.at(position, 0.0f);
             if (step != lastStep_) {
                 lastStep_ = step;
                 if (hit > 0.0f) {
-                    pitch_ = notes_.at(position, kDefaultNoteHz);
+                    setPitches(chord);
                     velocity_ = hit >= 1.5f ? 1.0f : 0.7f;
                 }
                 for (std::size_t l = 0; l < kLanes; ++l)
@@ -120,7 +139,10 @@ public:
             const bool gate = running && hit > 0.0f && since < gateLen * length;
 
             b.out[GateOut][i] = gate ? 1.0f : 0.0f;
-            b.out[PitchOut][i] = pitch_;
+            b.out[PitchOut][i] = pitch_[0];
+            b.out[Pitch2Out][i] = pitch_[1];
+            b.out[Pitch3Out][i] = pitch_[2];
+            b.out[Pitch4Out][i] = pitch_[3];
             b.out[VelocityOut][i] = velocity_;
             for (std::size_t l = 0; l < kLanes; ++l)
                 b.out[Lane1Out + l][i] = lanes_[l];
@@ -151,17 +173,27 @@ public:
 private:
     static constexpr float kDefaultNoteHz = 110.0f; // A2
 
+    void setPitches(const float *chord) noexcept
+    {
+        if (chord && chord[0] == kRest)
+            return; // a rest holds the last notes (release tails keep their pitch)
+        pitch_.fill(0.0f);
+        pitch_[0] = kDefaultNoteHz;
+        if (chord)
+            std::copy_n(chord, kChordNotes, pitch_.begin());
+    }
+
     double stepUnits_ = 60.0 * 48000.0; // one step in accumulator units (60 * rate)
 
     std::int64_t gridStep_ = 0; // unswung step count since reset
     double acc_ = 0.0;          // progress into gridStep_, in accumulator units
     std::int64_t lastStep_ = -1;
-    float pitch_ = kDefaultNoteHz;
+    std::array<float, kChordNotes> pitch_{kDefaultNoteHz};
     float velocity_ = 0.0f;
     std::array<float, kLanes> lanes_{};
     // Configuration from text parameters (kept by reset(), saved in snapshots).
     Sequence pattern_;
-    Sequence notes_;
+    Chords notes_;
     std::array<Sequence, kLanes> laneValues_{};
 };
 

@@ -24,7 +24,7 @@ inline model::PatchSpec everyModulePatch(const std::string &only = {})
     spec.nodes.push_back({"src", "sine", {{"freq", 110.0}, {"gain", 0.8}}});
     spec.nodes.push_back({"wob", "sine", {{"freq", 3.0}, {"gain", 1.0}}});
     for (const auto &m : model::moduleCatalogue()) {
-        if (m.type == "output" || (!only.empty() && m.type != only))
+        if (m.type == "output" || m.type == "voice" || (!only.empty() && m.type != only))
             continue;
         const std::string id = "n_" + m.type;
         spec.nodes.push_back({id, m.type, {}});

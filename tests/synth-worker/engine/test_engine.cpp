@@ -87,7 +87,7 @@ TEST(Engine, OutputDoesNotDependOnBlockSizeWithEventsTextParametersGatesAndACros
 TEST(Engine, EveryModuleStaysFiniteUnderRandomParameterChanges)
 {
     for (const auto &m : moduleCatalogue()) {
-        if (m.type == "output")
+        if (m.type == "output" || m.type == "voice")
             continue;
         const PatchSpec spec = everyModulePatch(m.type);
         const auto commands = randomCommands(compiled(spec), kFrames, 300, 17);
