@@ -1,0 +1,214 @@
+// The playing commands of the interpreter: notes into polys, /panic, MIDI messages, binds,
+// controller maps and learning; templates checked by compile(); note names where Hz go.
+#include "model/interpreter.hpp"
+#include "model/modules/poly.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace chronus::model;
+using S = std::string;
+
+namespace {
+
+void expectFail(Interpreter &c, const char *address, std::vector<Arg> args, const char *fragment)
+{
+    auto r = c.handle(address, args);
+    ASSERT_FALSE(r) << address << " should fail";
+    EXPECT_NE(r.error().find(fragment), std::string::npos) << "error was: " << r.error();
+}
+
+Interpreter withPolys()
+{
+    Interpreter c;
+    auto spec = PatchSpec::fromJson(R"({"nodes":[
+        {"id":"keys","type":"poly","params":{"voices":4}},
+        {"id":"pad","type":"poly"},
+        {"id":"lfo1","type":"lfo"}],
+        "connections":[{"from":"keys","to":"output"},{"from":"pad","to":"output"}]})");
+    EXPECT_TRUE(spec) << spec.error();
+    EXPECT_TRUE(c.load(*spec));
+    return c;
+}
+
+std::string compileError(const char *json)
+{
+    auto spec = PatchSpec::fromJson(json);
+    if (!spec)
+        return spec.error();
+    auto c = compile(*spec, 1);
+    return c ? "" : c.error();
+}
+
+} // namespace
+
+TEST(Play, ANoteBecomesANoteOnWithPitchVelocityAndDuration)
+{
+    Interpreter c = withPolys();
+    auto r = c.handle("/note/keys", {S("C#4"), 0.5f, 0.25f});
+    ASSERT_TRUE(r) << r.error();
+    ASSERT_EQ(r->events.size(), 1u);
+    const Event &e = r->events[0];
+    EXPECT_EQ(e.type, EventType::NoteOn);
+    EXPECT_EQ(e.node, static_cast<std::uint32_t>(c.live().findNode("keys")));
+    EXPECT_EQ(e.value, 61.0f);
+    EXPECT_EQ(e.value2, 0.5f);
+    EXPECT_EQ(noteDurationUs(e), 250000u);
+    // MIDI velocity, microtones, and velocity 0 as a release.
+    auto midi = c.handle("/note/keys", {60.5f, 127});
+    ASSERT_TRUE(midi);
+    EXPECT_EQ(midi->events[0].value, 60.5f);
+    EXPECT_EQ(midi->events[0].value2, 1.0f);
+    EXPECT_EQ(noteDurationUs(midi->events[0]), 0u);
+    auto zero = c.handle("/note/keys", {60, 0});
+    ASSERT_TRUE(zero);
+    EXPECT_EQ(zero->events[0].type, EventType::NoteOff);
+}
+
+TEST(Play, BadNotesFailWithAReason)
+{
+    Interpreter c = withPolys();
+    expectFail(c, "/note/nope", {60, 1.0f}, "no poly 'nope' (polys: keys, pad)");
+    expectFail(c, "/note/lfo1", {60, 1.0f}, "is a lfo, not a poly");
+    expectFail(c, "/note/keys", {128, 1.0f}, "out of range");
+    expectFail(c, "/note/keys", {S("H4"), 1.0f}, "neither a note name");
+    expectFail(c, "/note/keys", {S("C10"), 1.0f}, "out of range");
+    expectFail(c, "/note/keys", {60, 200}, "velocity");
+    expectFail(c, "/note/keys", {60, 1.0f, -1.0f}, "duration");
+    expectFail(c, "/note/keys", {60}, "takes <pitch> <velocity>");
+    expectFail(c, "/note_off/keys", {}, "takes <pitch>");
+}
+
+TEST(Play, PanicCutsEveryPolyAndStopsSequencers)
+{
+    Interpreter c;
+    auto spec = PatchSpec::fromJson(R"({"nodes":[{"id":"keys","type":"poly"},{"id":"s","type":"sequencer"}],
+        "connections":[{"from":"keys","to":"output"}]})");
+    ASSERT_TRUE(c.load(*spec));
+    auto r = c.handle("/panic", {});
+    ASSERT_TRUE(r) << r.error();
+    int cuts = 0, stops = 0;
+    for (const auto &e : r->events) {
+        cuts += e.type == EventType::VoicesCut;
+        stops += e.type == EventType::SetParam && e.value == 0.0f;
+    }
+    EXPECT_EQ(cuts, 1);
+    EXPECT_EQ(stops, 1);
+}
+
+TEST(Play, MidiNotesReachThePolysBoundToTheirChannel)
+{
+    Interpreter c = withPolys();
+    auto all = c.handle("/midi/in", {0x93, 60, 64}); // channel 4: both polys listen to every channel
+    ASSERT_TRUE(all) << all.error();
+    EXPECT_EQ(all->events.size(), 2u);
+    ASSERT_TRUE(c.handle("/midi/bind", {S("keys"), 1}));
+    ASSERT_TRUE(c.handle("/midi/bind", {S("pad"), S("none")}));
+    auto ch4 = c.handle("/midi/in", {0x93, 60, 64});
+    ASSERT_TRUE(ch4);
+    EXPECT_TRUE(ch4->events.empty());
+    auto ch1 = c.handle("/midi/in", {0x90, 60, 64});
+    ASSERT_TRUE(ch1);
+    ASSERT_EQ(ch1->events.size(), 1u);
+    EXPECT_EQ(ch1->events[0].node, static_cast<std::uint32_t>(c.live().findNode("keys")));
+    EXPECT_FLOAT_EQ(ch1->events[0].value2, 64.0f / 127.0f);
+    // Note-on with velocity 0 is a note-off; bend, pressure, pedal, all notes off.
+    EXPECT_EQ(c.handle("/midi/in", {0x90, 60, 0})->events[0].type, EventType::NoteOff);
+    auto bend = c.handle("/midi/in", {0xE0, 0x7F, 0x7F});
+    EXPECT_EQ(bend->events[0].type, EventType::Bend);
+    EXPECT_FLOAT_EQ(bend->events[0].value, 1.0f);
+    EXPECT_EQ(c.handle("/midi/in", {0xD0, 127})->events[0].type, EventType::Pressure);
+    EXPECT_EQ(c.handle("/midi/in", {0xB0, 64, 127})->events[0].value, 1.0f);
+    EXPECT_EQ(c.handle("/midi/in", {0xB0, 123, 0})->events[0].type, EventType::NotesOff);
+    // System messages play nothing; broken ones fail.
+    EXPECT_TRUE(c.handle("/midi/in", {0xF8})->events.empty());
+    expectFail(c, "/midi/in", {0x90, 60}, "incomplete");
+    expectFail(c, "/midi/in", {0x90, 200, 1}, "out of range");
+    expectFail(c, "/midi/bind", {S("keys"), 17}, "channel");
+}
+
+TEST(Play, ControllerMapsScaleLinearlyAndFrequenciesInPitch)
+{
+    Interpreter c = withPolys();
+    ASSERT_TRUE(c.handle("/midi/map", {74, S("keys.filter.cutoff"), 100.0f, 6400.0f}));
+    ASSERT_TRUE(c.handle("/midi/map", {1, S("lfo1.depth"), 0.0f, 2.0f}));
+    auto half = c.handle("/midi/in", {0xB0, 74, 127});
+    ASSERT_TRUE(half) << half.error();
+    ASSERT_EQ(half->events.size(), 1u);
+    EXPECT_EQ(half->events[0].type, EventType::VoiceParam);
+    EXPECT_NEAR(half->events[0].value, 6400.0f, 0.01f);
+    // Half way in pitch: the geometric mean, 800 Hz.
+    auto mid = c.handle("/midi/in", {0xB0, 74, 0});
+    EXPECT_NEAR(mid->events[0].value, 100.0f, 0.01f);
+    auto lin = c.handle("/midi/in", {0xB0, 1, 127});
+    EXPECT_EQ(lin->events[0].type, EventType::SetParam);
+    EXPECT_NEAR(lin->events[0].value, 2.0f, 1e-5f);
+    // Learn: the next controller moved is mapped, over the parameter's whole range.
+    ASSERT_TRUE(c.handle("/midi/learn", {S("lfo1.rate")}));
+    ASSERT_TRUE(c.handle("/midi/in", {0xB0, 21, 0}));
+    auto learnt = c.handle("/midi/in", {0xB0, 21, 127});
+    ASSERT_EQ(learnt->events.size(), 1u);
+    // Maps go with the patch.
+    const std::string json = c.liveJson(-1);
+    EXPECT_NE(json.find("\"cc\":21"), std::string::npos) << json;
+    EXPECT_NE(json.find("keys.filter.cutoff"), std::string::npos) << json;
+    auto reloaded = PatchSpec::fromJson(json);
+    ASSERT_TRUE(reloaded) << reloaded.error();
+    EXPECT_EQ(reloaded->midiMaps.size(), 3u);
+    ASSERT_TRUE(c.handle("/midi/unmap", {21}));
+    expectFail(c, "/midi/unmap", {21}, "no MIDI map");
+    expectFail(c, "/midi/map", {74, S("keys.nothing.cutoff")}, "no template node 'nothing'");
+    expectFail(c, "/midi/learn", {S("lfo1.nope")}, "no parameter 'nope'");
+}
+
+TEST(Play, ATemplateParameterIsSetInEveryVoiceAndKeptForTheDump)
+{
+    Interpreter c = withPolys();
+    auto r = c.handle("/mod/keys/filter.cutoff", {S("A5")}); // 880 Hz by name
+    ASSERT_TRUE(r) << r.error();
+    ASSERT_EQ(r->events.size(), 1u);
+    EXPECT_EQ(r->events[0].type, EventType::VoiceParam);
+    EXPECT_NEAR(r->events[0].value, 880.0f, 1e-3f);
+    const std::string json = c.liveJson(-1);
+    EXPECT_NE(json.find("\"cutoff\":880"), std::string::npos) << json;
+    // The dump reloads and compiles to the same template value.
+    auto spec = PatchSpec::fromJson(json);
+    ASSERT_TRUE(spec);
+    auto compiled = compile(*spec, 1);
+    ASSERT_TRUE(compiled) << compiled.error();
+    const auto &voice = *compiled->nodes[compiled->findNode("keys")].voice;
+    EXPECT_NEAR(voice.nodes[voice.findNode("filter")].paramValues[1], 880.0f, 1e-3f);
+    // More voices than built: a warning, it applies at the next commit.
+    auto more = c.handle("/mod/keys/voices", {16});
+    ASSERT_TRUE(more);
+    EXPECT_NE(more->warning.find("next /patch/commit"), std::string::npos);
+}
+
+TEST(Play, FrequencyParametersTakeNoteNamesAndNumbersStayHertz)
+{
+    Interpreter c = withPolys();
+    ASSERT_TRUE(c.handle("/patch/create", {S("o"), S("osc")}));
+    ASSERT_TRUE(c.handle("/patch/commit", {}));
+    auto named = c.handle("/mod/o/freq", {S("C4")});
+    ASSERT_TRUE(named) << named.error();
+    EXPECT_NEAR(named->events[0].value, 261.6256f, 1e-3f);
+    auto number = c.handle("/mod/o/freq", {60});
+    EXPECT_EQ(number->events[0].value, 60.0f) << "a number stays Hz";
+    expectFail(c, "/mod/o/amp", {S("C4")}, "needs a number");
+}
+
+TEST(Play, TemplatesMustPlayNotesAndStayInsideAPoly)
+{
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"p","type":"poly","voice":{"nodes":[{"id":"o","type":"osc"}],
+        "connections":[{"from":"o","to":"output"}]}}]})").find("nothing reads voice.gate"), std::string::npos);
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"p","type":"poly","voice":{"nodes":[{"id":"e","type":"adsr"}],
+        "connections":[{"from":"voice.gate","to":"e.gate"},{"from":"e","to":"output"}]}}]})")
+                  .find("nothing reads voice.pitch"), std::string::npos);
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"p","type":"poly","voice":{"nodes":[{"id":"q","type":"poly"}]}}]})")
+                  .find("cannot hold a poly"), std::string::npos);
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"v","type":"voice"}]})").find("only inside a poly"), std::string::npos);
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"p","type":"poly","voice":"/no/such/file.json"}]})")
+                  .find("cannot read file"), std::string::npos);
+    EXPECT_EQ(compileError(R"({"nodes":[{"id":"p","type":"poly"}],"connections":[{"from":"p","to":"output"}]})"), "");
+}
