@@ -230,6 +230,24 @@ void ControlSurface::command(const osc::Message &msg)
     done(msg, std::move(extra));
 }
 
+void ControlSurface::playMidi()
+{
+    MidiMessage m;
+    // A bounded batch per call, so a MIDI flood cannot keep OSC clients waiting.
+    for (int n = 0; n < 512 && output_.popMidi(m); ++n) {
+        std::vector<model::Arg> args;
+        for (std::uint8_t i = 0; i < m.size; ++i)
+            args.emplace_back(std::int32_t(m.bytes[i]));
+        auto outcome = interpreter_.handle("/midi/in", args);
+        if (!outcome)
+            continue; // counted by the audio thread as it came; nothing to play
+        const std::uint64_t frame = m.frame + output_.midiDelayFrames();
+        if (frame < timeline_.safeFrame())
+            ++midiLate_;
+        (void)timeline_.apply(*outcome, frame, "/midi/in", args);
+    }
+}
+
 void ControlSurface::answerWhenPlayed(const osc::Message &msg, Timeline::Ticket ticket, std::string_view address,
                                       std::vector<osc::Arg> args, const std::string &timeoutReason,
                                       std::int64_t commitGeneration)
@@ -364,6 +382,11 @@ void ControlSurface::status(const osc::Message &msg)
     kv("commands_at_risk", std::int64_t(timeline_.commandsAtRisk()));
     kv("commands", std::int64_t(timeline_.commandsStamped()));
     kv("rejected", std::int64_t(rejected_));
+    kv("midi_messages", std::int64_t(c.midiMessages.load(std::memory_order_relaxed)));
+    kv("midi_ignored", std::int64_t(c.midiIgnored.load(std::memory_order_relaxed)));
+    kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));
+    kv("midi_late", std::int64_t(midiLate_));
+    kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
     kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));
     kv("generation", std::int32_t(interpreter_.generation()));
     kv("redundant", std::int32_t(slots_.redundant() ? 1 : 0));

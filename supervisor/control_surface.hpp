@@ -56,6 +56,9 @@ public:
     // their frame (commits, /sync), and relays what the recorder says on its own (a take
     // that ended by itself, a disk error) to the UDP client that started the take.
     void tick();
+    // Plays what arrived at the MIDI input port: each message as `/midi/in` at its frame plus
+    // the fixed MIDI delay (journalled like any command). Call from the control loop.
+    void playMidi();
 
     std::uint64_t commandsRejected() const { return rejected_; }
 
@@ -119,6 +122,7 @@ private:
     static constexpr std::size_t kMaxForwarded = 256;
     std::chrono::steady_clock::time_point nextRecorderCheck_{};
     std::uint64_t rejected_ = 0;
+    std::uint64_t midiLate_ = 0; // MIDI read too late for its frame (stamped at the first safe one)
     std::vector<Deferred> deferred_;
 };
 

@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 
 #include <jack/metadata.h>
+#include <jack/midiport.h>
 #include <jack/uuid.h>
 
 #include <algorithm>
@@ -42,6 +43,11 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
         }
         o->ports_.push_back(p);
     }
+    o->midiPort_ = jack_port_register(client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
+    if (!o->midiPort_)
+        return fail("cannot register JACK port " + config.clientName + ":midi_in");
+    if (const jack_uuid_t uuid = jack_port_uuid(o->midiPort_); !jack_uuid_empty(uuid))
+        jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, "Chronus MIDI in", "text/plain");
     o->lastSample_.assign(n, 0.0f);
     o->scratch_.assign(std::size_t{n} * o->period_, 0.0f);
     jack_set_process_callback(client, &OutputStage::processThunk, o.get());
@@ -108,10 +114,22 @@ int OutputStage::xrunThunk(void *arg)
 void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
 {
     // The output leaves the workers L periods after they rendered it: report that as the
-    // ports' capture latency (we have no inputs, so playback latency has nothing to add).
+    // ports' capture latency. A MIDI message sounds midiDelayFrames() after it arrived, plus
+    // whatever lies downstream of our outputs: the MIDI port's playback latency.
     auto *self = static_cast<OutputStage *>(arg);
-    if (mode != JackCaptureLatency)
+    if (mode == JackPlaybackLatency) {
+        jack_latency_range_t downstream{0, 0};
+        for (jack_port_t *p : self->ports_) {
+            jack_latency_range_t r;
+            jack_port_get_latency_range(p, JackPlaybackLatency, &r);
+            downstream.min = std::max(downstream.min, r.min);
+            downstream.max = std::max(downstream.max, r.max);
+        }
+        const auto delay = static_cast<jack_nframes_t>(self->midiDelayFrames());
+        jack_latency_range_t range{downstream.min + delay, downstream.max + delay};
+        jack_port_set_latency_range(self->midiPort_, JackPlaybackLatency, &range);
         return;
+    }
     jack_latency_range_t range;
     range.min = range.max = self->config_.lookahead * jack_get_buffer_size(self->client_);
     for (jack_port_t *p : self->ports_)
@@ -271,10 +289,55 @@ void OutputStage::carryOut(const FailoverDecision &d, float *const *out, std::ui
         lastSample_[c] = out[c][frames - 1];
 }
 
+void OutputStage::readMidi(std::uint64_t frame, std::uint32_t frames) noexcept
+{
+    void *buffer = jack_port_get_buffer(midiPort_, frames);
+    const std::uint32_t count = jack_midi_get_event_count(buffer);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        jack_midi_event_t e;
+        if (jack_midi_event_get(&e, buffer, i) != 0 || e.size == 0) {
+            counters_.midiIgnored.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        MidiMessage m;
+        m.frame = frame + e.time;
+        std::size_t at = 0;
+        if (e.buffer[0] >= 0xF0) { // SysEx and system messages: nothing to play
+            if (e.buffer[0] < 0xF8)
+                runningStatus_ = 0; // system common cancels running status; real-time does not
+            counters_.midiIgnored.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (e.buffer[0] & 0x80) {
+            runningStatus_ = e.buffer[0];
+            at = 1;
+        } else if (runningStatus_ == 0) { // data bytes with no status to go with
+            counters_.midiIgnored.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        const std::uint8_t status = runningStatus_ & 0xF0;
+        const std::size_t data = status == 0xC0 || status == 0xD0 ? 1 : 2;
+        m.bytes[0] = runningStatus_;
+        // Several messages in one event under running status: each one on its own.
+        while (at + data <= e.size) {
+            std::memcpy(m.bytes + 1, e.buffer + at, data);
+            m.size = static_cast<std::uint8_t>(1 + data);
+            at += data;
+            if (!midi_.tryPush(m))
+                counters_.midiDropped.fetch_add(1, std::memory_order_relaxed);
+            else
+                counters_.midiMessages.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (at < e.size)
+            counters_.midiIgnored.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 int OutputStage::process(jack_nframes_t frames) noexcept
 {
     const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
     const std::uint64_t frame = advanceClock(frames);
+    readMidi(frame, frames);
     float *out[16];
     for (std::uint32_t c = 0; c < channels; ++c)
         out[c] = static_cast<float *>(jack_port_get_buffer(ports_[c], frames));

@@ -45,6 +45,17 @@ struct OutputCounters {
     std::atomic<std::uint64_t> misreadCycles{0};
     // Blocks never played because a cycle read the next one's time and played its block early.
     std::atomic<std::uint64_t> misplayedBlocks{0};
+    std::atomic<std::uint64_t> midiMessages{0}; // passed to the control thread
+    std::atomic<std::uint64_t> midiIgnored{0};  // SysEx, real-time, stray data bytes
+    std::atomic<std::uint64_t> midiDropped{0};  // the queue to the control thread was full
+};
+
+// One channel message from the MIDI input port (running status resolved), stamped with the
+// timeline frame JACK gave it.
+struct MidiMessage {
+    std::uint64_t frame = 0;
+    std::uint8_t bytes[3] = {};
+    std::uint8_t size = 0;
 };
 
 class OutputStage {
@@ -74,6 +85,13 @@ public:
     int activeSlot() const noexcept { return active_.load(std::memory_order_acquire); }
     // Next RtEvent, false when none. Control thread only.
     bool popEvent(RtEvent &event) noexcept { return events_.tryPop(event); }
+    // Next message from the MIDI input port, false when none. Control thread only.
+    bool popMidi(MidiMessage &message) noexcept { return midi_.tryPop(message); }
+    // Frames from a MIDI message's frame to the frame it takes effect at: far enough that a
+    // message read by the control thread a period late is still ahead of every worker
+    // (Timeline::safeFrame() is L + 2 periods ahead of the cycle), and the same for every
+    // message, so MIDI keeps its timing exactly. Reported to JACK as the MIDI port's latency.
+    std::uint64_t midiDelayFrames() const noexcept { return std::uint64_t{config_.lookahead + 3} * period_; }
 
     // Timeline frame of the latest cycle's first frame (kNoBlock before the first cycle).
     std::uint64_t cycleFrame() const noexcept { return cycleFrame_.load(std::memory_order_acquire); }
@@ -111,11 +129,14 @@ private:
     CHRONUS_RT void carryOut(const FailoverDecision &decision, float *const *out, std::uint32_t frames) noexcept;
     CHRONUS_RT void push(const RtEvent &event) noexcept;
     CHRONUS_RT void fadeOut(float *const *out, std::uint32_t frames) noexcept;
+    // Passes this cycle's MIDI channel messages to the control thread.
+    CHRONUS_RT void readMidi(std::uint64_t frame, std::uint32_t frames) noexcept;
 
     OutputConfig config_;
     std::unique_ptr<JackClient> jack_;
     jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
+    jack_port_t *midiPort_ = nullptr;
     shm::Segment *segment_ = nullptr;
     std::array<shm::SlotView, shm::kSlots> slots_{};
     std::uint32_t period_ = 0;
@@ -132,6 +153,7 @@ private:
     std::atomic<float> timesPeriodUsecs_{0};
     std::atomic<bool> formatChanged_{false};
     SpscQueue<RtEvent> events_{1024}; // audio thread -> control thread
+    SpscQueue<MidiMessage> midi_{8192}; // audio thread -> control thread
     OutputCounters counters_;
 
     // Audio thread only.
@@ -139,6 +161,7 @@ private:
     FailoverState failover_;
     std::vector<float> lastSample_;
     std::vector<float> scratch_; // the standby's block, read as a copy we may play
+    std::uint8_t runningStatus_ = 0;
 };
 
 } // namespace chronus::supervisor

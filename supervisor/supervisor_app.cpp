@@ -129,6 +129,7 @@ int SupervisorApp::run(const std::atomic<bool> &quit)
         slots_->service();
         timeline_->tick();
         if (ready_) {
+            surface_->playMidi();
             surface_->tick();
             keepLivePatch();
         }

@@ -1,0 +1,235 @@
+// Playing the live suite, tested on its audio: MIDI from a JACK client into chronus:midi_in
+// sounds at exactly its frame plus the fixed MIDI delay, and held notes (with the pedal down)
+// go through a worker's death hitlessly; in both, the capture equals chronus-render of the
+// journal frame for frame, and nothing hangs once the notes are released.
+#include "harness/gtest_support.hpp"
+#include "harness/live_suite.hpp"
+#include "harness/private_jackd.hpp"
+
+#include <jack/midiport.h>
+
+#include <csignal>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace {
+
+using namespace chronus::harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using chronus::osc::Arg;
+using chronus::osc::Client;
+using chronus::osc::Protocol;
+
+// A JACK client with one MIDI output: send() queues a message for its next cycle, at a
+// fixed offset into the cycle, and remembers the JACK frame it went out at.
+class MidiSource {
+public:
+    static constexpr std::uint32_t kOffset = 37; // into the cycle: not on a block boundary
+
+    bool open(const std::string &destination)
+    {
+        jack_status_t st;
+        client_ = jack_client_open("chronus-test-midi", JackNoStartServer, &st);
+        if (!client_)
+            return false;
+        port_ = jack_port_register(client_, "out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+        jack_set_process_callback(client_, &MidiSource::thunk, this);
+        if (!port_ || jack_activate(client_) != 0)
+            return false;
+        return jack_connect(client_, jack_port_name(port_), destination.c_str()) == 0;
+    }
+    ~MidiSource()
+    {
+        if (client_)
+            jack_client_close(client_);
+    }
+    // Sends `bytes` in the next cycle; returns the JACK frame it was sent at (0 on timeout).
+    std::uint32_t send(std::vector<std::uint8_t> bytes)
+    {
+        message_ = std::move(bytes);
+        sentAt_.store(0);
+        pending_.store(true);
+        for (int i = 0; i < 2000 && pending_.load(); ++i)
+            std::this_thread::sleep_for(1ms);
+        return pending_.load() ? 0 : sentAt_.load();
+    }
+
+private:
+    static int thunk(jack_nframes_t n, void *arg) { return static_cast<MidiSource *>(arg)->process(n); }
+    int process(jack_nframes_t n)
+    {
+        void *buffer = jack_port_get_buffer(port_, n);
+        jack_midi_clear_buffer(buffer);
+        if (pending_.load()) {
+            jack_midi_event_write(buffer, kOffset, message_.data(), message_.size());
+            sentAt_.store(jack_last_frame_time(client_) + kOffset);
+            pending_.store(false);
+        }
+        return 0;
+    }
+
+    jack_client_t *client_ = nullptr;
+    jack_port_t *port_ = nullptr;
+    std::vector<std::uint8_t> message_;
+    std::atomic<bool> pending_{false};
+    std::atomic<std::uint32_t> sentAt_{0};
+};
+
+// The frames of the journal's "/midi/in" lines, in order.
+std::vector<std::uint64_t> journalMidiFrames(const fs::path &journal)
+{
+    std::vector<std::uint64_t> frames;
+    std::ifstream in(journal);
+    std::string line;
+    const std::regex midi(R"(^@(\d+) /midi/in )");
+    std::smatch m;
+    while (std::getline(in, line))
+        if (std::regex_search(line, m, midi))
+            frames.push_back(std::stoull(m[1]));
+    return frames;
+}
+
+const char *kPolyPatch = R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":8},"voice":{
+    "nodes":[{"id":"osc","type":"osc","params":{"waveform":"saw","amp":0.2}},
+             {"id":"env","type":"adsr","params":{"attack":0,"decay":0,"sustain":1,"release":20}}],
+    "connections":[{"from":"voice.pitch","to":"osc.freq"},{"from":"voice.gate","to":"env.gate"},
+                   {"from":"osc","to":"env"},{"from":"env","to":"output"}]}}],
+    "connections":[{"from":"keys","to":"output"}]})";
+
+class LivePlay : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        CHRONUS_REQUIRE_JACKD();
+        ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
+        journal = dir.path / "journal.txt";
+        ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string(), "--lookahead", "3"})) << sup.log();
+        auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+        ASSERT_TRUE(c);
+        client = std::move(*c);
+        ASSERT_TRUE(waitRedundant(*client)) << sup.log();
+        auto loaded = command(*client, "/patch/load", {std::string(kPolyPatch), 0.0f});
+        ASSERT_TRUE(loaded && loaded->address == "/done") << (loaded ? toString(*loaded) : "no reply");
+    }
+    // The capture against the journal's render: every frame equal, except cycles JACK did
+    // not run the supervisor for, which the journal declares.
+    void expectLiveEqualsRender(const Capture &cap)
+    {
+        std::uint64_t origin = 0;
+        const auto rendered = renderCaptured(cap, journal, dir.path, origin);
+        ASSERT_TRUE(rendered) << rendered.error();
+        const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
+        EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+        EXPECT_GT(cmp.rms, 0.01) << "the notes sounded";
+        if (cmp.declared + cmp.excused + cmp.captureGaps > 0)
+            std::printf("NOTE: JACK skipped cycles: %zu declared, %zu left over, %zu capture gaps\n", cmp.declared,
+                        cmp.excused, cmp.captureGaps);
+    }
+
+    TestScratchDir dir{"chronus-play"};
+    PrivateJackd jack;
+    Supervisor sup;
+    fs::path journal;
+    std::unique_ptr<Client> client;
+};
+
+} // namespace
+
+TEST_F(LivePlay, AMidiNoteFromAJackClientSoundsAtItsFramePlusTheMidiDelay)
+{
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    MidiSource midi;
+    ASSERT_TRUE(midi.open("chronus:midi_in"));
+    std::this_thread::sleep_for(300ms);
+    cap.start();
+    std::vector<std::uint32_t> sent;
+    const std::vector<std::vector<std::uint8_t>> messages = {
+        {0x90, 60, 100}, {0x90, 64, 90}, {0x90, 67, 80}, // a chord, one cycle apart
+        {0xE0, 0x00, 0x50},                              // bend up
+        {0xB0, 64, 127},                                 // pedal down
+        {0x80, 60, 0},   {0x80, 64, 0}, {0x80, 67, 0},   // held by the pedal
+        {0xB0, 64, 0},                                   // pedal up: released
+    };
+    for (const auto &m : messages) {
+        sent.push_back(midi.send(m));
+        ASSERT_NE(sent.back(), 0u) << "the MIDI client did not run";
+        std::this_thread::sleep_for(120ms);
+    }
+    std::this_thread::sleep_for(400ms);
+    cap.stop();
+    const auto st = status(*client);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(num(*st, "midi_messages"), double(messages.size()));
+    EXPECT_EQ(num(*st, "midi_late"), 0) << "read too late for the fixed delay";
+    const double delay = num(*st, "midi_latency_frames");
+    EXPECT_EQ(delay, (3 + 3) * 256) << "lookahead + 3 periods";
+
+    // Each message took effect exactly its fixed delay after the frame JACK gave it.
+    const auto origin = journalOrigin(journal);
+    ASSERT_TRUE(origin);
+    const auto frames = journalMidiFrames(journal);
+    ASSERT_EQ(frames.size(), sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i)
+        EXPECT_EQ(frames[i], std::uint64_t(sent[i]) - *origin + std::uint64_t(delay)) << "message " << i;
+    // The sound is the journal's render: the note starts on its frame, bit for bit.
+    expectLiveEqualsRender(cap);
+    std::uint64_t renderOrigin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
+    ASSERT_TRUE(rendered);
+    const std::vector<float> &L = (*rendered)[0];
+    const std::uint64_t onset = frames[0];
+    ASSERT_GT(L.size(), onset + 4800);
+    float before = 0, after = 0;
+    for (std::uint64_t i = onset - 2400; i < onset; ++i)
+        before = std::max(before, std::fabs(L[i]));
+    for (std::uint64_t i = onset; i < onset + 2400; ++i)
+        after = std::max(after, std::fabs(L[i]));
+    EXPECT_EQ(before, 0.0f) << "sound before the note's frame";
+    EXPECT_GT(after, 0.05f) << "no sound after the note's frame";
+    EXPECT_NE(L[onset + 1], 0.0f) << "the note starts on its frame";
+    // Released with the pedal: silence (no hung note) at the end.
+    float tail = 0;
+    for (std::size_t i = L.size() - 4800; i < L.size(); ++i)
+        tail = std::max(tail, std::fabs(L[i]));
+    EXPECT_EQ(tail, 0.0f) << "a note hangs";
+}
+
+TEST_F(LivePlay, EightHeldVoicesAndThePedalGoThroughAWorkerKillHitlessly)
+{
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    std::this_thread::sleep_for(300ms);
+    cap.start();
+    for (int k = 0; k < 8; ++k)
+        client->send("/note/keys", {Arg(48 + 3 * k), Arg(0.6f)});
+    client->send("/midi/in", {Arg(0xB0), Arg(64), Arg(127)});
+    std::this_thread::sleep_for(300ms);
+    const auto before = status(*client);
+    ASSERT_TRUE(before);
+    const int active = int(num(*before, "active_slot"));
+    ASSERT_GE(active, 0);
+    ::kill(pid_t(num(*before, "slot" + std::to_string(active) + "_pid")), SIGKILL);
+    std::this_thread::sleep_for(100ms);
+    for (int k = 0; k < 8; ++k) // released while the pedal holds them
+        client->send("/note_off/keys", {Arg(48 + 3 * k)});
+    ASSERT_TRUE(waitRedundant(*client, 5000ms)) << sup.log();
+    std::this_thread::sleep_for(300ms); // the replacement plays the held notes too
+    client->send("/midi/in", {Arg(0xB0), Arg(64), Arg(0)});
+    std::this_thread::sleep_for(500ms);
+    // A second fault after the replacement resynced with the notes sounding.
+    const auto again = status(*client);
+    ASSERT_TRUE(again);
+    EXPECT_GE(num(*again, "failovers"), num(*before, "failovers") + 1);
+    cap.stop();
+    expectLiveEqualsRender(cap);
+    // No hung note after the pedal went up: the capture ends in silence.
+    ASSERT_GT(cap.frames(), 9600u);
+    float tail = 0;
+    for (std::size_t i = cap.frames() - 4800; i < cap.frames(); ++i)
+        tail = std::max(tail, std::fabs(cap.channel(0)[i]));
+    EXPECT_EQ(tail, 0.0f) << "a note hangs after the pedal went up";
+}
