@@ -77,6 +77,21 @@ expect 0 '' -- play "$WORK/moves.txt"
 # The script's last move is what the live patch now holds.
 expect 0 '"cutoff": 700' -- patch dump
 expect 2 'cannot read script' -- play "$WORK/missing.txt"
+# Playing: a poly, notes by name and number, a chord on one frame, note names for Hz.
+expect 0 '^/done /patch/create' -- patch create keys poly voices 6
+expect 0 '^/done /patch/connect' -- patch connect keys output
+expect 0 '^/done /patch/commit' -- patch commit 0
+expect 0 '^/done /note/keys keys 61' -- note keys C#4 0.7 0.5
+expect 0 '^/done /note/keys keys 64' -- note keys 64
+expect 0 '^/done /note_off/keys keys 64' -- note keys 64 off
+expect 0 'chord of 3 notes on keys' -- chord keys C3+Eb3+G3 0.6 1
+expect 1 'no poly' -- note ghost C4
+expect 1 'out of range' -- note keys 200
+expect 1 'no poly' -- chord ghost C3+E3
+expect 2 'chord <poly>' -- chord keys C3++E3
+expect 0 '^/done /mod/keys/filter.cutoff' -- set keys.filter.cutoff A5
+expect 0 '^/done /mod/lead_osc/freq' -- set lead_osc.freq C4
+expect 0 '^/done /panic' -- panic
 expect 2 'unknown command' -- dance
 expect 2 'unknown option' -- --bogus status
 # watch: runs until interrupted; one refresh must show the status.

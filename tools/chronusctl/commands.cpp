@@ -54,7 +54,7 @@ std::uint64_t ntp(std::chrono::system_clock::time_point when)
     return (whole << 32) | frac;
 }
 
-// status, ping, modules, sync: the address is the command's name.
+// status, ping, modules, sync, panic: the address is the command's name.
 int runPlain(Session &s, const Words &words)
 {
     if (words.size() != 1)
@@ -122,6 +122,70 @@ int runSeq(Session &s, const Words &words)
         args = {words[2], text};
     }
     return request(s.supervisor, s.options, "/seq/" + words[1], args);
+}
+
+// note <poly> <pitch> [velocity] [seconds] | note <poly> <pitch> off
+int runNote(Session &s, const Words &words)
+{
+    const char *text = "note <poly> <pitch> [velocity 0..1] [seconds] | note <poly> <pitch> off";
+    if (words.size() < 3 || words.size() > 5)
+        return usage(text);
+    std::vector<Arg> args = {typed(words[2])};
+    if (words.size() >= 4 && words[3] == "off")
+        return words.size() == 4 ? request(s.supervisor, s.options, "/note_off/" + words[1], args) : usage(text);
+    args.push_back(words.size() >= 4 ? typed(words[3]) : Arg(0.8f));
+    if (words.size() == 5)
+        args.push_back(typed(words[4]));
+    return request(s.supervisor, s.options, "/note/" + words[1], args);
+}
+
+// chord <poly> <pitch>[+<pitch>...] [velocity] [seconds]: every note in a bundle with the
+// same timetag, a little ahead, so all start on one frame.
+int runChord(Session &s, const Words &words)
+{
+    const char *text = "chord <poly> <pitch>+<pitch>[+...] [velocity 0..1] [seconds]   (e.g. chord keys C4+E4+G4 0.7 2)";
+    if (words.size() < 3 || words.size() > 5)
+        return usage(text);
+    std::vector<std::string> pitches;
+    for (std::size_t at = 0; at <= words[2].size();) {
+        const auto plus = std::min(words[2].find('+', at), words[2].size());
+        if (plus == at)
+            return usage(text);
+        pitches.push_back(words[2].substr(at, plus - at));
+        at = plus + 1;
+    }
+    const Arg velocity = words.size() >= 4 ? typed(words[3]) : Arg(0.8f);
+    const auto when = ntp(std::chrono::system_clock::now() + std::chrono::milliseconds(60));
+    for (const auto &p : pitches) {
+        std::vector<Arg> args = {typed(p), velocity};
+        if (words.size() == 5)
+            args.push_back(typed(words[4]));
+        if (!s.supervisor.sendBundle(when, "/note/" + words[1], args)) {
+            std::fprintf(stderr, "chronusctl: cannot send\n");
+            return 3;
+        }
+    }
+    // One answer per note; a /fail is printed, the /done's are counted.
+    int status = 0;
+    std::size_t done = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.options.timeoutMs);
+    while (done < pitches.size() && std::chrono::steady_clock::now() < deadline && !stopRequested) {
+        auto m = s.supervisor.receive(20);
+        if (!m)
+            continue;
+        if (m->address == "/fail") {
+            print(*m, s.options);
+            status = 1;
+            ++done;
+        } else if (m->address == "/done") {
+            ++done;
+        }
+    }
+    if (done < pitches.size())
+        return 3;
+    if (status == 0 && !s.options.asJson)
+        std::printf("chord of %zu notes on %s\n", pitches.size(), words[1].c_str());
+    return status;
 }
 
 int runRecord(Session &s, const Words &words)
@@ -229,6 +293,11 @@ const std::vector<Command> &commands()
         {"modules", "modules", "the module catalogue as JSON (/modules)", runPlain},
         {"set", "set <node>.<param> <value>", "set a parameter (/mod/<node>/<param>)", runSet},
         {"gate", "gate <node> <on|off|1|0>", "gate an envelope or drum (/gate/<node>)", runGate},
+        {"note", "note <poly> <pitch> [velocity] [seconds]\nnote <poly> <pitch> off",
+         "play or release a note on a poly (/note/<poly>,\n/note_off/<poly>); pitch 60, 60.5 or C#4", runNote},
+        {"chord", "chord <poly> <p>+<p>[+...] [vel] [seconds]",
+         "notes that start on one frame (C3+Eb3+G3)", runChord},
+        {"panic", "panic", "silence every voice, release the pedal, stop sequencers", runPlain},
         {"patch",
          "patch create <id> <type> [<param> <value>...]\n"
          "patch connect <from> <to> [depth] | disconnect <from> <to> | delete <id>\n"
