@@ -169,6 +169,19 @@ Expected<void> setParameters(const PatchSpec &spec, std::vector<Node> &nodes)
     return {};
 }
 
+// Sequencers that give no bpm of their own play at the patch's tempo.
+void followTempo(const PatchSpec &spec, std::vector<Node> &nodes)
+{
+    for (std::size_t i = 0; i < spec.nodes.size() && i < nodes.size(); ++i) {
+        if (nodes[i].spec->type != "sequencer")
+            continue;
+        const auto &given = spec.nodes[i].params;
+        const bool own = std::any_of(given.begin(), given.end(), [](const auto &p) { return p.first == "bpm"; });
+        if (!own)
+            nodes[i].paramValues[nodes[i].spec->findParam("bpm")] = static_cast<float>(spec.tempo);
+    }
+}
+
 // One connection as audio edges (into an input) or a modulation edge (into a continuous
 // parameter), node indices in spec order.
 Expected<void> connectOne(const PatchSpec::Connection &c, const Nodes &nodes, CompiledPatch &out)
@@ -423,6 +436,7 @@ Expected<CompiledPatch> compileSpec(const PatchSpec &spec, std::uint32_t generat
         return fail(nodes.error());
     if (auto set = setParameters(spec, nodes->list); !set)
         return fail(set.error());
+    followTempo(spec, nodes->list);
     CompiledPatch out;
     if (auto connected = connect(spec, *nodes, out); !connected)
         return fail(connected.error());

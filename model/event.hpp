@@ -26,6 +26,7 @@ enum class EventType : std::uint8_t {
     Pressure = 11,   // value: aftertouch 0..1; for every voice, or (value2 >= 0) the voice of
                      // MIDI pitch value2 only
     VoiceParam = 12, // parameter `param` of template node `element` in every voice = value
+    Locate = 13,     // a sequencer jumps to step `value` (transport locate)
 };
 
 // The `element` of a SetElement event that sets how many elements are valid.

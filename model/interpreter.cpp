@@ -369,6 +369,9 @@ Expected<Outcome> Interpreter::handle(std::string_view address, const std::vecto
         {"/note/", &Interpreter::note},
         {"/panic", &Interpreter::panic},
         {"/midi/", &Interpreter::midi},
+        {"/tempo", &Interpreter::tempo},
+        {"/meter", &Interpreter::meter},
+        {"/transport", &Interpreter::transport},
     };
     for (const auto &[route, handler] : routes) {
         if (route.ends_with('/') ? address.starts_with(route) : address == route)

@@ -47,6 +47,10 @@ public:
     // The live patch as JSON, with current parameter values (/patch/dump, NSM save).
     std::string liveJson(int indent = 2) const { return liveSpec_.toJson(indent); }
     bool pendingDirty() const noexcept { return dirty_; }
+    // The shared clock as the live patch holds it.
+    double tempoBpm() const noexcept { return liveSpec_.tempo; }
+    int meterBeats() const noexcept { return liveSpec_.meterBeats; }
+    int meterUnit() const noexcept { return liveSpec_.meterUnit; }
     std::uint32_t generation() const noexcept { return live_->generation; }
 
 private:
@@ -88,6 +92,12 @@ private:
     // Sets parameter `param` ("node.param") of poly `polyId`'s template in every voice.
     Expected<Outcome> voiceParam(std::string_view polyId, std::string_view param, const std::vector<Arg> &args,
                                  std::size_t firstArg);
+    // The shared clock (model/play.cpp): /tempo, /meter, /transport start|stop|locate.
+    Expected<Outcome> tempo(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> meter(std::string_view, const std::vector<Arg> &args);
+    Expected<Outcome> transport(std::string_view, const std::vector<Arg> &args);
+    // Live sequencers that play at the shared tempo (their patch gives no bpm).
+    std::vector<std::uint32_t> followingSequencers() const;
     // Replaces the MIDI binds and maps of both the live and the pending patch.
     void setMidi(std::vector<PatchSpec::MidiBind> binds, std::vector<PatchSpec::MidiMap> maps);
 

@@ -116,6 +116,10 @@ json toJsonValue(const PatchSpec &spec)
             edge["depth"] = c.depth;
         doc["connections"].push_back(edge);
     }
+    if (spec.tempo != 120.0)
+        doc["tempo"] = spec.tempo;
+    if (spec.meterBeats != 4 || spec.meterUnit != 4)
+        doc["meter"] = {spec.meterBeats, spec.meterUnit};
     if (!spec.midiBinds.empty() || !spec.midiMaps.empty()) {
         json midi = json::object();
         json bind = json::object();
@@ -282,6 +286,21 @@ Expected<PatchSpec> fromJsonValue(const OrderedJson &doc, std::string_view baseD
     if (doc.contains("midi"))
         if (auto midi = midiFromJson(doc["midi"], spec); !midi)
             return fail(midi.error());
+    if (doc.contains("tempo")) {
+        if (!doc["tempo"].is_number() || !(doc["tempo"].get<double>() >= 1.0 && doc["tempo"].get<double>() <= 999.0))
+            return fail("patch \"tempo\" must be a number of BPM from 1 to 999");
+        spec.tempo = doc["tempo"].get<double>();
+    }
+    if (doc.contains("meter")) {
+        const auto &m = doc["meter"];
+        if (!m.is_array() || m.size() != 2 || !m[0].is_number_integer() || !m[1].is_number_integer() ||
+            m[0].get<int>() < 1 || m[0].get<int>() > 64 ||
+            (m[1].get<int>() != 1 && m[1].get<int>() != 2 && m[1].get<int>() != 4 && m[1].get<int>() != 8 &&
+             m[1].get<int>() != 16))
+            return fail("patch \"meter\" must be [beats 1..64, unit 1|2|4|8|16], e.g. [4, 4] or [6, 8]");
+        spec.meterBeats = m[0].get<int>();
+        spec.meterUnit = m[1].get<int>();
+    }
     return spec;
 }
 

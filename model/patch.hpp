@@ -58,6 +58,11 @@ struct PatchSpec {
     std::vector<Connection> connections;
     std::vector<MidiBind> midiBinds; // JSON: "midi": {"bind": {...}, "maps": [...]}
     std::vector<MidiMap> midiMaps;
+    // The shared clock (JSON "tempo": 126, "meter": [4, 4]): sequencers that give no bpm of
+    // their own play at this tempo (/tempo).
+    double tempo = 120.0;
+    int meterBeats = 4;
+    int meterUnit = 4;
 
     // Stores every parameter under its canonical name, the later of two values given for one
     // parameter winning (fromJson() and Node::set() already do; this is for specs built in code).

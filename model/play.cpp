@@ -425,4 +425,96 @@ Expected<Outcome> Interpreter::midiControl(int channel, int cc, int value)
     return all;
 }
 
+std::vector<std::uint32_t> Interpreter::followingSequencers() const
+{
+    std::vector<std::uint32_t> out;
+    for (std::uint32_t i = 0; i < live_->nodes.size(); ++i) {
+        const auto &node = live_->nodes[i];
+        if (node.spec->type != "sequencer")
+            continue;
+        const PatchSpec::Node *spec = liveSpec_.findNode(node.id);
+        const bool own = spec && std::any_of(spec->params.begin(), spec->params.end(),
+                                             [](const auto &p) { return p.first == "bpm"; });
+        if (!own)
+            out.push_back(i);
+    }
+    return out;
+}
+
+// /tempo <bpm>: the shared tempo, for every sequencer that gives none of its own.
+Expected<Outcome> Interpreter::tempo(std::string_view, const std::vector<Arg> &args)
+{
+    if (args.size() != 1 || !isNumber(args[0]) || !(toNumber(args[0]) >= 1.0 && toNumber(args[0]) <= 999.0))
+        return fail("/tempo takes <bpm> from 1 to 999");
+    const auto bpm = static_cast<float>(toNumber(args[0]));
+    liveSpec_.tempo = pending_.tempo = bpm;
+    Outcome out;
+    for (auto n : followingSequencers()) {
+        Event e;
+        e.generation = live_->generation;
+        e.node = n;
+        e.param = static_cast<std::uint16_t>(live_->nodes[n].spec->findParam("bpm"));
+        e.value = bpm;
+        out.events.push_back(e);
+    }
+    out.reply = {bpm, static_cast<std::int32_t>(out.events.size())};
+    return out;
+}
+
+// /meter <beats> <unit>
+Expected<Outcome> Interpreter::meter(std::string_view, const std::vector<Arg> &args)
+{
+    const int beats = args.size() == 2 ? intArg(args[0]) : -1;
+    const int unit = args.size() == 2 ? intArg(args[1]) : -1;
+    if (beats < 1 || beats > 64 || (unit != 1 && unit != 2 && unit != 4 && unit != 8 && unit != 16))
+        return fail("/meter takes <beats 1..64> <unit 1|2|4|8|16>, e.g. 4 4 or 6 8");
+    liveSpec_.meterBeats = pending_.meterBeats = beats;
+    liveSpec_.meterUnit = pending_.meterUnit = unit;
+    Outcome out;
+    out.reply = {beats, unit};
+    return out;
+}
+
+// /transport start | stop | locate <bar>: the sequencers that follow the shared tempo start
+// from bar 1, stop, or jump to the first step of a bar.
+Expected<Outcome> Interpreter::transport(std::string_view, const std::vector<Arg> &args)
+{
+    const std::string verb = !args.empty() && !isNumber(args[0]) ? std::get<std::string>(args[0]) : "";
+    const bool locate = verb == "locate" && args.size() == 2 && isNumber(args[1]) && toNumber(args[1]) >= 1.0;
+    if (!((verb == "start" || verb == "stop") && args.size() == 1) && !locate)
+        return fail("/transport takes start, stop or locate <bar 1..>");
+    Outcome out;
+    for (auto n : followingSequencers()) {
+        const auto &node = live_->nodes[n];
+        Event e;
+        e.generation = live_->generation;
+        e.node = n;
+        if (verb == "start") {
+            e.type = EventType::ResetNode;
+            out.events.push_back(e);
+        }
+        if (verb != "locate") {
+            if (auto *ln = liveSpec_.findNode(node.id))
+                ln->set("running", verb == "start" ? 1.0 : 0.0);
+            e.type = EventType::SetParam;
+            e.param = static_cast<std::uint16_t>(node.spec->findParam("running"));
+            e.value = verb == "start" ? 1.0f : 0.0f;
+            out.events.push_back(e);
+            continue;
+        }
+        // Steps per bar: beats of 4/unit quarters, `division` steps per quarter.
+        double division = node.paramValues[node.spec->findParam("division")];
+        if (const auto *spec = liveSpec_.findNode(node.id))
+            for (const auto &[name, value] : spec->params)
+                if (name == "division" && std::holds_alternative<double>(value))
+                    division = std::get<double>(value);
+        const double steps = (toNumber(args[1]) - 1.0) * liveSpec_.meterBeats * 4.0 / liveSpec_.meterUnit * division;
+        e.type = EventType::Locate;
+        e.value = static_cast<float>(std::floor(steps + 1e-9));
+        out.events.push_back(e);
+    }
+    out.reply = {verb, static_cast<std::int32_t>(followingSequencers().size())};
+    return out;
+}
+
 } // namespace chronus::model

@@ -100,7 +100,7 @@ std::string defaultPatchDir()
 ControlSurface::ControlSurface(model::Interpreter &interpreter, Timeline &timeline, SlotManager &slots,
                                OutputStage &output, shm::Segment &segment, ControlSurfaceConfig config)
     : interpreter_(interpreter), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
-      config_(std::move(config))
+      config_(std::move(config)), transport_(double(segment.geometry().sampleRate))
 {
 }
 
@@ -163,6 +163,8 @@ void ControlSurface::handle(const osc::Message &msg)
         if (subscribe)
             subscribers_.push_back(msg.senderUrl);
         done(msg, {std::int32_t(subscribe ? 1 : 0)});
+    } else if (a == "/quantize") {
+        setQuantize(msg);
     } else if (a == "/modules") {
         if (!msg.args.empty())
             return failWith(msg, "/modules takes no arguments");
@@ -186,7 +188,9 @@ void ControlSurface::command(const osc::Message &msg)
     }
     if (msg.address == "/patch/save")
         return savePatch(msg);
-    if (msg.address == "/patch/load" && !args->empty()) {
+    std::string address = msg.address;
+    std::uint64_t frame = frameOf(msg, address);
+    if (address == "/patch/load" && !args->empty()) {
         // A name saved with /patch/save loads from the patch directory.
         if (const auto *name = std::get_if<std::string>(&(*args)[0]);
             name && validPatchName(*name) && !std::filesystem::exists(*name)) {
@@ -195,7 +199,6 @@ void ControlSurface::command(const osc::Message &msg)
                 (*args)[0] = saved;
         }
     }
-    std::uint64_t frame = timeline_.frameFor(msg.timetag);
     if (msg.timetag) {
         // Bounds on scheduling ahead: everything stamped later waits behind a future commit,
         // and the workers hold a bounded number of pending events (beyond it they would be
@@ -210,11 +213,12 @@ void ControlSurface::command(const osc::Message &msg)
             return failWith(msg, log::cat("too many commands scheduled ahead (", timeline_.scheduledAhead(),
                                           "); wait until some have played"));
     }
-    auto outcome = interpreter_.handle(msg.address, *args);
+    auto outcome = interpreter_.handle(address, *args);
     if (!outcome)
         return failWith(msg, outcome.error());
     const Timeline::Ticket ticket =
-        timeline_.apply(*outcome, frame, msg.address, *args, {.track = outcome->commit != nullptr});
+        timeline_.apply(*outcome, frame, address, *args, {.track = outcome->commit != nullptr});
+    followClock(address, *args, frame);
 
     std::vector<osc::Arg> extra;
     for (const auto &r : outcome->reply)
@@ -228,6 +232,64 @@ void ControlSurface::command(const osc::Message &msg)
                                 std::int64_t(outcome->commit->generation));
     }
     done(msg, std::move(extra));
+}
+
+void ControlSurface::setQuantize(const osc::Message &msg)
+{
+    const auto word = msg.stringAt(0);
+    if (msg.args.size() != 1 || !word || (*word != "bar" && *word != "beat" && *word != "off"))
+        return failWith(msg, "/quantize takes bar, beat or off");
+    quantize_ = *word == "bar" ? Grid::Bar : *word == "beat" ? Grid::Beat : Grid::Off;
+    done(msg, {*word});
+}
+
+std::uint64_t ControlSurface::frameOf(const osc::Message &msg, std::string &address)
+{
+    Grid grid = Grid::Off;
+    for (const auto &[prefix, g] : {std::pair{std::string_view("/bar/"), Grid::Bar}, {"/beat/", Grid::Beat}})
+        if (address.starts_with(prefix)) {
+            address.erase(0, prefix.size() - 1);
+            grid = g;
+        }
+    // What /quantize applies to: changes of what plays, not releases or settings.
+    static constexpr std::string_view kGridded[] = {"/patch/commit", "/patch/load", "/seq/", "/note/", "/transport"};
+    if (grid == Grid::Off && quantize_ != Grid::Off)
+        for (auto g : kGridded)
+            if (address.starts_with(g))
+                grid = quantize_;
+    const std::uint64_t frame = timeline_.frameFor(msg.timetag);
+    switch (grid) {
+    case Grid::Bar: return transport_.nextBar(frame);
+    case Grid::Beat: return transport_.nextBeat(frame);
+    case Grid::Off: break;
+    }
+    return frame;
+}
+
+void ControlSurface::followClock(const std::string &address, const std::vector<model::Arg> &args,
+                                 std::uint64_t frame)
+{
+    if (address == "/tempo") {
+        transport_.setTempo(frame, interpreter_.tempoBpm());
+    } else if (address == "/meter") {
+        transport_.setMeter(frame, interpreter_.meterBeats(), interpreter_.meterUnit());
+    } else if (address == "/transport" && !args.empty()) {
+        const auto *verb = std::get_if<std::string>(&args[0]);
+        if (verb && *verb == "start")
+            transport_.locate(frame, 1.0, true);
+        else if (verb && *verb == "stop")
+            transport_.setRunning(false);
+        else if (verb && *verb == "locate" && args.size() == 2)
+            transport_.locate(frame, std::holds_alternative<float>(args[1]) ? std::get<float>(args[1])
+                                                                             : double(std::get<std::int32_t>(args[1])),
+                              transport_.running());
+    } else if (address == "/patch/load" || address == "/patch/commit") {
+        // A loaded patch may bring its own tempo and meter; bars keep counting.
+        if (interpreter_.tempoBpm() != transport_.bpm())
+            transport_.setTempo(frame, interpreter_.tempoBpm());
+        if (interpreter_.meterBeats() != transport_.beatsPerBar() || interpreter_.meterUnit() != transport_.beatUnit())
+            transport_.setMeter(frame, interpreter_.meterBeats(), interpreter_.meterUnit());
+    }
 }
 
 void ControlSurface::playMidi()
@@ -387,6 +449,14 @@ void ControlSurface::status(const osc::Message &msg)
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));
     kv("midi_late", std::int64_t(midiLate_));
     kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
+    kv("tempo", float(transport_.bpm()));
+    kv("meter", std::to_string(transport_.beatsPerBar()) + "/" + std::to_string(transport_.beatUnit()));
+    kv("transport", std::string(transport_.running() ? "rolling" : "stopped"));
+    if (const std::uint64_t now = output_.cycleFrame(); now != shm::kNoBlock) {
+        kv("bar", float(transport_.barAt(now)));
+        kv("next_bar_frame", std::int64_t(transport_.nextBar(now)));
+    }
+    kv("quantize", std::string(quantize_ == Grid::Bar ? "bar" : quantize_ == Grid::Beat ? "beat" : "off"));
     kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));
     kv("generation", std::int32_t(interpreter_.generation()));
     kv("redundant", std::int32_t(slots_.redundant() ? 1 : 0));

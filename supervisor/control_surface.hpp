@@ -5,6 +5,7 @@
 #pragma once
 
 #include "model/interpreter.hpp"
+#include "model/transport.hpp"
 #include "common/osc.hpp"
 #include "supervisor/output_stage.hpp"
 #include "supervisor/slot_manager.hpp"
@@ -59,6 +60,9 @@ public:
     // Plays what arrived at the MIDI input port: each message as `/midi/in` at its frame plus
     // the fixed MIDI delay (journalled like any command). Call from the control loop.
     void playMidi();
+    // The start-up patch (loaded without a command) took effect at `frame`: the shared
+    // clock takes its tempo and meter.
+    void patchLoaded(std::uint64_t frame) { followClock("/patch/load", {}, frame); }
 
     std::uint64_t commandsRejected() const { return rejected_; }
 
@@ -100,6 +104,14 @@ private:
     void answerDeferred();
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
+    // /quantize bar|beat|off: the default for commands that can wait for the grid.
+    void setQuantize(const osc::Message &msg);
+    // The frame a command takes effect at: its timetag's (or the first safe one), moved to
+    // the next beat or bar when it is quantised ("/bar/<address>", "/beat/<address>" or
+    // /quantize). `address` loses its /bar or /beat prefix.
+    std::uint64_t frameOf(const osc::Message &msg, std::string &address);
+    // Keeps the shared clock in step with a clock command that took effect at `frame`.
+    void followClock(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame);
 
     model::Interpreter &interpreter_;
     Timeline &timeline_;
@@ -123,6 +135,9 @@ private:
     std::chrono::steady_clock::time_point nextRecorderCheck_{};
     std::uint64_t rejected_ = 0;
     std::uint64_t midiLate_ = 0; // MIDI read too late for its frame (stamped at the first safe one)
+    enum class Grid { Off, Beat, Bar };
+    Grid quantize_ = Grid::Off;
+    model::Transport transport_;
     std::vector<Deferred> deferred_;
 };
 

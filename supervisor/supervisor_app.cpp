@@ -167,7 +167,9 @@ Expected<void> SupervisorApp::loadStartupPatch()
     auto outcome = spec ? interpreter_.load(*spec) : Expected<model::Outcome>(fail(spec.error()));
     if (!outcome)
         return fail(options_.patchPath + ": " + outcome.error());
-    (void)timeline_->apply(*outcome, timeline_->frameFor(std::nullopt), "/patch/load", {options_.patchText, 0.0f});
+    const std::uint64_t frame = timeline_->frameFor(std::nullopt);
+    (void)timeline_->apply(*outcome, frame, "/patch/load", {options_.patchText, 0.0f});
+    surface_->patchLoaded(frame);
     return {};
 }
 

@@ -299,6 +299,7 @@ void Graph::apply(const Event &event) noexcept
     case EventType::Bend:
     case EventType::Pressure:
     case EventType::VoiceParam:
+    case EventType::Locate:
         m.handle(event);
         break;
     }

@@ -233,3 +233,63 @@ TEST_F(LivePlay, EightHeldVoicesAndThePedalGoThroughAWorkerKillHitlessly)
         tail = std::max(tail, std::fabs(cap.channel(0)[i]));
     EXPECT_EQ(tail, 0.0f) << "a note hangs after the pedal went up";
 }
+
+TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
+{
+    const std::string sceneA = R"({"tempo":126,"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.5}}],
+        "connections":[{"from":"a","to":"output"}]})";
+    const std::string sceneB = R"({"tempo":126,"nodes":[],"connections":[]})";
+    auto a = command(*client, "/patch/load", {sceneA, 0.0f});
+    ASSERT_TRUE(a && a->address == "/done") << (a ? toString(*a) : "no reply");
+    auto start = command(*client, "/transport", {std::string("start")});
+    ASSERT_TRUE(start && start->address == "/done") << (start ? toString(*start) : "no reply");
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    std::this_thread::sleep_for(300ms);
+    cap.start();
+    // Send the change early in a bar, so the next bar is well ahead of any build.
+    for (int i = 0; i < 100; ++i) {
+        const auto st = status(*client);
+        ASSERT_TRUE(st);
+        if (num(*st, "next_bar_frame") - num(*st, "frame") > 48000)
+            break;
+        std::this_thread::sleep_for(50ms);
+    }
+    auto b = command(*client, "/bar/patch/load", {sceneB, 0.0f}, 6000);
+    ASSERT_TRUE(b && b->address == "/done") << (b ? toString(*b) : "no reply");
+    std::this_thread::sleep_for(300ms);
+    cap.stop();
+
+    // In the journal: the transport started at F0, the scene went live on a bar after it.
+    std::ifstream in(journal);
+    std::string line;
+    std::vector<std::uint64_t> loads;
+    std::uint64_t f0 = 0;
+    const std::regex at(R"(^@(\d+) (/\S+))");
+    std::smatch m;
+    while (std::getline(in, line)) {
+        if (!std::regex_search(line, m, at))
+            continue;
+        if (m[2] == "/transport")
+            f0 = std::stoull(m[1]);
+        if (m[2] == "/patch/load")
+            loads.push_back(std::stoull(m[1]));
+    }
+    ASSERT_GT(f0, 0u);
+    ASSERT_FALSE(loads.empty());
+    const std::uint64_t changed = loads.back();
+    const double bar = 4 * 60.0 * 48000 / 126; // 91428.57 frames
+    const double k = std::round((double(changed) - double(f0)) / bar);
+    EXPECT_EQ(changed, std::uint64_t(std::ceil(double(f0) + k * bar - 1e-7))) << "not on a bar: " << changed;
+    // The output is scene A up to the frame before the bar, silence from its first frame on.
+    expectLiveEqualsRender(cap);
+    std::uint64_t origin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
+    ASSERT_TRUE(rendered);
+    const std::vector<float> &L = (*rendered)[0];
+    ASSERT_GT(L.size(), changed + 100);
+    EXPECT_NE(L[changed - 1], 0.0f);
+    EXPECT_NE(L[changed - 2], 0.0f);
+    for (std::uint64_t i = changed; i < changed + 100; ++i)
+        ASSERT_EQ(L[i], 0.0f) << "frame " << i << " (bar at " << changed << ")";
+}

@@ -97,6 +97,16 @@ public:
             seq->values[index] = value;
     }
 
+    // Locate: the step given starts now (the transport moved to a bar).
+    void handle(const model::Event &e) noexcept override
+    {
+        if (e.type != model::EventType::Locate || !(e.value >= 0.0f))
+            return;
+        gridStep_ = static_cast<std::int64_t>(e.value);
+        acc_ = 0.0;
+        lastStep_ = gridStep_ - 1;
+    }
+
     void process(const ProcessBlock &b) noexcept override
     {
         for (std::uint32_t i = 0; i < b.frames; ++i) {
