@@ -480,9 +480,21 @@ Expected<Outcome> Interpreter::meter(std::string_view, const std::vector<Arg> &a
 Expected<Outcome> Interpreter::transport(std::string_view, const std::vector<Arg> &args)
 {
     const std::string verb = !args.empty() && !isNumber(args[0]) ? std::get<std::string>(args[0]) : "";
-    const bool locate = verb == "locate" && args.size() == 2 && isNumber(args[1]) && toNumber(args[1]) >= 1.0;
-    if (!((verb == "start" || verb == "stop") && args.size() == 1) && !locate)
-        return fail("/transport takes start, stop or locate <bar 1..>");
+    const bool barGiven = args.size() == 2 && isNumber(args[1]) && toNumber(args[1]) >= 1.0;
+    const bool locate = verb == "locate" && barGiven;
+    if (!((verb == "start" || verb == "stop") && args.size() == 1) && !locate && !(verb == "start" && barGiven))
+        return fail("/transport takes start [bar], stop or locate <bar 1..>");
+    if (verb == "start" && barGiven && toNumber(args[1]) != 1.0) {
+        // Rolling from another bar (following JACK transport): locate there, then run.
+        auto at = transport({}, {Arg(std::string("locate")), args[1]});
+        auto run = transport({}, {Arg(std::string("start"))});
+        if (!at || !run)
+            return fail(!at ? at.error() : run.error());
+        std::erase_if(run->events, [](const Event &e) { return e.type == EventType::ResetNode; });
+        at->events.insert(at->events.end(), run->events.begin(), run->events.end());
+        at->reply = run->reply;
+        return at;
+    }
     Outcome out;
     for (auto n : followingSequencers()) {
         const auto &node = live_->nodes[n];

@@ -275,20 +275,68 @@ void ControlSurface::followClock(const std::string &address, const std::vector<m
         transport_.setMeter(frame, interpreter_.meterBeats(), interpreter_.meterUnit());
     } else if (address == "/transport" && !args.empty()) {
         const auto *verb = std::get_if<std::string>(&args[0]);
+        const double bar = args.size() < 2                               ? 1.0
+                           : std::holds_alternative<float>(args[1])     ? std::get<float>(args[1])
+                           : std::holds_alternative<std::int32_t>(args[1]) ? double(std::get<std::int32_t>(args[1]))
+                                                                           : 1.0;
         if (verb && *verb == "start")
-            transport_.locate(frame, 1.0, true);
+            transport_.locate(frame, bar, true);
         else if (verb && *verb == "stop")
             transport_.setRunning(false);
         else if (verb && *verb == "locate" && args.size() == 2)
-            transport_.locate(frame, std::holds_alternative<float>(args[1]) ? std::get<float>(args[1])
-                                                                             : double(std::get<std::int32_t>(args[1])),
-                              transport_.running());
+            transport_.locate(frame, bar, transport_.running());
     } else if (address == "/patch/load" || address == "/patch/commit") {
         // A loaded patch may bring its own tempo and meter; bars keep counting.
         if (interpreter_.tempoBpm() != transport_.bpm())
             transport_.setTempo(frame, interpreter_.tempoBpm());
         if (interpreter_.meterBeats() != transport_.beatsPerBar() || interpreter_.meterUnit() != transport_.beatUnit())
             transport_.setMeter(frame, interpreter_.meterBeats(), interpreter_.meterUnit());
+    }
+}
+
+void ControlSurface::applyOwn(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame)
+{
+    auto outcome = interpreter_.handle(address, args);
+    if (!outcome) {
+        log::warn(address, ": ", outcome.error());
+        return;
+    }
+    (void)timeline_.apply(*outcome, frame, address, args);
+    followClock(address, args, frame);
+}
+
+void ControlSurface::tickTransport()
+{
+    if (config_.transport == "lead") {
+        if (!leading_) {
+            leading_ = output_.becomeTimebaseMaster();
+            log::info(leading_ ? "JACK transport: we are the timebase master"
+                               : "JACK transport: cannot become the timebase master (is another one set?)");
+            if (!leading_) {
+                config_.transport = "off";
+                return;
+            }
+        }
+        output_.lead(transport_.bpm(), transport_.beatsPerBar(), transport_.beatUnit());
+        return;
+    }
+    if (config_.transport != "follow")
+        return;
+    const JackTransportView t = output_.jackTransport();
+    if (!t.valid)
+        return;
+    // The same fixed distance as MIDI: what JACK's cycle said takes effect that far on.
+    const std::uint64_t frame = t.frame + output_.midiDelayFrames();
+    if (t.bbt && t.bpm >= 1.0 && std::fabs(t.bpm - interpreter_.tempoBpm()) > 1e-3)
+        applyOwn("/tempo", {float(t.bpm)}, frame);
+    if (t.bbt && t.beatsPerBar >= 1 && (t.beatsPerBar != interpreter_.meterBeats() || t.beatType != interpreter_.meterUnit()))
+        applyOwn("/meter", {std::int32_t(t.beatsPerBar), std::int32_t(t.beatType)}, frame);
+    if (t.rolling != jackRolling_) {
+        jackRolling_ = t.rolling;
+        if (t.rolling)
+            applyOwn("/transport", {std::string("start"), float(t.bbt ? std::max(1.0, t.bar) : 1.0)}, frame);
+        else
+            applyOwn("/transport", {std::string("stop")}, frame);
     }
 }
 
@@ -456,6 +504,7 @@ void ControlSurface::status(const osc::Message &msg)
         kv("bar", float(transport_.barAt(now)));
         kv("next_bar_frame", std::int64_t(transport_.nextBar(now)));
     }
+    kv("jack_transport", config_.transport);
     kv("quantize", std::string(quantize_ == Grid::Bar ? "bar" : quantize_ == Grid::Beat ? "beat" : "off"));
     kv("frame", std::int64_t(output_.cycleFrame() == shm::kNoBlock ? -1 : std::int64_t(output_.cycleFrame())));
     kv("generation", std::int32_t(interpreter_.generation()));

@@ -24,6 +24,7 @@ struct ControlSurfaceConfig {
     std::string recorderHost = "127.0.0.1";
     std::string patchDir; // where /patch/save writes and /patch/load <name> looks
     double maxAheadSeconds = 60; // how far ahead a bundle's timetag may be
+    std::string transport = "off"; // JACK transport: off, follow or lead
 };
 
 // Events a client may have scheduled ahead (future bundles) and not yet played. Each waits
@@ -60,6 +61,10 @@ public:
     // Plays what arrived at the MIDI input port: each message as `/midi/in` at its frame plus
     // the fixed MIDI delay (journalled like any command). Call from the control loop.
     void playMidi();
+    // Follows JACK transport (--transport follow: its tempo, meter, start and stop become
+    // /tempo, /meter and /transport commands at a fixed distance from the cycle that saw
+    // them) or leads it (--transport lead). Call from the control loop.
+    void tickTransport();
     // The start-up patch (loaded without a command) took effect at `frame`: the shared
     // clock takes its tempo and meter.
     void patchLoaded(std::uint64_t frame) { followClock("/patch/load", {}, frame); }
@@ -110,6 +115,8 @@ private:
     // the next beat or bar when it is quantised ("/bar/<address>", "/beat/<address>" or
     // /quantize). `address` loses its /bar or /beat prefix.
     std::uint64_t frameOf(const osc::Message &msg, std::string &address);
+    // A command of our own (not from a client): interpreted, stamped at `frame`, journalled.
+    void applyOwn(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame);
     // Keeps the shared clock in step with a clock command that took effect at `frame`.
     void followClock(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame);
 
@@ -138,6 +145,8 @@ private:
     enum class Grid { Off, Beat, Bar };
     Grid quantize_ = Grid::Off;
     model::Transport transport_;
+    bool jackRolling_ = false;   // as last followed
+    bool leading_ = false;       // we are JACK's timebase master
     std::vector<Deferred> deferred_;
 };
 

@@ -100,6 +100,11 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
     cl.value("--nsm-open-timeout", "S", o.nsmOpenSeconds,
              "under a session manager, seconds to wait for the session to open\n(default 30)", "1..3600 seconds",
              cli::between(1u, 3600u));
+    cl.value("--transport", "MODE", o.transport,
+             "JACK transport: off (default), follow (take tempo, meter, start\nand stop from the timebase master: "
+             "Ardour, Carla, jack_transport)\nor lead (be the timebase master: others follow our tempo and meter)",
+             "off, follow or lead", cli::oneOf({"off", "follow", "lead"}))
+        .env("CHRONUS_TRANSPORT");
     cl.value("--max-ahead", "S", o.maxAheadSeconds,
              "how far ahead a bundle's timetag may be, in seconds (default 60;\nfarther ones are answered /fail)",
              "0.1..3600 seconds", cli::between(0.1, 3600.0));

@@ -28,6 +28,7 @@ struct Options {
     double maxAheadSeconds = 60;
     std::string stateDir;             // where the live patch is kept (LiveState)
     bool fresh = false;               // start empty instead of with the kept patch
+    std::string transport = "off";    // JACK transport: off, follow (its tempo, meter, start/stop) or lead
 };
 
 // Parses argv (and --config, and the environment) and reads the --patch file. On --help or

@@ -333,11 +333,80 @@ void OutputStage::readMidi(std::uint64_t frame, std::uint32_t frames) noexcept
     }
 }
 
+void OutputStage::readTransport(std::uint64_t frame) noexcept
+{
+    jack_position_t pos;
+    const jack_transport_state_t state = jack_transport_query(client_, &pos);
+    const bool bbt = (pos.valid & JackPositionBBT) != 0;
+    transportSeq_.fetch_add(1, std::memory_order_acq_rel);
+    tpRolling_.store(state == JackTransportRolling, std::memory_order_relaxed);
+    tpBbt_.store(bbt, std::memory_order_relaxed);
+    if (bbt) {
+        tpBpm_.store(pos.beats_per_minute, std::memory_order_relaxed);
+        tpBeats_.store(int(std::lround(pos.beats_per_bar)), std::memory_order_relaxed);
+        tpType_.store(int(std::lround(pos.beat_type)), std::memory_order_relaxed);
+        const double beat = (pos.beat - 1) + (pos.ticks_per_beat > 0 ? pos.tick / pos.ticks_per_beat : 0.0);
+        tpBar_.store(pos.bar + (pos.beats_per_bar > 0 ? beat / pos.beats_per_bar : 0.0), std::memory_order_relaxed);
+    }
+    tpFrame_.store(frame, std::memory_order_relaxed);
+    tpValid_.store(true, std::memory_order_relaxed);
+    transportSeq_.fetch_add(1, std::memory_order_release);
+}
+
+JackTransportView OutputStage::jackTransport() const noexcept
+{
+    JackTransportView v;
+    for (;;) {
+        const std::uint32_t seq = transportSeq_.load(std::memory_order_acquire);
+        if (seq & 1u)
+            continue;
+        v.valid = tpValid_.load(std::memory_order_relaxed);
+        v.rolling = tpRolling_.load(std::memory_order_relaxed);
+        v.bbt = tpBbt_.load(std::memory_order_relaxed);
+        v.bpm = tpBpm_.load(std::memory_order_relaxed);
+        v.beatsPerBar = tpBeats_.load(std::memory_order_relaxed);
+        v.beatType = tpType_.load(std::memory_order_relaxed);
+        v.bar = tpBar_.load(std::memory_order_relaxed);
+        v.frame = tpFrame_.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (transportSeq_.load(std::memory_order_relaxed) == seq)
+            return v;
+    }
+}
+
+bool OutputStage::becomeTimebaseMaster()
+{
+    return jack_set_timebase_callback(jack_->get(), 0, &OutputStage::timebaseThunk, this) == 0;
+}
+
+void OutputStage::timebaseThunk(jack_transport_state_t, jack_nframes_t, jack_position_t *pos, int, void *arg)
+{
+    // Bars, beats and ticks of JACK's transport frame at our tempo and meter.
+    auto *self = static_cast<OutputStage *>(arg);
+    const double bpm = self->leadBpm_.load(std::memory_order_relaxed);
+    const int beats = self->leadBeats_.load(std::memory_order_relaxed);
+    const int unit = self->leadUnit_.load(std::memory_order_relaxed);
+    constexpr double kTicksPerBeat = 1920.0;
+    const double framesPerBeat = 60.0 * pos->frame_rate / bpm * 4.0 / unit;
+    const double beatsDone = double(pos->frame) / framesPerBeat;
+    const auto wholeBeats = static_cast<std::int64_t>(beatsDone);
+    pos->valid = JackPositionBBT;
+    pos->beats_per_bar = float(beats);
+    pos->beat_type = float(unit);
+    pos->ticks_per_beat = kTicksPerBeat;
+    pos->beats_per_minute = bpm;
+    pos->bar = std::int32_t(wholeBeats / beats + 1);
+    pos->beat = std::int32_t(wholeBeats % beats + 1);
+    pos->tick = std::int32_t((beatsDone - double(wholeBeats)) * kTicksPerBeat);
+    pos->bar_start_tick = double(pos->bar - 1) * beats * kTicksPerBeat;
+}
+
 int OutputStage::process(jack_nframes_t frames) noexcept
 {
     const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
     const std::uint64_t frame = advanceClock(frames);
     readMidi(frame, frames);
+    readTransport(frame);
     float *out[16];
     for (std::uint32_t c = 0; c < channels; ++c)
         out[c] = static_cast<float *>(jack_port_get_buffer(ports_[c], frames));

@@ -58,6 +58,18 @@ struct MidiMessage {
     std::uint8_t size = 0;
 };
 
+// JACK transport as the audio thread last read it (jack_transport_query).
+struct JackTransportView {
+    bool valid = false;      // a cycle has read it
+    bool rolling = false;
+    bool bbt = false;        // the timebase master gives bars, beats and tempo
+    double bpm = 0.0;
+    int beatsPerBar = 4;
+    int beatType = 4;
+    double bar = 1.0;        // 1-based, fractional
+    std::uint64_t frame = 0; // timeline frame of the cycle it was read in
+};
+
 class OutputStage {
 public:
     // Opens the JACK client and registers out_L/out_R (or out_1..N). Not RT-safe.
@@ -87,6 +99,18 @@ public:
     bool popEvent(RtEvent &event) noexcept { return events_.tryPop(event); }
     // Next message from the MIDI input port, false when none. Control thread only.
     bool popMidi(MidiMessage &message) noexcept { return midi_.tryPop(message); }
+    // JACK transport as of the latest cycle. Control thread.
+    JackTransportView jackTransport() const noexcept;
+    // Offers to be JACK's timebase master (fails if another is, unless JACK lets us take
+    // over); the callback reports the clock last given to lead(). Control thread.
+    bool becomeTimebaseMaster();
+    // The clock the timebase callback reports. Control thread.
+    void lead(double bpm, int beatsPerBar, int beatType) noexcept
+    {
+        leadBpm_.store(bpm, std::memory_order_relaxed);
+        leadBeats_.store(beatsPerBar, std::memory_order_relaxed);
+        leadUnit_.store(beatType, std::memory_order_relaxed);
+    }
     // Frames from a MIDI message's frame to the frame it takes effect at: far enough that a
     // message read by the control thread a period late is still ahead of every worker
     // (Timeline::safeFrame() is L + 2 periods ahead of the cycle), and the same for every
@@ -129,6 +153,10 @@ private:
     CHRONUS_RT void carryOut(const FailoverDecision &decision, float *const *out, std::uint32_t frames) noexcept;
     CHRONUS_RT void push(const RtEvent &event) noexcept;
     CHRONUS_RT void fadeOut(float *const *out, std::uint32_t frames) noexcept;
+    // Publishes JACK's transport state for this cycle.
+    CHRONUS_RT void readTransport(std::uint64_t frame) noexcept;
+    static void timebaseThunk(jack_transport_state_t state, jack_nframes_t frames, jack_position_t *pos, int newPos,
+                              void *arg);
     // Passes this cycle's MIDI channel messages to the control thread.
     CHRONUS_RT void readMidi(std::uint64_t frame, std::uint32_t frames) noexcept;
 
@@ -162,6 +190,15 @@ private:
     std::vector<float> lastSample_;
     std::vector<float> scratch_; // the standby's block, read as a copy we may play
     std::uint8_t runningStatus_ = 0;
+    // JACK transport, published by the audio thread with a sequence counter (seqlock).
+    std::atomic<std::uint32_t> transportSeq_{0};
+    std::atomic<bool> tpRolling_{false}, tpBbt_{false}, tpValid_{false};
+    std::atomic<double> tpBpm_{0.0}, tpBar_{1.0};
+    std::atomic<int> tpBeats_{4}, tpType_{4};
+    std::atomic<std::uint64_t> tpFrame_{0};
+    // Our clock for the timebase callback (lead), from the control thread.
+    std::atomic<double> leadBpm_{120.0};
+    std::atomic<int> leadBeats_{4}, leadUnit_{4};
 };
 
 } // namespace chronus::supervisor

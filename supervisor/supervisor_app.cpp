@@ -91,7 +91,8 @@ void SupervisorApp::wireControl()
         SlotManagerConfig{options_.workerPath, options_.instance, output_->serverName(), options_.jackName}, notify);
     surface_ = std::make_unique<ControlSurface>(
         interpreter_, *timeline_, *slots_, *output_, *segment_,
-        ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds});
+        ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds,
+                             options_.transport});
     surface_->setServer(server_.get());
     slots_->setRestartHook([this] { restoreLivePatch(); });
     monitor_ = std::make_unique<ServiceMonitor>(
@@ -130,6 +131,7 @@ int SupervisorApp::run(const std::atomic<bool> &quit)
         timeline_->tick();
         if (ready_) {
             surface_->playMidi();
+            surface_->tickTransport();
             surface_->tick();
             keepLivePatch();
         }

@@ -293,3 +293,115 @@ TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
     for (std::uint64_t i = changed; i < changed + 100; ++i)
         ASSERT_EQ(L[i], 0.0f) << "frame " << i << " (bar at " << changed << ")";
 }
+
+namespace {
+
+// A live suite with --transport MODE and a patch whose sequencer follows the shared tempo.
+struct TransportSuite {
+    TestScratchDir dir{"chronus-transport"};
+    PrivateJackd jack;
+    Supervisor sup;
+    fs::path journal;
+    std::unique_ptr<Client> client;
+
+    ::testing::AssertionResult start(const std::string &mode)
+    {
+        if (!jack.start(dir.path))
+            return ::testing::AssertionFailure() << jack.failure();
+        journal = dir.path / "journal.txt";
+        if (!sup.start(dir.path, {"--journal", journal.string(), "--transport", mode}))
+            return ::testing::AssertionFailure() << sup.log();
+        auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+        if (!c)
+            return ::testing::AssertionFailure() << "no client";
+        client = std::move(*c);
+        if (!waitRedundant(*client))
+            return ::testing::AssertionFailure() << sup.log();
+        auto r = command(*client, "/patch/load",
+                         {std::string(R"({"nodes":[{"id":"s","type":"sequencer","params":{"running":0}}]})"), 0.0f});
+        if (!r || r->address != "/done")
+            return ::testing::AssertionFailure() << (r ? toString(*r) : "no reply");
+        return ::testing::AssertionSuccess();
+    }
+    // Waits until /status says `key` is `value`.
+    bool await(const std::string &key, const std::string &value, int ms = 4000)
+    {
+        for (int i = 0; i < ms / 50; ++i) {
+            if (auto st = status(*client)) {
+                const auto &v = (*st)[key];
+                const std::string text = std::holds_alternative<std::string>(v) ? std::get<std::string>(v)
+                                         : std::holds_alternative<float>(v)     ? std::to_string(std::lround(std::get<float>(v)))
+                                                                                : "";
+                if (text == value)
+                    return true;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    }
+};
+
+} // namespace
+
+TEST(LiveTransport, FollowsTheTempoAndTheStartAndStopOfJackTransport)
+{
+    CHRONUS_REQUIRE_JACKD();
+    TransportSuite suite;
+    ASSERT_TRUE(suite.start("follow"));
+    // jack_transport as the timebase master, driven through its prompt.
+    FILE *jt = ::popen("jack_transport >/dev/null 2>&1", "w");
+    ASSERT_NE(jt, nullptr);
+    auto say = [&](const char *line) {
+        std::fprintf(jt, "%s\n", line);
+        std::fflush(jt);
+        std::this_thread::sleep_for(300ms);
+    };
+    say("master");
+    say("tempo 100");
+    say("play");
+    EXPECT_TRUE(suite.await("tempo", "100")) << "the tempo did not follow";
+    EXPECT_TRUE(suite.await("transport", "rolling")) << "the start did not follow";
+    say("stop");
+    EXPECT_TRUE(suite.await("transport", "stopped")) << "the stop did not follow";
+    say("quit");
+    ::pclose(jt);
+    // What was followed is in the journal, so a render replays it.
+    std::ifstream in(suite.journal);
+    std::ostringstream text;
+    text << in.rdbuf();
+    EXPECT_NE(text.str().find(" /tempo 100"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find(" /transport start"), std::string::npos);
+    EXPECT_NE(text.str().find(" /transport stop"), std::string::npos);
+    // The following sequencer took the tempo.
+    auto dump = command(*suite.client, "/patch/dump");
+    ASSERT_TRUE(dump);
+    EXPECT_NE(toString(*dump).find("\"tempo\":100"), std::string::npos) << toString(*dump);
+}
+
+TEST(LiveTransport, LeadsJackTransportWithItsTempoAndMeter)
+{
+    CHRONUS_REQUIRE_JACKD();
+    TransportSuite suite;
+    ASSERT_TRUE(suite.start("lead"));
+    ASSERT_TRUE(command(*suite.client, "/tempo", {90.0f}));
+    ASSERT_TRUE(command(*suite.client, "/meter", {3, 4}));
+    jack_status_t st;
+    jack_client_t *probe = jack_client_open("chronus-test-transport", JackNoStartServer, &st);
+    ASSERT_NE(probe, nullptr);
+    ASSERT_EQ(jack_activate(probe), 0);
+    jack_transport_start(probe);
+    jack_position_t pos{};
+    bool led = false;
+    for (int i = 0; i < 80 && !led; ++i) {
+        std::this_thread::sleep_for(50ms);
+        jack_transport_query(probe, &pos);
+        led = (pos.valid & JackPositionBBT) && std::fabs(pos.beats_per_minute - 90.0) < 1e-6 && pos.beats_per_bar == 3.0f;
+    }
+    EXPECT_TRUE(led) << "JACK's position: valid " << pos.valid << ", bpm " << pos.beats_per_minute << ", beats/bar "
+                     << pos.beats_per_bar;
+    // Bars and beats count the transport's frames at 90 BPM in 3/4.
+    const double beats = double(pos.frame) / (60.0 * 48000 / 90.0);
+    EXPECT_EQ(pos.bar, std::int32_t(beats / 3) + 1);
+    jack_transport_stop(probe);
+    jack_client_close(probe);
+}
