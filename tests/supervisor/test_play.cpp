@@ -57,12 +57,31 @@ public:
         return pending_.load() ? 0 : sentAt_.load();
     }
 
+    // From now on, every cycle carries `raw` (several events, any bytes) until stopFlood().
+    void flood(std::vector<std::vector<std::uint8_t>> raw)
+    {
+        floodEvents_ = std::move(raw);
+        flooding_.store(true);
+    }
+    void stopFlood()
+    {
+        flooding_.store(false);
+        std::this_thread::sleep_for(50ms);
+    }
+    std::uint64_t floodCycles() const { return floodCycles_.load(); }
+
 private:
     static int thunk(jack_nframes_t n, void *arg) { return static_cast<MidiSource *>(arg)->process(n); }
     int process(jack_nframes_t n)
     {
         void *buffer = jack_port_get_buffer(port_, n);
         jack_midi_clear_buffer(buffer);
+        if (flooding_.load()) {
+            std::uint32_t at = 0;
+            for (const auto &e : floodEvents_)
+                jack_midi_event_write(buffer, at++ % n, e.data(), e.size());
+            floodCycles_.fetch_add(1);
+        }
         if (pending_.load()) {
             jack_midi_event_write(buffer, kOffset, message_.data(), message_.size());
             sentAt_.store(jack_last_frame_time(client_) + kOffset);
@@ -76,6 +95,9 @@ private:
     std::vector<std::uint8_t> message_;
     std::atomic<bool> pending_{false};
     std::atomic<std::uint32_t> sentAt_{0};
+    std::vector<std::vector<std::uint8_t>> floodEvents_;
+    std::atomic<bool> flooding_{false};
+    std::atomic<std::uint64_t> floodCycles_{0};
 };
 
 // The frames of the journal's "/midi/in" lines, in order.
@@ -404,4 +426,57 @@ TEST(LiveTransport, LeadsJackTransportWithItsTempoAndMeter)
     EXPECT_EQ(pos.bar, std::int32_t(beats / 3) + 1);
     jack_transport_stop(probe);
     jack_client_close(probe);
+}
+
+TEST_F(LivePlay, AMidiFloodWithRunningStatusAndSysexIsPlayedOrCountedWhileClientsAreServed)
+{
+    MidiSource midi;
+    ASSERT_TRUE(midi.open("chronus:midi_in"));
+    std::this_thread::sleep_for(200ms);
+    const auto before = status(*client);
+    ASSERT_TRUE(before);
+    // 54 events a cycle (10,000 a second at 256 frames, 48 kHz): notes on and off, one
+    // event holding two notes under running status, a SysEx, a clock tick, a stray data byte.
+    std::vector<std::vector<std::uint8_t>> cycle;
+    for (int k = 0; k < 12; ++k) {
+        cycle.push_back({0x90, std::uint8_t(48 + k), 90});
+        cycle.push_back({0x80, std::uint8_t(48 + k), 0});
+    }
+    for (int k = 0; k < 6; ++k) {
+        cycle.push_back({0x90, std::uint8_t(72 + k), 60, std::uint8_t(73 + k), 60}); // running status: 2 messages
+        cycle.push_back({0xF0, 0x7E, 0x00, 0x06, 0x01, 0xF7});                       // SysEx: ignored
+        cycle.push_back({0xF8});                                                      // clock: ignored
+        cycle.push_back({0xB0, 1, std::uint8_t(k * 20)});
+        cycle.push_back({0xE0, 0, 64});
+    }
+    while (cycle.size() < 54)
+        cycle.push_back({0xD0, 40});
+    midi.flood(cycle);
+    // A client keeps being answered all the while.
+    double worstMs = 0;
+    for (int i = 0; i < 40; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ASSERT_TRUE(answers(*client, 2000)) << "no /pong during the flood";
+        worstMs = std::max(worstMs, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        std::this_thread::sleep_for(50ms);
+    }
+    midi.stopFlood();
+    client->send("/panic", {});
+    std::this_thread::sleep_for(500ms);
+    const auto after = status(*client);
+    ASSERT_TRUE(after);
+    const double cycles = double(midi.floodCycles());
+    std::printf("flood: %.0f cycles, %.0f messages, %.0f ignored, %.0f dropped, %.0f late; worst ping %.1f ms\n",
+                cycles, num(*after, "midi_messages") - num(*before, "midi_messages"),
+                num(*after, "midi_ignored") - num(*before, "midi_ignored"),
+                num(*after, "midi_dropped") - num(*before, "midi_dropped"), num(*after, "midi_late"), worstMs);
+    // Every channel message arrived (2 per running-status event), the rest was counted.
+    const double messages = num(*after, "midi_messages") - num(*before, "midi_messages");
+    const double ignored = num(*after, "midi_ignored") - num(*before, "midi_ignored");
+    const double dropped = num(*after, "midi_dropped") - num(*before, "midi_dropped");
+    EXPECT_GE(cycles, 300);
+    EXPECT_NEAR(messages + dropped, cycles * (54 - 12 + 6), cycles * 2) << "channel messages";
+    EXPECT_NEAR(ignored, cycles * 12, cycles * 2) << "SysEx and clock";
+    EXPECT_EQ(num(*after, "respawns"), num(*before, "respawns")) << "a worker was replaced under the flood";
+    EXPECT_LT(worstMs, 1000) << "a client waited long for its /pong";
 }
