@@ -10,6 +10,11 @@ Scenarios (all 48 kHz, stereo, --seconds long):
   sines        100 sine oscillators (the `sine` module, and `osc` with waveform sine, and
                `osc` saw for reference); peer: SuperCollider's scsynth rendering 100 SinOsc
                offline (NRT). Outputs are checked for pitch and level.
+  poly         a 64-voice poly (voice template: saw -> ladder -> ADSR) playing 64 held notes;
+               peer: Csound 6 with 64 instances of vco2 -> moogladder -> madsr. Also the cost
+               of an idle voice (a 64-voice poly with no note against an empty patch) and of
+               a note (50 notes a second, 20 ms each, against the idle poly), and where the
+               first note sounds (its own frame: note to sound is 0 frames offline).
 CPU is user + system time of the renderer process (from wait4, to the microsecond), the best
 of --repeat runs. The figures end with the goals of issue 10 and whether this run met them:
 chain-live at most half of Csound's CPU and within 1.3x of chain; sines as cheap as saws
@@ -62,6 +67,7 @@ def goals(out):
     check("chain-live CPU / Csound's", live.get("ratio_chronus_over_csound"), 0.5)
     check("chain-live CPU / chain CPU", live.get("ratio_live_over_patch_file"), 1.3)
     check("osc sine CPU / osc saw CPU", sines.get("ratio_osc_sine_over_osc_saw"), 1.1)
+    check("64-voice poly CPU / Csound's 64 instruments", out.get("poly", {}).get("ratio_chronus_over_csound"), 0.5)
     check("100 sine modules CPU / scsynth's 100 SinOsc", sines.get("ratio_sine_over_scsynth"), 1.0)
     check("100 osc sines CPU / scsynth's 100 SinOsc", sines.get("ratio_osc_sine_over_scsynth"), 1.0)
     return checks
@@ -140,6 +146,70 @@ endin
     return path
 
 
+POLY_TEMPLATE = {
+    "nodes": [{"id": "osc", "type": "osc", "params": {"waveform": "saw", "amp": 0.01}},
+              {"id": "filter", "type": "ladder", "params": {"cutoff": 2000, "resonance": 0.3}},
+              {"id": "env", "type": "adsr", "params": {"attack": 10, "decay": 100, "sustain": 0.8, "release": 20}}],
+    "connections": [{"from": "voice.pitch", "to": "osc.freq"}, {"from": "voice.gate", "to": "env.gate"},
+                    {"from": "osc", "to": "filter"}, {"from": "filter", "to": "env"}, {"from": "env", "to": "output"}],
+}
+
+
+def poly_patch(voices=VOICES):
+    return {"nodes": [{"id": "keys", "type": "poly", "params": {"voices": voices}, "voice": POLY_TEMPLATE}],
+            "connections": [{"from": "keys", "to": "output"}]}
+
+
+def poly_notes_script():
+    # 64 held notes from frame 0, each at the chain scenario's frequency (as a MIDI pitch).
+    return "".join(f"@0 /note/keys {69 + 12 * math.log2(f / 440.0):.4f} 1.0\n" for f in chain_freqs())
+
+
+def poly_stream_script(seconds):
+    lines, t, k = [], 0.0, 0
+    while t < seconds:
+        lines.append(f"{t:.3f} /note/keys {48 + k % 24} 0.8 0.02")
+        t += 0.02
+        k += 1
+    return "\n".join(lines) + "\n", k
+
+
+def csound_poly(work, seconds):
+    score = "\n".join(f"i1 0 {seconds} {f}" for f in chain_freqs())
+    path = os.path.join(work, "poly.csd")
+    with open(path, "w") as f:
+        f.write(f"""<CsoundSynthesizer>
+<CsOptions>
+-o {work}/csound_poly.wav -W -f -d -m0 --nodisplays
+</CsOptions>
+<CsInstruments>
+sr = 48000
+ksmps = 64
+nchnls = 2
+0dbfs = 1
+instr 1
+  asig vco2 0.01, p4
+  afilt moogladder asig, 2000, 0.3
+  aenv madsr 0.01, 0.1, 0.8, 0.02
+  aout = afilt * aenv
+  outs aout, aout
+endin
+</CsInstruments>
+<CsScore>
+{score}
+</CsScore>
+</CsoundSynthesizer>
+""")
+    return path
+
+
+def first_sound(path):
+    import soak
+    _, _, x = soak.read_wav(path)
+    nonzero = (x[:, 0] != 0).nonzero()[0]
+    return int(nonzero[0]) if len(nonzero) else -1
+
+
 def sine_freqs():
     return [110.0 * 2 ** (i / 24.0) for i in range(SINES)]
 
@@ -176,10 +246,10 @@ def main():
     p.add_argument("render", help="path to chronus-render")
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--only", choices=["chain", "chain-live", "sines"], action="append")
+    p.add_argument("--only", choices=["chain", "chain-live", "sines", "poly"], action="append")
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
-    only = set(args.only or ["chain", "chain-live", "sines"])
+    only = set(args.only or ["chain", "chain-live", "sines", "poly"])
     work = tempfile.mkdtemp(prefix="chronus-bench-")
     s = args.seconds
     out = {"seconds": s}
@@ -208,6 +278,27 @@ def main():
             if "chain" in out and "chain-live" in out:
                 out["chain-live"]["ratio_live_over_patch_file"] = round(
                     out["chain-live"]["chronus_cpu"] / out["chain"]["chronus_cpu"], 3)
+        if "poly" in only:
+            row = {}
+            files = {}
+            for name, spec, script in (("poly", poly_patch(), poly_notes_script()), ("idle", poly_patch(), None),
+                                       ("empty", {"nodes": [], "connections": []}, None),
+                                       ("stream", poly_patch(), poly_stream_script(s)[0])):
+                files[name] = os.path.join(work, name + ".json")
+                json.dump(spec, open(files[name], "w"))
+                script_path = None
+                if script:
+                    script_path = os.path.join(work, name + ".txt")
+                    open(script_path, "w").write(script)
+                row[name + "_cpu"] = cpu_of(render(files[name], script_path, name), args.repeat)
+            notes = poly_stream_script(s)[1]
+            row["idle_voice_us_per_second"] = round((row["idle_cpu"] - row["empty_cpu"]) / VOICES / s * 1e6, 3)
+            row["note_us"] = round((row["stream_cpu"] - row["idle_cpu"]) / notes * 1e6, 2)
+            row["note_to_sound_frames"] = first_sound(os.path.join(work, "poly.wav"))
+            if have_csound:
+                row["csound_cpu"] = cpu_of(["csound", csound_poly(work, s)], args.repeat)
+                row["ratio_chronus_over_csound"] = round(row["poly_cpu"] / row["csound_cpu"], 3)
+            out["poly"] = row
         if "sines" in only:
             row = {}
             checks = []
