@@ -54,7 +54,7 @@ public:
         const float *gateIn = b.in[GateIn];
         const float *velocityIn = b.in[VelocityIn];
         float *out = b.out[Out];
-        if (holding(gateIn)) {
+        if (holding(gateIn, b.frames)) {
             // Sustaining or silent with nothing about to change: the same value every
             // sample, computed exactly as the loop below would.
             level_ = stage_ == SustainStage ? static_cast<double>(param(Sustain).current()) : 0.0;
@@ -141,16 +141,25 @@ public:
     }
 
 private:
-    // True when this whole block is a flat sustain or silence: parameters settled, no
-    // gate input, and the gate parameter agrees with the gate already seen (no edge).
-    bool holding(const float *gateIn) noexcept
+    // True when this whole block is a flat sustain or silence: parameters settled, and the
+    // gate (parameter or input) agrees with the gate already seen on every sample (no edge).
+    bool holding(const float *gateIn, std::uint32_t frames) noexcept
     {
-        if (gateIn || (stage_ != SustainStage && stage_ != Idle))
+        if (stage_ != SustainStage && stage_ != Idle)
             return false;
         for (auto &p : params())
             if (!p.steady())
                 return false;
-        return (param(Gate).current() > 0.5f) == gate_;
+        const bool gateParam = param(Gate).current() > 0.5f;
+        if (!gateIn)
+            return gateParam == gate_;
+        if (gateParam) // the parameter holds the gate open whatever the input says
+            return gate_;
+        // A gate input with no edge in this block (a held voice, a sustained step).
+        for (std::uint32_t i = 0; i < frames; ++i)
+            if ((gateIn[i] > 0.5f) != gate_)
+                return false;
+        return true;
     }
 
     double samplesPerMs_ = 48.0;

@@ -45,7 +45,7 @@ public:
         const float *freqIn = b.in[FreqIn];
         const float *ampIn = b.in[AmpIn];
         float *out = b.out[Out];
-        if (!freqIn && !ampIn && steady()) {
+        if (!ampIn && steady(freqIn, b.frames)) {
             processSteady(out, b.frames);
             return;
         }
@@ -76,13 +76,20 @@ public:
     }
 
 private:
-    // Nothing changes within this block: parameters settled, no glide under way.
-    bool steady() noexcept
+    // Nothing changes within this block: parameters settled, the frequency (the freq input's,
+    // when connected, the same on every sample: a voice's pitch, a sequencer's step) already
+    // reached, no glide under way.
+    bool steady(const float *freqIn, std::uint32_t frames) noexcept
     {
         for (auto &p : params())
             if (!p.steady())
                 return false;
-        const double target = param(Freq).current() > 0.0f ? param(Freq).current() : 0.0;
+        const float given = freqIn ? freqIn[0] : param(Freq).current();
+        if (freqIn)
+            for (std::uint32_t i = 1; i < frames; ++i)
+                if (freqIn[i] != given)
+                    return false;
+        const double target = given > 0.0f ? given : 0.0; // as the general loop sanitises it
         return hasFreq_ && freq_ == target;
     }
 

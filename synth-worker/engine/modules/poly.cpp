@@ -64,7 +64,7 @@ public:
         right_.assign(maxFrames, 0.0f);
         fadeSamples_ = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(std::lround(kFadeMs * 0.001 * sampleRate)));
         quietSamples_ = static_cast<std::uint32_t>(std::lround(kQuietMs * 0.001 * sampleRate));
-        levelDecay_ = static_cast<float>(std::exp(-1.0 / (0.05 * sampleRate))); // 50 ms
+        levelDecay_ = static_cast<float>(std::exp(-double(kLevelWindow) / (0.05 * sampleRate))); // 50 ms
     }
 
     Expected<void> prepareNode(const model::CompiledPatch::Node &node, double sampleRate,
@@ -198,6 +198,7 @@ private:
     static constexpr double kFadeMs = 5.0;
     static constexpr double kQuietMs = 40.0;
     static constexpr float kSilence = 1e-5f; // -100 dBFS
+    static constexpr std::uint32_t kLevelWindow = 32;
 
     enum Phase : std::uint32_t { Free, Held, Sustained, Released, Stealing };
 
@@ -216,7 +217,9 @@ private:
         std::uint64_t releaseIn = 0;    // 1 + frames until an automatic release; 0: none
         std::uint32_t quiet = 0;        // Released: samples in a row below kSilence
         std::uint32_t fadeLeft = 0;     // Stealing: samples of the fade still to play
-        float level = 0.0f;             // peak follower, for stealing the quietest
+        float level = 0.0f;             // peak follower, for stealing the quietest (track())
+        float windowPeak = 0.0f;
+        std::uint32_t windowCount = 0;
         float gate = 0.0f;              // what the voice node says (kept through a steal fade)
         Note next;                      // Stealing: the note that takes the voice after the fade
     };
@@ -297,7 +300,6 @@ private:
     void begin(Voice &v, const Note &n, std::uint64_t order) noexcept
     {
         v.graph->restart();
-        const float level = v.s.level;
         v.s = {};
         v.s.phase = Held;
         v.s.note = n.note;
@@ -305,7 +307,6 @@ private:
         v.s.started = order;
         v.s.releaseIn = n.duration == 0 ? 0 : n.duration + 1; // 1: due now (see startDue)
         v.s.gate = 1.0f;
-        v.s.level = level;
     }
 
     void beginFade(Voice &v) noexcept
@@ -442,6 +443,17 @@ private:
     void mix(Voice &v, std::uint32_t n, float *outL, float *outR) noexcept
     {
         VoiceState &s = v.s;
+        const bool quietest = static_cast<StealMode>(param(Steal).target()) == Quietest;
+        if (s.phase == Held || s.phase == Sustained) {
+            for (std::uint32_t i = 0; i < n; ++i) {
+                outL[i] += left_[i];
+                outR[i] += right_[i];
+            }
+            if (quietest)
+                for (std::uint32_t i = 0; i < n; ++i)
+                    track(s, std::max(std::fabs(left_[i]), std::fabs(right_[i])));
+            return;
+        }
         for (std::uint32_t i = 0; i < n; ++i) {
             float l = left_[i], r = right_[i];
             if (s.phase == Stealing) {
@@ -454,7 +466,8 @@ private:
             outL[i] += l;
             outR[i] += r;
             const float peak = std::max(std::fabs(l), std::fabs(r));
-            s.level = std::max(peak, s.level * levelDecay_);
+            if (quietest)
+                track(s, peak);
             if (s.phase == Stealing && s.fadeLeft == 0)
                 return; // the rest of the span is the new note's (startDue at the span's end)
             if (s.phase != Released)
@@ -464,6 +477,19 @@ private:
                 s.phase = Free; // from the next sample on this voice is silent
                 return;
             }
+        }
+    }
+
+    // The level the quietest voice is judged by: the peak of each window of kLevelWindow
+    // samples of the voice's own count (so where blocks start does not matter), held with
+    // a decay of about 50 ms. Kept only while steal is "quietest".
+    void track(VoiceState &s, float peak) noexcept
+    {
+        s.windowPeak = std::max(s.windowPeak, peak);
+        if (++s.windowCount == kLevelWindow) {
+            s.level = std::max(s.windowPeak, s.level * levelDecay_);
+            s.windowPeak = 0.0f;
+            s.windowCount = 0;
         }
     }
 
