@@ -231,7 +231,7 @@ void onsets(const std::vector<double> &mono, double rate, Description &d)
         fft.run();
         double f = 0;
         for (std::size_t k = 0; k < fft.bins(); ++k) {
-            const double m = std::sqrt(fft.power(k));
+            const double m = std::log1p(100.0 * std::sqrt(fft.power(k))); // compressed, as heard
             f += std::max(0.0, m - previous[k]);
             previous[k] = m;
         }
@@ -251,25 +251,39 @@ void onsets(const std::vector<double> &mono, double rate, Description &d)
     d.onsetsPerSecond = double(count) / seconds;
     if (count < 4)
         return;
-    // Tempo: the lag (60-200 BPM) where the flux correlates best with itself.
+    // Tempo: the beat period (60-200 BPM) whose multiples the flux repeats at best (a comb
+    // over 4 beats, so a pulse of sixteenths does not pass for the beat), weighted towards
+    // 120 BPM by an octave-wide prior, as listeners are.
     const double framesPerSecond = rate / double(kHop);
     std::vector<double> centred(flux.size());
     for (std::size_t t = 0; t < flux.size(); ++t)
         centred[t] = flux[t] - mean;
-    double best = 0;
-    std::size_t bestLag = 0;
-    for (auto lag = std::size_t(framesPerSecond * 60.0 / 200.0); lag <= std::size_t(framesPerSecond * 60.0 / 60.0);
-         ++lag) {
-        double s = 0;
+    auto ac = [&](std::size_t lag) {
+        double sum = 0;
         for (std::size_t t = lag; t < centred.size(); ++t)
-            s += centred[t] * centred[t - lag];
-        if (s > best) {
-            best = s;
-            bestLag = lag;
+            sum += centred[t] * centred[t - lag];
+        return sum / double(centred.size() - std::min(lag, centred.size() - 1));
+    };
+    double best = 0;
+    double bestBpm = 0;
+    for (double bpm = 60.0; bpm <= 200.0; bpm += 0.5) {
+        const double lag = framesPerSecond * 60.0 / bpm;
+        double comb = 0;
+        for (int k = 1; k <= 4; ++k) {
+            const double at = lag * k;
+            const auto lo = static_cast<std::size_t>(at);
+            if (lo + 1 >= centred.size())
+                break;
+            comb += ac(lo) * (1.0 - (at - double(lo))) + ac(lo + 1) * (at - double(lo));
+        }
+        const double octaves = std::log2(bpm / 120.0);
+        const double score = comb * std::exp(-0.5 * octaves * octaves);
+        if (score > best) {
+            best = score;
+            bestBpm = bpm;
         }
     }
-    if (bestLag > 0)
-        d.tempoBpm = std::round(60.0 * framesPerSecond / double(bestLag) * 10.0) / 10.0;
+    d.tempoBpm = bestBpm;
 }
 
 } // namespace
@@ -295,14 +309,16 @@ Description analyze(const float *left, const float *right, std::size_t frames, d
 
 std::string toJson(const Description &d, int indent)
 {
-    auto value = [](double v) { return v <= -1e8 ? nlohmann::json(nullptr) : nlohmann::json(std::round(v * 1e3) / 1e3); };
-    nlohmann::json bands = nlohmann::json::object();
+    auto value = [](double v) {
+        return v <= -1e8 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(std::round(v * 1e3) / 1e3);
+    };
+    nlohmann::ordered_json bands = nlohmann::ordered_json::object();
     for (std::size_t b = 0; b < kOctaveCentresHz.size(); ++b) {
         char name[16];
         std::snprintf(name, sizeof name, "%g", kOctaveCentresHz[b]);
         bands[name] = value(d.octaveBandsDb[b]);
     }
-    nlohmann::json j = {
+    nlohmann::ordered_json j = {
         {"seconds", value(d.seconds)},
         {"silent", d.silent},
         {"integrated_lufs", value(d.integratedLufs)},

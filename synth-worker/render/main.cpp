@@ -1,6 +1,7 @@
 // chronus-render: renders a patch and a timed command script to an audio file, offline
 // and faster than real time. Wires options, the renderer and the output file; the whole
 // script is checked before the file is created, and the file appears only when complete.
+#include "common/analysis.hpp"
 #include "common/expected.hpp"
 #include "model/describe.hpp"
 #include "synth-worker/render/options.hpp"
@@ -122,6 +123,43 @@ private:
     int lastPercent_ = -1;
 };
 
+// Keeps the last kSeconds of the output for --analyze.
+class Listener {
+public:
+    static constexpr double kSeconds = 120.0;
+    Listener(bool on, double rate) : on_(on), rate_(rate), capacity_(on ? std::size_t(kSeconds * rate) : 0)
+    {
+        left_.resize(capacity_);
+        right_.resize(capacity_);
+    }
+    void take(const float *const *planes, std::uint32_t channels, std::uint32_t frames)
+    {
+        for (std::uint32_t i = 0; on_ && i < frames; ++i, ++written_) {
+            left_[written_ % capacity_] = planes[0][i];
+            right_[written_ % capacity_] = planes[channels > 1 ? 1 : 0][i];
+        }
+    }
+    void report() const
+    {
+        if (!on_)
+            return;
+        const std::size_t n = std::min<std::size_t>(written_, capacity_);
+        std::vector<float> l(n), r(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            l[i] = left_[(written_ - n + i) % capacity_];
+            r[i] = right_[(written_ - n + i) % capacity_];
+        }
+        std::printf("%s\n", analysis::toJson(analysis::analyze(l.data(), r.data(), n, rate_), 2).c_str());
+    }
+
+private:
+    bool on_;
+    double rate_;
+    std::size_t capacity_;
+    std::vector<float> left_, right_;
+    std::uint64_t written_ = 0;
+};
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -151,9 +189,11 @@ int main(int argc, char **argv)
 
     std::signal(SIGINT, onStopSignal);
     std::signal(SIGTERM, onStopSignal);
-    auto sink = [&file](const float *const *planes, std::uint32_t frames) -> Expected<void> {
+    Listener ears(options->analyze, options->sampleRate);
+    auto sink = [&](const float *const *planes, std::uint32_t frames) -> Expected<void> {
         if (stopRequested)
             return fail("interrupted; no output written");
+        ears.take(planes, options->channels, frames);
         return (*file)->write(planes, frames);
     };
     ProgressBar bar(!options->quiet && isatty(STDERR_FILENO));
@@ -166,5 +206,6 @@ int main(int argc, char **argv)
         return stopRequested ? 130 : 1;
     }
     std::printf("%s\n", options->outPath.c_str());
+    ears.report();
     return 0;
 }

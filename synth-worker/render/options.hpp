@@ -18,6 +18,7 @@ struct Options {
     unsigned blockSize = 256;
     unsigned channels = 2;
     bool quiet = false;
+    bool analyze = false;       // print a description of the output (its last 2 minutes) as JSON
     std::string listModules;    // "json" or "markdown": print the module catalogue so and exit
 };
 

@@ -3,9 +3,9 @@
 # does not depend on --block-size, FLAC output, the mono mix, warnings and errors that
 # name their file and line, every command checked before any audio, and no output file
 # (nor a partial one) when the render fails.
-# usage: check_render_cli.sh PATH/TO/chronus-render
+# usage: check_render_cli.sh PATH/TO/chronus-render [SOURCE_DIR]
 set -uo pipefail
-render=$1
+render=$1 source=${2:-$(dirname "$0")/../..}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -116,6 +116,23 @@ code=$?
 grep -q "cannot open $work/missing.json: No such file or directory" <<<"$out" || fail "missing patch: $out"
 grep -q "try --help" <<<"$out" && fail "a missing patch file is not a usage error: $out"
 [[ -z "$(ls -A "$work/out" | grep -v -e keep.wav -e after.wav)" ]] || fail "failed renders left files: $(ls -A "$work/out")"
+
+# --analyze: what the demo sounds like, measured: its tempo, its loudness, not silence; a
+# tone's pitch; silence as silence.
+out=$("$render" --quiet --patch "$source/patches/demo.json" --script "$source/patches/demo-script.txt" --duration 12 \
+  -o "$work/out/demo.wav" --analyze) || fail "--analyze failed"
+python3 - "$out" <<'PY' || fail "the demo's analysis is off: $out"
+import json, sys
+d = json.loads(sys.argv[1].split("\n", 1)[1])
+assert abs(d["tempo_bpm"] - 126) <= 2, d["tempo_bpm"]
+assert -20 < d["integrated_lufs"] < -8, d["integrated_lufs"]
+assert not d["silent"] and d["true_peak_dbtp"] < 0.5
+PY
+printf '0 /patch/create t sine freq 440 gain 0.3\n0 /patch/connect t output\n0 /patch/commit 0\n' >"$work/tone.txt"
+out=$("$render" --quiet --script "$work/tone.txt" --duration 2 -o "$work/out/tone.wav" --analyze)
+grep -q '"note": "A4 +0"' <<<"$out" || fail "a 440 Hz sine is not A4: $out"
+out=$("$render" --quiet --duration 1 -o "$work/out/silence.wav" --analyze)
+grep -q '"silent": true' <<<"$out" || fail "silence is not silent: $out"
 
 out=$("$render" --duration 1 2>&1)
 [[ $? == 2 ]] || fail "missing -o should be a usage error"
