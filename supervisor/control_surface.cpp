@@ -100,7 +100,8 @@ std::string defaultPatchDir()
 ControlSurface::ControlSurface(model::Interpreter &interpreter, Timeline &timeline, SlotManager &slots,
                                OutputStage &output, shm::Segment &segment, ControlSurfaceConfig config)
     : interpreter_(interpreter), timeline_(timeline), slots_(slots), output_(output), segment_(segment),
-      config_(std::move(config)), transport_(double(segment.geometry().sampleRate))
+      config_(std::move(config)), transport_(double(segment.geometry().sampleRate)),
+      ears_(output.tap(), double(segment.geometry().sampleRate))
 {
 }
 
@@ -163,6 +164,8 @@ void ControlSurface::handle(const osc::Message &msg)
         if (subscribe)
             subscribers_.push_back(msg.senderUrl);
         done(msg, {std::int32_t(subscribe ? 1 : 0)});
+    } else if (Ears::answers(msg)) {
+        ears_.handle(msg);
     } else if (a == "/quantize") {
         setQuantize(msg);
     } else if (a == "/modules") {
@@ -526,6 +529,7 @@ void ControlSurface::relayFromRecorder(const osc::Message &news)
 void ControlSurface::tick()
 {
     answerDeferred();
+    ears_.tick();
     if (!recorder_)
         return;
     const auto now = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include "model/interpreter.hpp"
 #include "model/transport.hpp"
 #include "common/osc.hpp"
+#include "supervisor/ears.hpp"
 #include "supervisor/output_stage.hpp"
 #include "supervisor/slot_manager.hpp"
 #include "supervisor/timeline.hpp"
@@ -45,7 +46,11 @@ public:
     ~ControlSurface();
 
     // The server replies go through; set before the first poll.
-    void setServer(osc::Server *server) { server_ = server; }
+    void setServer(osc::Server *server)
+    {
+        server_ = server;
+        ears_.setServer(server);
+    }
     // Called while a handler waits for the timeline (commit going live, /sync, recorder
     // replies), so slots keep being serviced.
     void setIdle(std::function<void()> idle) { idle_ = std::move(idle); }
@@ -145,6 +150,7 @@ private:
     enum class Grid { Off, Beat, Bar };
     Grid quantize_ = Grid::Off;
     model::Transport transport_;
+    Ears ears_;
     bool jackRolling_ = false;   // as last followed
     bool leading_ = false;       // we are JACK's timebase master
     std::vector<Deferred> deferred_;

@@ -287,6 +287,7 @@ void OutputStage::carryOut(const FailoverDecision &d, float *const *out, std::ui
         suspectView_[s].store(failover_.suspect[s], std::memory_order_relaxed);
     for (std::uint32_t c = 0; c < channels; ++c)
         lastSample_[c] = out[c][frames - 1];
+    tap_.write(out[0], out[channels > 1 ? 1 : 0], frames);
 }
 
 void OutputStage::readMidi(std::uint64_t frame, std::uint32_t frames) noexcept

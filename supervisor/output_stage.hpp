@@ -12,6 +12,7 @@
 #include "common/rt.hpp"
 #include "common/shm_layout.hpp"
 #include "common/spsc_queue.hpp"
+#include "common/tap_ring.hpp"
 #include "supervisor/failover.hpp"
 
 #include <array>
@@ -124,6 +125,9 @@ public:
     std::uint64_t frameAtJackTime(std::uint64_t jackUsecs) const noexcept;
 
     const OutputCounters &counters() const noexcept { return counters_; }
+    // The last ~43 s of what the ports played (left and right; mono doubled), for meters and
+    // analysis. Written by the audio thread, read by the control thread.
+    const TapRing &tap() const noexcept { return tap_; }
     bool serverGone() const noexcept { return jack_->serverGone(); }
     std::string shutdownReason() const { return jack_->shutdownReason(); }
     // Set when JACK changed buffer size or sample rate under us.
@@ -182,6 +186,7 @@ private:
     std::atomic<bool> formatChanged_{false};
     SpscQueue<RtEvent> events_{1024}; // audio thread -> control thread
     SpscQueue<MidiMessage> midi_{8192}; // audio thread -> control thread
+    TapRing tap_{std::size_t{1} << 21};  // audio thread -> control thread
     OutputCounters counters_;
 
     // Audio thread only.

@@ -92,6 +92,10 @@ expect 2 'chord <poly>' -- chord keys C3++E3
 expect 0 '^/done /mod/keys/filter.cutoff' -- set keys.filter.cutoff A5
 expect 0 '^/done /mod/lead_osc/freq' -- set lead_osc.freq C4
 expect 0 '^/done /panic' -- panic
+# Ears: the last seconds described, levels now.
+expect 0 'integrated_lufs' -- analyze 1
+expect 1 'from 0.1 to 40' -- analyze 100
+expect 0 '^/done /levels' -- levels
 expect 2 'unknown command' -- dance
 expect 2 'unknown option' -- --bogus status
 # watch: runs until interrupted; one refresh must show the status.

@@ -54,7 +54,7 @@ std::uint64_t ntp(std::chrono::system_clock::time_point when)
     return (whole << 32) | frac;
 }
 
-// status, ping, modules, sync, panic: the address is the command's name.
+// status, ping, modules, sync, panic, levels: the address is the command's name.
 int runPlain(Session &s, const Words &words)
 {
     if (words.size() != 1)
@@ -252,6 +252,42 @@ int runPlay(Session &s, const Words &words)
     return play(s, words[1], lead);
 }
 
+// "L  -12.3 dBFS |##########            | rms -18.0"
+std::string meterLine(const char *name, float peakDb, float rmsDb, std::int32_t clips)
+{
+    constexpr int kWidth = 40; // -60..0 dBFS
+    const int filled = std::clamp(int((peakDb + 60.0f) / 60.0f * kWidth), 0, kWidth);
+    char text[160];
+    std::snprintf(text, sizeof text, "%s %7.1f dBFS |%.*s%*s| rms %6.1f%s\n", name, peakDb, filled,
+                  "########################################", kWidth - filled, "", rmsDb,
+                  clips > 0 ? "  CLIP" : "");
+    return text;
+}
+
+// Output meters from /levels (peak bars over the last 0.3 s).
+void printLevels(Session &s)
+{
+    Message levels;
+    if (request(s.supervisor, s.options, "/levels", {}, &levels, true) != 0 || levels.args.size() < 7)
+        return;
+    auto f = [&](std::size_t i) { return std::holds_alternative<float>(levels.args[i]) ? std::get<float>(levels.args[i]) : -200.0f; };
+    auto n = [&](std::size_t i) {
+        return std::holds_alternative<std::int32_t>(levels.args[i]) ? std::get<std::int32_t>(levels.args[i]) : 0;
+    };
+    std::cout << "\noutput\n" << meterLine("L", f(1), f(3), n(5)) << meterLine("R", f(2), f(4), n(6));
+}
+
+// analyze [seconds]: what the output sounds like, measured (/analyze).
+int runAnalyze(Session &s, const Words &words)
+{
+    if (words.size() > 2)
+        return usage("analyze [seconds]");
+    std::vector<Arg> args;
+    if (words.size() == 2)
+        args.push_back(typed(words[1]));
+    return request(s.supervisor, s.options, "/analyze", args);
+}
+
 // One screen of the supervisor's and the recorder's status, refreshed until interrupted.
 int runWatch(Session &s, const Words &words)
 {
@@ -269,6 +305,8 @@ int runWatch(Session &s, const Words &words)
         const int b = request(s.recorder ? *s.recorder : s.supervisor, o, "/record/status", {}, &recStatus);
         if (a == 3 && b == 3)
             return 3;
+        if (a != 3)
+            printLevels(s);
         std::cout.flush();
         for (int i = 0; i < int(seconds * 10) && !stopRequested; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -313,7 +351,11 @@ const std::vector<Command> &commands()
          "sends a timed command script (chronus-render's format) as\nbundles stamped with future timetags, so every "
          "command\ntakes effect on its exact frame; returns when it has ended",
          runPlay},
-        {"watch", "watch [seconds]", "live view of slots, failovers, load and recorder meters", runWatch},
+        {"analyze", "analyze [seconds]",
+         "what the output sounds like, measured over the last seconds\n(default 5): loudness (LUFS), peaks, "
+         "spectrum, pitch,\ntempo, width, silence (/analyze)", runAnalyze},
+        {"levels", "levels", "output peak and RMS per channel over the last 0.3 s (/levels)", runPlain},
+        {"watch", "watch [seconds]", "live view of slots, failovers, load, output and recorder meters", runWatch},
         {"send", "send <address> [args...]", "any OSC message; prints every reply until the timeout", runSend},
     };
     return table;
