@@ -48,6 +48,10 @@ Expected<void> validate(const Geometry &g)
         return fail("text ring size must be a power of two");
     if (g.sampleRate <= 0)
         return fail("sample rate must be positive");
+    if (g.inputs > 16)
+        return fail("inputs must be 0..16, not " + std::to_string(g.inputs));
+    if (!isPow2(g.inputBlocks) || g.inputBlocks < 8)
+        return fail("input blocks must be a power of two >= 8");
     return {};
 }
 
@@ -76,6 +80,9 @@ Layout computeLayout(const Geometry &g)
         l.snapshot[s] = at;
         at = align64(at + g.snapshotBytes);
     }
+    l.inputStride = align64(sizeof(BlockHeader) + std::size_t{g.inputs} * g.periodFrames * sizeof(float));
+    l.inputRing = at;
+    at += g.inputs ? l.inputStride * g.inputBlocks : 0;
     l.totalBytes = at;
     return l;
 }
@@ -272,6 +279,10 @@ Expected<std::unique_ptr<Segment>> Segment::create(const std::string &instance, 
             block->stamp.store(kNoBlock, std::memory_order_relaxed);
         }
     }
+    for (std::uint32_t b = 0; geometry.inputs && b < geometry.inputBlocks; ++b) {
+        auto *block = new (seg->base_ + layout.inputRing + b * layout.inputStride) BlockHeader{};
+        block->stamp.store(kNoBlock, std::memory_order_relaxed);
+    }
     std::atomic_thread_fence(std::memory_order_release);
     return seg;
 }
@@ -309,6 +320,51 @@ Segment::~Segment()
 {
     if (owner_)
         bip::shared_memory_object::remove(name_.c_str());
+}
+
+BlockHeader *Segment::inputBlock(std::uint64_t frame) const noexcept
+{
+    const Geometry &g = geometry();
+    if (g.inputs == 0)
+        return nullptr;
+    const Layout l = computeLayout(g);
+    const std::uint64_t index = (frame / g.periodFrames) & (g.inputBlocks - 1);
+    return reinterpret_cast<BlockHeader *>(base_ + l.inputRing + index * l.inputStride);
+}
+
+void publishInput(const Segment &segment, std::uint64_t frame, const float *const *in) noexcept
+{
+    BlockHeader *b = segment.inputBlock(frame);
+    if (!b)
+        return;
+    const Geometry &g = segment.geometry();
+    b->stamp.store(kNoBlock, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    for (std::uint32_t c = 0; c < g.inputs; ++c) {
+        float *dst = segment.inputChannel(*b, c);
+        if (in[c])
+            std::memcpy(dst, in[c], sizeof(float) * g.periodFrames);
+        else
+            std::memset(dst, 0, sizeof(float) * g.periodFrames);
+    }
+    b->frames = g.periodFrames;
+    b->stamp.store(frame, std::memory_order_release);
+}
+
+bool readInput(const Segment &segment, std::uint64_t frame, float *const *out) noexcept
+{
+    const Geometry &g = segment.geometry();
+    BlockHeader *b = segment.inputBlock(frame);
+    bool ok = b && b->stamp.load(std::memory_order_acquire) == frame;
+    for (std::uint32_t c = 0; ok && c < g.inputs; ++c)
+        std::memcpy(out[c], segment.inputChannel(*b, c), sizeof(float) * g.periodFrames);
+    // The writer may have started over this block meanwhile (seqlock).
+    std::atomic_thread_fence(std::memory_order_acquire);
+    ok = ok && b->stamp.load(std::memory_order_relaxed) == frame;
+    if (!ok)
+        for (std::uint32_t c = 0; c < g.inputs; ++c)
+            std::memset(out[c], 0, sizeof(float) * g.periodFrames);
+    return ok;
 }
 
 SlotView Segment::slot(std::uint32_t index) const noexcept

@@ -15,6 +15,10 @@
 //   text ring      SPSC byte ring for commit spec JSON
 //   snapshot area  the worker's DSP state at a block boundary, on request
 //
+// and, shared by both slots, the input ring: Geometry::inputBlocks blocks of the audio at the
+// supervisor's JACK inputs, each stamped with the timeline frame at which the workers'
+// engines take it in (its capture frame plus inputDelayFrames()), so both read the same.
+//
 // All frames in the segment are timeline frames: JACK's frame time extended to 64 bits
 // minus Header::originAbs, so frame 0 is the supervisor's first cycle and a journal of
 // the session renders offline from frame 0.
@@ -35,7 +39,7 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 3;
+inline constexpr std::uint32_t kVersion = 4;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 
@@ -53,7 +57,17 @@ struct Geometry {
     std::uint64_t textBytes = 4u << 20;     // power of two
     std::uint64_t snapshotBytes = 32u << 20;
     double sampleRate = 48000.0;
+    std::uint32_t inputs = 0;               // input channels (0: no input ring)
+    std::uint32_t inputBlocks = 64;         // power of two
 };
+
+// Frames from the capture of an input sample to the frame the engines take it in: L + 2
+// periods, so the supervisor has published it at least two cycles before any worker renders
+// that frame. Fixed for a geometry; reported to JACK as latency.
+inline std::uint64_t inputDelayFrames(const Geometry &g) noexcept
+{
+    return std::uint64_t{g.lookahead + 2} * g.periodFrames;
+}
 
 // Events a worker's engine holds scheduled ahead of the block it renders; the supervisor
 // bounds what clients may schedule ahead by it (supervisor/control_surface.hpp).
@@ -118,6 +132,7 @@ struct alignas(64) SlotStatus {
     std::atomic<std::uint64_t> commitsMissed;   // commit not built by its frame
     std::atomic<std::uint32_t> preparedGeneration; // latest commit whose patch is built (Worker::drainControl)
     std::atomic<std::uint64_t> commitErrors;    // spec that failed to compile or build
+    std::atomic<std::uint64_t> inputsMissing;   // blocks rendered with silent input (never published)
     std::atomic<std::uint32_t> snapshotServed;  // == snapshotRequest once written
     std::atomic<std::uint32_t> joinDone;        // == joinSeq once the join is complete
     std::uint64_t snapshotFrame;                // block boundary the snapshot holds
@@ -161,6 +176,8 @@ struct Layout {
     std::size_t controlIdx[kSlots], controlRecords[kSlots];
     std::size_t textIdx[kSlots], textData[kSlots];
     std::size_t snapshot[kSlots];
+    std::size_t inputStride;
+    std::size_t inputRing;
     std::size_t totalBytes;
 };
 Layout computeLayout(const Geometry &geometry);
@@ -258,6 +275,14 @@ public:
     Segment &operator=(const Segment &) = delete;
 
     Header &header() const noexcept { return *reinterpret_cast<Header *>(base_); }
+    // The input block for engine frame `frame` (its stamp says whether it holds that frame),
+    // and its channel data. Null when the geometry has no inputs.
+    BlockHeader *inputBlock(std::uint64_t frame) const noexcept;
+    float *inputChannel(BlockHeader &block, std::uint32_t channel) const noexcept
+    {
+        return reinterpret_cast<float *>(reinterpret_cast<std::byte *>(&block) + sizeof(BlockHeader)) +
+               std::size_t{channel} * geometry().periodFrames;
+    }
     const Geometry &geometry() const noexcept { return header().geometry; }
     SlotView slot(std::uint32_t index) const noexcept;
     const std::string &name() const noexcept { return name_; }
@@ -292,6 +317,14 @@ void publishBlock(const SlotView &slot, std::uint64_t frame, std::uint32_t gener
     b.generation = generation;
     b.stamp.store(frame, std::memory_order_release);
 }
+
+// Publishes one period of input for engine frame `frame` (supervisor's audio thread).
+// `in[c]` may be null (silence). RT-safe.
+void publishInput(const Segment &segment, std::uint64_t frame, const float *const *in) noexcept;
+// Copies the input for engine frame `frame` into `out` (inputs x periodFrames); false, with
+// `out` silent, when the ring does not hold that frame (never published: JACK skipped the
+// supervisor's cycle; or overwritten). Workers' render threads. RT-safe.
+bool readInput(const Segment &segment, std::uint64_t frame, float *const *out) noexcept;
 
 // Result of reading one block.
 struct BlockRead {

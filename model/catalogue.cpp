@@ -6,6 +6,7 @@
 #include "model/modules/delay.hpp"
 #include "model/modules/distortion.hpp"
 #include "model/modules/drums.hpp"
+#include "model/modules/input.hpp"
 #include "model/modules/ladder.hpp"
 #include "model/modules/lfo.hpp"
 #include "model/modules/limiter.hpp"
@@ -29,6 +30,7 @@ namespace {
 
 constexpr ModuleSpec (*kSpecs[])() = {
     output::spec,
+    input::spec,
     sine::spec,
     oscillator::spec,
     noise::spec,

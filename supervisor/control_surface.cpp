@@ -476,6 +476,7 @@ void ControlSurface::status(const osc::Message &msg)
         kv((p + "events_applied").c_str(),
            std::int64_t(view.status->eventsApplied.load(std::memory_order_relaxed)));
         kv((p + "events_late").c_str(), std::int64_t(view.status->eventsLate.load(std::memory_order_relaxed)));
+        kv((p + "inputs_missing").c_str(), std::int64_t(view.status->inputsMissing.load(std::memory_order_relaxed)));
         if (static_cast<int>(s) == active) {
             queueDepth = view.events.size();
             late = view.status->eventsLate.load(std::memory_order_relaxed);
@@ -500,6 +501,8 @@ void ControlSurface::status(const osc::Message &msg)
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));
     kv("midi_late", std::int64_t(midiLate_));
     kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
+    kv("inputs", std::int32_t(segment_.geometry().inputs));
+    kv("input_latency_frames", std::int64_t(shm::inputDelayFrames(segment_.geometry())));
     kv("tempo", float(transport_.bpm()));
     kv("meter", std::to_string(transport_.beatsPerBar()) + "/" + std::to_string(transport_.beatUnit()));
     kv("transport", std::string(transport_.running() ? "rolling" : "stopped"));

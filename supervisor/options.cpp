@@ -73,6 +73,9 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
              "never skips a worker's cycle)",
              "1..8 periods", cli::between(1u, 8u));
     cl.value("--channels", "N", o.channels, "output channels (default 2)", "1..16", cli::between(1u, 16u));
+    cl.value("--inputs", "N", o.inputs,
+             "input ports chronus:in_1..N, read by the patch's input nodes\n(default 2; 0 for none)", "0..16",
+             cli::between(0u, 16u));
     cl.value("--recorder-port", "N", o.recorderPort, "where /record/* is forwarded (default 5006)", "a port number",
              cli::between(1, 65535));
     cl.value("--journal", "FILE", o.journalPath,

@@ -15,6 +15,7 @@ struct Options {
     bool instanceGiven = false;       // --instance was given: a session does not rename it
     unsigned lookahead = 2;           // periods the workers render ahead
     unsigned channels = 2;
+    unsigned inputs = 2;              // JACK input ports chronus:in_1..N (0: none)
     int recorderPort = 5006;
     std::string journalPath;          // "" for none
     std::string patchPath;            // patch loaded at start ("" for none)

@@ -43,6 +43,16 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
         }
         o->ports_.push_back(p);
     }
+    for (std::uint32_t c = 0; c < config.inputs; ++c) {
+        const std::string name = "in_" + std::to_string(c + 1);
+        jack_port_t *p = jack_port_register(client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (!p)
+            return fail("cannot register JACK port " + config.clientName + ":" + name);
+        if (const jack_uuid_t uuid = jack_port_uuid(p); !jack_uuid_empty(uuid))
+            jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, ("Chronus in " + std::to_string(c + 1)).c_str(),
+                              "text/plain");
+        o->inputPorts_.push_back(p);
+    }
     o->midiPort_ = jack_port_register(client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
     if (!o->midiPort_)
         return fail("cannot register JACK port " + config.clientName + ":midi_in");
@@ -128,10 +138,23 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
         const auto delay = static_cast<jack_nframes_t>(self->midiDelayFrames());
         jack_latency_range_t range{downstream.min + delay, downstream.max + delay};
         jack_port_set_latency_range(self->midiPort_, JackPlaybackLatency, &range);
+        // An input sample leaves the outputs inputDelayFrames() after it came in.
+        const auto inputDelay = std::uint32_t(self->config_.lookahead + 2) * jack_get_buffer_size(self->client_);
+        jack_latency_range_t through{downstream.min + inputDelay, downstream.max + inputDelay};
+        for (jack_port_t *p : self->inputPorts_)
+            jack_port_set_latency_range(p, JackPlaybackLatency, &through);
         return;
     }
     jack_latency_range_t range;
     range.min = range.max = self->config_.lookahead * jack_get_buffer_size(self->client_);
+    // What comes in through in_N reaches the outputs (lookahead + 2) periods later.
+    const auto inputDelay = std::uint32_t(self->config_.lookahead + 2) * jack_get_buffer_size(self->client_);
+    for (jack_port_t *p : self->inputPorts_) {
+        jack_latency_range_t upstream;
+        jack_port_get_latency_range(p, JackCaptureLatency, &upstream);
+        range.min = std::max(range.min, upstream.min + inputDelay);
+        range.max = std::max(range.max, upstream.max + inputDelay);
+    }
     for (jack_port_t *p : self->ports_)
         jack_port_set_latency_range(p, JackCaptureLatency, &range);
 }
@@ -334,6 +357,16 @@ void OutputStage::readMidi(std::uint64_t frame, std::uint32_t frames) noexcept
     }
 }
 
+void OutputStage::publishInputs(std::uint64_t frame, std::uint32_t frames) noexcept
+{
+    if (inputPorts_.empty() || frames != period_)
+        return;
+    const float *in[16] = {};
+    for (std::size_t c = 0; c < inputPorts_.size() && c < 16; ++c)
+        in[c] = static_cast<const float *>(jack_port_get_buffer(inputPorts_[c], frames));
+    shm::publishInput(*segment_, frame + shm::inputDelayFrames(segment_->geometry()), in);
+}
+
 void OutputStage::readTransport(std::uint64_t frame) noexcept
 {
     jack_position_t pos;
@@ -407,6 +440,7 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
     const std::uint64_t frame = advanceClock(frames);
     readMidi(frame, frames);
+    publishInputs(frame, frames);
     readTransport(frame);
     float *out[16];
     for (std::uint32_t c = 0; c < channels; ++c)

@@ -27,6 +27,7 @@ struct OutputConfig {
     std::string clientName = "chronus";
     std::string jackServer;
     std::uint32_t channels = 2;
+    std::uint32_t inputs = 0;        // in_1..N
     std::uint32_t lookahead = 1;
     std::uint32_t verifyBlocks = 16; // K: matching blocks before a verifying slot is trusted
 };
@@ -157,6 +158,9 @@ private:
     CHRONUS_RT void carryOut(const FailoverDecision &decision, float *const *out, std::uint32_t frames) noexcept;
     CHRONUS_RT void push(const RtEvent &event) noexcept;
     CHRONUS_RT void fadeOut(float *const *out, std::uint32_t frames) noexcept;
+    // Hands this cycle's input to the workers (the shm input ring), stamped with the frame
+    // their engines take it in.
+    CHRONUS_RT void publishInputs(std::uint64_t frame, std::uint32_t frames) noexcept;
     // Publishes JACK's transport state for this cycle.
     CHRONUS_RT void readTransport(std::uint64_t frame) noexcept;
     static void timebaseThunk(jack_transport_state_t state, jack_nframes_t frames, jack_position_t *pos, int newPos,
@@ -168,6 +172,7 @@ private:
     std::unique_ptr<JackClient> jack_;
     jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
+    std::vector<jack_port_t *> inputPorts_;
     jack_port_t *midiPort_ = nullptr;
     shm::Segment *segment_ = nullptr;
     std::array<shm::SlotView, shm::kSlots> slots_{};

@@ -30,9 +30,14 @@ Expected<std::unique_ptr<SupervisorApp>> SupervisorApp::open(const Options &opti
     app->server_ = std::move(*server);
     if (auto audio = app->openAudio(); !audio)
         return fail(audio.error());
-    if (!options.journalPath.empty())
+    if (!options.journalPath.empty()) {
         if (auto opened = app->timeline_->openJournal(options.journalPath); !opened)
             return fail(opened.error());
+        // From the first cycle's input on (the ring still holds it).
+        const std::uint64_t first = shm::inputDelayFrames(app->segment_->geometry());
+        if (auto opened = app->inputJournal_.open(options.journalPath, *app->segment_, *app->timeline_, first); !opened)
+            return fail(opened.error());
+    }
     // The kept live patch plays at start unless a patch was given (or a session has one).
     app->liveState_ = std::make_unique<LiveState>(options.stateDir + "/" + options.instance + "/live.json");
     if (app->options_.patchText.empty() && !options.fresh)
@@ -53,6 +58,7 @@ Expected<void> SupervisorApp::openAudio()
     outOptions.clientName = options_.jackName;
     outOptions.jackServer = options_.jackServer;
     outOptions.channels = options_.channels;
+    outOptions.inputs = options_.inputs;
     outOptions.lookahead = options_.lookahead;
     auto output = OutputStage::open(outOptions);
     if (!output)
@@ -64,6 +70,10 @@ Expected<void> SupervisorApp::openAudio()
     geometry.periodFrames = output_->periodFrames();
     geometry.sampleRate = output_->sampleRate();
     geometry.lookahead = options_.lookahead;
+    geometry.inputs = options_.inputs;
+    // Inputs stay in the ring long enough for a worker catching up (Worker::keepingUp: 2 s).
+    while (double(geometry.inputBlocks) * geometry.periodFrames < 3.0 * geometry.sampleRate)
+        geometry.inputBlocks *= 2;
     auto segment = shm::Segment::create(options_.instance, geometry);
     if (!segment)
         return fail(segment.error());
@@ -137,6 +147,8 @@ int SupervisorApp::run(const std::atomic<bool> &quit)
         }
         monitor_->tick(ready_);
         timeline_->prune();
+        if (const std::uint64_t cycle = output_->cycleFrame(); cycle != shm::kNoBlock)
+            inputJournal_.tick(cycle + shm::inputDelayFrames(segment_->geometry())); // blocks of earlier cycles
         if (const std::string trouble = jackTrouble(); !trouble.empty()) {
             log::error(trouble);
             status = 1;

@@ -14,6 +14,7 @@
 #include "supervisor/output_stage.hpp"
 #include "supervisor/service_monitor.hpp"
 #include "supervisor/slot_manager.hpp"
+#include "supervisor/input_journal.hpp"
 #include "supervisor/timeline.hpp"
 #include "model/interpreter.hpp"
 #include "supervisor/live_state.hpp"
@@ -67,6 +68,7 @@ private:
     std::unique_ptr<OutputStage> output_;
     std::unique_ptr<shm::Segment> segment_;
     std::unique_ptr<Timeline> timeline_;
+    InputJournal inputJournal_; // the input the workers took in, beside the journal
     model::Interpreter interpreter_;
     std::unique_ptr<SlotManager> slots_;
     std::unique_ptr<ControlSurface> surface_;

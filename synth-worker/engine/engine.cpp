@@ -230,19 +230,20 @@ void Engine::applyDue(std::uint64_t now) noexcept
     }
 }
 
-void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames) noexcept
+void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames,
+                        const InputBus *in) noexcept
 {
     if (!live_) {
         std::fill_n(left, frames, 0.0f);
         std::fill_n(right, frames, 0.0f);
         return;
     }
-    live_->process(frames, left, right);
+    live_->process(frames, left, right, in);
     if (!fading_)
         return;
     float *oldL = scratch_.data();
     float *oldR = oldL + maxFrames_;
-    fading_->process(frames, oldL, oldR);
+    fading_->process(frames, oldL, oldR, in);
     const double inv = 1.0 / fadeFrames_;
     for (std::uint32_t i = 0; i < frames; ++i) {
         // Gain from the absolute frame, so the fade does not depend on block boundaries.
@@ -256,9 +257,12 @@ void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint3
     }
 }
 
-void Engine::render(float *const *out, std::uint32_t channels, std::uint32_t frames) noexcept
+void Engine::render(float *const *out, std::uint32_t channels, std::uint32_t frames, const float *const *in,
+                    std::uint32_t inChannels) noexcept
 {
     DenormalGuard guard;
+    InputBus bus;
+    bus.count = in ? std::min(inChannels, InputBus::kMaxChannels) : 0;
     std::uint32_t pos = 0;
     float *left = scratch_.data() + 2 * std::size_t(maxFrames_);
     float *right = left + maxFrames_;
@@ -275,7 +279,9 @@ void Engine::render(float *const *out, std::uint32_t channels, std::uint32_t fra
         if (stop <= now) // only possible for an item due now, already applied above
             stop = now + 1;
         const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(stop - now, maxFrames_));
-        renderSpan(channels > 0 ? out[0] + pos : left, channels > 1 ? out[1] + pos : right, now, n);
+        for (std::uint32_t c = 0; c < bus.count; ++c)
+            bus.channels[c] = in[c] + pos;
+        renderSpan(channels > 0 ? out[0] + pos : left, channels > 1 ? out[1] + pos : right, now, n, &bus);
         pos += n;
     }
     for (std::uint32_t c = 2; c < channels; ++c)

@@ -64,8 +64,10 @@ public:
     bool schedule(const model::Event &event) noexcept;
 
     // Renders `frames` frames (any count) into `channels` buffers: channel 0 = L, 1 = R,
-    // further channels silent. Splits at event and swap frames. RT-safe.
-    void render(float *const *out, std::uint32_t channels, std::uint32_t frames) noexcept;
+    // further channels silent. Splits at event and swap frames. `in` (may be null): the
+    // patch's `inChannels` input channels for the same frames. RT-safe.
+    void render(float *const *out, std::uint32_t channels, std::uint32_t frames, const float *const *in = nullptr,
+                std::uint32_t inChannels = 0) noexcept;
 
     // Bytes a snapshot needs now (header + spec + state). Not RT-safe (measures).
     std::size_t snapshotSize();
@@ -93,7 +95,7 @@ private:
     void swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames) noexcept;
     void activate(const model::Event &event, std::uint64_t now) noexcept;
     void retire(Graph *graph) noexcept;
-    void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames) noexcept;
+    void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames, const InputBus *in) noexcept;
 
     double sampleRate_;
     std::uint32_t maxFrames_;

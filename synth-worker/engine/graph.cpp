@@ -125,6 +125,7 @@ struct Graph::Impl {
     std::size_t buffersTaken = 0;
     std::vector<std::byte> scratch;
     std::uint32_t maxFrames = 0;
+    InputBus bus; // what input nodes read; set by process()
 
     // The next unused buffer of `buffers` (sized up front, so pointers never move).
     float *takeBuffer() noexcept { return buffers.data() + (buffersTaken++) * maxFrames; }
@@ -187,6 +188,7 @@ Expected<std::unique_ptr<Graph>> Graph::build(const CompiledPatch &patch, double
         if (!module)
             return fail(module.error());
         n.module = std::move(*module);
+        n.module->attachInputs(&impl->bus);
         n.out.resize(nodes[i].spec->outputs.size());
         for (auto &o : n.out)
             o = impl->takeBuffer();
@@ -254,8 +256,9 @@ void sum(float *dst, const std::vector<Source> &sources, std::uint32_t frames) n
 
 } // namespace
 
-void Graph::process(std::uint32_t frames, float *left, float *right) noexcept
+void Graph::process(std::uint32_t frames, float *left, float *right, const InputBus *inputs) noexcept
 {
+    impl_->bus = inputs ? *inputs : InputBus{};
     for (auto &n : impl_->nodes) {
         const Impl::Sum *previous = nullptr;
         for (auto &s : n.sums) {

@@ -23,7 +23,8 @@ public:
     ~Graph();
 
     // Renders `frames` (<= maxFrames) samples; writes the output node's L/R into left/right.
-    void process(std::uint32_t frames, float *left, float *right) noexcept;
+    // `inputs` (may be null) are the patch's input channels for these frames.
+    void process(std::uint32_t frames, float *left, float *right, const InputBus *inputs = nullptr) noexcept;
     // Applies an event resolved against this graph. RT-safe.
     void apply(const model::Event &event) noexcept;
     // Copies DSP state and smoothed parameter values of nodes that `from` also has (same id

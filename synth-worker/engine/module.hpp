@@ -28,6 +28,15 @@ struct ProcessBlock {
     float *const *out = nullptr;
 };
 
+// The audio coming into the patch for the span being rendered (the supervisor's JACK inputs,
+// or chronus-render --input): `count` channels of the span's frames; owned by the graph,
+// set before every process(). Channels past `count` are silence.
+struct InputBus {
+    static constexpr std::uint32_t kMaxChannels = 16;
+    const float *channels[kMaxChannels] = {};
+    std::uint32_t count = 0;
+};
+
 class Module {
 public:
     virtual ~Module() = default;
@@ -61,6 +70,8 @@ public:
         (void)maxFrames;
         return {};
     }
+    // Gives a module that reads the patch's inputs the graph's bus (before prepare()). Not RT-safe.
+    virtual void attachInputs(const InputBus *bus) { (void)bus; }
     // Takes an event other than SetParam, SetElement and ResetNode (notes, pedals, bend:
     // model::EventType). RT-safe.
     virtual void handle(const model::Event &event) noexcept { (void)event; }

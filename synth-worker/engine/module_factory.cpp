@@ -7,6 +7,7 @@
 #include "model/modules/delay.hpp"
 #include "model/modules/distortion.hpp"
 #include "model/modules/drums.hpp"
+#include "model/modules/input.hpp"
 #include "model/modules/ladder.hpp"
 #include "model/modules/lfo.hpp"
 #include "model/modules/limiter.hpp"
@@ -44,6 +45,7 @@ constexpr ModuleFactory kFactories[] = {
      .outputs = m::distortion::kOutputCount},
     {.type = "hat", .create = createHat,
      .params = m::drums::kHatParamCount, .inputs = m::drums::kInputCount, .outputs = m::drums::kOutputCount},
+    {.type = "input", .create = createInput, .params = m::input::kParamCount, .outputs = m::input::kOutputCount},
     {.type = "kick", .create = createKick,
      .params = m::drums::kKickParamCount, .inputs = m::drums::kInputCount, .outputs = m::drums::kOutputCount},
     {.type = "ladder", .create = createLadder,

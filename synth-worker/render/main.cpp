@@ -18,6 +18,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <vector>
+#include <memory>
+#include <optional>
+#include <filesystem>
 #include <sstream>
 #include <string>
 
@@ -51,6 +55,73 @@ Expected<std::string> readFile(const std::string &path)
     return s.str();
 }
 
+// The patch's input from an audio file whose first frame is engine frame `from`.
+class InputFile {
+public:
+    static Expected<std::shared_ptr<InputFile>> open(const std::string &path, std::uint64_t from, double rate)
+    {
+        auto f = std::make_shared<InputFile>();
+        f->file_ = sf_open(path.c_str(), SFM_READ, &f->info_);
+        if (!f->file_)
+            return fail("cannot read the input file " + path + ": " + sf_strerror(nullptr));
+        if (f->info_.samplerate != static_cast<int>(rate))
+            return fail("the input file " + path + " is at " + std::to_string(f->info_.samplerate) +
+                        " Hz, the render at " + std::to_string(static_cast<int>(rate)) + " Hz");
+        f->from_ = from;
+        return f;
+    }
+    ~InputFile()
+    {
+        if (file_)
+            sf_close(file_);
+    }
+    std::uint32_t channels() const { return static_cast<std::uint32_t>(std::min(info_.channels, 16)); }
+    void read(std::uint64_t frame, std::uint32_t frames, float *const *out)
+    {
+        for (std::uint32_t c = 0; c < channels(); ++c)
+            std::fill_n(out[c], frames, 0.0f);
+        const std::uint64_t end = frame + frames;
+        if (end <= from_ || frame >= from_ + std::uint64_t(info_.frames))
+            return;
+        const std::uint64_t start = std::max(frame, from_);
+        const auto n = static_cast<std::uint32_t>(std::min(end, from_ + std::uint64_t(info_.frames)) - start);
+        buffer_.resize(std::size_t{n} * std::size_t(info_.channels));
+        sf_seek(file_, sf_count_t(start - from_), SEEK_SET);
+        const auto got = static_cast<std::uint32_t>(sf_readf_float(file_, buffer_.data(), n));
+        for (std::uint32_t i = 0; i < got; ++i)
+            for (std::uint32_t c = 0; c < channels(); ++c)
+                out[c][start - frame + i] = buffer_[std::size_t{i} * std::size_t(info_.channels) + c];
+    }
+
+private:
+    SNDFILE *file_ = nullptr;
+    SF_INFO info_{};
+    std::uint64_t from_ = 0;
+    std::vector<float> buffer_;
+};
+
+// The input a journal recorded: its "# input: PATH channels N from frame X" line (a path
+// that is not there is looked for beside the journal).
+std::optional<std::pair<std::string, std::uint64_t>> journalInput(const std::string &script, const std::string &path)
+{
+    std::istringstream lines(script);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const std::string key = "# input: ";
+        if (line.rfind(key, 0) != 0)
+            continue;
+        const auto channels = line.find(" channels ");
+        const auto from = line.find(" from frame ");
+        if (channels == std::string::npos || from == std::string::npos)
+            continue;
+        std::string file = line.substr(key.size(), channels - key.size());
+        if (!std::filesystem::exists(file))
+            file = (std::filesystem::path(path).parent_path() / std::filesystem::path(file).filename()).string();
+        return std::pair{file, std::stoull(line.substr(from + 12))};
+    }
+    return std::nullopt;
+}
+
 // The renderer's settings, with the patch and the script read and parsed. Errors are
 // ready to print (see printError).
 Expected<render::RenderConfig> loadJob(const render::Options &o)
@@ -79,6 +150,23 @@ Expected<render::RenderConfig> loadJob(const render::Options &o)
             return fail(script.error());
         config.script = std::move(*script);
         config.scriptName = o.scriptPath;
+        if (o.inputPath.empty())
+            if (auto recorded = journalInput(*text, o.scriptPath)) {
+                auto input = InputFile::open(recorded->first, recorded->second, o.sampleRate);
+                if (!input)
+                    return fail(o.scriptPath + ": error: " + input.error());
+                config.inputChannels = (*input)->channels();
+                config.input = [file = *input](std::uint64_t f, std::uint32_t n, float *const *out) {
+                    file->read(f, n, out);
+                };
+            }
+    }
+    if (!o.inputPath.empty()) {
+        auto input = InputFile::open(o.inputPath, 0, o.sampleRate);
+        if (!input)
+            return fail(ownError(input.error()));
+        config.inputChannels = (*input)->channels();
+        config.input = [file = *input](std::uint64_t f, std::uint32_t n, float *const *out) { file->read(f, n, out); };
     }
     return config;
 }

@@ -43,6 +43,9 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
              "output channels (default 2; 1 is the mix (L+R)/2; channels\npast 2 are silent)", "1..64",
              cli::between(1u, 64u));
     cl.flag("-q,--quiet", o.quiet, "no progress bar and no warnings (errors are still printed)");
+    cl.value("--input", "FILE", o.inputPath,
+             "audio the patch's input nodes read, from frame 0 (WAV, FLAC, ...;\nat the render's rate); a "
+             "journal's own recorded input (its\n'# input:' line) is read without it", "an audio file");
     cl.flag("--analyze", o.analyze,
             "after the path, print what the output sounds like as JSON (loudness,\npeaks, spectrum, pitch, "
             "onsets, width; of its last 2 minutes),\nas the supervisor's /analyze does for what it played");

@@ -18,7 +18,8 @@ struct Options {
     unsigned blockSize = 256;
     unsigned channels = 2;
     bool quiet = false;
-    bool analyze = false;       // print a description of the output (its last 2 minutes) as JSON
+    bool analyze = false;
+    std::string inputPath;      // --input: the patch's input from frame 0 ("" : the journal's, if any)       // print a description of the output (its last 2 minutes) as JSON
     std::string listModules;    // "json" or "markdown": print the module catalogue so and exit
 };
 

@@ -39,6 +39,8 @@ Expected<Renderer> Renderer::prepare(const RenderConfig &options, const Warn &wa
     r.options_.channels = options.channels;
     r.options_.patchName = options.patchName;
     r.options_.scriptName = options.scriptName;
+    r.options_.inputChannels = options.inputChannels;
+    r.options_.input = options.input;
 
     Interpreter controller;
     if (options.patch) {
@@ -111,15 +113,27 @@ Expected<void> Renderer::run(const BlockSink &sink, const Progress &progress) co
             planes[c] = c == 0 ? left.data() : c == 1 ? right.data() : silence.data();
     }
 
+    // The block's input, read once per block and handed on span by span.
+    const std::uint32_t inputs = options_.input ? std::min(options_.inputChannels, 16u) : 0;
+    std::vector<float> input(std::size_t{inputs} * block);
+    float *inputBlock[16] = {};
+    for (std::uint32_t c = 0; c < inputs; ++c)
+        inputBlock[c] = input.data() + std::size_t{c} * block;
+
     std::size_t next = 0;
     for (std::uint64_t pos = 0; pos < options_.frames; pos += block) {
         const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(block, options_.frames - pos));
+        if (inputs)
+            options_.input(pos, n, inputBlock);
         std::uint32_t done = 0;
         auto renderTo = [&](std::uint32_t end) {
             if (end <= done)
                 return;
             float *out[2] = {left.data() + done, right.data() + done};
-            engine.render(out, 2, end - done);
+            const float *in[16] = {};
+            for (std::uint32_t c = 0; c < inputs; ++c)
+                in[c] = inputBlock[c] + done;
+            engine.render(out, 2, end - done, in, inputs);
             done = end;
         };
         while (next < steps_.size() && steps_[next].frame < pos + n) {

@@ -24,6 +24,11 @@ struct RenderConfig {
     double sampleRate = 48000.0;
     std::uint32_t blockSize = 256;
     std::uint32_t channels = 2; // 1: the mix (L + R) / 2; past 2: silent
+    // The patch's input (--input, or the input a journal recorded): `inputChannels` channels
+    // that `input` fills for `frames` frames from engine frame `frame` (silence where it has
+    // none). No input: input nodes are silent.
+    std::uint32_t inputChannels = 0;
+    std::function<void(std::uint64_t frame, std::uint32_t frames, float *const *channels)> input;
     // Names that locate diagnostics ("demo.json", "demo.txt:7").
     std::string patchName = "patch";
     std::string scriptName = "script";

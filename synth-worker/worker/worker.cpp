@@ -38,6 +38,9 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &config, shm
     w->config_ = config;
     w->segment_ = &segment;
     w->geometry_ = segment.geometry();
+    w->input_.assign(std::size_t{w->geometry_.inputs} * w->geometry_.periodFrames, 0.0f);
+    for (std::uint32_t c = 0; c < w->geometry_.inputs; ++c)
+        w->inputChannels_.push_back(w->input_.data() + std::size_t{c} * w->geometry_.periodFrames);
     if (config.slot >= shm::kSlots)
         return fail("--slot must be 0 or 1");
     w->slot_ = segment.slot(config.slot);
@@ -241,8 +244,15 @@ bool Worker::renderBlock() noexcept
     }
     const bool poison = nanBlocks_ > 0;
     const engine::Graph *g = engine_->graph();
+    if (geometry_.inputs > 0) {
+        // What the supervisor captured for this frame; silence (in both slots alike) when
+        // JACK never ran its cycle.
+        float *const *in = const_cast<float *const *>(inputChannels_.data());
+        if (!shm::readInput(*segment_, frame, in))
+            slot_.status->inputsMissing.fetch_add(1, std::memory_order_relaxed);
+    }
     shm::publishBlock(slot_, frame, g ? g->generation() : 0, [&](float *const *out) {
-        engine_->render(out, channels, period);
+        engine_->render(out, channels, period, inputChannels_.data(), geometry_.inputs);
         if (poison)
             std::fill_n(out[0], period, std::numeric_limits<float>::quiet_NaN());
     });

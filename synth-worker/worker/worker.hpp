@@ -126,6 +126,8 @@ private:
     std::uint64_t fewestBehind_ = UINT64_MAX;
     std::uint32_t cyclesWithoutProgress_ = 0;
     std::uint32_t nanBlocks_ = 0;
+    std::vector<float> input_;                    // the block's input channels (inputs x period)
+    std::vector<const float *> inputChannels_;
     std::uint32_t delayEventsBlocks_ = 0;         // test hook: blocks left without taking events
     // More than the timeline's stamping margin (2 blocks past the drain frame), so records
     // do arrive late; fewer than that margin plus the lookahead, so the worker notices at its

@@ -134,6 +134,18 @@ grep -q '"note": "A4 +0"' <<<"$out" || fail "a 440 Hz sine is not A4: $out"
 out=$("$render" --quiet --duration 1 -o "$work/out/silence.wav" --analyze)
 grep -q '"silent": true' <<<"$out" || fail "silence is not silent: $out"
 
+# --input: an input node passes a file through a unity patch bit for bit.
+printf '0 /patch/create in input stereo 1\n0 /patch/connect in output\n0 /patch/commit 0\n' >"$work/through.txt"
+"$render" --quiet --script "$work/through.txt" --duration 1 -o "$work/out/source.wav" >/dev/null  # silence, 2 ch
+sox -n -r 48000 -c 2 -e floating-point -b 32 "$work/noise.wav" synth 1 whitenoise vol 0.3 2>/dev/null ||
+  fail "sox cannot make a test signal"
+"$render" --quiet --script "$work/through.txt" --input "$work/noise.wav" --duration 1 -o "$work/out/through.wav" \
+  >/dev/null || fail "--input failed"
+cmp <(sox "$work/noise.wav" -t f32 - 2>/dev/null) <(sox "$work/out/through.wav" -t f32 - 2>/dev/null) ||
+  fail "an input through a unity patch is not the input"
+out=$("$render" --quiet --script "$work/through.txt" --input "$work/missing.wav" --duration 1 -o "$work/out/x.wav" 2>&1)
+grep -q "cannot read the input file" <<<"$out" || fail "a missing --input file: $out"
+
 out=$("$render" --duration 1 2>&1)
 [[ $? == 2 ]] || fail "missing -o should be a usage error"
 "$render" --help | grep -q -- "--script" || fail "--help does not describe --script"

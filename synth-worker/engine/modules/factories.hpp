@@ -13,6 +13,7 @@ std::unique_ptr<Module> createBiquadFilter();
 std::unique_ptr<Module> createDelay();
 std::unique_ptr<Module> createDistortion();
 std::unique_ptr<Module> createHat();
+std::unique_ptr<Module> createInput();
 std::unique_ptr<Module> createKick();
 std::unique_ptr<Module> createLadder();
 std::unique_ptr<Module> createLfo();
