@@ -17,6 +17,7 @@
 #include "model/modules/pan.hpp"
 #include "model/modules/poly.hpp"
 #include "model/modules/reverb.hpp"
+#include "model/modules/sampler.hpp"
 #include "model/modules/sequencer.hpp"
 #include "model/modules/sine.hpp"
 #include "model/modules/svf.hpp"
@@ -49,6 +50,7 @@ constexpr ModuleSpec (*kSpecs[])() = {
     distortion::spec,
     delay::spec,
     reverb::spec,
+    sampler::spec,
     limiter::spec,
     poly::spec,
     voice::spec,

@@ -138,6 +138,7 @@ Expected<void> setParameters(const PatchSpec &spec, std::vector<Node> &nodes)
             node.paramValues.push_back(p.def);
         node.textValues.resize(type.textParams.size());
         node.textSet.assign(type.textParams.size(), false);
+        node.strings.assign(type.stringFields.size(), std::string());
         // nodes[i] came from spec.nodes[i]; only an appended output or voice has no source.
         if (i >= spec.nodes.size())
             continue;
@@ -160,6 +161,10 @@ Expected<void> setParameters(const PatchSpec &spec, std::vector<Node> &nodes)
                                 std::to_string(type.textParams[t].maxElements) + " values");
                 node.textValues[t] = std::move(*values);
                 node.textSet[t] = true;
+            } else if (const int f = type.findStringField(name); f >= 0) {
+                if (!std::holds_alternative<std::string>(value))
+                    return fail(where + "'" + name + "' takes a name, not a number");
+                node.strings[f] = std::get<std::string>(value);
             } else {
                 return fail(where + "module '" + type.type + "' has no parameter '" + name + "' (parameters: " +
                             paramNames(type) + ")");
@@ -394,7 +399,9 @@ Expected<void> compileTemplates(const PatchSpec &spec, CompiledPatch &out)
             continue;
         const PatchSpec::Node *source = spec.findNode(node.id);
         const std::string where = "node '" + node.id + "': voice template: ";
-        auto voice = compileSpec(source ? voiceTemplateOf(*source) : voiceTemplateOf({}), 0, true);
+        PatchSpec voiceSpec = source ? voiceTemplateOf(*source) : voiceTemplateOf({});
+        voiceSpec.buffers = spec.buffers; // samplers in the voices play the patch's buffers
+        auto voice = compileSpec(voiceSpec, 0, true);
         if (!voice)
             return fail(where + voice.error());
         const auto v = static_cast<std::uint32_t>(voice->findNode(voice::kId));
@@ -404,6 +411,26 @@ Expected<void> compileTemplates(const PatchSpec &spec, CompiledPatch &out)
             return fail(where + "nothing reads voice.pitch or voice.note, so every note would sound alike "
                                 "(e.g. voice.pitch -> osc.freq)");
         node.voice = std::make_shared<const CompiledPatch>(std::move(*voice));
+    }
+    return {};
+}
+
+// Phase 6a: the buffer each sampler names.
+Expected<void> resolveBuffers(const PatchSpec &spec, CompiledPatch &out)
+{
+    for (auto &node : out.nodes) {
+        const int f = node.spec->findStringField("buffer");
+        if (f < 0 || node.strings[f].empty())
+            continue;
+        const PatchSpec::Buffer *b = spec.findBuffer(node.strings[f]);
+        if (!b) {
+            std::vector<std::string> names;
+            for (const auto &known : spec.buffers)
+                names.push_back(known.name);
+            return fail("node '" + node.id + "': no buffer '" + node.strings[f] + "' (buffers: " + listNames(names) +
+                        "; /buffer/load <name> <file> loads one)");
+        }
+        node.buffer = *b;
     }
     return {};
 }
@@ -447,6 +474,8 @@ Expected<CompiledPatch> compileSpec(const PatchSpec &spec, std::uint32_t generat
     arrange(out, std::move(nodes->list), *order, outputNode);
     out.spec = spec;
     out.generation = generation;
+    if (auto buffers = resolveBuffers(spec, out); !buffers)
+        return fail(buffers.error());
     if (auto templates = compileTemplates(spec, out); !templates)
         return fail(templates.error());
     if (auto midi = checkMidi(spec, out); !midi)

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,8 @@ struct CompiledPatch {
         std::vector<std::vector<float>> textValues;          // per spec text param
         std::vector<bool> textSet;                           // whether the spec gave it
         std::shared_ptr<const CompiledPatch> voice;          // a poly's voice template, compiled
+        std::vector<std::string> strings;                    // per spec string field ("" unset)
+        std::optional<PatchSpec::Buffer> buffer;             // the buffer a sampler plays
     };
     struct AudioEdge {
         std::uint32_t fromNode, fromOutput, toNode, toInput;

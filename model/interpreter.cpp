@@ -206,6 +206,15 @@ Expected<Outcome> Interpreter::setParam(std::string_view nodeId, std::string_vie
     const int t = p < 0 ? type.findTextParam(param) : -1;
     if (p < 0 && t < 0 && live_->nodes[node].voice && param.find('.') != std::string::npos)
         return voiceParam(nodeId, param, args, firstArg);
+    if (p < 0 && t < 0 && type.findStringField(param) >= 0 && pendingNode) {
+        // A name fixed when the patch is built (a sampler's buffer): an edit of the pending patch.
+        PatchSpec candidate = pending_;
+        candidate.findNode(nodeId)->set(param, toValue(args[firstArg]));
+        auto out = edit(std::move(candidate));
+        if (out)
+            out->warning = "'" + param + "' is fixed when the patch is built; it applies at /patch/commit";
+        return out;
+    }
     if (p < 0 && t < 0) {
         std::string names;
         for (const auto &ps : type.params)
@@ -369,6 +378,7 @@ Expected<Outcome> Interpreter::handle(std::string_view address, const std::vecto
         {"/note/", &Interpreter::note},
         {"/panic", &Interpreter::panic},
         {"/midi/", &Interpreter::midi},
+        {"/buffer/", &Interpreter::buffer},
         {"/tempo", &Interpreter::tempo},
         {"/meter", &Interpreter::meter},
         {"/transport", &Interpreter::transport},

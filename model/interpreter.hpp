@@ -92,6 +92,11 @@ private:
     // Sets parameter `param` ("node.param") of poly `polyId`'s template in every voice.
     Expected<Outcome> voiceParam(std::string_view polyId, std::string_view param, const std::vector<Arg> &args,
                                  std::size_t firstArg);
+    // Buffers (model/play.cpp): /buffer/load <name> <file> [hash], /buffer/free, /buffer/list.
+    Expected<Outcome> buffer(std::string_view verb, const std::vector<Arg> &args);
+    // Commits `candidate` (the live patch with a change that needs a build, such as a new
+    // buffer) at once, keeping the pending edits pending.
+    Expected<Outcome> commitLive(PatchSpec candidate);
     // The shared clock (model/play.cpp): /tempo, /meter, /transport start|stop|locate.
     Expected<Outcome> tempo(std::string_view, const std::vector<Arg> &args);
     Expected<Outcome> meter(std::string_view, const std::vector<Arg> &args);

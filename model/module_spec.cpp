@@ -22,6 +22,14 @@ int ModuleSpec::findTextParam(std::string_view name) const
     return -1;
 }
 
+int ModuleSpec::findStringField(std::string_view name) const
+{
+    for (std::size_t i = 0; i < stringFields.size(); ++i)
+        if (stringFields[i].name == name)
+            return static_cast<int>(i);
+    return -1;
+}
+
 int ModuleSpec::findInput(std::string_view name) const
 {
     for (std::size_t i = 0; i < inputs.size(); ++i)

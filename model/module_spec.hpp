@@ -29,11 +29,14 @@ struct ModuleSpec {
     std::uint32_t mainOutputs = 1;
     std::vector<ParamSpec> params;
     std::vector<TextParamSpec> textParams;
+    // Names a node holds as words, fixed when the patch is built (a sampler's buffer).
+    std::vector<PortSpec> stringFields;
 
     // Index of a parameter by name or alias, or -1.
     int findParam(std::string_view name) const;
     int findTextParam(std::string_view name) const;
     int findInput(std::string_view name) const;
+    int findStringField(std::string_view name) const;
     int findOutput(std::string_view name) const;
 };
 

@@ -75,6 +75,14 @@ void PatchSpec::canonicalize()
     }
 }
 
+const PatchSpec::Buffer *PatchSpec::findBuffer(std::string_view name) const
+{
+    for (const auto &b : buffers)
+        if (b.name == name)
+            return &b;
+    return nullptr;
+}
+
 PatchSpec::Node *PatchSpec::findNode(std::string_view id)
 {
     for (auto &node : nodes)
@@ -115,6 +123,12 @@ json toJsonValue(const PatchSpec &spec)
         if (c.depth != 1.0)
             edge["depth"] = c.depth;
         doc["connections"].push_back(edge);
+    }
+    if (!spec.buffers.empty()) {
+        json buffers = json::object();
+        for (const auto &b : spec.buffers)
+            buffers[b.name] = {{"file", b.file}, {"hash", b.hash}};
+        doc["buffers"] = std::move(buffers);
     }
     if (spec.tempo != 120.0)
         doc["tempo"] = spec.tempo;
@@ -286,6 +300,20 @@ Expected<PatchSpec> fromJsonValue(const OrderedJson &doc, std::string_view baseD
     if (doc.contains("midi"))
         if (auto midi = midiFromJson(doc["midi"], spec); !midi)
             return fail(midi.error());
+    if (doc.contains("buffers")) {
+        if (!doc["buffers"].is_object())
+            return fail("patch \"buffers\" must be an object: {\"name\": {\"file\": ..., \"hash\": ...}}");
+        for (const auto &[name, b] : doc["buffers"].items()) {
+            if (!b.is_object() || !b.contains("file") || !b["file"].is_string())
+                return fail("buffer '" + name + "' needs a \"file\"");
+            PatchSpec::Buffer buffer{name, b["file"].get<std::string>(), ""};
+            if (b.contains("hash") && b["hash"].is_string())
+                buffer.hash = b["hash"].get<std::string>();
+            if (!baseDir.empty() && !buffer.file.empty() && buffer.file.front() != '/')
+                buffer.file = std::string(baseDir) + "/" + buffer.file;
+            spec.buffers.push_back(std::move(buffer));
+        }
+    }
     if (doc.contains("tempo")) {
         if (!doc["tempo"].is_number() || !(doc["tempo"].get<double>() >= 1.0 && doc["tempo"].get<double>() <= 999.0))
             return fail("patch \"tempo\" must be a number of BPM from 1 to 999");

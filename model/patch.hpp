@@ -56,6 +56,16 @@ struct PatchSpec {
 
     std::vector<Node> nodes; // the implicit `output` node is not listed
     std::vector<Connection> connections;
+    // A sound file loaded as a buffer (/buffer/load) for samplers to play; `hash` (of the
+    // decoded samples, common/sample_file.hpp) is what every engine checks the file against;
+    // empty: not checked.
+    struct Buffer {
+        std::string name;
+        std::string file;
+        std::string hash;
+        bool operator==(const Buffer &) const = default;
+    };
+    std::vector<Buffer> buffers;     // JSON: "buffers": {"name": {"file": ..., "hash": ...}}
     std::vector<MidiBind> midiBinds; // JSON: "midi": {"bind": {...}, "maps": [...]}
     std::vector<MidiMap> midiMaps;
     // The shared clock (JSON "tempo": 126, "meter": [4, 4]): sequencers that give no bpm of
@@ -68,6 +78,7 @@ struct PatchSpec {
     // parameter winning (fromJson() and Node::set() already do; this is for specs built in code).
     void canonicalize();
 
+    const Buffer *findBuffer(std::string_view name) const;
     Node *findNode(std::string_view id);
     const Node *findNode(std::string_view id) const;
 

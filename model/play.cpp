@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -423,6 +424,72 @@ Expected<Outcome> Interpreter::midiControl(int channel, int cc, int value)
     }
     all.warning.clear();
     return all;
+}
+
+Expected<Outcome> Interpreter::commitLive(PatchSpec candidate)
+{
+    auto compiled = compile(candidate, live_->generation + 1);
+    if (!compiled)
+        return fail(compiled.error());
+    live_ = std::make_shared<const CompiledPatch>(std::move(*compiled));
+    liveSpec_ = std::move(candidate);
+    Outcome out;
+    out.commit = live_;
+    out.crossfadeMs = 0.0f; // nodes that stay keep their state: nothing is heard
+    return out;
+}
+
+// /buffer/load <name> <file> [hash] | /buffer/free <name> | /buffer/list
+Expected<Outcome> Interpreter::buffer(std::string_view verb, const std::vector<Arg> &args)
+{
+    auto word = [&](std::size_t i) { return i < args.size() && !isNumber(args[i]) ? std::get<std::string>(args[i]) : ""; };
+    if (verb == "list") {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto &b : liveSpec_.buffers)
+            list.push_back({{"name", b.name}, {"file", b.file}, {"hash", b.hash}});
+        Outcome out;
+        out.reply = {list.dump()};
+        return out;
+    }
+    const std::string name = word(0);
+    if (name.empty() || name.size() > 64 ||
+        !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }))
+        return fail("/buffer/" + std::string(verb) + " needs a buffer name (1-64 letters, digits, '_' or '-')");
+    if (verb == "load") {
+        if (args.size() < 2 || args.size() > 3 || word(1).empty())
+            return fail("/buffer/load takes <name> <file>");
+        PatchSpec candidate = liveSpec_;
+        PatchSpec::Buffer b{name, word(1), word(2)};
+        std::erase_if(candidate.buffers, [&](const PatchSpec::Buffer &x) { return x.name == name; });
+        candidate.buffers.push_back(b);
+        auto out = commitLive(std::move(candidate));
+        if (!out)
+            return out;
+        std::erase_if(pending_.buffers, [&](const PatchSpec::Buffer &x) { return x.name == name; });
+        pending_.buffers.push_back(b);
+        out->reply = {name, b.file, b.hash};
+        return out;
+    }
+    if (verb == "free") {
+        if (args.size() != 1)
+            return fail("/buffer/free takes <name>");
+        if (!liveSpec_.findBuffer(name))
+            return fail("no buffer '" + name + "'");
+        for (const PatchSpec *spec : {&liveSpec_, &pending_})
+            for (const auto &node : spec->nodes)
+                for (const auto &[param, value] : node.params)
+                    if (param == "buffer" && std::holds_alternative<std::string>(value) && std::get<std::string>(value) == name)
+                        return fail("buffer '" + name + "' is in use by node '" + node.id + "' (delete it or give it another buffer first)");
+        PatchSpec candidate = liveSpec_;
+        std::erase_if(candidate.buffers, [&](const PatchSpec::Buffer &x) { return x.name == name; });
+        auto out = commitLive(std::move(candidate));
+        if (!out)
+            return out;
+        std::erase_if(pending_.buffers, [&](const PatchSpec::Buffer &x) { return x.name == name; });
+        out->reply = {name};
+        return out;
+    }
+    return fail("unknown /buffer command '" + std::string(verb) + "' (load, free, list)");
 }
 
 std::vector<std::uint32_t> Interpreter::followingSequencers() const

@@ -1,5 +1,7 @@
 #include "supervisor/control_surface.hpp"
 
+#include "common/sample_file.hpp"
+
 #include "model/describe.hpp"
 #include "common/log.hpp"
 
@@ -9,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <limits>
 #include <thread>
 
@@ -202,6 +205,12 @@ void ControlSurface::command(const osc::Message &msg)
                 (*args)[0] = saved;
         }
     }
+    if (address == "/buffer/load")
+        if (auto checked = checkBuffer(*args); !checked)
+            return failWith(msg, checked.error());
+    if (address == "/patch/load")
+        if (auto checked = checkPatchBuffers(*args); !checked)
+            return failWith(msg, checked.error());
     if (msg.timetag) {
         // Bounds on scheduling ahead: everything stamped later waits behind a future commit,
         // and the workers hold a bounded number of pending events (beyond it they would be
@@ -235,6 +244,55 @@ void ControlSurface::command(const osc::Message &msg)
                                 std::int64_t(outcome->commit->generation));
     }
     done(msg, std::move(extra));
+}
+
+Expected<void> ControlSurface::checkBuffer(std::vector<model::Arg> &args)
+{
+    const auto *name = args.size() >= 1 ? std::get_if<std::string>(&args[0]) : nullptr;
+    const auto *file = args.size() == 2 ? std::get_if<std::string>(&args[1]) : nullptr;
+    if (!name || !file)
+        return fail("/buffer/load takes <name> <file>");
+    std::error_code ec;
+    const std::string path = std::filesystem::absolute(*file, ec).lexically_normal().string();
+    std::size_t used = 0;
+    for (const auto &[n, bytes] : bufferBytes_)
+        used += n == *name ? 0 : bytes;
+    const std::size_t room = config_.bufferMemoryBytes > used ? config_.bufferMemoryBytes - used : 0;
+    auto data = samples::load(path, 0.0, room);
+    if (!data)
+        return fail(data.error() + (data.error().find("too large") != std::string::npos ? " (--buffer-memory)" : ""));
+    bufferBytes_[*name] = data->bytes();
+    args = {*name, path, data->hash};
+    return {};
+}
+
+Expected<void> ControlSurface::checkPatchBuffers(std::vector<model::Arg> &args)
+{
+    const auto *source = args.empty() ? nullptr : std::get_if<std::string>(&args[0]);
+    if (!source)
+        return {}; // the interpreter says what is wrong
+    std::string text = *source, baseDir;
+    if (source->empty() || source->front() != '{') {
+        std::ifstream in(*source);
+        if (!in)
+            return {};
+        std::ostringstream all;
+        all << in.rdbuf();
+        text = all.str();
+        baseDir = std::filesystem::path(*source).parent_path().string();
+    }
+    auto spec = model::PatchSpec::fromJson(text, baseDir);
+    if (!spec || spec->buffers.empty())
+        return {};
+    for (auto &b : spec->buffers) {
+        std::vector<model::Arg> one = {b.name, b.file};
+        if (auto checked = checkBuffer(one); !checked)
+            return fail("buffer '" + b.name + "': " + checked.error());
+        b.file = std::get<std::string>(one[1]);
+        b.hash = std::get<std::string>(one[2]);
+    }
+    args[0] = spec->toJson(-1);
+    return {};
 }
 
 void ControlSurface::setQuantize(const osc::Message &msg)

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct ControlSurfaceConfig {
     std::string patchDir; // where /patch/save writes and /patch/load <name> looks
     double maxAheadSeconds = 60; // how far ahead a bundle's timetag may be
     std::string transport = "off"; // JACK transport: off, follow or lead
+    std::size_t bufferMemoryBytes = std::size_t(1) << 30; // /buffer/load's cap on all buffers
 };
 
 // Events a client may have scheduled ahead (future bundles) and not yet played. Each waits
@@ -114,6 +116,12 @@ private:
     void answerDeferred();
     void command(const osc::Message &msg);
     void savePatch(const osc::Message &msg);
+    // /buffer/load <name> <file>: checks the file (readable audio, within --buffer-memory),
+    // makes its path absolute and adds its hash, so every engine loads the same samples.
+    Expected<void> checkBuffer(std::vector<model::Arg> &args);
+    // /patch/load of a patch with buffers: each is checked and hashed the same way, and the
+    // patch goes on as JSON text naming every buffer's absolute path and hash.
+    Expected<void> checkPatchBuffers(std::vector<model::Arg> &args);
     // /quantize bar|beat|off: the default for commands that can wait for the grid.
     void setQuantize(const osc::Message &msg);
     // The frame a command takes effect at: its timetag's (or the first safe one), moved to
@@ -151,6 +159,7 @@ private:
     Grid quantize_ = Grid::Off;
     model::Transport transport_;
     Ears ears_;
+    std::map<std::string, std::size_t> bufferBytes_; // loaded buffers by name
     bool jackRolling_ = false;   // as last followed
     bool leading_ = false;       // we are JACK's timebase master
     std::vector<Deferred> deferred_;

@@ -103,6 +103,9 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
     cl.value("--nsm-open-timeout", "S", o.nsmOpenSeconds,
              "under a session manager, seconds to wait for the session to open\n(default 30)", "1..3600 seconds",
              cli::between(1u, 3600u));
+    cl.value("--buffer-memory", "MB", o.bufferMemoryMb,
+             "most MiB of samples all buffers (/buffer/load) may hold (default\n1024; each worker holds them too)",
+             "1..65536 MiB", cli::between(1u, 65536u));
     cl.value("--transport", "MODE", o.transport,
              "JACK transport: off (default), follow (take tempo, meter, start\nand stop from the timebase master: "
              "Ardour, Carla, jack_transport)\nor lead (be the timebase master: others follow our tempo and meter)",

@@ -16,6 +16,7 @@ struct Options {
     unsigned lookahead = 2;           // periods the workers render ahead
     unsigned channels = 2;
     unsigned inputs = 2;              // JACK input ports chronus:in_1..N (0: none)
+    unsigned bufferMemoryMb = 1024;   // cap on the samples of all buffers (/buffer/load)
     int recorderPort = 5006;
     std::string journalPath;          // "" for none
     std::string patchPath;            // patch loaded at start ("" for none)

@@ -102,7 +102,7 @@ void SupervisorApp::wireControl()
     surface_ = std::make_unique<ControlSurface>(
         interpreter_, *timeline_, *slots_, *output_, *segment_,
         ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds,
-                             options_.transport});
+                             options_.transport, std::size_t(options_.bufferMemoryMb) << 20});
     surface_->setServer(server_.get());
     slots_->setRestartHook([this] { restoreLivePatch(); });
     monitor_ = std::make_unique<ServiceMonitor>(

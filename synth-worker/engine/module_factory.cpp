@@ -18,6 +18,7 @@
 #include "model/modules/pan.hpp"
 #include "model/modules/poly.hpp"
 #include "model/modules/reverb.hpp"
+#include "model/modules/sampler.hpp"
 #include "model/modules/sequencer.hpp"
 #include "model/modules/sine.hpp"
 #include "model/modules/svf.hpp"
@@ -67,6 +68,8 @@ constexpr ModuleFactory kFactories[] = {
      .params = m::poly::kParamCount, .inputs = m::poly::kInputCount, .outputs = m::poly::kOutputCount},
     {.type = "reverb", .create = createReverb,
      .params = m::reverb::kParamCount, .inputs = m::reverb::kInputCount, .outputs = m::reverb::kOutputCount},
+    {.type = "sampler", .create = createSampler,
+     .params = m::sampler::kParamCount, .inputs = m::sampler::kInputCount, .outputs = m::sampler::kOutputCount},
     {.type = "sequencer", .create = createSequencer,
      .params = m::sequencer::kParamCount, .textParams = m::sequencer::kTextParamCount,
      .outputs = m::sequencer::kOutputCount},

@@ -7,6 +7,8 @@
 #include "harness/live_suite.hpp"
 #include "harness/private_jackd.hpp"
 
+#include <sndfile.h>
+
 #include <csignal>
 #include <cmath>
 
@@ -148,4 +150,66 @@ TEST_F(LiveInputs, AFilteredInputGoesThroughAWorkerKillAndLiveEqualsTheJournalsR
     const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
     EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
     EXPECT_GT(cmp.rms, 0.01) << "the input was heard";
+}
+
+namespace {
+
+// A mono WAV of a 220 Hz saw-ish ramp, `seconds` long.
+std::string writeLoop(const std::filesystem::path &dir, double seconds, float scale = 0.4f)
+{
+    const auto path = (dir / "loop.wav").string();
+    SF_INFO info{};
+    info.samplerate = 48000;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE *f = sf_open(path.c_str(), SFM_WRITE, &info);
+    std::vector<float> x(std::size_t(seconds * 48000));
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = scale * (2.0f * std::fmod(float(i) * 220.0f / 48000.0f, 1.0f) - 1.0f);
+    sf_writef_float(f, x.data(), sf_count_t(x.size()));
+    sf_close(f);
+    return path;
+}
+
+} // namespace
+
+TEST_F(LiveInputs, ALoopingSamplerGoesThroughAWorkerKillAndAChangedFileIsRefused)
+{
+    const std::string file = writeLoop(dir.path, 0.3);
+    auto bad = command(*client, "/buffer/load", {std::string("loop"), (dir.path / "missing.wav").string()});
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->address, "/fail");
+    EXPECT_NE(bad->stringAt(1).value_or("").find("not a readable file"), std::string::npos) << toString(*bad);
+    auto loaded = command(*client, "/buffer/load", {std::string("loop"), file}, 6000);
+    ASSERT_TRUE(loaded && loaded->address == "/done") << (loaded ? toString(*loaded) : "no reply");
+    load(R"({"buffers":{"loop":{"file":")" + file + R"("}},"nodes":[{"id":"s","type":"sampler","params":{"buffer":"loop","loop":1,"gate":1}}],
+             "connections":[{"from":"s","to":"output"}]})");
+    auto inUse = command(*client, "/buffer/free", {std::string("loop")});
+    ASSERT_TRUE(inUse);
+    EXPECT_EQ(inUse->address, "/fail") << toString(*inUse);
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    std::this_thread::sleep_for(400ms);
+    cap.start();
+    std::this_thread::sleep_for(500ms);
+    const auto before = status(*client);
+    ASSERT_TRUE(before);
+    const int active = int(num(*before, "active_slot"));
+    ::kill(pid_t(num(*before, "slot" + std::to_string(active) + "_pid")), SIGKILL);
+    ASSERT_TRUE(waitRedundant(*client, 5000ms)) << sup.log();
+    std::this_thread::sleep_for(400ms);
+    cap.stop();
+    std::uint64_t origin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
+    ASSERT_TRUE(rendered) << rendered.error();
+    const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
+    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
+    EXPECT_GT(cmp.rms, 0.05) << "the loop played";
+    // The journal names the file and its hash: a replay of a changed file refuses to render.
+    writeLoop(dir.path, 0.3, 0.2f);
+    std::filesystem::create_directories(dir.path / "changed");
+    const auto again = renderJournal(journal, 48000, dir.path / "changed");
+    EXPECT_FALSE(again) << "rendered a journal whose buffer file changed";
+    const std::string why = readText(dir.path / "changed" / "render.log");
+    EXPECT_NE(why.find("has changed since it was loaded"), std::string::npos) << why;
 }

@@ -92,6 +92,17 @@ expect 2 'chord <poly>' -- chord keys C3++E3
 expect 0 '^/done /mod/keys/filter.cutoff' -- set keys.filter.cutoff A5
 expect 0 '^/done /mod/lead_osc/freq' -- set lead_osc.freq C4
 expect 0 '^/done /panic' -- panic
+# Buffers and a sampler: a file loaded, played, listed; bad files refused.
+sox -n -r 48000 -c 1 "$WORK/hit.wav" synth 0.2 sine 440 2>/dev/null || fail "sox cannot make a sample"
+expect 0 '^/done /buffer/load hit' -- buffer load hit "$WORK/hit.wav"
+expect 0 '"name": "hit"' -- buffer list
+expect 1 'not a readable file' -- buffer load nope "$WORK/none.wav"
+expect 1 'not an audio file' -- buffer load bad "$WORK/moves.txt"
+expect 0 '^/done /patch/create' -- patch create smp sampler buffer hit
+expect 0 '^/done /patch/connect' -- patch connect smp output
+expect 0 '^/done /patch/commit' -- patch commit 0
+expect 0 '^/done /gate/smp' -- gate smp on
+expect 1 'in use by node' -- buffer free hit
 # Ears: the last seconds described, levels now.
 expect 0 'integrated_lufs' -- analyze 1
 expect 1 'from 0.1 to 40' -- analyze 100

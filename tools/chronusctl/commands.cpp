@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -188,6 +189,24 @@ int runChord(Session &s, const Words &words)
     return status;
 }
 
+// buffer load <name> <file> | free <name> | list
+int runBuffer(Session &s, const Words &words)
+{
+    const char *text = "buffer load <name> <file> | buffer free <name> | buffer list";
+    if (words.size() < 2)
+        return usage(text);
+    const std::string &verb = words[1];
+    std::vector<Arg> args(words.begin() + 2, words.end()); // names and paths stay strings
+    if ((verb == "load" && args.size() != 2) || (verb == "free" && args.size() != 1) || (verb == "list" && !args.empty()) ||
+        (verb != "load" && verb != "free" && verb != "list"))
+        return usage(text);
+    if (verb == "load") {
+        std::error_code ec;
+        args[1] = std::filesystem::absolute(std::get<std::string>(args[1]), ec).string(); // the supervisor's cwd differs
+    }
+    return request(s.supervisor, s.options, "/buffer/" + verb, args);
+}
+
 int runRecord(Session &s, const Words &words)
 {
     if (words.size() < 2)
@@ -336,6 +355,8 @@ const std::vector<Command> &commands()
         {"chord", "chord <poly> <p>+<p>[+...] [vel] [seconds]",
          "notes that start on one frame (C3+Eb3+G3)", runChord},
         {"panic", "panic", "silence every voice, release the pedal, stop sequencers", runPlain},
+        {"buffer", "buffer load <name> <file> | free <name> | list",
+         "sound files for samplers (/buffer/<verb>); a local path\nis sent absolute", runBuffer},
         {"patch",
          "patch create <id> <type> [<param> <value>...]\n"
          "patch connect <from> <to> [depth] | disconnect <from> <to> | delete <id>\n"

@@ -25,6 +25,7 @@ std::unique_ptr<Module> createOutput();
 std::unique_ptr<Module> createPan();
 std::unique_ptr<Module> createPoly();
 std::unique_ptr<Module> createReverb();
+std::unique_ptr<Module> createSampler();
 std::unique_ptr<Module> createSequencer();
 std::unique_ptr<Module> createSine();
 std::unique_ptr<Module> createSnare();
