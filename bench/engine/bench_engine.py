@@ -15,6 +15,9 @@ Scenarios (all 48 kHz, stereo, --seconds long):
                of an idle voice (a 64-voice poly with no note against an empty patch) and of
                a note (50 notes a second, 20 ms each, against the idle poly), and where the
                first note sounds (its own frame: note to sound is 0 frames offline).
+  sampler      64 samplers looping a 1 s mono file at 64 rates (0.5 to 2); peer: Csound with
+               64 instances of loscil over the same file (GEN01 table). Also the cost of
+               chronus-render --analyze over the render (the supervisor's /analyze).
 CPU is user + system time of the renderer process (from wait4, to the microsecond), the best
 of --repeat runs. The figures end with the goals of issue 10 and whether this run met them:
 chain-live at most half of Csound's CPU and within 1.3x of chain; sines as cheap as saws
@@ -68,6 +71,7 @@ def goals(out):
     check("chain-live CPU / chain CPU", live.get("ratio_live_over_patch_file"), 1.3)
     check("osc sine CPU / osc saw CPU", sines.get("ratio_osc_sine_over_osc_saw"), 1.1)
     check("64-voice poly CPU / Csound's 64 instruments", out.get("poly", {}).get("ratio_chronus_over_csound"), 0.5)
+    check("64 samplers CPU / Csound's 64 loscil", out.get("sampler", {}).get("ratio_chronus_over_csound"), 1.0)
     check("100 sine modules CPU / scsynth's 100 SinOsc", sines.get("ratio_sine_over_scsynth"), 1.0)
     check("100 osc sines CPU / scsynth's 100 SinOsc", sines.get("ratio_osc_sine_over_scsynth"), 1.0)
     return checks
@@ -203,6 +207,59 @@ endin
     return path
 
 
+def sampler_file(work):
+    import numpy as np
+    path = os.path.join(work, "loop.wav")
+    t = np.arange(48000) / 48000.0
+    x = (0.3 * np.sin(2 * np.pi * 220 * t) * np.exp(-2 * t)).astype("<f4")
+    import wave  # a float WAV by hand: header + data
+    with open(path, "wb") as f:
+        data = x.tobytes()
+        f.write(b"RIFF" + (36 + len(data)).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little"))
+        f.write((3).to_bytes(2, "little") + (1).to_bytes(2, "little") + (48000).to_bytes(4, "little"))
+        f.write((48000 * 4).to_bytes(4, "little") + (4).to_bytes(2, "little") + (32).to_bytes(2, "little"))
+        f.write(b"data" + len(data).to_bytes(4, "little") + data)
+    return path
+
+
+def sampler_rates():
+    return [0.5 * 4 ** (i / 63.0) for i in range(VOICES)]
+
+
+def sampler_patch(path):
+    nodes = [{"id": f"s{i}", "type": "sampler", "params": {"buffer": "loop", "loop": 1, "gate": 1, "rate": r,
+                                                            "gain": 0.05}} for i, r in enumerate(sampler_rates())]
+    return {"buffers": {"loop": {"file": path}}, "nodes": nodes,
+            "connections": [{"from": f"s{i}", "to": "output"} for i in range(VOICES)]}
+
+
+def csound_sampler(work, seconds, path):
+    score = "\n".join(f"i1 0 {seconds} {r}" for r in sampler_rates())
+    csd = os.path.join(work, "sampler.csd")
+    with open(csd, "w") as f:
+        f.write(f"""<CsoundSynthesizer>
+<CsOptions>
+-o {work}/csound_sampler.wav -W -f -d -m0 --nodisplays
+</CsOptions>
+<CsInstruments>
+sr = 48000
+ksmps = 64
+nchnls = 2
+0dbfs = 1
+giLoop ftgen 1, 0, 0, 1, "{path}", 0, 0, 0
+instr 1
+  a1 loscil 0.05, p4, 1, 1, 1
+  outs a1, a1
+endin
+</CsInstruments>
+<CsScore>
+{score}
+</CsScore>
+</CsoundSynthesizer>
+""")
+    return csd
+
+
 def first_sound(path):
     import soak
     _, _, x = soak.read_wav(path)
@@ -246,10 +303,10 @@ def main():
     p.add_argument("render", help="path to chronus-render")
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--only", choices=["chain", "chain-live", "sines", "poly"], action="append")
+    p.add_argument("--only", choices=["chain", "chain-live", "sines", "poly", "sampler"], action="append")
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
-    only = set(args.only or ["chain", "chain-live", "sines", "poly"])
+    only = set(args.only or ["chain", "chain-live", "sines", "poly", "sampler"])
     work = tempfile.mkdtemp(prefix="chronus-bench-")
     s = args.seconds
     out = {"seconds": s}
@@ -299,6 +356,19 @@ def main():
                 row["csound_cpu"] = cpu_of(["csound", csound_poly(work, s)], args.repeat)
                 row["ratio_chronus_over_csound"] = round(row["poly_cpu"] / row["csound_cpu"], 3)
             out["poly"] = row
+        if "sampler" in only:
+            row = {}
+            wav = sampler_file(work)
+            patch = os.path.join(work, "sampler.json")
+            json.dump(sampler_patch(wav), open(patch, "w"))
+            row["chronus_cpu"] = cpu_of(render(patch, None, "sampler"), args.repeat)
+            row["chronus_analyze_cpu"] = cpu_of(render(patch, None, "sampler") + ["--analyze"], args.repeat)
+            row["analyze_cpu_per_second_of_audio_ms"] = round(
+                max(0.0, row["chronus_analyze_cpu"] - row["chronus_cpu"]) / min(s, 120.0) * 1000.0, 3)
+            if have_csound:
+                row["csound_cpu"] = cpu_of(["csound", csound_sampler(work, s, wav)], args.repeat)
+                row["ratio_chronus_over_csound"] = round(row["chronus_cpu"] / row["csound_cpu"], 3)
+            out["sampler"] = row
         if "sines" in only:
             row = {}
             checks = []
