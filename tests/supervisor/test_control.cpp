@@ -126,13 +126,18 @@ TEST_F(LiveControl, JackToolsSeeTheOutputAndWorkerPortsTheirNamesAndTheLatency)
         jack_free(value);
         jack_free(type);
     }
-    // The output is the workers' render from `lookahead` periods earlier (2 by default).
+    // What comes in at chronus:in_N leaves the outputs lookahead + 2 periods later (4 by
+    // default): the outputs' capture latency; the inputs' playback latency is the same.
     jack_port_t *out = jack_port_by_name(probe, "chronus:out_L");
     jack_recompute_total_latencies(probe);
     jack_latency_range_t range{};
     jack_port_get_latency_range(out, JackCaptureLatency, &range);
-    EXPECT_EQ(range.min, 2u * jack_get_buffer_size(probe));
-    EXPECT_EQ(range.max, 2u * jack_get_buffer_size(probe));
+    EXPECT_EQ(range.min, 4u * jack_get_buffer_size(probe));
+    EXPECT_EQ(range.max, 4u * jack_get_buffer_size(probe));
+    jack_port_t *in = jack_port_by_name(probe, "chronus:in_1");
+    ASSERT_TRUE(in) << "chronus:in_1 is missing";
+    jack_port_get_latency_range(in, JackPlaybackLatency, &range);
+    EXPECT_EQ(range.max, 4u * jack_get_buffer_size(probe));
     jack_client_close(probe);
 }
 
