@@ -332,14 +332,22 @@ BlockHeader *Segment::inputBlock(std::uint64_t frame) const noexcept
     return reinterpret_cast<BlockHeader *>(base_ + l.inputRing + index * l.inputStride);
 }
 
+namespace {
+// Input block stamps besides a frame: being written for frame F, or given up for frame F by a
+// reader that needed it first (nobody may publish F after that: all readers hear silence).
+constexpr std::uint64_t kWritingBit = std::uint64_t{1} << 61;
+constexpr std::uint64_t kMissedBit = std::uint64_t{1} << 62;
+} // namespace
+
 void publishInput(const Segment &segment, std::uint64_t frame, const float *const *in) noexcept
 {
     BlockHeader *b = segment.inputBlock(frame);
     if (!b)
         return;
     const Geometry &g = segment.geometry();
-    b->stamp.store(kNoBlock, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
+    std::uint64_t old = b->stamp.load(std::memory_order_acquire);
+    if (old == (frame | kMissedBit) || !b->stamp.compare_exchange_strong(old, frame | kWritingBit))
+        return; // a reader gave this frame up already
     for (std::uint32_t c = 0; c < g.inputs; ++c) {
         float *dst = segment.inputChannel(*b, c);
         if (in[c])
@@ -348,19 +356,31 @@ void publishInput(const Segment &segment, std::uint64_t frame, const float *cons
             std::memset(dst, 0, sizeof(float) * g.periodFrames);
     }
     b->frames = g.periodFrames;
-    b->stamp.store(frame, std::memory_order_release);
+    std::uint64_t writing = frame | kWritingBit;
+    b->stamp.compare_exchange_strong(writing, frame, std::memory_order_release); // fails if given up meanwhile
 }
 
 bool readInput(const Segment &segment, std::uint64_t frame, float *const *out) noexcept
 {
     const Geometry &g = segment.geometry();
     BlockHeader *b = segment.inputBlock(frame);
-    bool ok = b && b->stamp.load(std::memory_order_acquire) == frame;
-    for (std::uint32_t c = 0; ok && c < g.inputs; ++c)
-        std::memcpy(out[c], segment.inputChannel(*b, c), sizeof(float) * g.periodFrames);
-    // The writer may have started over this block meanwhile (seqlock).
-    std::atomic_thread_fence(std::memory_order_acquire);
-    ok = ok && b->stamp.load(std::memory_order_relaxed) == frame;
+    bool ok = false;
+    for (int attempt = 0; b && attempt < 4; ++attempt) {
+        std::uint64_t stamp = b->stamp.load(std::memory_order_acquire);
+        if (stamp == frame) {
+            for (std::uint32_t c = 0; c < g.inputs; ++c)
+                std::memcpy(out[c], segment.inputChannel(*b, c), sizeof(float) * g.periodFrames);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            ok = b->stamp.load(std::memory_order_relaxed) == frame; // not lapped while copying
+            break;
+        }
+        if (stamp == (frame | kMissedBit))
+            break;
+        // Not there (yet, or being written): give it up for everyone, so that no other reader
+        // can hear it later. Retry if the publisher moved meanwhile.
+        if (b->stamp.compare_exchange_strong(stamp, frame | kMissedBit, std::memory_order_acq_rel))
+            break;
+    }
     if (!ok)
         for (std::uint32_t c = 0; c < g.inputs; ++c)
             std::memset(out[c], 0, sizeof(float) * g.periodFrames);

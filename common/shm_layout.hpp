@@ -318,12 +318,14 @@ void publishBlock(const SlotView &slot, std::uint64_t frame, std::uint32_t gener
     b.stamp.store(frame, std::memory_order_release);
 }
 
-// Publishes one period of input for engine frame `frame` (supervisor's audio thread).
-// `in[c]` may be null (silence). RT-safe.
+// Publishes one period of input for engine frame `frame` (supervisor's audio thread), unless
+// a reader has given that frame up already. `in[c]` may be null (silence). RT-safe, wait-free.
 void publishInput(const Segment &segment, std::uint64_t frame, const float *const *in) noexcept;
 // Copies the input for engine frame `frame` into `out` (inputs x periodFrames); false, with
-// `out` silent, when the ring does not hold that frame (never published: JACK skipped the
-// supervisor's cycle; or overwritten). Workers' render threads. RT-safe.
+// `out` silent, when the frame is not published. A reader that finds it missing (the
+// supervisor ran late or not at all) gives it up for every reader, atomically, so the
+// supervisor cannot publish it afterwards: both workers and the journal hear the same, the
+// input or silence. Workers' render threads, the journal's writer. RT-safe, wait-free.
 bool readInput(const Segment &segment, std::uint64_t frame, float *const *out) noexcept;
 
 // Result of reading one block.

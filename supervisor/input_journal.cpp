@@ -42,6 +42,7 @@ void InputJournal::tick(std::uint64_t publishedEnd)
     float *channels[16];
     for (std::uint32_t c = 0; c < g.inputs; ++c)
         channels[c] = planar_.data() + std::size_t{c} * g.periodFrames;
+    bool wrote = false;
     for (; next_ + g.periodFrames <= publishedEnd; next_ += g.periodFrames) {
         if (!shm::readInput(*segment_, next_, channels))
             ++missing_; // silence, as the workers had
@@ -49,14 +50,13 @@ void InputJournal::tick(std::uint64_t publishedEnd)
             for (std::uint32_t c = 0; c < g.inputs; ++c)
                 interleaved_[std::size_t{i} * g.inputs + c] = channels[c][i];
         sf_writef_float(file_, interleaved_.data(), g.periodFrames);
+        wrote = true;
     }
-    // The header names the length once a second, so a killed supervisor leaves a readable
-    // file; no fsync (the disk's pace is not the control loop's business).
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= nextHeader_) {
+    // The header names the new length at once, so the file can be read (a replay of the
+    // journal so far) while the session goes on; no fsync (the disk's pace is not the control
+    // loop's business).
+    if (wrote)
         sf_command(file_, SFC_UPDATE_HEADER_NOW, nullptr, 0);
-        nextHeader_ = now + std::chrono::seconds(1);
-    }
 }
 
 } // namespace chronus::supervisor

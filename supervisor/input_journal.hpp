@@ -10,7 +10,6 @@
 
 #include <sndfile.h>
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,7 +36,6 @@ private:
     std::uint64_t next_ = 0; // engine frame of the next block to write
     std::uint64_t missing_ = 0;
     std::vector<float> planar_, interleaved_;
-    std::chrono::steady_clock::time_point nextHeader_{};
 };
 
 } // namespace chronus::supervisor

@@ -361,10 +361,17 @@ void OutputStage::publishInputs(std::uint64_t frame, std::uint32_t frames) noexc
 {
     if (inputPorts_.empty() || frames != period_)
         return;
+    // Each engine frame's input is published once: a callback that repeats the previous
+    // cycle's label (it ran late, after reading this cycle's time early) must not replace
+    // what a worker or the journal may have read already.
+    const std::uint64_t engineFrame = frame + shm::inputDelayFrames(segment_->geometry());
+    if (lastInputFrame_ != shm::kNoBlock && engineFrame <= lastInputFrame_)
+        return;
+    lastInputFrame_ = engineFrame;
     const float *in[16] = {};
     for (std::size_t c = 0; c < inputPorts_.size() && c < 16; ++c)
         in[c] = static_cast<const float *>(jack_port_get_buffer(inputPorts_[c], frames));
-    shm::publishInput(*segment_, frame + shm::inputDelayFrames(segment_->geometry()), in);
+    shm::publishInput(*segment_, engineFrame, in);
 }
 
 void OutputStage::readTransport(std::uint64_t frame) noexcept

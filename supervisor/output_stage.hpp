@@ -200,6 +200,7 @@ private:
     std::vector<float> lastSample_;
     std::vector<float> scratch_; // the standby's block, read as a copy we may play
     std::uint8_t runningStatus_ = 0;
+    std::uint64_t lastInputFrame_ = shm::kNoBlock; // engine frame of the last input published
     // JACK transport, published by the audio thread with a sequence counter (seqlock).
     std::atomic<std::uint32_t> transportSeq_{0};
     std::atomic<bool> tpRolling_{false}, tpBbt_{false}, tpValid_{false};

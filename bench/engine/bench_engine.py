@@ -118,29 +118,20 @@ def chain_live_script(seconds):
     return "\n".join(lines) + "\n"
 
 
-def csound_chain(work, seconds, lfo):
-    score = "\n".join(f"i1 0 {seconds} {f} {0.5 + 0.01 * i}" for i, f in enumerate(chain_freqs()))
-    cutoff = "2000 + klfo" if lfo else "2000"
-    lfo_line = "  klfo lfo 500, p5" if lfo else ""
-    path = os.path.join(work, f"chain{'_lfo' if lfo else ''}.csd")
+def write_csd(work, name, orchestra, score):
+    """A .csd rendering to <work>/csound_<name>.wav at 48 kHz stereo, ksmps 64."""
+    path = os.path.join(work, name + ".csd")
     with open(path, "w") as f:
         f.write(f"""<CsoundSynthesizer>
 <CsOptions>
--o {work}/csound.wav -W -f -d -m0 --nodisplays
+-o {work}/csound_{name}.wav -W -f -d -m0 --nodisplays
 </CsOptions>
 <CsInstruments>
 sr = 48000
 ksmps = 64
 nchnls = 2
 0dbfs = 1
-instr 1
-{lfo_line}
-  asig vco2 0.01, p4
-  afilt butterlp asig, {cutoff}
-  aenv madsr 0.01, 0.1, 0.8, 0.2
-  aout = afilt * aenv
-  outs aout, aout
-endin
+{orchestra}
 </CsInstruments>
 <CsScore>
 {score}
@@ -148,6 +139,20 @@ endin
 </CsoundSynthesizer>
 """)
     return path
+
+
+def csound_chain(work, seconds, lfo):
+    score = "\n".join(f"i1 0 {seconds} {f} {0.5 + 0.01 * i}" for i, f in enumerate(chain_freqs()))
+    cutoff = "2000 + klfo" if lfo else "2000"
+    lfo_line = "  klfo lfo 500, p5" if lfo else ""
+    return write_csd(work, "chain_lfo" if lfo else "chain", f"""instr 1
+{lfo_line}
+  asig vco2 0.01, p4
+  afilt butterlp asig, {cutoff}
+  aenv madsr 0.01, 0.1, 0.8, 0.2
+  aout = afilt * aenv
+  outs aout, aout
+endin""", score)
 
 
 POLY_TEMPLATE = {
@@ -180,31 +185,13 @@ def poly_stream_script(seconds):
 
 def csound_poly(work, seconds):
     score = "\n".join(f"i1 0 {seconds} {f}" for f in chain_freqs())
-    path = os.path.join(work, "poly.csd")
-    with open(path, "w") as f:
-        f.write(f"""<CsoundSynthesizer>
-<CsOptions>
--o {work}/csound_poly.wav -W -f -d -m0 --nodisplays
-</CsOptions>
-<CsInstruments>
-sr = 48000
-ksmps = 64
-nchnls = 2
-0dbfs = 1
-instr 1
+    return write_csd(work, "poly", """instr 1
   asig vco2 0.01, p4
   afilt moogladder asig, 2000, 0.3
   aenv madsr 0.01, 0.1, 0.8, 0.02
   aout = afilt * aenv
   outs aout, aout
-endin
-</CsInstruments>
-<CsScore>
-{score}
-</CsScore>
-</CsoundSynthesizer>
-""")
-    return path
+endin""", score)
 
 
 def sampler_file(work):
@@ -212,8 +199,7 @@ def sampler_file(work):
     path = os.path.join(work, "loop.wav")
     t = np.arange(48000) / 48000.0
     x = (0.3 * np.sin(2 * np.pi * 220 * t) * np.exp(-2 * t)).astype("<f4")
-    import wave  # a float WAV by hand: header + data
-    with open(path, "wb") as f:
+    with open(path, "wb") as f:  # a float WAV by hand: header + data
         data = x.tobytes()
         f.write(b"RIFF" + (36 + len(data)).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little"))
         f.write((3).to_bytes(2, "little") + (1).to_bytes(2, "little") + (48000).to_bytes(4, "little"))
@@ -235,29 +221,11 @@ def sampler_patch(path):
 
 def csound_sampler(work, seconds, path):
     score = "\n".join(f"i1 0 {seconds} {r}" for r in sampler_rates())
-    csd = os.path.join(work, "sampler.csd")
-    with open(csd, "w") as f:
-        f.write(f"""<CsoundSynthesizer>
-<CsOptions>
--o {work}/csound_sampler.wav -W -f -d -m0 --nodisplays
-</CsOptions>
-<CsInstruments>
-sr = 48000
-ksmps = 64
-nchnls = 2
-0dbfs = 1
-giLoop ftgen 1, 0, 0, 1, "{path}", 0, 0, 0
+    return write_csd(work, "sampler", f"""giLoop ftgen 1, 0, 0, 1, "{path}", 0, 0, 0
 instr 1
   a1 loscil 0.05, p4, 1, 1, 1
   outs a1, a1
-endin
-</CsInstruments>
-<CsScore>
-{score}
-</CsScore>
-</CsoundSynthesizer>
-""")
-    return csd
+endin""", score)
 
 
 def first_sound(path):

@@ -1,9 +1,7 @@
 // The supervisor's ears on a live suite: /analyze describes what was just played (a 440 Hz
 // sine is A4, silence is silence), /levels gives its peak, /meters pushes level messages at
 // the asked rate until told to stop, and bad requests are refused with a reason.
-#include "harness/gtest_support.hpp"
-#include "harness/live_suite.hpp"
-#include "harness/private_jackd.hpp"
+#include "live_fixture.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -17,18 +15,8 @@ using chronus::osc::Arg;
 using chronus::osc::Client;
 using chronus::osc::Protocol;
 
-class LiveEars : public ::testing::Test {
+class LiveEars : public LiveSuiteTest {
 protected:
-    void SetUp() override
-    {
-        CHRONUS_REQUIRE_JACKD();
-        ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
-        ASSERT_TRUE(sup.start(dir.path)) << sup.log();
-        auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
-        ASSERT_TRUE(c);
-        client = std::move(*c);
-        ASSERT_TRUE(waitRedundant(*client)) << sup.log();
-    }
     nlohmann::json analyze(Client &c, float seconds)
     {
         auto r = command(c, "/analyze", {seconds}, 10000);
@@ -39,10 +27,6 @@ protected:
         return nlohmann::json::parse(*r->stringAt(1));
     }
 
-    TestScratchDir dir{"chronus-ears"};
-    PrivateJackd jack;
-    Supervisor sup;
-    std::unique_ptr<Client> client;
 };
 
 } // namespace
@@ -54,11 +38,8 @@ TEST_F(LiveEars, SilenceIsSilentAndA440HzSineIsA4AtItsLevel)
     EXPECT_EQ(quiet["silent"], true) << quiet.dump();
     EXPECT_TRUE(quiet["integrated_lufs"].is_null()) << quiet.dump();
 
-    auto r = command(*client, "/patch/load",
-                     {std::string(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":440,"gain":0.3}}],
-                                      "connections":[{"from":"s","to":"output"}]})"),
-                      0.0f});
-    ASSERT_TRUE(r && r->address == "/done") << (r ? toString(*r) : "no reply");
+    loadPatch(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":440,"gain":0.3}}],
+                  "connections":[{"from":"s","to":"output"}]})");
     std::this_thread::sleep_for(1500ms);
     const auto tone = analyze(*client, 1.0f);
     EXPECT_EQ(tone["silent"], false) << tone.dump();
@@ -79,10 +60,8 @@ TEST_F(LiveEars, SilenceIsSilentAndA440HzSineIsA4AtItsLevel)
 
 TEST_F(LiveEars, MetersArePushedAtTheAskedRateUntilStopped)
 {
-    ASSERT_TRUE(command(*client, "/patch/load",
-                        {std::string(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":220,"gain":0.5}}],
-                                         "connections":[{"from":"s","to":"output"}]})"),
-                         0.0f}));
+    loadPatch(R"({"nodes":[{"id":"s","type":"sine","params":{"freq":220,"gain":0.5}}],
+                  "connections":[{"from":"s","to":"output"}]})");
     std::this_thread::sleep_for(300ms);
     auto on = command(*client, "/meters", {1, 20.0f});
     ASSERT_TRUE(on && on->address == "/done") << (on ? toString(*on) : "no reply");

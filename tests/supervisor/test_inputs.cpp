@@ -3,9 +3,7 @@
 // periods later, the latency the ports report; through a filter it survives a worker's
 // SIGKILL hitlessly, and the recording equals chronus-render of the journal, whose recorded
 // input (<journal>.input.wav) the render reads back.
-#include "harness/gtest_support.hpp"
-#include "harness/live_suite.hpp"
-#include "harness/private_jackd.hpp"
+#include "live_fixture.hpp"
 
 #include <sndfile.h>
 
@@ -59,37 +57,13 @@ private:
     jack_port_t *port_ = nullptr;
 };
 
-class LiveInputs : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        CHRONUS_REQUIRE_JACKD();
-        ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
-        journal = dir.path / "journal.txt";
-        ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string(), "--lookahead", "3"})) << sup.log();
-        auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
-        ASSERT_TRUE(c);
-        client = std::move(*c);
-        ASSERT_TRUE(waitRedundant(*client)) << sup.log();
-    }
-    void load(const std::string &patch)
-    {
-        auto r = command(*client, "/patch/load", {patch, 0.0f});
-        ASSERT_TRUE(r && r->address == "/done") << (r ? toString(*r) : "no reply");
-    }
-
-    TestScratchDir dir{"chronus-inputs"};
-    PrivateJackd jack;
-    Supervisor sup;
-    std::filesystem::path journal;
-    std::unique_ptr<Client> client;
-};
+using LiveInputs = LiveSuiteTest;
 
 } // namespace
 
 TEST_F(LiveInputs, AnInputPassesAUnityPatchBitExactlyWithTheReportedLatency)
 {
-    load(R"({"nodes":[{"id":"in","type":"input"}],"connections":[{"from":"in","to":"output"}]})");
+    loadPatch(R"({"nodes":[{"id":"in","type":"input"}],"connections":[{"from":"in","to":"output"}]})");
     Source source;
     ASSERT_TRUE(source.open("chronus:in_1"));
     Capture cap;
@@ -124,7 +98,7 @@ TEST_F(LiveInputs, AnInputPassesAUnityPatchBitExactlyWithTheReportedLatency)
 
 TEST_F(LiveInputs, AFilteredInputGoesThroughAWorkerKillAndLiveEqualsTheJournalsRender)
 {
-    load(R"({"nodes":[{"id":"in","type":"input"},{"id":"lp","type":"biquad_filter","params":{"cutoff":1500}}],
+    loadPatch(R"({"nodes":[{"id":"in","type":"input"},{"id":"lp","type":"biquad_filter","params":{"cutoff":1500}}],
              "connections":[{"from":"in","to":"lp"},{"from":"lp","to":"output"}]})");
     Source source;
     ASSERT_TRUE(source.open("chronus:in_1"));
@@ -133,23 +107,17 @@ TEST_F(LiveInputs, AFilteredInputGoesThroughAWorkerKillAndLiveEqualsTheJournalsR
     std::this_thread::sleep_for(500ms);
     cap.start();
     std::this_thread::sleep_for(600ms);
-    const auto before = status(*client);
-    ASSERT_TRUE(before);
-    const int active = int(num(*before, "active_slot"));
-    ::kill(pid_t(num(*before, "slot" + std::to_string(active) + "_pid")), SIGKILL);
-    ASSERT_TRUE(waitRedundant(*client, 5000ms)) << sup.log();
+    const double failovers = killActiveWorker();
     std::this_thread::sleep_for(500ms);
     cap.stop();
     const auto after = status(*client);
     ASSERT_TRUE(after);
-    EXPECT_EQ(num(*after, "failovers"), num(*before, "failovers") + 1);
+    EXPECT_EQ(num(*after, "failovers"), failovers + 1);
+    // (Blocks before the first input was published at start-up count as missing too.)
+    std::printf("blocks rendered without input (start-up included): slot 0 %.0f, slot 1 %.0f\n",
+                num(*after, "slot0_inputs_missing"), num(*after, "slot1_inputs_missing"));
     ASSERT_TRUE(std::filesystem::exists(journal.string() + ".input.wav")) << "no recorded input beside the journal";
-    std::uint64_t origin = 0;
-    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered) << rendered.error();
-    const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
-    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
-    EXPECT_GT(cmp.rms, 0.01) << "the input was heard";
+    expectLiveEqualsRender(cap);
 }
 
 namespace {
@@ -182,7 +150,7 @@ TEST_F(LiveInputs, ALoopingSamplerGoesThroughAWorkerKillAndAChangedFileIsRefused
     EXPECT_NE(bad->stringAt(1).value_or("").find("not a readable file"), std::string::npos) << toString(*bad);
     auto loaded = command(*client, "/buffer/load", {std::string("loop"), file}, 6000);
     ASSERT_TRUE(loaded && loaded->address == "/done") << (loaded ? toString(*loaded) : "no reply");
-    load(R"({"buffers":{"loop":{"file":")" + file + R"("}},"nodes":[{"id":"s","type":"sampler","params":{"buffer":"loop","loop":1,"gate":1}}],
+    loadPatch(R"({"buffers":{"loop":{"file":")" + file + R"("}},"nodes":[{"id":"s","type":"sampler","params":{"buffer":"loop","loop":1,"gate":1}}],
              "connections":[{"from":"s","to":"output"}]})");
     auto inUse = command(*client, "/buffer/free", {std::string("loop")});
     ASSERT_TRUE(inUse);
@@ -192,19 +160,10 @@ TEST_F(LiveInputs, ALoopingSamplerGoesThroughAWorkerKillAndAChangedFileIsRefused
     std::this_thread::sleep_for(400ms);
     cap.start();
     std::this_thread::sleep_for(500ms);
-    const auto before = status(*client);
-    ASSERT_TRUE(before);
-    const int active = int(num(*before, "active_slot"));
-    ::kill(pid_t(num(*before, "slot" + std::to_string(active) + "_pid")), SIGKILL);
-    ASSERT_TRUE(waitRedundant(*client, 5000ms)) << sup.log();
+    killActiveWorker();
     std::this_thread::sleep_for(400ms);
     cap.stop();
-    std::uint64_t origin = 0;
-    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered) << rendered.error();
-    const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
-    EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
-    EXPECT_GT(cmp.rms, 0.05) << "the loop played";
+    expectLiveEqualsRender(cap, 0.05);
     // The journal names the file and its hash: a replay of a changed file refuses to render.
     writeLoop(dir.path, 0.3, 0.2f);
     std::filesystem::create_directories(dir.path / "changed");

@@ -2,9 +2,7 @@
 // sounds at exactly its frame plus the fixed MIDI delay, and held notes (with the pedal down)
 // go through a worker's death hitlessly; in both, the capture equals chronus-render of the
 // journal frame for frame, and nothing hangs once the notes are released.
-#include "harness/gtest_support.hpp"
-#include "harness/live_suite.hpp"
-#include "harness/private_jackd.hpp"
+#include "live_fixture.hpp"
 
 #include <jack/midiport.h>
 
@@ -121,41 +119,14 @@ const char *kPolyPatch = R"({"nodes":[{"id":"keys","type":"poly","params":{"voic
                    {"from":"osc","to":"env"},{"from":"env","to":"output"}]}}],
     "connections":[{"from":"keys","to":"output"}]})";
 
-class LivePlay : public ::testing::Test {
+class LivePlay : public LiveSuiteTest {
 protected:
     void SetUp() override
     {
-        CHRONUS_REQUIRE_JACKD();
-        ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
-        journal = dir.path / "journal.txt";
-        ASSERT_TRUE(sup.start(dir.path, {"--journal", journal.string(), "--lookahead", "3"})) << sup.log();
-        auto c = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
-        ASSERT_TRUE(c);
-        client = std::move(*c);
-        ASSERT_TRUE(waitRedundant(*client)) << sup.log();
-        auto loaded = command(*client, "/patch/load", {std::string(kPolyPatch), 0.0f});
-        ASSERT_TRUE(loaded && loaded->address == "/done") << (loaded ? toString(*loaded) : "no reply");
+        LiveSuiteTest::SetUp();
+        if (!HasFatalFailure() && !IsSkipped())
+            loadPatch(kPolyPatch);
     }
-    // The capture against the journal's render: every frame equal, except cycles JACK did
-    // not run the supervisor for, which the journal declares.
-    void expectLiveEqualsRender(const Capture &cap)
-    {
-        std::uint64_t origin = 0;
-        const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-        ASSERT_TRUE(rendered) << rendered.error();
-        const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
-        EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
-        EXPECT_GT(cmp.rms, 0.01) << "the notes sounded";
-        if (cmp.declared + cmp.excused + cmp.captureGaps > 0)
-            std::printf("NOTE: JACK skipped cycles: %zu declared, %zu left over, %zu capture gaps\n", cmp.declared,
-                        cmp.excused, cmp.captureGaps);
-    }
-
-    TestScratchDir dir{"chronus-play"};
-    PrivateJackd jack;
-    Supervisor sup;
-    fs::path journal;
-    std::unique_ptr<Client> client;
 };
 
 } // namespace
@@ -230,22 +201,16 @@ TEST_F(LivePlay, EightHeldVoicesAndThePedalGoThroughAWorkerKillHitlessly)
         client->send("/note/keys", {Arg(48 + 3 * k), Arg(0.6f)});
     client->send("/midi/in", {Arg(0xB0), Arg(64), Arg(127)});
     std::this_thread::sleep_for(300ms);
-    const auto before = status(*client);
-    ASSERT_TRUE(before);
-    const int active = int(num(*before, "active_slot"));
-    ASSERT_GE(active, 0);
-    ::kill(pid_t(num(*before, "slot" + std::to_string(active) + "_pid")), SIGKILL);
-    std::this_thread::sleep_for(100ms);
+    const double failovers = killActiveWorker();
     for (int k = 0; k < 8; ++k) // released while the pedal holds them
         client->send("/note_off/keys", {Arg(48 + 3 * k)});
-    ASSERT_TRUE(waitRedundant(*client, 5000ms)) << sup.log();
     std::this_thread::sleep_for(300ms); // the replacement plays the held notes too
     client->send("/midi/in", {Arg(0xB0), Arg(64), Arg(0)});
     std::this_thread::sleep_for(500ms);
     // A second fault after the replacement resynced with the notes sounding.
     const auto again = status(*client);
     ASSERT_TRUE(again);
-    EXPECT_GE(num(*again, "failovers"), num(*before, "failovers") + 1);
+    EXPECT_GE(num(*again, "failovers"), failovers + 1);
     cap.stop();
     expectLiveEqualsRender(cap);
     // No hung note after the pedal went up: the capture ends in silence.
@@ -261,8 +226,7 @@ TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
     const std::string sceneA = R"({"tempo":126,"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.5}}],
         "connections":[{"from":"a","to":"output"}]})";
     const std::string sceneB = R"({"tempo":126,"nodes":[],"connections":[]})";
-    auto a = command(*client, "/patch/load", {sceneA, 0.0f});
-    ASSERT_TRUE(a && a->address == "/done") << (a ? toString(*a) : "no reply");
+    loadPatch(sceneA);
     auto start = command(*client, "/transport", {std::string("start")});
     ASSERT_TRUE(start && start->address == "/done") << (start ? toString(*start) : "no reply");
     Capture cap;
