@@ -227,6 +227,82 @@ bool isLoopback(lo_address src)
 
 } // namespace
 
+Expected<AllowList> AllowList::parse(std::string_view text)
+{
+    AllowList list;
+    list.text_ = std::string(text);
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', at), text.size());
+        std::string entry(text.substr(at, comma - at));
+        at = comma + 1;
+        if (entry.empty())
+            return fail("--allow: an empty entry (use CIDR[,CIDR...], e.g. 127.0.0.1/32,192.168.1.0/24)");
+        int bits = 32;
+        if (const auto slash = entry.find('/'); slash != std::string::npos) {
+            try {
+                std::size_t used = 0;
+                bits = std::stoi(entry.substr(slash + 1), &used);
+                if (used != entry.size() - slash - 1)
+                    bits = -1;
+            } catch (...) {
+                bits = -1;
+            }
+            entry.resize(slash);
+        }
+        in_addr a{};
+        if (bits < 0 || bits > 32 || inet_pton(AF_INET, entry.c_str(), &a) != 1)
+            return fail("--allow: '" + std::string(entry) + "' is not an IPv4 network (use e.g. 10.0.0.0/8 or 192.168.1.7)");
+        const std::uint32_t mask = bits == 0 ? 0 : ~std::uint32_t{0} << (32 - bits);
+        list.nets_.emplace_back(ntohl(a.s_addr) & mask, mask);
+        if (comma == text.size())
+            break;
+    }
+    return list;
+}
+
+AllowList AllowList::loopback()
+{
+    return *parse("127.0.0.0/8");
+}
+
+bool AllowList::allows(const char *host) const noexcept
+{
+    if (!host)
+        return false;
+    in_addr a4{};
+    in6_addr a6{};
+    std::uint32_t addr = 0;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        addr = ntohl(a4.s_addr);
+    else if (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6))
+        addr = 0x7F000001;
+    else if (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6))
+        std::memcpy(&addr, &a6.s6_addr[12], 4), addr = ntohl(addr);
+    else if (std::strcmp(host, "localhost") == 0)
+        addr = 0x7F000001;
+    else
+        return false;
+    return std::any_of(nets_.begin(), nets_.end(), [addr](const auto &n) { return (addr & n.second) == n.first; });
+}
+
+bool Server::admits(void *source)
+{
+    auto src = static_cast<lo_address>(source);
+    if (!hasAllowList_)
+        return !localOnly_ || isLoopback(src);
+    const char *host = src ? lo_address_get_hostname(src) : nullptr;
+    if (allowed_.allows(host))
+        return true;
+    ++refused_;
+    const std::string who = host ? host : "?";
+    if (refusedHosts_.size() < 64 && std::find(refusedHosts_.begin(), refusedHosts_.end(), who) == refusedHosts_.end()) {
+        refusedHosts_.push_back(who);
+        log::warn("osc: ignoring packets from ", who, " (not in --allow ", allowed_.text(), ")");
+    }
+    return false;
+}
+
 struct Dispatch {
     static int toServer(const char *path, const char *types, lo_arg **argv, int argc, lo_message m, void *user)
     {
@@ -234,8 +310,8 @@ struct Dispatch {
         // UDP datagrams are read by Server::pollUdp and handed to liblo as data: their sender
         // is the one it is dispatching.
         auto source = static_cast<lo_address>(self->dispatching_);
-        if (self->localOnly_ && !isLoopback(source ? source : lo_message_get_source(m))) {
-            log::debug("osc: dropped ", path, " from a non-local sender");
+        if (!self->admits(source ? source : lo_message_get_source(m))) {
+            log::debug("osc: dropped ", path, " from a sender not allowed");
             return 0;
         }
         const Message msg = decode(path, types, argv, argc, m, source);
@@ -436,8 +512,8 @@ void Server::handleDatagram(const sockaddr_storage &from, const std::string &dat
         port = ntohs(a->sin6_port);
     }
     lo_address src = port != 0 ? lo_address_new(host, std::to_string(port).c_str()) : nullptr;
-    if (localOnly_ && !isLoopback(src)) {
-        log::debug("osc: dropped a packet from a non-local sender ", host);
+    if (!admits(src)) {
+        log::debug("osc: dropped a packet from ", host, ", not allowed");
     } else if (const std::string why = malformedReason(data.data(), data.size()); !why.empty()) {
         // liblo would drop an invalid packet without a word; its sender deserves a /fail.
         ++malformed_;

@@ -48,9 +48,26 @@ using Handler = std::function<void(const Message &)>;
 // Largest message a Server takes over TCP (UDP: one datagram, at most 64 KiB).
 inline constexpr int kMaxTcpMessageBytes = 4 << 20;
 
+// Which senders a Server listens to: IPv4 networks ("127.0.0.0/8", "10.1.2.3"); IPv6
+// loopback counts as 127.0.0.1, other IPv6 senders are never allowed.
+class AllowList {
+public:
+    // Parses "CIDR[,CIDR...]"; errors name the bad entry.
+    static Expected<AllowList> parse(std::string_view text);
+    // Loopback only (127.0.0.0/8).
+    static AllowList loopback();
+    bool allows(const char *host) const noexcept;
+    const std::string &text() const noexcept { return text_; }
+
+private:
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> nets_; // address, mask (host order)
+    std::string text_;
+};
+
 // Server on UDP and TCP port `port` (0: any free port, same number for both).
 // `localOnly` drops messages whose sender is not on the loopback interface (liblo 0.31
-// cannot bind one address, so this stands in for --osc-host 127.0.0.1).
+// cannot bind one address, so this stands in for --osc-host 127.0.0.1); setAllowed() narrows
+// or widens it to a list of networks (--allow).
 class Server {
 public:
     // Opens both sockets; fails with "OSC port N is already in use (UDP)"-style messages.
@@ -74,6 +91,11 @@ public:
     bool sendTo(const std::string &url, std::string_view address, const std::vector<Arg> &args);
     // The port both sockets listen on.
     int port() const noexcept { return port_; }
+    // Listens to senders on these networks only; others are dropped, counted and logged once
+    // per address.
+    void setAllowed(AllowList allowed) { allowed_ = std::move(allowed); hasAllowList_ = true; }
+    // Packets dropped because their sender is not allowed.
+    std::uint64_t refusedPackets() const noexcept { return refused_; }
     // UDP packets refused as malformed (each answered `/fail <address or ""> <reason>`).
     std::uint64_t malformedPackets() const noexcept { return malformed_; }
 
@@ -98,6 +120,12 @@ private:
     void *tcp_ = nullptr; // lo_server
     int port_ = 0;
     bool localOnly_ = false;
+    bool hasAllowList_ = false;
+    AllowList allowed_;
+    std::uint64_t refused_ = 0;
+    std::vector<std::string> refusedHosts_; // logged once each (bounded)
+    // True when `src` may talk to us; counts and logs (once per address) those that may not.
+    bool admits(void *src);
     Handler handler_;
     std::vector<char> peekBuffer_;
     std::uint64_t malformed_ = 0;

@@ -136,13 +136,13 @@ int main(int argc, char **argv)
     writer.start();
     rec::RecorderSurface control(**capture, writer,
                                  {options->prerollSeconds, options->maxSeconds, options->ringSeconds, options->dir});
-    const std::string &host = options->oscHost;
-    const bool localOnly = host == "127.0.0.1" || host == "localhost" || host == "::1";
-    auto server = osc::Server::open(options->oscPort, localOnly, [&control](const osc::Message &m) { control.handle(m); });
+    // Who may talk to us is --allow's to say (liblo binds every interface).
+    auto server = osc::Server::open(options->oscPort, false, [&control](const osc::Message &m) { control.handle(m); });
     if (!server) {
         log::error(server.error());
         return 1;
     }
+    (*server)->setAllowed(*osc::AllowList::parse(options->allow)); // checked while parsing
     control.attach(**server);
     // jack_connect returns before the graph uses the connection: let two cycles pass so a
     // take started right after READY does not begin with a silent channel.

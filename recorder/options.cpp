@@ -1,5 +1,7 @@
 #include "recorder/options.hpp"
 
+#include "common/osc.hpp"
+
 namespace chronus::rec {
 
 namespace {
@@ -51,8 +53,12 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
     cli::CommandLine cl("chronus-recorder", "chronus-recorder [options]", kDescription, kNotes);
     cl.value("--osc-port", "N", o.oscPort, "OSC port for UDP and TCP (default 5006)",
              "a port number between 1 and 65535", cli::between(1, 65535));
-    cl.value("--osc-host", "HOST", o.oscHost, "127.0.0.1 (default) accepts local senders only; 0.0.0.0 accepts all",
-             "a host");
+    cl.value("--osc-host", "HOST", o.oscHost,
+             "kept for compatibility: every interface listens, --allow says who\nis heard", "a host");
+    cl.value("--allow", "CIDR,...", o.allow,
+             "the senders listened to, as IPv4 networks (default 127.0.0.0/8)", "CIDR[,CIDR...]",
+             cli::Accept<std::string>([](const std::string &text) { return bool(osc::AllowList::parse(text)); }))
+        .env("CHRONUS_ALLOW");
     auto channels = cl.value("--channels", "N", o.channels,
                               "number of inputs in_1..N (default 2, or the number of --port names)",
                               "a number between 1 and 1024", cli::between<std::size_t>(1, 1024));

@@ -13,6 +13,7 @@ namespace chronus::rec {
 struct Options {
     int oscPort = 5006;
     std::string oscHost = "127.0.0.1";
+    std::string allow = "127.0.0.0/8"; // senders listened to (CIDR[,CIDR...])
     std::size_t channels = 2;
     std::vector<std::string> ports;   // sources; empty: chronus:out_*
     std::string dir = "recordings";

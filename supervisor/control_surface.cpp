@@ -554,6 +554,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("commands_at_risk", std::int64_t(timeline_.commandsAtRisk()));
     kv("commands", std::int64_t(timeline_.commandsStamped()));
     kv("rejected", std::int64_t(rejected_));
+    kv("refused_packets", std::int64_t(server_ ? server_->refusedPackets() : 0));
     kv("midi_messages", std::int64_t(c.midiMessages.load(std::memory_order_relaxed)));
     kv("midi_ignored", std::int64_t(c.midiIgnored.load(std::memory_order_relaxed)));
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));

@@ -1,5 +1,7 @@
 #include "supervisor/options.hpp"
 
+#include "common/osc.hpp"
+
 #include "supervisor/live_state.hpp"
 
 #include "supervisor/control_surface.hpp"
@@ -59,10 +61,16 @@ struct Presence {
 
 Presence declareOptions(cli::CommandLine &cl, Options &o)
 {
-    cl.value("--osc-host", "H", o.oscHost, "127.0.0.1 (default: local clients only) or 0.0.0.0",
+    cl.value("--osc-host", "H", o.oscHost, "127.0.0.1 (default) or 0.0.0.0; who is heard is --allow's to say",
              "127.0.0.1 (local only) or 0.0.0.0 (all interfaces)",
              cli::oneOf({"127.0.0.1", "localhost", "0.0.0.0", "*"}))
         .env("CHRONUS_OSC_HOST");
+    cl.value("--allow", "CIDR,...", o.allow,
+             "the senders listened to, as IPv4 networks (default 127.0.0.0/8:\nthis machine only; e.g. "
+             "127.0.0.0/8,192.168.1.0/24); others are\nignored, counted in /status and logged once each",
+             "CIDR[,CIDR...]",
+             cli::Accept<std::string>([](const std::string &text) { return bool(osc::AllowList::parse(text)); }))
+        .env("CHRONUS_ALLOW");
     cl.value("--osc-port", "N", o.oscPort, "UDP and TCP port (default 5005)", "a port number",
              cli::between(0, 65535))
         .env("CHRONUS_OSC_PORT");

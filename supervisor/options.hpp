@@ -11,6 +11,7 @@ struct Options {
     std::string oscHost = "127.0.0.1";
     bool localOnly = true;            // from oscHost: serve local clients only
     int oscPort = 5005;               // 0: any free port
+    std::string allow = "127.0.0.0/8"; // senders listened to (CIDR[,CIDR...])
     std::string instance = "default"; // shared-memory instance name
     bool instanceGiven = false;       // --instance was given: a session does not rename it
     unsigned lookahead = 2;           // periods the workers render ahead

@@ -28,6 +28,7 @@ Expected<std::unique_ptr<SupervisorApp>> SupervisorApp::open(const Options &opti
     if (!server)
         return fail(server.error() + " (is another chronus-supervisor running? use --osc-port)");
     app->server_ = std::move(*server);
+    app->server_->setAllowed(*osc::AllowList::parse(options.allow)); // checked while parsing
     if (auto audio = app->openAudio(); !audio)
         return fail(audio.error());
     if (!options.journalPath.empty()) {
