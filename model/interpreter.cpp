@@ -28,15 +28,6 @@ std::string floatText(float v)
     return ec == std::errc() ? std::string(buf, end) : std::string("?");
 }
 
-bool isNumber(const Arg &a) { return !std::holds_alternative<std::string>(a); }
-
-double toNumber(const Arg &a)
-{
-    if (const auto *i = std::get_if<std::int32_t>(&a))
-        return *i;
-    return std::get<float>(a);
-}
-
 ParamValue toValue(const Arg &a)
 {
     if (isNumber(a))

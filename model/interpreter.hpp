@@ -125,6 +125,14 @@ private:
 
 // Renders an argument as text (for errors and scripts).
 std::string argText(const Arg &arg);
+// Whether an argument is a number (int or float), and its value.
+inline bool isNumber(const Arg &a) { return !std::holds_alternative<std::string>(a); }
+inline double toNumber(const Arg &a)
+{
+    if (const auto *i = std::get_if<std::int32_t>(&a))
+        return *i;
+    return std::get<float>(a);
+}
 
 // Crossfade length in frames for a commit; the renderer and the live suite must agree.
 std::uint32_t crossfadeFrames(float crossfadeMs, double sampleRate);

@@ -18,15 +18,6 @@ namespace chronus::model {
 
 namespace {
 
-bool isNumber(const Arg &a) { return !std::holds_alternative<std::string>(a); }
-
-double toNumber(const Arg &a)
-{
-    if (const auto *i = std::get_if<std::int32_t>(&a))
-        return *i;
-    return std::get<float>(a);
-}
-
 // A MIDI pitch from a number (0..127, fractional for microtones) or a name ("C#4", "60").
 Expected<float> pitchArg(const Arg &a)
 {

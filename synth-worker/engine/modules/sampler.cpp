@@ -109,11 +109,7 @@ public:
             s_.gate = gate;
             float l = 0.0f, r = 0.0f;
             if (s_.playing) {
-                const auto at = static_cast<std::uint64_t>(s_.position);
-                const float frac = static_cast<float>(s_.position - double(at));
-                const std::uint64_t next = at + 1 < data_->frames ? at + 1 : at;
-                l = frac == 0.0f ? left[at] : left[at] + frac * (left[next] - left[at]);
-                r = frac == 0.0f ? right[at] : right[at] + frac * (right[next] - right[at]);
+                read(left, right, l, r);
                 float g = gain * s_.velocity;
                 if (s_.fading)
                     g *= float(s_.fadeLeft--) / float(fadeSamples_);
@@ -149,6 +145,16 @@ private:
         return (param(Gate).current() > 0.5f) == s_.gate;
     }
 
+    // The buffer at the play position, linearly interpolated; a whole frame exactly as stored.
+    void read(const float *left, const float *right, float &l, float &r) const noexcept
+    {
+        const auto at = static_cast<std::uint64_t>(s_.position);
+        const float frac = static_cast<float>(s_.position - double(at));
+        const std::uint64_t next = at + 1 < data_->frames ? at + 1 : at;
+        l = frac == 0.0f ? left[at] : left[at] + frac * (left[next] - left[at]);
+        r = frac == 0.0f ? right[at] : right[at] + frac * (right[next] - right[at]);
+    }
+
     // The general loop with every parameter read once: the same arithmetic, so the same bits.
     void playSteady(const ProcessBlock &b, const float *left, const float *right, double frames) noexcept
     {
@@ -164,11 +170,8 @@ private:
                 std::fill(b.out[Right] + i, b.out[Right] + b.frames, 0.0f);
                 return;
             }
-            const auto at = static_cast<std::uint64_t>(s_.position);
-            const float frac = static_cast<float>(s_.position - double(at));
-            const std::uint64_t next = at + 1 < data_->frames ? at + 1 : at;
-            const float l = frac == 0.0f ? left[at] : left[at] + frac * (left[next] - left[at]);
-            const float r = frac == 0.0f ? right[at] : right[at] + frac * (right[next] - right[at]);
+            float l, r;
+            read(left, right, l, r);
             b.out[Left][i] = l * g;
             b.out[Right][i] = r * g;
             s_.position += rate * 1.0;
