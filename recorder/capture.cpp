@@ -81,6 +81,12 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
         c->ports_.push_back(p);
     }
     c->buffers_.resize(config.channels);
+    c->stageFrames_ = std::max<std::size_t>(4096, jack_get_buffer_size(jc));
+    try {
+        c->stage_.assign(config.channels * c->stageFrames_, 0.0f);
+    } catch (const std::bad_alloc &) {
+        return fail(log::cat("cannot allocate ", c->stageFrames_, " frames x ", config.channels, " channels"));
+    }
     const std::size_t frames = std::max<std::size_t>(std::size_t(config.ringSeconds * c->rate_),
                                                      4 * std::size_t(jack_get_buffer_size(jc)));
     try {
@@ -137,10 +143,24 @@ int Capture::process(jack_nframes_t frames) noexcept
     cycleFrame32_.store(t, std::memory_order_release);
 
     const bool feeding = feeding_.load(std::memory_order_acquire);
-    if (feeding)
-        for (std::size_t c = 0; c < ports_.size(); ++c)
-            buffers_[c] = static_cast<const float *>(jack_port_get_buffer(ports_[c], frames));
-    feeder_->cycle(now, buffers_.data(), frames, feeding);
+    bool torn = false;
+    if (feeding) {
+        // The port buffers are the upstream clients' own: copied first, then JACK's frame
+        // time read again. If it moved on, an upstream client may have begun writing the next
+        // cycle into them while they were copied (a late callback on a loaded machine).
+        const bool staged = frames <= stageFrames_;
+        for (std::size_t c = 0; c < ports_.size(); ++c) {
+            const auto *in = static_cast<const float *>(jack_port_get_buffer(ports_[c], frames));
+            if (staged) {
+                float *copy = stage_.data() + c * stageFrames_;
+                std::memcpy(copy, in, frames * sizeof(float));
+                in = copy;
+            }
+            buffers_[c] = in;
+        }
+        torn = staged && jack_last_frame_time(client_->get()) != t;
+    }
+    feeder_->cycle(now, buffers_.data(), frames, feeding, torn);
     cycles_.fetch_add(1, std::memory_order_release);
     return 0;
 }

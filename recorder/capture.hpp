@@ -89,6 +89,9 @@ private:
     // JACK thread only.
     std::unique_ptr<RingFeeder> feeder_;
     std::vector<const float *> buffers_;
+    // Each cycle's input, copied before it is judged (see process()): channels x stageFrames_.
+    std::vector<float> stage_;
+    std::size_t stageFrames_ = 0;
     FrameTime frameTime_; // JACK's frame time, extended to 64 bits
 };
 

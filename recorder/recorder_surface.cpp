@@ -188,11 +188,14 @@ void RecorderSurface::status(const osc::Message &msg)
     kv("ring_peak", float(double(c.ringPeakFrames.load()) / cap));
     kv("overruns", std::int64_t(c.overruns.load()));
     kv("lost_frames", std::int64_t(w.lostFrames));
-    kv("lost_frames_total", std::int64_t(c.overrunFrames.load() + c.skippedFrames.load()));
-    // The two causes of lost frames since start: JACK skipped our cycles (the server or a
-    // client upstream was held off), or the disk thread fell a whole ring behind.
+    kv("lost_frames_total",
+       std::int64_t(c.overrunFrames.load() + c.skippedFrames.load() + c.doubtfulFrames.load()));
+    // The causes of lost frames since start: JACK skipped our cycles (the server or a
+    // client upstream was held off), the disk thread fell a whole ring behind, or a late
+    // cycle's data could not be told from the next one's (doubtful_frames, below).
     kv("skipped_frames", std::int64_t(c.skippedFrames.load()));
     kv("overrun_frames", std::int64_t(c.overrunFrames.load()));
+    kv("doubtful_frames", std::int64_t(c.doubtfulFrames.load())); // read as JACK began the next cycle
     kv("repeated_frames", std::int64_t(c.repeatedFrames.load())); // a cycle labelled twice, kept once
     kv("misread_cycles", std::int64_t(c.misreadCycles.load()));   // late/stale frame time, placed right
     kv("gaps", gapList(w.gaps));

@@ -5,6 +5,11 @@
 // stops. Cycles are labelled by common/jack_time.hpp; a cycle whose frame time jumped is
 // held back (copied) until the next reading says whether JACK skipped cycles before it or
 // its callback read a later cycle's time, so no frame is ever written at the wrong place.
+// JACK hands a client the upstream clients' port buffers themselves, and an upstream client
+// may already be writing the next cycle into them while a late callback here reads: a cycle
+// read while JACK began the next one ("torn", seen by the caller) or read ahead is held too,
+// and compared with the next cycle's data: the same data means it was the next cycle's, and
+// its own cycle is declared lost (silence, counted) rather than written twice.
 // Everything but the constructor is RT-safe: no allocation, locks, logging or syscalls.
 #pragma once
 
@@ -33,6 +38,9 @@ struct CaptureCounters {
     // Frames of a cycle labelled like one already written (a reading CycleClock could not
     // place: it held no copy of the earlier cycle); dropped.
     std::atomic<std::uint64_t> repeatedFrames{0};
+    // Frames JACK delivered that could not be told from the next cycle's (read while the
+    // upstream clients had begun the next cycle, and equal to it): silence in their place.
+    std::atomic<std::uint64_t> doubtfulFrames{0};
 };
 
 class RingFeeder {
@@ -51,28 +59,40 @@ public:
     // One cycle of `frames` frames whose callback read JACK frame time `reading` (64-bit).
     // Called for every cycle, feeding or not (the clock labels each cycle knowing the ones
     // before it, so a take's first cycle is labelled like any other). With `feeding` off,
-    // only closes an open timeline (buffers may be null). RT-safe.
-    CHRONUS_RT void cycle(std::uint64_t reading, const float *const *buffers, std::size_t frames, bool feeding) noexcept
+    // only closes an open timeline (buffers may be null). `torn`: JACK's frame time moved on
+    // while the buffers were read, so they may hold the next cycle's data. RT-safe.
+    CHRONUS_RT void cycle(std::uint64_t reading, const float *const *buffers, std::size_t frames, bool feeding,
+                          bool torn = false) noexcept
     {
         auto &events = ring_.events();
         const CycleClock::Cycle c = clock_.next(reading, std::uint32_t(frames));
+        const bool haveData = feeding && buffers;
         if (holding_) {
-            // The reading after a jump says where the held cycle belongs.
+            // The reading after a jump (or a torn cycle) says where the held cycle belongs.
             const bool readAhead = c.step == CycleClock::Step::Repeated;
             const std::uint64_t heldAt = readAhead ? c.frame - heldFrames_ : heldFrame_;
             if (readAhead)
                 counters_.misreadCycles.fetch_add(2, std::memory_order_relaxed);
+            // A late callback read upstream buffers that may already hold the next cycle:
+            // when the next cycle's data is the same, the held copy was that data.
+            const bool followsHeld = readAhead || (c.step == CycleClock::Step::Normal && c.frame == heldAt + heldFrames_);
+            bool doubtful = false;
+            if (readAhead || heldTorn_)
+                doubtful = followsHeld ? haveData && sameAsHeld(buffers, frames) : true;
+            holding_ = false;
             if (startPending_) {
                 startPending_ = false;
-                holding_ = false;
-                if (feeding && begin(heldAt))
+                if (!doubtful && feeding && begin(heldAt))
                     put(heldPtrs_.data(), heldFrames_);
+            } else if (doubtful) {
+                // Its own cycle's frames never arrived for sure: silence, counted.
+                dropHeld(heldAt);
             } else {
                 // A jump the next reading confirms: either JACK skipped cycles before the held
                 // one, or the held callback ran late, read the next cycle's time and JACK
                 // then skipped that cycle for it. The readings are the same; only the data
                 // differs. Placed by its reading, and the gap says so.
-                placeHeld(heldAt, !readAhead);
+                placeHeld(heldAt, heldJump_ && !readAhead);
             }
             if (readAhead && feeding && active_) {
                 put(buffers, frames);
@@ -84,11 +104,12 @@ public:
                 active_ = false;
             return;
         }
+        const bool holdable = frames <= maxHeld_;
         if (!active_) {
-            if (c.step == CycleClock::Step::Skipped && frames <= maxHeld_) {
+            if (c.step == CycleClock::Step::Skipped && holdable) {
                 // The first cycle of the timeline came after a jump: place it once the next
                 // reading says where it belongs.
-                hold(buffers, c.frame, frames);
+                hold(buffers, c.frame, frames, true, torn);
                 startPending_ = true;
                 return;
             }
@@ -105,10 +126,10 @@ public:
             put(buffers, frames);
             return;
         case CycleClock::Step::Skipped:
-            if (frames <= maxHeld_) {
+            if (holdable) {
                 // Cycles skipped, or this callback read a later cycle's time: the next
                 // reading tells which. Hold a copy until then (the buffers are JACK's).
-                hold(buffers, c.frame, frames);
+                hold(buffers, c.frame, frames, true, torn);
                 return;
             }
             skipTo(c.frame);
@@ -125,6 +146,11 @@ public:
             return;
         case CycleClock::Step::First:
         case CycleClock::Step::Normal: break;
+        }
+        if (torn && holdable) {
+            // Its data may be the next cycle's: the next cycle's data tells.
+            hold(buffers, c.frame, frames, false, true);
+            return;
         }
         put(buffers, frames);
     }
@@ -145,14 +171,40 @@ private:
         return true;
     }
 
-    // Copies a cycle (the buffers are JACK's) to hold it until the next reading.
-    CHRONUS_RT void hold(const float *const *buffers, std::uint64_t frame, std::size_t frames) noexcept
+    // Copies a cycle (the buffers are JACK's) to hold it until the next reading. `jump`: its
+    // reading jumped; `torn`: its data may be the next cycle's.
+    CHRONUS_RT void hold(const float *const *buffers, std::uint64_t frame, std::size_t frames, bool jump,
+                         bool torn) noexcept
     {
         for (std::size_t ch = 0; ch < heldPtrs_.size(); ++ch)
             std::memcpy(heldPtrs_[ch], buffers[ch], frames * sizeof(float));
         holding_ = true;
+        heldJump_ = jump;
+        heldTorn_ = torn;
         heldFrame_ = frame;
         heldFrames_ = frames;
+    }
+
+    // True when the held cycle's data equals `buffers` (the next cycle's).
+    CHRONUS_RT bool sameAsHeld(const float *const *buffers, std::size_t frames) const noexcept
+    {
+        if (frames != heldFrames_)
+            return false;
+        for (std::size_t ch = 0; ch < heldPtrs_.size(); ++ch)
+            if (std::memcmp(heldPtrs_[ch], buffers[ch], frames * sizeof(float)) != 0)
+                return false;
+        return true;
+    }
+
+    // The held cycle, labelled `frame`, is declared lost: silence in its place.
+    CHRONUS_RT void dropHeld(std::uint64_t frame) noexcept
+    {
+        skipTo(frame);
+        if (pendingGap_ == 0)
+            pendingGapStart_ = expected_;
+        pendingGap_ += heldFrames_;
+        expected_ += heldFrames_;
+        counters_.doubtfulFrames.fetch_add(heldFrames_, std::memory_order_relaxed);
     }
 
     // Frames [expected_, frame) never arrived: the file gets that many silent frames, here.
@@ -171,7 +223,6 @@ private:
     // (if any) is one the held frames may belong in.
     CHRONUS_RT void placeHeld(std::uint64_t frame, bool uncertain = false) noexcept
     {
-        holding_ = false;
         skipTo(frame);
         if (uncertain && pendingGap_ > 0)
             pendingUncertain_ = std::min<std::uint64_t>(heldFrames_, pendingGap_);
@@ -232,6 +283,8 @@ private:
     std::vector<float> heldData_;
     std::vector<float *> heldPtrs_;
     bool holding_ = false;
+    bool heldJump_ = false;     // held because its reading jumped
+    bool heldTorn_ = false;     // held because its data may be the next cycle's
     bool startPending_ = false; // the held cycle is the timeline's first
     std::uint64_t heldFrame_ = 0;
     std::size_t heldFrames_ = 0;

@@ -228,13 +228,14 @@ struct MisreadHarness {
     std::vector<TimelineEvent> gaps;       // the Gap events, after timeline()
     std::vector<std::vector<float>> in = std::vector<std::vector<float>>(kChannels, std::vector<float>(kPeriod));
 
-    void cycle(std::uint64_t reading, std::uint64_t data)
+    // `torn`: the frame time moved on while the buffers were read.
+    void cycle(std::uint64_t reading, std::uint64_t data, bool torn = false)
     {
         for (std::size_t c = 0; c < kChannels; ++c)
             for (std::size_t i = 0; i < kPeriod; ++i)
                 in[c][i] = value(data + i, c);
         const float *ptrs[kChannels] = {in[0].data(), in[1].data()};
-        feeder.cycle(reading, ptrs, kPeriod, true);
+        feeder.cycle(reading, ptrs, kPeriod, true, torn);
     }
     // A cycle before the take (not fed).
     void idle(std::uint64_t reading) { feeder.cycle(reading, nullptr, kPeriod, false); }
@@ -306,6 +307,81 @@ TEST(RingFeeder, ALateCallbackAfterASkippedCycleLeavesAGapOfExactlyTheSkippedCyc
     h.cycle(5 * P, 5 * P);
     EXPECT_EQ(h.timeline(), h.expect({0, 1, -1, 3, 4, 5}));
     EXPECT_EQ(h.counters.skippedFrames.load(), P);
+}
+
+// Measured on jackd2 under CPU load: JACK hands a client the upstream client's own port
+// buffer, and the upstream client may run its next cycle while a late callback here is still
+// reading. A cycle read while the frame time moved on, whose data turns out to equal the next
+// cycle's, was the next cycle's data: its own cycle is lost (silence, counted), never a copy.
+TEST(RingFeeder, ATornCycleHoldingTheNextCyclesDataIsDeclaredLostNotWrittenTwice)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P);
+    h.cycle(2 * P, 3 * P, true); // read while the upstream was already writing 3P
+    h.cycle(3 * P, 3 * P);
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, 1, -1, 3, 4}));
+    EXPECT_EQ(h.counters.doubtfulFrames.load(), P);
+    EXPECT_EQ(h.counters.skippedFrames.load(), 0u);
+}
+
+// A torn cycle whose data is not the next cycle's is its own, and is written in its place.
+TEST(RingFeeder, ATornCycleHoldingItsOwnDataIsWrittenInItsPlace)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P, true);
+    h.cycle(2 * P, 2 * P, true); // torn again: the next cycle decides
+    h.cycle(3 * P, 3 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, 1, 2, 3}));
+    EXPECT_EQ(h.counters.doubtfulFrames.load(), 0u);
+    EXPECT_TRUE(h.gaps.empty());
+}
+
+// A torn cycle followed by skipped cycles cannot be compared with its successor: lost.
+TEST(RingFeeder, ATornCycleBeforeSkippedCyclesIsDeclaredLost)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P, true);
+    h.cycle(4 * P, 4 * P);
+    h.cycle(5 * P, 5 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, -1, -1, -1, 4, 5}));
+    EXPECT_EQ(h.counters.doubtfulFrames.load(), P);
+    EXPECT_EQ(h.counters.skippedFrames.load(), 2 * P);
+}
+
+// A late callback that read the next cycle's time may also have read the next cycle's data
+// (the upstream ran first): equal to what the next callback reads, it is not placed twice.
+TEST(RingFeeder, ALateCallbackThatReadTheNextCyclesDataLeavesItsOwnCycleLost)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.cycle(0, 0);
+    h.cycle(P, P);
+    h.cycle(3 * P, 3 * P); // late for 2P: read 3P's time and 3P's data
+    h.cycle(3 * P, 3 * P);
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({0, 1, -1, 3, 4}));
+    EXPECT_EQ(h.counters.doubtfulFrames.load(), P);
+}
+
+// The same at a take's first cycle: the take starts at the next cycle.
+TEST(RingFeeder, ATakeWhoseFirstCallbackReadTheNextCyclesDataStartsAtTheNextCycle)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.idle(0);
+    h.idle(P);
+    h.cycle(3 * P, 3 * P);
+    h.cycle(3 * P, 3 * P);
+    h.cycle(4 * P, 4 * P);
+    EXPECT_EQ(h.timeline(), h.expect({3, 4}));
+    EXPECT_EQ(h.firstFrame, 3 * P);
 }
 
 // A jump the next reading confirms (it goes on one period later) is cycles JACK skipped.
