@@ -34,8 +34,8 @@ std::string segmentName(std::string_view instance) { return "chronus-" + std::st
 
 Expected<void> validate(const Geometry &g)
 {
-    if (g.channels == 0 || g.channels > 16)
-        return fail("channels must be 1..16, not " + std::to_string(g.channels));
+    if (g.channels == 0 || g.channels > kMaxChannels)
+        return fail("channels must be 1.." + std::to_string(kMaxChannels) + ", not " + std::to_string(g.channels));
     if (g.periodFrames == 0 || g.periodFrames > 8192)
         return fail("JACK buffer size " + std::to_string(g.periodFrames) + " is outside 1..8192");
     if (!isPow2(g.ringBlocks) || g.ringBlocks < 4)
@@ -50,6 +50,9 @@ Expected<void> validate(const Geometry &g)
         return fail("sample rate must be positive");
     if (g.inputs > 16)
         return fail("inputs must be 0..16, not " + std::to_string(g.inputs));
+    if (2 * std::uint64_t{g.stems} >= g.channels)
+        return fail("stems take 2 of the " + std::to_string(g.channels) + " channels each: at most " +
+                    std::to_string((g.channels - 1) / 2));
     if (!isPow2(g.inputBlocks) || g.inputBlocks < 8)
         return fail("input blocks must be a power of two >= 8");
     return {};
@@ -180,8 +183,8 @@ BlockRead readBlock(const SlotView &slot, std::uint64_t frame, float *const *cop
     BlockHeader &b = slot.block(frame);
     if (b.stamp.load(std::memory_order_acquire) != frame)
         return r;
-    const float *channels[16];
-    for (std::uint32_t c = 0; c < slot.channels && c < 16; ++c)
+    const float *channels[kMaxChannels];
+    for (std::uint32_t c = 0; c < slot.channels && c < kMaxChannels; ++c)
         channels[c] = slot.blockChannel(b, c);
     const std::uint64_t stampedHash = b.hash;
     if (copyTo != nullptr) {

@@ -39,16 +39,18 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 4;
+inline constexpr std::uint32_t kVersion = 5;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
+// Most channels in a block: outputs and stems.
+inline constexpr std::uint32_t kMaxChannels = 32;
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shm atomics must be address-free");
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "shm atomics must be address-free");
 
 // Sizes fixed when the supervisor creates the segment; workers read them from the header.
 struct Geometry {
-    std::uint32_t channels = 2;
+    std::uint32_t channels = 2;             // per block: the outputs, then 2 x stems
     std::uint32_t periodFrames = 256;       // JACK buffer size; blocks are this long
     std::uint32_t ringBlocks = 16;          // power of two
     std::uint32_t eventCapacity = 32768;    // records, power of two
@@ -59,6 +61,7 @@ struct Geometry {
     double sampleRate = 48000.0;
     std::uint32_t inputs = 0;               // input channels (0: no input ring)
     std::uint32_t inputBlocks = 64;         // power of two
+    std::uint32_t stems = 0;                // stereo stems, the last 2 x stems channels of a block
 };
 
 // Frames from the capture of an input sample to the frame the engines take it in: L + 2
@@ -307,8 +310,8 @@ void publishBlock(const SlotView &slot, std::uint64_t frame, std::uint32_t gener
     BlockHeader &b = slot.block(frame);
     b.stamp.store(kNoBlock, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
-    float *channels[16];
-    for (std::uint32_t c = 0; c < slot.channels && c < 16; ++c)
+    float *channels[kMaxChannels];
+    for (std::uint32_t c = 0; c < slot.channels && c < kMaxChannels; ++c)
         channels[c] = slot.blockChannel(b, c);
     fill(static_cast<float *const *>(channels));
     bool nonFinite = false;

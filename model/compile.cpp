@@ -377,6 +377,29 @@ int CompiledPatch::findNode(std::string_view id) const
 
 namespace {
 
+Expected<void> resolveStems(const PatchSpec &spec, CompiledPatch &out)
+{
+    if (spec.stems.size() > kMaxStems)
+        return fail("a patch can have at most " + std::to_string(kMaxStems) + " stems, not " +
+                    std::to_string(spec.stems.size()));
+    for (const std::string &id : spec.stems) {
+        const int n = out.findNode(id);
+        if (id == "output")
+            return fail("stem 'output': the main output has its own ports (out_L, out_R)");
+        if (n < 0)
+            return fail("stem '" + id + "': no such node");
+        if (std::count(spec.stems.begin(), spec.stems.end(), id) > 1)
+            return fail("stem '" + id + "' is listed twice");
+        if (out.nodes[n].spec->outputs.empty())
+            return fail("stem '" + id + "': a " + out.nodes[n].spec->type + " node has no audio output");
+        const auto &outs = out.nodes[n].spec->outputs;
+        const bool stereo = outs.size() == 2 && (outs[0].name == "L" || outs[0].name == "left") &&
+                            (outs[1].name == "R" || outs[1].name == "right");
+        out.stems.push_back({std::uint32_t(n), stereo});
+    }
+    return {};
+}
+
 Expected<CompiledPatch> compileSpec(const PatchSpec &spec, std::uint32_t generation, bool inTemplate);
 
 // Whether any edge leaves node `from` at one of `outputs`.
@@ -480,6 +503,8 @@ Expected<CompiledPatch> compileSpec(const PatchSpec &spec, std::uint32_t generat
         return fail(templates.error());
     if (auto midi = checkMidi(spec, out); !midi)
         return fail(midi.error());
+    if (auto stems = resolveStems(spec, out); !stems)
+        return fail(stems.error());
     return out;
 }
 

@@ -16,6 +16,9 @@
 
 namespace chronus::model {
 
+// Most stems (stereo pairs of ports of their own) a patch can name.
+inline constexpr std::size_t kMaxStems = 7;
+
 struct CompiledPatch {
     struct Node {
         std::string id;
@@ -40,6 +43,11 @@ struct CompiledPatch {
     std::vector<AudioEdge> audio;
     std::vector<ModEdge> mods;
     std::uint32_t outputNode = 0;
+    struct Stem {
+        std::uint32_t node;    // index into `nodes`
+        bool stereo;           // outputs 0 and 1 are left and right; else output 0 on both
+    };
+    std::vector<Stem> stems;   // spec.stems, in port order
     std::uint32_t generation = 0;
     std::vector<std::uint32_t> byId; // indices into `nodes`, sorted by id
 

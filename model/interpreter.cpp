@@ -373,6 +373,7 @@ Expected<Outcome> Interpreter::handle(std::string_view address, const std::vecto
         {"/tempo", &Interpreter::tempo},
         {"/meter", &Interpreter::meter},
         {"/transport", &Interpreter::transport},
+        {"/stem", &Interpreter::stem},
     };
     for (const auto &[route, handler] : routes) {
         if (route.ends_with('/') ? address.starts_with(route) : address == route)
@@ -484,6 +485,7 @@ Expected<Outcome> Interpreter::deleteNode(std::string_view, const std::vector<Ar
                   [&](const PatchSpec::Connection &c) { return touches(c.from) || touches(c.to); });
     std::erase_if(candidate.midiBinds, [&](const PatchSpec::MidiBind &b) { return b.poly == *id; });
     std::erase_if(candidate.midiMaps, [&](const PatchSpec::MidiMap &m) { return touches(m.to); });
+    std::erase(candidate.stems, *id);
     return edit(std::move(candidate), {*id});
 }
 

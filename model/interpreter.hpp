@@ -52,6 +52,10 @@ public:
     int meterBeats() const noexcept { return liveSpec_.meterBeats; }
     int meterUnit() const noexcept { return liveSpec_.meterUnit; }
     std::uint32_t generation() const noexcept { return live_->generation; }
+    // The live patch's stems (node ids, in port order).
+    const std::vector<std::string> &liveStems() const noexcept { return liveSpec_.stems; }
+    // Most stems /stem may add (the supervisor's --stems); default model::kMaxStems.
+    void setStemLimit(std::size_t limit) noexcept { stemLimit_ = std::min(limit, kMaxStems); }
 
 private:
     // One address family: `rest` is what follows the route's prefix (empty for an exact
@@ -101,6 +105,8 @@ private:
     Expected<Outcome> tempo(std::string_view, const std::vector<Arg> &args);
     Expected<Outcome> meter(std::string_view, const std::vector<Arg> &args);
     Expected<Outcome> transport(std::string_view, const std::vector<Arg> &args);
+    // /stem <node> <1|0>: the node's output on ports of its own, or no more (model/play.cpp).
+    Expected<Outcome> stem(std::string_view, const std::vector<Arg> &args);
     // Live sequencers that play at the shared tempo (their patch gives no bpm).
     std::vector<std::uint32_t> followingSequencers() const;
     // Replaces the MIDI binds and maps of both the live and the pending patch.
@@ -120,6 +126,7 @@ private:
     PatchSpec liveSpec_; // live patch with parameter values as last set
     PatchSpec pending_;
     bool dirty_ = false;
+    std::size_t stemLimit_ = kMaxStems;
     std::string learning_; // /midi/learn: the next controller moved maps to this "node.param"
 };
 

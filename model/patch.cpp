@@ -134,6 +134,8 @@ json toJsonValue(const PatchSpec &spec)
         doc["tempo"] = spec.tempo;
     if (spec.meterBeats != 4 || spec.meterUnit != 4)
         doc["meter"] = {spec.meterBeats, spec.meterUnit};
+    if (!spec.stems.empty())
+        doc["stems"] = spec.stems;
     if (!spec.midiBinds.empty() || !spec.midiMaps.empty()) {
         json midi = json::object();
         json bind = json::object();
@@ -328,6 +330,16 @@ Expected<PatchSpec> fromJsonValue(const OrderedJson &doc, std::string_view baseD
             return fail("patch \"meter\" must be [beats 1..64, unit 1|2|4|8|16], e.g. [4, 4] or [6, 8]");
         spec.meterBeats = m[0].get<int>();
         spec.meterUnit = m[1].get<int>();
+    }
+    if (doc.contains("stems")) {
+        const auto &list = doc["stems"];
+        if (!list.is_array())
+            return fail("patch \"stems\" must be a list of node ids, e.g. [\"drums\", \"bass\"]");
+        for (const auto &id : list) {
+            if (!id.is_string())
+                return fail("patch \"stems\" must be a list of node ids, e.g. [\"drums\", \"bass\"]");
+            spec.stems.push_back(id.get<std::string>());
+        }
     }
     return spec;
 }

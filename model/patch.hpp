@@ -73,6 +73,9 @@ struct PatchSpec {
     double tempo = 120.0;
     int meterBeats = 4;
     int meterUnit = 4;
+    // Nodes whose output also goes out on JACK ports of its own, chronus:stem_<node>_L/R
+    // (/stem; JSON "stems": ["drums", "bass"]), in port order.
+    std::vector<std::string> stems;
 
     // Stores every parameter under its canonical name, the later of two values given for one
     // parameter winning (fromJson() and Node::set() already do; this is for specs built in code).

@@ -430,6 +430,50 @@ Expected<Outcome> Interpreter::commitLive(PatchSpec candidate)
     return out;
 }
 
+// /stem <node> <1|0>: a commit of the live patch with the stem added (last in port order)
+// or removed; the pending patch gets the same change. Nothing is heard: the nodes keep
+// their state.
+Expected<Outcome> Interpreter::stem(std::string_view, const std::vector<Arg> &args)
+{
+    const std::string id = !args.empty() && !isNumber(args[0]) ? std::get<std::string>(args[0]) : "";
+    int on = -1;
+    if (args.size() == 2) {
+        if (isNumber(args[1]))
+            on = toNumber(args[1]) == 1.0 ? 1 : toNumber(args[1]) == 0.0 ? 0 : -1;
+        else if (const auto &w = std::get<std::string>(args[1]); w == "on" || w == "true")
+            on = 1;
+        else if (w == "off" || w == "false")
+            on = 0;
+    }
+    if (id.empty() || on < 0)
+        return fail("/stem takes <node> <1|0>");
+    PatchSpec candidate = liveSpec_;
+    auto &list = candidate.stems;
+    const bool listed = std::find(list.begin(), list.end(), id) != list.end();
+    if (on == 1) {
+        if (listed)
+            return fail("node '" + id + "' is a stem already");
+        if (live_->findNode(id) < 0)
+            return fail("no node '" + id + "' in the live patch");
+        if (list.size() >= stemLimit_)
+            return fail("all " + std::to_string(stemLimit_) + " stems are in use (chronus-supervisor --stems N sets how many)");
+        list.push_back(id);
+    } else {
+        if (!listed)
+            return fail("node '" + id + "' is not a stem");
+        std::erase(list, id);
+    }
+    auto out = commitLive(std::move(candidate));
+    if (!out)
+        return out;
+    if (on == 1 && pending_.findNode(id) && std::find(pending_.stems.begin(), pending_.stems.end(), id) == pending_.stems.end())
+        pending_.stems.push_back(id);
+    if (on == 0)
+        std::erase(pending_.stems, id);
+    out->reply = {id, on, static_cast<std::int32_t>(live_->generation)};
+    return out;
+}
+
 // /buffer/load <name> <file> [hash] | /buffer/free <name> | /buffer/list
 Expected<Outcome> Interpreter::buffer(std::string_view verb, const std::vector<Arg> &args)
 {

@@ -561,6 +561,12 @@ void ControlSurface::status(const osc::Message &msg)
     kv("midi_late", std::int64_t(midiLate_));
     kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
     kv("inputs", std::int32_t(segment_.geometry().inputs));
+    {
+        std::string names;
+        for (const std::string &s : stemPorts_)
+            names += (names.empty() ? "" : " ") + s;
+        kv("stems", names); // nodes with ports of their own, stem_<node>_L/R, in port order
+    }
     kv("input_latency_frames", std::int64_t(shm::inputDelayFrames(segment_.geometry())));
     kv("tempo", float(transport_.bpm()));
     kv("meter", std::to_string(transport_.beatsPerBar()) + "/" + std::to_string(transport_.beatUnit()));
@@ -588,10 +594,27 @@ void ControlSurface::relayFromRecorder(const osc::Message &news)
         server_->sendTo(recordStarter_, news.address, news.args);
 }
 
+void ControlSurface::syncStems()
+{
+    output_.releaseStemPorts();
+    const std::vector<std::string> &stems = interpreter_.liveStems();
+    if (stems == stemPorts_)
+        return;
+    stemPorts_ = stems;
+    const std::string failed = output_.setStems(stems);
+    if (!failed.empty())
+        log::warn(failed);
+    std::string names;
+    for (const std::string &s : stems)
+        names += (names.empty() ? "" : " ") + s;
+    notify("stems", names);
+}
+
 void ControlSurface::tick()
 {
     answerDeferred();
     ears_.tick();
+    syncStems();
     if (!recorder_)
         return;
     const auto now = std::chrono::steady_clock::now();

@@ -132,12 +132,16 @@ private:
     void applyOwn(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame);
     // Keeps the shared clock in step with a clock command that took effect at `frame`.
     void followClock(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame);
+    // Gives the live patch's stems their JACK ports (when they changed) and unregisters
+    // ports no stem uses any more.
+    void syncStems();
 
     model::Interpreter &interpreter_;
     Timeline &timeline_;
     SlotManager &slots_;
     OutputStage &output_;
     shm::Segment &segment_;
+    std::vector<std::string> stemPorts_; // the stems whose ports are set up
     ControlSurfaceConfig config_;
     osc::Server *server_ = nullptr;
     std::function<void()> idle_;

@@ -84,6 +84,10 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
     cl.value("--inputs", "N", o.inputs,
              "input ports chronus:in_1..N, read by the patch's input nodes\n(default 2; 0 for none)", "0..16",
              cli::between(0u, 16u));
+    cl.value("--stems", "N", o.stems,
+             "nodes whose output may also go out on ports of their own,\nchronus:stem_<node>_L/R (/stem; default 4, "
+             "0..7; each costs the\nworkers and the supervisor two channels more per block)",
+             "0..7", cli::between(0u, 7u));
     cl.value("--recorder-port", "N", o.recorderPort, "where /record/* is forwarded (default 5006)", "a port number",
              cli::between(1, 65535));
     cl.value("--journal", "FILE", o.journalPath,

@@ -17,6 +17,7 @@ struct Options {
     unsigned lookahead = 2;           // periods the workers render ahead
     unsigned channels = 2;
     unsigned inputs = 2;              // JACK input ports chronus:in_1..N (0: none)
+    unsigned stems = 4;               // stems a patch may put on ports of their own (/stem)
     unsigned bufferMemoryMb = 1024;   // cap on the samples of all buffers (/buffer/load)
     int recorderPort = 5006;
     std::string journalPath;          // "" for none

@@ -58,8 +58,10 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
         return fail("cannot register JACK port " + config.clientName + ":midi_in");
     if (const jack_uuid_t uuid = jack_port_uuid(o->midiPort_); !jack_uuid_empty(uuid))
         jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, "Chronus MIDI in", "text/plain");
-    o->lastSample_.assign(n, 0.0f);
-    o->scratch_.assign(std::size_t{n} * o->period_, 0.0f);
+    o->blockChannels_ = n + 2 * config.stems;
+    o->stemSink_.assign(2 * std::size_t{config.stems} * o->period_, 0.0f);
+    o->lastSample_.assign(o->blockChannels_, 0.0f);
+    o->scratch_.assign(std::size_t{o->blockChannels_} * o->period_, 0.0f);
     jack_set_process_callback(client, &OutputStage::processThunk, o.get());
     jack_set_buffer_size_callback(client, &OutputStage::bufferSizeThunk, o.get());
     jack_set_sample_rate_callback(client, &OutputStage::sampleRateThunk, o.get());
@@ -92,6 +94,74 @@ void OutputStage::autoConnect()
     for (std::size_t c = 0; c < ports_.size() && playback[c]; ++c)
         jack_connect(jack_->get(), jack_port_name(ports_[c]), playback[c]);
     jack_free(playback);
+}
+
+std::string OutputStage::setStems(const std::vector<std::string> &nodes)
+{
+    jack_client_t *client = jack_->get();
+    std::string failed;
+    std::vector<StemPorts> next;
+    for (std::size_t k = 0; k < config_.stems; ++k) {
+        if (k >= nodes.size()) {
+            stemPorts_[2 * k].store(nullptr, std::memory_order_release);
+            stemPorts_[2 * k + 1].store(nullptr, std::memory_order_release);
+            continue;
+        }
+        auto have = std::find_if(stemNodes_.begin(), stemNodes_.end(), [&](const StemPorts &s) { return s.node == nodes[k]; });
+        StemPorts ports;
+        if (have != stemNodes_.end()) {
+            ports = *have;
+            stemNodes_.erase(have);
+        } else {
+            ports.node = nodes[k];
+            jack_port_t *pair[2] = {};
+            for (int side = 0; side < 2; ++side) {
+                const std::string name = "stem_" + nodes[k] + (side == 0 ? "_L" : "_R");
+                pair[side] = jack_port_register(client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE,
+                                                JackPortIsOutput | JackPortIsTerminal, 0);
+                if (pair[side])
+                    if (const jack_uuid_t uuid = jack_port_uuid(pair[side]); !jack_uuid_empty(uuid))
+                        jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME,
+                                          ("Chronus stem " + nodes[k] + (side == 0 ? " left" : " right")).c_str(),
+                                          "text/plain");
+            }
+            if (!pair[0] || !pair[1]) {
+                for (jack_port_t *p : pair)
+                    if (p)
+                        jack_port_unregister(client, p);
+                failed += (failed.empty() ? "cannot register JACK ports for stem " : ", ") + nodes[k];
+                pair[0] = pair[1] = nullptr;
+            }
+            ports.left = pair[0];
+            ports.right = pair[1];
+        }
+        stemPorts_[2 * k].store(ports.left, std::memory_order_release);
+        stemPorts_[2 * k + 1].store(ports.right, std::memory_order_release);
+        next.push_back(ports);
+    }
+    // What is left in stemNodes_ is no stem any more: the audio thread may still hold those
+    // ports this cycle, so they go after it has run two more.
+    const std::uint64_t now = counters_.cycles.load(std::memory_order_acquire);
+    for (const StemPorts &old : stemNodes_)
+        for (jack_port_t *p : {old.left, old.right})
+            if (p)
+                retiredPorts_.emplace_back(p, now);
+    stemNodes_ = std::move(next);
+    return failed;
+}
+
+void OutputStage::releaseStemPorts()
+{
+    if (retiredPorts_.empty())
+        return;
+    const std::uint64_t now = counters_.cycles.load(std::memory_order_acquire);
+    std::erase_if(retiredPorts_, [&](const std::pair<jack_port_t *, std::uint64_t> &r) {
+        if (now < r.second + 2 && !serverGone())
+            return false;
+        if (!serverGone())
+            jack_port_unregister(jack_->get(), r.first);
+        return true;
+    });
 }
 
 int OutputStage::processThunk(jack_nframes_t frames, void *arg)
@@ -157,6 +227,9 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
     }
     for (jack_port_t *p : self->ports_)
         jack_port_set_latency_range(p, JackCaptureLatency, &range);
+    for (std::uint32_t j = 0; j < 2 * self->config_.stems; ++j)
+        if (jack_port_t *p = self->stemPorts_[j].load(std::memory_order_acquire))
+            jack_port_set_latency_range(p, JackCaptureLatency, &range);
 }
 
 std::uint64_t OutputStage::frameAtJackTime(std::uint64_t jackUsecs) const noexcept
@@ -192,7 +265,7 @@ void OutputStage::fadeOut(float *const *out, std::uint32_t frames) noexcept
     // No block from anyone: ramp from the last sample we played to silence, so the gap is
     // a short fade instead of a click.
     const std::uint32_t ramp = std::min<std::uint32_t>(64, frames);
-    for (std::uint32_t c = 0; c < ports_.size(); ++c) {
+    for (std::uint32_t c = 0; c < blockChannels_; ++c) {
         const float from = lastSample_[c];
         for (std::uint32_t i = 0; i < frames; ++i)
             out[c][i] = i < ramp ? from * float(ramp - i) / float(ramp + 1) : 0.0f;
@@ -284,7 +357,7 @@ void OutputStage::adoptSlot(const std::array<SlotState, shm::kSlots> &states, st
 
 void OutputStage::carryOut(const FailoverDecision &d, float *const *out, std::uint32_t frames) noexcept
 {
-    const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
+    const std::uint32_t channels = blockChannels_;
     switch (d.output) {
     case FailoverDecision::Output::Active: break; // read into `out` already
     case FailoverDecision::Output::Standby:
@@ -310,7 +383,7 @@ void OutputStage::carryOut(const FailoverDecision &d, float *const *out, std::ui
         suspectView_[s].store(failover_.suspect[s], std::memory_order_relaxed);
     for (std::uint32_t c = 0; c < channels; ++c)
         lastSample_[c] = out[c][frames - 1];
-    tap_.write(out[0], out[channels > 1 ? 1 : 0], frames);
+    tap_.write(out[0], out[ports_.size() > 1 ? 1 : 0], frames);
 }
 
 void OutputStage::readMidi(std::uint64_t frame, std::uint32_t frames) noexcept
@@ -449,12 +522,20 @@ int OutputStage::process(jack_nframes_t frames) noexcept
     readMidi(frame, frames);
     publishInputs(frame, frames);
     readTransport(frame);
-    float *out[16];
+    float *out[shm::kMaxChannels];
     for (std::uint32_t c = 0; c < channels; ++c)
         out[c] = static_cast<float *>(jack_port_get_buffer(ports_[c], frames));
+    for (std::uint32_t j = 0; j < 2 * config_.stems; ++j) {
+        jack_port_t *p = stemPorts_[j].load(std::memory_order_acquire);
+        out[channels + j] = p ? static_cast<float *>(jack_port_get_buffer(p, frames))
+                              : stemSink_.data() + std::size_t{j} * period_;
+    }
     if (frames != period_) {
         for (std::uint32_t c = 0; c < channels; ++c)
             std::memset(out[c], 0, sizeof(float) * frames);
+        for (std::uint32_t j = 0; j < 2 * config_.stems; ++j)
+            if (jack_port_t *p = stemPorts_[j].load(std::memory_order_acquire))
+                std::memset(jack_port_get_buffer(p, frames), 0, sizeof(float) * frames);
         formatChanged_.store(true, std::memory_order_release);
         return 0;
     }
@@ -468,8 +549,8 @@ int OutputStage::process(jack_nframes_t frames) noexcept
         input.activeBlock = readSlot(std::uint32_t(failover_.active), frame, out, activeHash);
     if (readsStandby(failover_, input.states)) {
         // Into scratch, as a copy we may play: its hash is the hash of what we would play.
-        float *standby[16];
-        for (std::uint32_t c = 0; c < channels; ++c)
+        float *standby[shm::kMaxChannels];
+        for (std::uint32_t c = 0; c < blockChannels_; ++c)
             standby[c] = scratch_.data() + std::size_t{c} * frames;
         input.standbyBlock = readSlot(std::uint32_t(1 - failover_.active), frame, standby, standbyHash);
         input.blocksEqual = input.activeBlock == BlockState::Good && input.standbyBlock == BlockState::Good &&

@@ -28,6 +28,7 @@ struct OutputConfig {
     std::string jackServer;
     std::uint32_t channels = 2;
     std::uint32_t inputs = 0;        // in_1..N
+    std::uint32_t stems = 0;         // stereo stems each block carries after the outputs
     std::uint32_t lookahead = 1;
     std::uint32_t verifyBlocks = 16; // K: matching blocks before a verifying slot is trusted
 };
@@ -87,6 +88,14 @@ public:
     Expected<void> activate(shm::Segment &segment);
     // Connects out ports to the system playback ports if they exist (optional).
     void autoConnect();
+    // Control thread: stem k of every block (model::CompiledPatch::stems) goes out on
+    // stem_<nodes[k]>_L/R from now on; ports of nodes no longer listed are unregistered a
+    // few cycles later (the audio thread may hold them until then). Never waits. Returns
+    // the stems whose ports could not be registered, one sentence, or "".
+    std::string setStems(const std::vector<std::string> &nodes);
+    // Control thread: unregisters ports set aside by setStems() once the audio thread has
+    // moved on. Called every loop.
+    void releaseStemPorts();
 
     // Control thread: publishes a slot's state; the audio thread sees it next cycle.
     void setSlotState(std::uint32_t slot, SlotState state) noexcept
@@ -173,6 +182,18 @@ private:
     jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
     std::vector<jack_port_t *> inputPorts_;
+    std::uint32_t blockChannels_ = 0; // outputs + 2 x stems
+    // Stem k's ports, [2k] left and [2k + 1] right; null: nobody's (played into stemSink_).
+    std::array<std::atomic<jack_port_t *>, 2 * shm::kMaxChannels> stemPorts_{};
+    std::vector<float> stemSink_;
+    // Control thread only: the ports of each stem node, and ports waiting to be unregistered
+    // (with the cycle count at which the audio thread stopped seeing them).
+    struct StemPorts {
+        std::string node;
+        jack_port_t *left = nullptr, *right = nullptr;
+    };
+    std::vector<StemPorts> stemNodes_;
+    std::vector<std::pair<jack_port_t *, std::uint64_t>> retiredPorts_;
     jack_port_t *midiPort_ = nullptr;
     shm::Segment *segment_ = nullptr;
     std::array<shm::SlotView, shm::kSlots> slots_{};

@@ -60,6 +60,7 @@ Expected<void> SupervisorApp::openAudio()
     outOptions.jackServer = options_.jackServer;
     outOptions.channels = options_.channels;
     outOptions.inputs = options_.inputs;
+    outOptions.stems = options_.stems;
     outOptions.lookahead = options_.lookahead;
     auto output = OutputStage::open(outOptions);
     if (!output)
@@ -67,7 +68,8 @@ Expected<void> SupervisorApp::openAudio()
     output_ = std::move(*output);
 
     shm::Geometry geometry;
-    geometry.channels = options_.channels;
+    geometry.channels = options_.channels + 2 * options_.stems;
+    geometry.stems = options_.stems;
     geometry.periodFrames = output_->periodFrames();
     geometry.sampleRate = output_->sampleRate();
     geometry.lookahead = options_.lookahead;
@@ -100,6 +102,7 @@ void SupervisorApp::wireControl()
     slots_ = std::make_unique<SlotManager>(
         *output_, *segment_, *timeline_,
         SlotManagerConfig{options_.workerPath, options_.instance, output_->serverName(), options_.jackName}, notify);
+    interpreter_.setStemLimit(options_.stems);
     surface_ = std::make_unique<ControlSurface>(
         interpreter_, *timeline_, *slots_, *output_, *segment_,
         ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds,

@@ -26,7 +26,7 @@ constexpr std::uint32_t kSnapshotVersion = 1;
 } // namespace
 
 Engine::Engine(double sampleRate, std::uint32_t maxFrames, std::size_t eventCapacity)
-    : sampleRate_(sampleRate), maxFrames_(maxFrames), pending_(eventCapacity), scratch_(4 * std::size_t(maxFrames))
+    : sampleRate_(sampleRate), maxFrames_(maxFrames), pending_(eventCapacity), scratch_((4 + 2 * StemBus::kMaxStems) * std::size_t(maxFrames))
 {
     swaps_.reserve(kMaxPendingSwaps);
     prepared_.reserve(kMaxPendingSwaps);
@@ -230,27 +230,38 @@ void Engine::applyDue(std::uint64_t now) noexcept
     }
 }
 
-void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames,
-                        const InputBus *in) noexcept
+void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames, const InputBus *in,
+                        const StemBus *stems) noexcept
 {
     if (!live_) {
         std::fill_n(left, frames, 0.0f);
         std::fill_n(right, frames, 0.0f);
+        for (std::uint32_t c = 0; c < 2 * stems->count; ++c)
+            std::fill_n(stems->channels[c], frames, 0.0f);
         return;
     }
-    live_->process(frames, left, right, in);
+    live_->process(frames, left, right, in, stems);
     if (!fading_)
         return;
     float *oldL = scratch_.data();
     float *oldR = oldL + maxFrames_;
-    fading_->process(frames, oldL, oldR, in);
+    StemBus oldStems;
+    oldStems.count = stems->count;
+    for (std::uint32_t c = 0; c < 2 * stems->count; ++c)
+        oldStems.channels[c] = scratch_.data() + (4 + c) * std::size_t(maxFrames_);
+    fading_->process(frames, oldL, oldR, in, &oldStems);
     const double inv = 1.0 / fadeFrames_;
-    for (std::uint32_t i = 0; i < frames; ++i) {
-        // Gain from the absolute frame, so the fade does not depend on block boundaries.
-        const float t = static_cast<float>(static_cast<double>(now + i - fadeStart_) * inv);
-        left[i] = t * left[i] + (1.0f - t) * oldL[i];
-        right[i] = t * right[i] + (1.0f - t) * oldR[i];
-    }
+    auto fade = [&](float *to, const float *from) {
+        for (std::uint32_t i = 0; i < frames; ++i) {
+            // Gain from the absolute frame, so the fade does not depend on block boundaries.
+            const float t = static_cast<float>(static_cast<double>(now + i - fadeStart_) * inv);
+            to[i] = t * to[i] + (1.0f - t) * from[i];
+        }
+    };
+    fade(left, oldL);
+    fade(right, oldR);
+    for (std::uint32_t c = 0; c < 2 * stems->count; ++c)
+        fade(stems->channels[c], oldStems.channels[c]);
     if (now + frames >= fadeStart_ + fadeFrames_) {
         retire(fading_);
         fading_ = nullptr;
@@ -258,11 +269,14 @@ void Engine::renderSpan(float *left, float *right, std::uint64_t now, std::uint3
 }
 
 void Engine::render(float *const *out, std::uint32_t channels, std::uint32_t frames, const float *const *in,
-                    std::uint32_t inChannels) noexcept
+                    std::uint32_t inChannels, std::uint32_t stems) noexcept
 {
     DenormalGuard guard;
     InputBus bus;
     bus.count = in ? std::min(inChannels, InputBus::kMaxChannels) : 0;
+    StemBus stemBus;
+    stemBus.count = std::min({stems, StemBus::kMaxStems, channels / 2});
+    const std::uint32_t firstStem = channels - 2 * stemBus.count;
     std::uint32_t pos = 0;
     float *left = scratch_.data() + 2 * std::size_t(maxFrames_);
     float *right = left + maxFrames_;
@@ -281,10 +295,12 @@ void Engine::render(float *const *out, std::uint32_t channels, std::uint32_t fra
         const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(stop - now, maxFrames_));
         for (std::uint32_t c = 0; c < bus.count; ++c)
             bus.channels[c] = in[c] + pos;
-        renderSpan(channels > 0 ? out[0] + pos : left, channels > 1 ? out[1] + pos : right, now, n, &bus);
+        for (std::uint32_t c = 0; c < 2 * stemBus.count; ++c)
+            stemBus.channels[c] = out[firstStem + c] + pos;
+        renderSpan(firstStem > 0 ? out[0] + pos : left, firstStem > 1 ? out[1] + pos : right, now, n, &bus, &stemBus);
         pos += n;
     }
-    for (std::uint32_t c = 2; c < channels; ++c)
+    for (std::uint32_t c = 2; c < firstStem; ++c)
         std::fill_n(out[c], frames, 0.0f);
     frame_ += frames;
 }

@@ -64,10 +64,11 @@ public:
     bool schedule(const model::Event &event) noexcept;
 
     // Renders `frames` frames (any count) into `channels` buffers: channel 0 = L, 1 = R,
-    // further channels silent. Splits at event and swap frames. `in` (may be null): the
+    // further channels silent, except the last 2 x `stems`: the patch's stems, a stereo
+    // pair each (Graph::process). Splits at event and swap frames. `in` (may be null): the
     // patch's `inChannels` input channels for the same frames. RT-safe.
     void render(float *const *out, std::uint32_t channels, std::uint32_t frames, const float *const *in = nullptr,
-                std::uint32_t inChannels = 0) noexcept;
+                std::uint32_t inChannels = 0, std::uint32_t stems = 0) noexcept;
 
     // Bytes a snapshot needs now (header + spec + state). Not RT-safe (measures).
     std::size_t snapshotSize();
@@ -95,7 +96,8 @@ private:
     void swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames) noexcept;
     void activate(const model::Event &event, std::uint64_t now) noexcept;
     void retire(Graph *graph) noexcept;
-    void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames, const InputBus *in) noexcept;
+    void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames, const InputBus *in,
+                    const StemBus *stems) noexcept;
 
     double sampleRate_;
     std::uint32_t maxFrames_;
@@ -109,7 +111,8 @@ private:
     std::vector<model::Event> pending_;  // sorted by frame in [head, head + count); fixed size
     std::size_t pendingHead_ = 0;
     std::size_t pendingCount_ = 0;
-    std::vector<float> scratch_;         // 4 x maxFrames: L, R, fade L, fade R
+    // (4 + 2 x StemBus::kMaxStems) x maxFrames: fade L, fade R, L, R, the fading graph's stems
+    std::vector<float> scratch_;
     SpscQueue<Swap> incoming_{kMaxPendingSwaps}; // control -> render
     SpscQueue<Graph *> retired_{64};     // render -> control
     EngineStats stats_;

@@ -256,7 +256,8 @@ void sum(float *dst, const std::vector<Source> &sources, std::uint32_t frames) n
 
 } // namespace
 
-void Graph::process(std::uint32_t frames, float *left, float *right, const InputBus *inputs) noexcept
+void Graph::process(std::uint32_t frames, float *left, float *right, const InputBus *inputs,
+                    const StemBus *stems) noexcept
 {
     impl_->bus = inputs ? *inputs : InputBus{};
     for (auto &n : impl_->nodes) {
@@ -274,6 +275,20 @@ void Graph::process(std::uint32_t frames, float *left, float *right, const Input
     const auto &out = impl_->nodes[patch_.outputNode].out;
     std::copy_n(out[0], frames, left);
     std::copy_n(out[1], frames, right);
+    if (!stems)
+        return;
+    for (std::uint32_t k = 0; k < stems->count; ++k) {
+        float *l = stems->channels[2 * k], *r = stems->channels[2 * k + 1];
+        if (k < patch_.stems.size()) {
+            const auto &stem = patch_.stems[k];
+            const auto &o = impl_->nodes[stem.node].out;
+            std::copy_n(o[0], frames, l);
+            std::copy_n(o[stem.stereo ? 1 : 0], frames, r);
+        } else {
+            std::fill_n(l, frames, 0.0f);
+            std::fill_n(r, frames, 0.0f);
+        }
+    }
 }
 
 void Graph::apply(const Event &event) noexcept
@@ -373,3 +388,4 @@ std::size_t Graph::stateSize()
 }
 
 } // namespace chronus::engine
+static_assert(chronus::engine::StemBus::kMaxStems == chronus::model::kMaxStems, "one limit on stems");

@@ -22,9 +22,11 @@ public:
                                                   std::uint32_t maxFrames);
     ~Graph();
 
-    // Renders `frames` (<= maxFrames) samples; writes the output node's L/R into left/right.
+    // Renders `frames` (<= maxFrames) samples; writes the output node's L/R into left/right
+    // and, if `stems` is given, each stem node's output into its pair.
     // `inputs` (may be null) are the patch's input channels for these frames.
-    void process(std::uint32_t frames, float *left, float *right, const InputBus *inputs = nullptr) noexcept;
+    void process(std::uint32_t frames, float *left, float *right, const InputBus *inputs = nullptr,
+                 const StemBus *stems = nullptr) noexcept;
     // Applies an event resolved against this graph. RT-safe.
     void apply(const model::Event &event) noexcept;
     // Copies DSP state and smoothed parameter values of nodes that `from` also has (same id

@@ -37,6 +37,14 @@ struct InputBus {
     std::uint32_t count = 0;
 };
 
+// Where the patch's stems go: `count` stereo pairs, channels[2k] left and [2k + 1] right of
+// stem k (model::CompiledPatch::stems); pairs beyond the patch's stems are silence.
+struct StemBus {
+    static constexpr std::uint32_t kMaxStems = 7; // model::kMaxStems
+    float *channels[2 * kMaxStems] = {};
+    std::uint32_t count = 0;
+};
+
 class Module {
 public:
     virtual ~Module() = default;

@@ -66,7 +66,8 @@ Expected<std::unique_ptr<Worker>> Worker::create(const WorkerConfig &config, shm
         return fail(log::cat("JACK period is ", jack_get_buffer_size(client), " frames but the supervisor set up ",
                              w->geometry_.periodFrames));
 
-    const std::uint32_t channels = w->geometry_.channels;
+    // The outputs only: stems leave through the supervisor's ports.
+    const std::uint32_t channels = w->geometry_.channels - 2 * w->geometry_.stems;
     for (std::uint32_t c = 0; c < channels; ++c) {
         const std::string port = channels == 2 ? (c == 0 ? "out_L" : "out_R") : "out_" + std::to_string(c + 1);
         jack_port_t *p = jack_port_register(client, port.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
@@ -252,7 +253,7 @@ bool Worker::renderBlock() noexcept
             slot_.status->inputsMissing.fetch_add(1, std::memory_order_relaxed);
     }
     shm::publishBlock(slot_, frame, g ? g->generation() : 0, [&](float *const *out) {
-        engine_->render(out, channels, period, inputChannels_.data(), geometry_.inputs);
+        engine_->render(out, channels, period, inputChannels_.data(), geometry_.inputs, geometry_.stems);
         if (poison)
             std::fill_n(out[0], period, std::numeric_limits<float>::quiet_NaN());
     });

@@ -212,3 +212,52 @@ TEST(Play, TemplatesMustPlayNotesAndStayInsideAPoly)
                   .find("cannot read file"), std::string::npos);
     EXPECT_EQ(compileError(R"({"nodes":[{"id":"p","type":"poly"}],"connections":[{"from":"p","to":"output"}]})"), "");
 }
+
+TEST(Stems, StemCommitsTheLivePatchWithTheStemAndKeepsItInDumpsAndPendingEdits)
+{
+    Interpreter c;
+    auto spec = PatchSpec::fromJson(R"({"nodes":[{"id":"a","type":"osc"},{"id":"b","type":"noise"}],
+        "connections":[{"from":"a","to":"output"},{"from":"b","to":"output"}],"stems":["b"]})");
+    ASSERT_TRUE(spec) << spec.error();
+    ASSERT_TRUE(c.load(*spec));
+    EXPECT_EQ(c.liveStems(), (std::vector<S>{"b"}));
+    auto r = c.handle("/stem", {S("a"), 1});
+    ASSERT_TRUE(r) << r.error();
+    ASSERT_TRUE(r->commit);
+    EXPECT_EQ(r->crossfadeMs, 0.0f);
+    ASSERT_EQ(r->commit->stems.size(), 2u);
+    EXPECT_EQ(r->commit->nodes[r->commit->stems[1].node].id, "a");
+    EXPECT_EQ(c.liveStems(), (std::vector<S>{"b", "a"}));
+    EXPECT_NE(c.liveJson().find("\"stems\""), std::string::npos);
+    // A later commit of pending edits keeps the stems; deleting a stem node drops its stem.
+    ASSERT_TRUE(c.handle("/patch/delete", {S("b")}));
+    auto committed = c.handle("/patch/commit", {});
+    ASSERT_TRUE(committed) << committed.error();
+    EXPECT_EQ(c.liveStems(), (std::vector<S>{"a"}));
+    ASSERT_TRUE(c.handle("/stem", {S("a"), S("off")}));
+    EXPECT_TRUE(c.liveStems().empty());
+    EXPECT_EQ(c.liveJson().find("\"stems\""), std::string::npos);
+}
+
+TEST(Stems, BadStemsAreRefusedWithAReason)
+{
+    Interpreter c;
+    auto spec = PatchSpec::fromJson(R"({"nodes":[{"id":"a","type":"osc"},{"id":"b","type":"osc"},{"id":"c","type":"osc"}],
+        "connections":[{"from":"a","to":"output"}]})");
+    ASSERT_TRUE(spec) << spec.error();
+    ASSERT_TRUE(c.load(*spec));
+    expectFail(c, "/stem", {S("nosuch"), 1}, "no node 'nosuch'");
+    expectFail(c, "/stem", {S("a"), 0}, "not a stem");
+    expectFail(c, "/stem", {S("a"), 3}, "/stem takes <node> <1|0>");
+    c.setStemLimit(2);
+    ASSERT_TRUE(c.handle("/stem", {S("a"), 1}));
+    ASSERT_TRUE(c.handle("/stem", {S("b"), 1}));
+    expectFail(c, "/stem", {S("b"), 1}, "a stem already");
+    expectFail(c, "/stem", {S("c"), 1}, "all 2 stems are in use");
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"a","type":"osc"}],"stems":["zz"]})").find("stem 'zz': no such node"),
+              std::string::npos);
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"a","type":"osc"}],"stems":["a","a"]})").find("listed twice"),
+              std::string::npos);
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"a","type":"osc"}],"stems":"a"})").find("list of node ids"),
+              std::string::npos);
+}

@@ -92,6 +92,11 @@ expect 2 'chord <poly>' -- chord keys C3++E3
 expect 0 '^/done /mod/keys/filter.cutoff' -- set keys.filter.cutoff A5
 expect 0 '^/done /mod/lead_osc/freq' -- set lead_osc.freq C4
 expect 0 '^/done /panic' -- panic
+# Stems: a node on ports of its own, and back.
+expect 0 '^/done /stem keys 1' -- stem keys on
+expect 1 'a stem already' -- stem keys 1
+expect 0 '^/done /stem keys 0' -- stem keys off
+expect 2 'stem <node>' -- stem keys
 # Buffers and a sampler: a file loaded, played, listed; bad files refused.
 sox -n -r 48000 -c 1 "$WORK/hit.wav" synth 0.2 sine 440 2>/dev/null || fail "sox cannot make a sample"
 expect 0 '^/done /buffer/load hit' -- buffer load hit "$WORK/hit.wav"

@@ -84,6 +84,13 @@ int runGate(Session &s, const Words &words)
     return request(s.supervisor, s.options, "/gate/" + words[1], typedFrom(words, 2));
 }
 
+int runStem(Session &s, const Words &words)
+{
+    if (words.size() != 3)
+        return usage("stem <node> <on|off|1|0>");
+    return request(s.supervisor, s.options, "/stem", {words[1], typedFrom(words, 2).at(0)});
+}
+
 int runPatch(Session &s, const Words &words)
 {
     const char *verbsUsage = "patch create|connect|disconnect|delete|clear|abort|commit|load|save|dump ...";
@@ -355,6 +362,8 @@ const std::vector<Command> &commands()
         {"chord", "chord <poly> <p>+<p>[+...] [vel] [seconds]",
          "notes that start on one frame (C3+Eb3+G3)", runChord},
         {"panic", "panic", "silence every voice, release the pedal, stop sequencers", runPlain},
+        {"stem", "stem <node> <on|off|1|0>",
+         "a node's output also on its own ports, chronus:stem_<node>_L/R\n(/stem)", runStem},
         {"buffer", "buffer load <name> <file> | free <name> | list",
          "sound files for samplers (/buffer/<verb>); a local path\nis sent absolute", runBuffer},
         {"patch",

@@ -342,3 +342,44 @@ TEST(Engine, SwapsBeyondWhatCanWaitAreCountedAsDropped)
     while (engine.takeRetired()) {
     }
 }
+
+// Stems: each stem node's output on its own pair of channels after the outputs, a mono node
+// on both sides, pairs the patch does not use silent; the mix the output node sums is
+// exactly the sum of the stems; a stereo node's stem keeps its two sides.
+TEST(Engine, StemsCarryEachStemNodesOutputAndSumToTheMixTheyMakeUp)
+{
+    auto spec = PatchSpec::fromJson(R"({"nodes":[
+        {"id":"a","type":"osc","params":{"freq":220,"amp":0.3}},
+        {"id":"b","type":"osc","params":{"freq":331,"amp":0.2,"waveform":"saw"}},
+        {"id":"p","type":"pan","params":{"pan":0.4}}],
+        "connections":[{"from":"a","to":"output"},{"from":"b","to":"p"},{"from":"p","to":"output"}],
+        "stems":["a","p"]})");
+    ASSERT_TRUE(spec) << spec.error();
+    Interpreter controller;
+    auto loaded = controller.load(*spec);
+    ASSERT_TRUE(loaded) << loaded.error();
+    Engine engine(48000, 256);
+    engine.install(std::move(*Graph::build(*loaded->commit, 48000, 256)));
+    constexpr std::uint32_t kChannels = 2 + 2 * 3, kBlock = 256;
+    std::vector<std::vector<float>> buffers(kChannels, std::vector<float>(kBlock, 1.0f));
+    float *out[kChannels];
+    for (std::uint32_t c = 0; c < kChannels; ++c)
+        out[c] = buffers[c].data();
+    std::size_t wrong = 0;
+    double energyA = 0, energyP = 0, unused = 0;
+    for (int block = 0; block < 40; ++block) {
+        engine.render(out, kChannels, kBlock, nullptr, 0, 3);
+        for (std::uint32_t i = 0; i < kBlock; ++i) {
+            wrong += buffers[2][i] != buffers[3][i]; // a is mono
+            wrong += buffers[0][i] != buffers[2][i] + buffers[4][i];
+            wrong += buffers[1][i] != buffers[3][i] + buffers[5][i];
+            energyA += double(buffers[2][i]) * buffers[2][i];
+            energyP += std::abs(double(buffers[4][i]) - buffers[5][i]); // panned: two sides differ
+            unused += std::abs(buffers[6][i]) + std::abs(buffers[7][i]);
+        }
+    }
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_GT(energyA, 1.0);
+    EXPECT_GT(energyP, 1.0);
+    EXPECT_EQ(unused, 0.0);
+}
