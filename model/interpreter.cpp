@@ -374,6 +374,7 @@ Expected<Outcome> Interpreter::handle(std::string_view address, const std::vecto
         {"/meter", &Interpreter::meter},
         {"/transport", &Interpreter::transport},
         {"/stem", &Interpreter::stem},
+        {"/meter/tap", &Interpreter::meterTap},
     };
     for (const auto &[route, handler] : routes) {
         if (route.ends_with('/') ? address.starts_with(route) : address == route)

@@ -107,6 +107,8 @@ private:
     Expected<Outcome> transport(std::string_view, const std::vector<Arg> &args);
     // /stem <node> <1|0>: the node's output on ports of its own, or no more (model/play.cpp).
     Expected<Outcome> stem(std::string_view, const std::vector<Arg> &args);
+    // /meter/tap <node> [1|0]: meters measure the node too; it becomes a stem (/stem).
+    Expected<Outcome> meterTap(std::string_view, const std::vector<Arg> &args);
     // Live sequencers that play at the shared tempo (their patch gives no bpm).
     std::vector<std::uint32_t> followingSequencers() const;
     // Replaces the MIDI binds and maps of both the live and the pending patch.

@@ -474,6 +474,25 @@ Expected<Outcome> Interpreter::stem(std::string_view, const std::vector<Arg> &ar
     return out;
 }
 
+Expected<Outcome> Interpreter::meterTap(std::string_view, const std::vector<Arg> &args)
+{
+    if (args.empty() || args.size() > 2)
+        return fail("/meter/tap takes <node> [1|0]");
+    std::vector<Arg> stemArgs = args;
+    if (stemArgs.size() == 1)
+        stemArgs.push_back(std::int32_t(1));
+    const std::string id = isNumber(args[0]) ? "" : std::get<std::string>(args[0]);
+    const auto &stems = liveSpec_.stems;
+    const bool listed = std::find(stems.begin(), stems.end(), id) != stems.end();
+    // Tapping a stem, or untapping what is no stem, changes nothing.
+    if (isNumber(stemArgs[1]) && (toNumber(stemArgs[1]) == 1.0) == listed) {
+        Outcome out;
+        out.reply = {id, std::int32_t(listed ? 1 : 0)};
+        return out;
+    }
+    return stem({}, stemArgs);
+}
+
 // /buffer/load <name> <file> [hash] | /buffer/free <name> | /buffer/list
 Expected<Outcome> Interpreter::buffer(std::string_view verb, const std::vector<Arg> &args)
 {

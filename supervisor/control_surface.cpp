@@ -604,6 +604,11 @@ void ControlSurface::syncStems()
     const std::string failed = output_.setStems(stems);
     if (!failed.empty())
         log::warn(failed);
+    std::vector<std::pair<std::string, const TapRing *>> taps;
+    for (std::size_t k = 0; k < stems.size(); ++k)
+        if (const TapRing *tap = output_.stemTap(k))
+            taps.emplace_back(stems[k], tap);
+    ears_.setStems(std::move(taps));
     std::string names;
     for (const std::string &s : stems)
         names += (names.empty() ? "" : " ") + s;

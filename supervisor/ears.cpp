@@ -154,10 +154,19 @@ void Ears::sendMeters()
             continue;
         s.from = written;
         const auto l = analysis::levels(left.data(), right.data(), left.size());
-        const bool sent = server_ && server_->sendTo(s.url, "/meter",
-                                                     {dbArg(l.peakDbfs[0]), dbArg(l.peakDbfs[1]), dbArg(l.rmsDbfs[0]),
-                                                      dbArg(l.rmsDbfs[1]), std::int32_t(l.clips[0]),
-                                                      std::int32_t(l.clips[1])});
+        std::vector<osc::Arg> args = {dbArg(l.peakDbfs[0]), dbArg(l.peakDbfs[1]), dbArg(l.rmsDbfs[0]),
+                                      dbArg(l.rmsDbfs[1]), std::int32_t(l.clips[0]), std::int32_t(l.clips[1])};
+        // Then each stem over the same stretch: its name and the same six values.
+        for (const auto &[name, tap] : stems_) {
+            const std::uint64_t end = std::min(written, tap->written());
+            const std::uint64_t start = std::max(from, end > std::uint64_t(rate_) ? end - std::uint64_t(rate_) : 0);
+            if (end <= start || !tap->read(start, std::size_t(end - start), left, right))
+                continue;
+            const auto t = analysis::levels(left.data(), right.data(), left.size());
+            args.insert(args.end(), {name, dbArg(t.peakDbfs[0]), dbArg(t.peakDbfs[1]), dbArg(t.rmsDbfs[0]),
+                                     dbArg(t.rmsDbfs[1]), std::int32_t(t.clips[0]), std::int32_t(t.clips[1])});
+        }
+        const bool sent = server_ && server_->sendTo(s.url, "/meter", args);
         s.failures = sent ? 0 : s.failures + 1;
     }
 }

@@ -27,6 +27,8 @@ public:
     void handle(const osc::Message &msg);
     // Sends finished analyses and due meter messages.
     void tick();
+    // The stems meter messages also measure (name and tap, in port order).
+    void setStems(std::vector<std::pair<std::string, const TapRing *>> stems) { stems_ = std::move(stems); }
 
     // Most seconds /analyze looks back (the tap holds a little more).
     static constexpr double kMaxSeconds = 40.0;
@@ -57,6 +59,7 @@ private:
     osc::Server *server_ = nullptr;
     std::vector<Pending> pending_;
     std::vector<Subscriber> subscribers_;
+    std::vector<std::pair<std::string, const TapRing *>> stems_;
 };
 
 } // namespace chronus::supervisor

@@ -60,6 +60,8 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
         jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, "Chronus MIDI in", "text/plain");
     o->blockChannels_ = n + 2 * config.stems;
     o->stemSink_.assign(2 * std::size_t{config.stems} * o->period_, 0.0f);
+    for (std::uint32_t k = 0; k < config.stems; ++k)
+        o->stemTaps_.push_back(std::make_unique<TapRing>(std::size_t{1} << 17));
     o->lastSample_.assign(o->blockChannels_, 0.0f);
     o->scratch_.assign(std::size_t{o->blockChannels_} * o->period_, 0.0f);
     jack_set_process_callback(client, &OutputStage::processThunk, o.get());
@@ -384,6 +386,8 @@ void OutputStage::carryOut(const FailoverDecision &d, float *const *out, std::ui
     for (std::uint32_t c = 0; c < channels; ++c)
         lastSample_[c] = out[c][frames - 1];
     tap_.write(out[0], out[ports_.size() > 1 ? 1 : 0], frames);
+    for (std::size_t k = 0; k < stemTaps_.size(); ++k)
+        stemTaps_[k]->write(out[ports_.size() + 2 * k], out[ports_.size() + 2 * k + 1], frames);
 }
 
 void OutputStage::readMidi(std::uint64_t frame, std::uint32_t frames) noexcept

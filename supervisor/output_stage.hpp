@@ -138,6 +138,8 @@ public:
     // The last ~43 s of what the ports played (left and right; mono doubled), for meters and
     // analysis. Written by the audio thread, read by the control thread.
     const TapRing &tap() const noexcept { return tap_; }
+    // The last ~2.7 s of stem k (left and right), for meters. Null beyond --stems.
+    const TapRing *stemTap(std::size_t k) const noexcept { return k < stemTaps_.size() ? stemTaps_[k].get() : nullptr; }
     bool serverGone() const noexcept { return jack_->serverGone(); }
     std::string shutdownReason() const { return jack_->shutdownReason(); }
     // Set when JACK changed buffer size or sample rate under us.
@@ -186,6 +188,7 @@ private:
     // Stem k's ports, [2k] left and [2k + 1] right; null: nobody's (played into stemSink_).
     std::array<std::atomic<jack_port_t *>, 2 * shm::kMaxChannels> stemPorts_{};
     std::vector<float> stemSink_;
+    std::vector<std::unique_ptr<TapRing>> stemTaps_; // audio thread -> control thread
     // Control thread only: the ports of each stem node, and ports waiting to be unregistered
     // (with the cycle count at which the audio thread stopped seeing them).
     struct StemPorts {

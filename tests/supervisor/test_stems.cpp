@@ -157,3 +157,54 @@ TEST_F(LiveStems, StemCommandsAreCheckedKeptWithThePatchAndTheirPortsGoWhenTheyG
 }
 
 } // namespace
+
+namespace {
+
+// The levels a /meter message gives for `node` (peak left, rms left), if it names it.
+std::optional<std::pair<double, double>> tapLevels(const chronus::osc::Message &m, const std::string &node)
+{
+    for (std::size_t i = 6; i + 6 < m.args.size() + 1; ++i)
+        if (m.stringAt(i) == node && m.numberAt(i + 1) && m.numberAt(i + 3))
+            return std::make_pair(*m.numberAt(i + 1), *m.numberAt(i + 3));
+    return std::nullopt;
+}
+
+TEST_F(LiveStems, AMeterTapMeasuresOneNodeBesideTheMix)
+{
+    // Two sines: a at half scale, b at a tenth; the mix peaks near 0.6.
+    loadPatch(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.5}},
+                            {"id":"b","type":"sine","params":{"freq":330,"gain":0.1}}],
+                  "connections":[{"from":"a","to":"output"},{"from":"b","to":"output"}]})");
+    auto tapped = command(*client, "/meter/tap", {std::string("b")});
+    ASSERT_TRUE(tapped);
+    ASSERT_EQ(tapped->address, "/done") << toString(*tapped);
+    auto again = command(*client, "/meter/tap", {std::string("b")});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->address, "/done") << "tapping a tapped node changes nothing: " << toString(*again);
+    auto bad = command(*client, "/meter/tap", {std::string("zz")});
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->address, "/fail");
+    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(command(*client, "/meters", {1, 20.0f}));
+    std::optional<std::pair<double, double>> b;
+    double mixPeak = -300;
+    const auto until = std::chrono::steady_clock::now() + 1000ms;
+    while (std::chrono::steady_clock::now() < until)
+        if (auto m = client->receive(50); m && m->address == "/meter") {
+            mixPeak = m->numberAt(0).value_or(-300);
+            if (auto t = tapLevels(*m, "b"))
+                b = t;
+        }
+    ASSERT_TRUE(command(*client, "/meters", {0}));
+    ASSERT_TRUE(b) << "no /meter message measured the tapped node";
+    EXPECT_NEAR(b->first, 20 * std::log10(0.1), 0.2) << "peak of b";
+    EXPECT_NEAR(b->second, 20 * std::log10(0.1 / std::sqrt(2.0)), 0.3) << "rms of b";
+    EXPECT_GT(mixPeak, 20 * std::log10(0.5)) << "the mix is louder than either";
+    // Untapped, it is no stem any more.
+    auto off = command(*client, "/meter/tap", {std::string("b"), 0});
+    ASSERT_TRUE(off);
+    EXPECT_EQ(off->address, "/done") << toString(*off);
+    EXPECT_TRUE(awaitPort("chronus:stem_b_L", false));
+}
+
+} // namespace
