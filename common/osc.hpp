@@ -94,6 +94,8 @@ public:
     // Listens to senders on these networks only; others are dropped, counted and logged once
     // per address.
     void setAllowed(AllowList allowed) { allowed_ = std::move(allowed); hasAllowList_ = true; }
+    // The networks listened to, as --allow takes them.
+    std::string allowedText() const { return hasAllowList_ ? allowed_.text() : localOnly_ ? "127.0.0.0/8" : "0.0.0.0/0"; }
     // Packets dropped because their sender is not allowed.
     std::uint64_t refusedPackets() const noexcept { return refused_; }
     // UDP packets refused as malformed (each answered `/fail <address or ""> <reason>`).

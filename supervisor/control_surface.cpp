@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <limits>
@@ -85,6 +86,17 @@ bool validPatchName(const std::string &name)
 std::string withJson(const std::string &name)
 {
     return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0 ? name : name + ".json";
+}
+
+// True when a message came from this machine ("osc.udp://127.0.0.1:41234/"), or from
+// inside the supervisor (no sender).
+bool localSender(const std::string &url)
+{
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos)
+        return true;
+    const std::string host = url.substr(scheme + 3, url.find_last_of(':') - scheme - 3);
+    return startsWith(host, "127.") || host == "localhost" || host == "[::1]" || host == "::1";
 }
 
 } // namespace
@@ -196,20 +208,23 @@ void ControlSurface::command(const osc::Message &msg)
         return savePatch(msg);
     std::string address = msg.address;
     std::uint64_t frame = frameOf(msg, address);
+    // Another machine's commands read files in the patch directory only (README: "Control
+    // from other machines"); /patch/save writes only there anyway, the recorder only in its own.
+    const bool remote = !localSender(msg.senderUrl);
     if (address == "/patch/load" && !args->empty()) {
         // A name saved with /patch/save loads from the patch directory.
         if (const auto *name = std::get_if<std::string>(&(*args)[0]);
-            name && validPatchName(*name) && !std::filesystem::exists(*name)) {
+            name && validPatchName(*name) && (remote || !std::filesystem::exists(*name))) {
             const std::string saved = config_.patchDir + "/" + withJson(*name);
             if (std::filesystem::exists(saved))
                 (*args)[0] = saved;
         }
     }
     if (address == "/buffer/load")
-        if (auto checked = checkBuffer(*args); !checked)
+        if (auto checked = checkBuffer(*args, remote); !checked)
             return failWith(msg, checked.error());
     if (address == "/patch/load")
-        if (auto checked = checkPatchBuffers(*args); !checked)
+        if (auto checked = checkPatchBuffers(*args, remote); !checked)
             return failWith(msg, checked.error());
     if (msg.timetag) {
         // Bounds on scheduling ahead: everything stamped later waits behind a future commit,
@@ -246,14 +261,34 @@ void ControlSurface::command(const osc::Message &msg)
     done(msg, std::move(extra));
 }
 
-Expected<void> ControlSurface::checkBuffer(std::vector<model::Arg> &args)
+Expected<std::string> ControlSurface::inPatchDir(const std::string &file, const std::string &what) const
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path dir = fs::weakly_canonical(fs::absolute(config_.patchDir, ec), ec);
+    fs::path path = fs::path(file).is_absolute() ? fs::path(file) : dir / file;
+    path = fs::weakly_canonical(path, ec); // symbolic links and ".." resolved
+    const auto rel = path.lexically_relative(dir);
+    if (ec || rel.empty() || *rel.begin() == "..")
+        return fail("from another machine, " + what + " reads only files in the patch directory (" + dir.string() +
+                    "); '" + file + "' is not");
+    return path.string();
+}
+
+Expected<void> ControlSurface::checkBuffer(std::vector<model::Arg> &args, bool remote)
 {
     const auto *name = args.size() >= 1 ? std::get_if<std::string>(&args[0]) : nullptr;
     const auto *file = args.size() == 2 ? std::get_if<std::string>(&args[1]) : nullptr;
     if (!name || !file)
         return fail("/buffer/load takes <name> <file>");
     std::error_code ec;
-    const std::string path = std::filesystem::absolute(*file, ec).lexically_normal().string();
+    std::string path = std::filesystem::absolute(*file, ec).lexically_normal().string();
+    if (remote) {
+        auto confined = inPatchDir(*file, "/buffer/load");
+        if (!confined)
+            return fail(confined.error());
+        path = *confined;
+    }
     std::size_t used = 0;
     for (const auto &[n, bytes] : bufferBytes_)
         used += n == *name ? 0 : bytes;
@@ -266,11 +301,18 @@ Expected<void> ControlSurface::checkBuffer(std::vector<model::Arg> &args)
     return {};
 }
 
-Expected<void> ControlSurface::checkPatchBuffers(std::vector<model::Arg> &args)
+Expected<void> ControlSurface::checkPatchBuffers(std::vector<model::Arg> &args, bool remote)
 {
     const auto *source = args.empty() ? nullptr : std::get_if<std::string>(&args[0]);
     if (!source)
         return {}; // the interpreter says what is wrong
+    if (remote && (source->empty() || source->front() != '{')) {
+        auto confined = inPatchDir(*source, "/patch/load");
+        if (!confined)
+            return fail(confined.error());
+        args[0] = *confined;
+        source = std::get_if<std::string>(&args[0]);
+    }
     std::string text = *source, baseDir;
     if (source->empty() || source->front() != '{') {
         std::ifstream in(*source);
@@ -281,12 +323,30 @@ Expected<void> ControlSurface::checkPatchBuffers(std::vector<model::Arg> &args)
         text = all.str();
         baseDir = std::filesystem::path(*source).parent_path().string();
     }
+    if (remote) {
+        // Voice templates named as files are read here, confined, and sent on inline.
+        if (baseDir.empty())
+            baseDir = config_.patchDir;
+        const auto doc = nlohmann::json::parse(text, nullptr, false);
+        if (doc.is_object() && doc.contains("nodes") && doc["nodes"].is_array())
+            for (const auto &node : doc["nodes"])
+                if (node.is_object() && node.contains("voice") && node["voice"].is_string()) {
+                    const std::string voice = node["voice"].get<std::string>();
+                    const auto at = std::filesystem::path(voice).is_absolute() ? voice : baseDir + "/" + voice;
+                    if (auto confined = inPatchDir(at, "a voice template"); !confined)
+                        return fail(confined.error());
+                }
+    }
     auto spec = model::PatchSpec::fromJson(text, baseDir);
-    if (!spec || spec->buffers.empty())
+    if (!spec)
+        return {};
+    if (remote) // no file is read after this: voice templates inline
+        args[0] = spec->toJson(-1);
+    if (spec->buffers.empty())
         return {};
     for (auto &b : spec->buffers) {
         std::vector<model::Arg> one = {b.name, b.file};
-        if (auto checked = checkBuffer(one); !checked)
+        if (auto checked = checkBuffer(one, remote); !checked)
             return fail("buffer '" + b.name + "': " + checked.error());
         b.file = std::get<std::string>(one[1]);
         b.hash = std::get<std::string>(one[2]);
@@ -555,6 +615,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("commands", std::int64_t(timeline_.commandsStamped()));
     kv("rejected", std::int64_t(rejected_));
     kv("refused_packets", std::int64_t(server_ ? server_->refusedPackets() : 0));
+    kv("allowed", server_ ? server_->allowedText() : std::string()); // --allow
     kv("midi_messages", std::int64_t(c.midiMessages.load(std::memory_order_relaxed)));
     kv("midi_ignored", std::int64_t(c.midiIgnored.load(std::memory_order_relaxed)));
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));

@@ -118,10 +118,13 @@ private:
     void savePatch(const osc::Message &msg);
     // /buffer/load <name> <file>: checks the file (readable audio, within --buffer-memory),
     // makes its path absolute and adds its hash, so every engine loads the same samples.
-    Expected<void> checkBuffer(std::vector<model::Arg> &args);
+    Expected<void> checkBuffer(std::vector<model::Arg> &args, bool remote = false);
+    // `file` (relative names from the patch directory) if it lies in the patch directory,
+    // else an error naming `what`: what another machine may read.
+    Expected<std::string> inPatchDir(const std::string &file, const std::string &what) const;
     // /patch/load of a patch with buffers: each is checked and hashed the same way, and the
     // patch goes on as JSON text naming every buffer's absolute path and hash.
-    Expected<void> checkPatchBuffers(std::vector<model::Arg> &args);
+    Expected<void> checkPatchBuffers(std::vector<model::Arg> &args, bool remote = false);
     // /quantize bar|beat|off: the default for commands that can wait for the grid.
     void setQuantize(const osc::Message &msg);
     // The frame a command takes effect at: its timetag's (or the first safe one), moved to

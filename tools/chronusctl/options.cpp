@@ -3,6 +3,7 @@
 #include "tools/chronusctl/commands.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace chronus::ctl {
 
@@ -23,7 +24,11 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
     double timeoutSeconds = 3;
     cli::CommandLine cl("chronusctl", "chronusctl [options] <command> [args...]", kDescription,
                         commandsHelp() + "\n" + kNotes);
-    cl.value("--host", "HOST", o.host, "supervisor host (default 127.0.0.1)", "a host").env("CHRONUS_OSC_HOST");
+    // CHRONUS_HOST names the supervisor's machine; CHRONUS_OSC_HOST, its older name, still works.
+    if (!std::getenv("CHRONUS_HOST"))
+        if (const char *old = std::getenv("CHRONUS_OSC_HOST"))
+            ::setenv("CHRONUS_HOST", old, 1);
+    cl.value("--host", "HOST", o.host, "supervisor host (default 127.0.0.1)", "a host").env("CHRONUS_HOST");
     cl.value("--port", "PORT", o.port, "supervisor port (default 5005)", "a port number between 1 and 65535",
              cli::between(1, 65535))
         .env("CHRONUS_OSC_PORT");
