@@ -308,6 +308,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
             ok = f.writeSilence(n);
             if (t.summary.gaps.size() < kMaxGapsKept)
                 t.summary.gaps.push_back({t.summary.frames, n, uncertainFrames});
+            ++t.summary.gapCount;
             t.summary.lostFrames += n;
         }
         if (!ok) {
@@ -581,12 +582,14 @@ void DiskWriter::publish()
         status_.path = take_->summary.path;
         status_.takeFrames = take_->summary.frames;
         status_.lostFrames = take_->summary.lostFrames;
-        status_.gaps = take_->summary.gaps;
+        const auto &g = take_->summary.gaps;
+        status_.gaps.assign(g.begin(), g.begin() + std::ptrdiff_t(std::min(g.size(), kMaxGapsShown)));
     } else {
         status_.path = lastSummary_.path;
         status_.takeFrames = lastSummary_.frames;
         status_.lostFrames = lastSummary_.lostFrames;
-        status_.gaps = lastSummary_.gaps;
+        const auto &g = lastSummary_.gaps;
+        status_.gaps.assign(g.begin(), g.begin() + std::ptrdiff_t(std::min(g.size(), kMaxGapsShown)));
     }
     status_.totalGapFrames = totalGapFrames_;
     status_.diskErrors = diskErrors_;

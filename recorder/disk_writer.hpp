@@ -53,14 +53,18 @@ struct Gap {
     std::uint64_t uncertainFrames = 0;
 };
 
-inline constexpr std::size_t kMaxGapsKept = 64;
+// Gaps a take's sidecar lists (a busy 1-hour take on a non-real-time server can have
+// thousands), and the first few /record/status and the log show.
+inline constexpr std::size_t kMaxGapsKept = 16384;
+inline constexpr std::size_t kMaxGapsShown = 64;
 
 struct TakeSummary {
     std::filesystem::path path;       // last file of the take
     std::vector<std::filesystem::path> files;
     std::uint64_t frames = 0;         // frames in all files of the take
     std::uint64_t lostFrames = 0;     // of which silence standing in for lost frames
-    std::vector<Gap> gaps;            // the first kMaxGapsKept gaps
+    std::vector<Gap> gaps;            // the first kMaxGapsKept gaps (status: kMaxGapsShown)
+    std::uint64_t gapCount = 0;       // all of them
     std::uint64_t firstJackFrame = 0;
     std::string error;                // non-empty when the take ended on a disk error
 };

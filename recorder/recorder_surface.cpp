@@ -23,11 +23,14 @@ std::string gapList(const std::vector<Gap> &gaps)
 
 void logGaps(const TakeSummary &s, double rate)
 {
-    for (const Gap &g : s.gaps)
+    for (std::size_t i = 0; i < s.gaps.size() && i < kMaxGapsShown; ++i) {
+        const Gap &g = s.gaps[i];
         log::warn(s.path.filename().string(), ": ", g.frames, " silent frames in place of lost ones at ",
                   double(g.atFrame) / rate, " s (take frame ", g.atFrame, ")");
-    if (s.gaps.size() == kMaxGapsKept)
-        log::warn(s.path.filename().string(), ": only the first ", kMaxGapsKept, " gaps are listed");
+    }
+    if (s.gapCount > kMaxGapsShown)
+        log::warn(s.path.filename().string(), ": ", s.gapCount, " gaps in all; the sidecar (.json) lists ",
+                  s.gapCount > kMaxGapsKept ? "the first " + std::to_string(kMaxGapsKept) : std::string("every one"));
 }
 
 } // namespace
