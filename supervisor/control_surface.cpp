@@ -616,6 +616,14 @@ void ControlSurface::status(const osc::Message &msg)
     kv("rejected", std::int64_t(rejected_));
     kv("refused_packets", std::int64_t(server_ ? server_->refusedPackets() : 0));
     kv("allowed", server_ ? server_->allowedText() : std::string()); // --allow
+    {
+        // Whether JACK runs our process callback (it does not while a NetJACK2 slave has lost
+        // its master, or the server is stopped): "running" or "stalled", and for how long.
+        const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                                  lastCycleAt_).count();
+        kv("audio", std::string(quiet > kStallMs ? "stalled" : "running"));
+        kv("ms_since_cycle", std::int64_t(quiet));
+    }
     kv("midi_messages", std::int64_t(c.midiMessages.load(std::memory_order_relaxed)));
     kv("midi_ignored", std::int64_t(c.midiIgnored.load(std::memory_order_relaxed)));
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));
@@ -678,6 +686,14 @@ void ControlSurface::syncStems()
 
 void ControlSurface::tick()
 {
+    if (const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed); cycles != lastCycles_) {
+        if (std::chrono::steady_clock::now() - lastCycleAt_ > std::chrono::milliseconds(kStallMs))
+            log::info("JACK runs the audio thread again after ",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - lastCycleAt_).count(),
+                      " ms");
+        lastCycles_ = cycles;
+        lastCycleAt_ = std::chrono::steady_clock::now();
+    }
     answerDeferred();
     ears_.tick();
     syncStems();

@@ -145,6 +145,11 @@ private:
     OutputStage &output_;
     shm::Segment &segment_;
     std::vector<std::string> stemPorts_; // the stems whose ports are set up
+    // When JACK last ran the audio thread (a NetJACK2 slave whose master is gone, a stopped
+    // server): /status says "audio stalled" after kStallMs.
+    std::uint64_t lastCycles_ = 0;
+    std::chrono::steady_clock::time_point lastCycleAt_ = std::chrono::steady_clock::now();
+    static constexpr int kStallMs = 500;
     ControlSurfaceConfig config_;
     osc::Server *server_ = nullptr;
     std::function<void()> idle_;

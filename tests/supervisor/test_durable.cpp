@@ -127,3 +127,53 @@ TEST(LiveDurable, AJackBufferSizeChangeEndsTheSupervisorCleanlyAndTheRestartRest
     EXPECT_EQ(*after, before);
     EXPECT_EQ(second.stop(), 0) << second.log();
 }
+
+// A JACK server that stops running cycles (stopped for 1.5 s here; a NetJACK2 slave whose
+// master is gone does the same): the supervisor keeps answering, /status says the audio is
+// stalled and for how long, and once JACK runs again it plays on without a restart.
+TEST(LiveDurable, WhileJackRunsNoCyclesTheSupervisorAnswersSaysSoAndPlaysOnAfter)
+{
+    CHRONUS_REQUIRE_JACKD();
+    TestScratchDir dir{"chronus-live"};
+    PrivateJackd jack;
+    ASSERT_TRUE(jack.start(dir.path)) << jack.failure();
+    Supervisor sup;
+    ASSERT_TRUE(sup.start(dir.path, {"--state-dir", (dir.path / "state").string()})) << sup.log();
+    auto c = connect(sup);
+    ASSERT_TRUE(c && waitRedundant(*c, 5s));
+    playSomething(*c);
+    auto st = status(*c);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(str(*st, "audio"), "running");
+    ASSERT_EQ(::kill(jack.pid(), SIGSTOP), 0);
+    std::this_thread::sleep_for(1500ms);
+    st = status(*c);
+    ::kill(jack.pid(), SIGCONT);
+    ASSERT_TRUE(st) << "no /status while JACK was stopped";
+    EXPECT_EQ(str(*st, "audio"), "stalled");
+    EXPECT_GT(num(*st, "ms_since_cycle"), 1000);
+    const pid_t pid = sup.pid();
+    const auto resumed = std::chrono::steady_clock::now();
+    bool running = false;
+    while (!running && std::chrono::steady_clock::now() < resumed + 10s) {
+        st = status(*c);
+        running = st && str(*st, "audio") == "running";
+        if (!running)
+            std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(running) << "still stalled 10 s after JACK was continued: " << sup.log();
+    std::printf("audio running again %lld ms after SIGCONT\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - resumed).count()));
+    EXPECT_TRUE(waitRedundant(*c, 10s)) << sup.log();
+    st = status(*c);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(::kill(pid, 0), 0) << "the supervisor is gone";
+    const double before = num(*st, "failovers");
+    std::this_thread::sleep_for(500ms);
+    auto levels = command(*c, "/levels", {});
+    ASSERT_TRUE(levels && levels->address == "/done");
+    EXPECT_GT(levels->numberAt(1).value_or(-300), -40.0) << "silent after JACK came back: " << toString(*levels);
+    st = status(*c);
+    EXPECT_EQ(num(*st, "failovers"), before);
+}
