@@ -147,6 +147,8 @@ public:
         }
     }
 
+    void attachInputs(const InputBus *bus) override { bus_ = bus; }
+
     void process(const ProcessBlock &b) noexcept override
     {
         float *outL = b.out[Left];
@@ -433,7 +435,14 @@ private:
             const float note = v.s.note + shared_.bend * range;
             v.source->set({static_cast<float>(440.0 * std::exp2((double(note) - 69.0) / 12.0)), note, v.s.gate,
                            v.s.velocity, v.s.pressure});
-            v.graph->process(n, left_.data(), right_.data());
+            // Input nodes in the template read the patch's inputs over the same samples.
+            InputBus span;
+            if (bus_) {
+                span.count = bus_->count;
+                for (std::uint32_t c = 0; c < span.count; ++c)
+                    span.channels[c] = bus_->channels[c] ? bus_->channels[c] + pos : nullptr;
+            }
+            v.graph->process(n, left_.data(), right_.data(), &span);
             mix(v, n, outL + pos, outR + pos);
             if (v.s.releaseIn > 1)
                 v.s.releaseIn -= std::min<std::uint64_t>(n, v.s.releaseIn - 1);
@@ -498,6 +507,7 @@ private:
     std::uint32_t quietSamples_ = 1920;
     float levelDecay_ = 0.9996f;
     std::vector<Voice> voices_;
+    const InputBus *bus_ = nullptr; // the patch's inputs (attachInputs)
     std::vector<float> left_, right_; // one voice's span
     Shared shared_;
 };

@@ -244,3 +244,48 @@ TEST(Poly, ASnapshotWithHeldNotesContinuesBitIdenticallyInAFreshEngine)
         ASSERT_GT(peak(l, 0, 256), 0.0f);
     }
 }
+
+// An input node in a voice template reads the patch's inputs at the same samples as the
+// patch: a held note gates the input through (sustain 1: bit for bit), with no note it is
+// silent.
+TEST(Poly, AnInputNodeInAVoiceTemplateHearsThePatchsInput)
+{
+    auto spec = PatchSpec::fromJson(R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":2},"voice":{
+        "nodes":[{"id":"in","type":"input"},{"id":"osc","type":"osc","params":{"amp":0}},
+                 {"id":"env","type":"adsr","params":{"attack":0,"decay":0,"sustain":1,"release":0}}],
+        "connections":[{"from":"voice.pitch","to":"osc.freq"},{"from":"voice.gate","to":"env.gate"},
+                       {"from":"in.left","to":"env"},{"from":"env","to":"output"}]}}],
+        "connections":[{"from":"keys","to":"output"}]})");
+    ASSERT_TRUE(spec) << spec.error();
+    model::Interpreter controller;
+    auto loaded = controller.load(*spec);
+    ASSERT_TRUE(loaded) << loaded.error();
+    engine::Engine engine(kRate, 256);
+    engine.install(std::move(*engine::Graph::build(*loaded->commit, kRate, 256)));
+    std::vector<float> in(256), left(256), right(256);
+    float *out[2] = {left.data(), right.data()};
+    const float *inputs[1] = {in.data()};
+    auto block = [&](std::uint64_t b) {
+        for (std::size_t i = 0; i < in.size(); ++i)
+            in[i] = float(int((b * 256 + i) % 97) - 48) / 64.0f;
+        engine.render(out, 2, 256, inputs, 1);
+    };
+    block(0);
+    EXPECT_EQ(peak(left, 0, 256), 0.0f) << "no note, no sound";
+    auto note = controller.handle("/note/keys", {S("C4"), 1.0f});
+    ASSERT_TRUE(note) << note.error();
+    for (auto e : note->events) {
+        e.frame = 256;
+        ASSERT_TRUE(engine.schedule(e));
+    }
+    float worst = 0.0f, heard = 0.0f;
+    for (std::uint64_t b = 1; b < 8; ++b) {
+        block(b);
+        for (std::size_t i = 0; i < 256 && b >= 3; ++i) { // after the attack
+            worst = std::max(worst, std::fabs(left[i] - in[i]));
+            heard = std::max(heard, std::fabs(left[i]));
+        }
+    }
+    EXPECT_GT(heard, 0.5f) << "the voice did not hear the input";
+    EXPECT_LT(worst, 1e-6f) << "the held voice passes its input through";
+}
