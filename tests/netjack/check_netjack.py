@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+"""Chronus over NetJACK2 on loopback, checked on the audio.
+
+A master jackd (dummy backend) with the netmanager loaded, a slave jackd (net backend) that
+the master clocks; the suite (supervisor, two workers) on the slave, its outputs on the
+slave's system:playback_1/2, which arrive on the master as <slave>:from_slave_1/2;
+chronus-recorder on the master records those. Shows:
+
+1. the take on the master equals chronus-render of the supervisor's journal (on the slave)
+   frame for frame, after the constant latency NetJACK2 adds, except blocks declared lost
+   (the recorder's sidecar gaps, the journal's gaps); a worker on the slave is SIGKILLed in
+   the middle of the take and the failover leaves no broken block at the master;
+2. the master stopped (SIGSTOP) for a second: the supervisor on the slave keeps answering and
+   says its audio stalled while it is, and audio reaches the master again without a restart.
+
+Exits 0 when all holds, 1 otherwise (77, skip, only when jackd is missing outside CI).
+Usage: check_netjack.py BUILD_DIR SOURCE_DIR
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, SOURCE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(SOURCE, "bench", "soak"))
+sys.path.insert(0, os.path.join(SOURCE, "bench"))
+from soak import OscClient, read_wav, status_values  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+P = 256
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Procs:
+    def __init__(self, work):
+        self.work, self.all = work, []
+
+    def spawn(self, name, argv, server):
+        env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1", CHRONUS_FAULT_INJECTION="1")
+        log = open(os.path.join(self.work, name + ".log"), "w")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.all.append((name, p))
+        return p
+
+    def stop(self):
+        for _, p in reversed(self.all):
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def jack(server, *argv, check_rc=False):
+    env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
+    r = subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=20)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def wait_for(pred, seconds, step=0.1):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def ports(server):
+    return jack(server, "jack_lsp").split()
+
+
+def align(take, ref):
+    """The render frame of the take's frame 0: the first loud block of the take found in the
+    render, sample for sample (None if nowhere)."""
+    for s in range(0, len(take) - P, P):
+        block = take[s:s + P]
+        if np.abs(block).max() < 1e-3:
+            continue
+        hits = np.nonzero(ref[:, 0] == block[0, 0])[0]
+        for h in hits:
+            if h + P <= len(ref) and np.array_equal(ref[h:h + P], block):
+                return int(h) - s
+        return None
+    return None
+
+
+def main():
+    if not shutil.which("jackd"):
+        if os.environ.get("CI"):
+            print("FAIL jackd is not installed and CI is set")
+            return 1
+        print("jackd is not installed; skipping")
+        return 77
+    work = tempfile.mkdtemp(prefix="chronus-netjack-")
+    procs = Procs(work)
+    master, slave_server, slave_name = f"chronus-test-netm-{os.getpid()}", f"chronus-test-nets-{os.getpid()}", "synthbox"
+    net_port = free_port()
+    try:
+        m = procs.spawn("master", ["jackd", "-n", master, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(P)],
+                        master)
+        if not wait_for(lambda: subprocess.run(["jack_lsp"], env=dict(os.environ, JACK_DEFAULT_SERVER=master,
+                                                                     JACK_NO_START_SERVER="1"),
+                                               capture_output=True).returncode == 0, 10):
+            raise RuntimeError("the master jackd did not start")
+        jack(master, "jack_load", "netmanager", "-i", f"-a 127.0.0.1 -p {net_port}", check_rc=True)
+        procs.spawn("slave", ["jackd", "-n", slave_server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
+                              str(net_port), "-n", slave_name], slave_server)
+        if not wait_for(lambda: f"{slave_name}:from_slave_2" in ports(master), 15):
+            raise RuntimeError("the slave never appeared on the master")
+        print(f"slave {slave_name} joined the master", flush=True)
+
+        sup_port, rec_port = free_port(), free_port()
+        journal = os.path.join(work, "journal.txt")
+        sup = procs.spawn("supervisor", [f"{BUILD}/supervisor/chronus-supervisor", "--osc-port", str(sup_port),
+                                         "--instance", f"netjack{os.getpid()}", "--jack-server", slave_server,
+                                         "--journal", journal, "--lookahead", "3", "--state-dir",
+                                         os.path.join(work, "state"), "--fresh",
+                                         "--worker", f"{BUILD}/synth-worker/worker/chronus-synth-worker"],
+                          slave_server)
+        ctl = OscClient(sup_port)
+        if not wait_for(lambda: sup.poll() is None and status_values(ctl).get("redundant") == 1, 20, 0.2):
+            raise RuntimeError("the suite on the slave did not become redundant")
+        for side in ("L", "R"):
+            jack(slave_server, "jack_connect", f"chronus:out_{side}", f"system:playback_{1 if side == 'L' else 2}")
+        rec = procs.spawn("recorder", [f"{BUILD}/recorder/chronus-recorder", "--osc-port", str(rec_port), "--dir",
+                                       work, "--jack-server", master, "--port", f"{slave_name}:from_slave_*"], master)
+        rctl = OscClient(rec_port)
+        if not wait_for(lambda: rctl.request("/ping", expect="/pong", timeout=0.3) is not None, 10):
+            raise RuntimeError("the recorder on the master does not answer")
+        with open(os.path.join(SOURCE, "patches", "demo.json")) as f:
+            r = ctl.request("/patch/load", f.read(), 0.0, expect="/done", timeout=10)
+        check(r is not None and r[0] == "/done", "the demo patch loads on the slave's suite")
+        time.sleep(0.5)
+
+        # 1. A take on the master across a worker failover on the slave.
+        r = rctl.request("/record/start", "net.wav", expect="/done", timeout=10)
+        if not r or r[0] != "/done":
+            raise RuntimeError(f"/record/start: {r}")
+        take_path = r[1][1]
+        time.sleep(2.0)
+        before = status_values(ctl)
+        active = int(before.get("active_slot", -1))
+        os.kill(int(before[f"slot{active}_pid"]), signal.SIGKILL)
+        time.sleep(2.0)
+        after = status_values(ctl)
+        check(after.get("failovers", 0) == before.get("failovers", 0) + 1,
+              f"the worker's SIGKILL on the slave is one failover ({before.get('failovers')} -> {after.get('failovers')})")
+
+        # 2. The master stopped for a second: the slave's suite says so and plays on after.
+        os.kill(m.pid, signal.SIGSTOP)
+        time.sleep(1.2)
+        during = status_values(ctl)
+        os.kill(m.pid, signal.SIGCONT)
+        continued = time.monotonic()
+        check(bool(during), "the supervisor on the slave answers while the master is stopped")
+        print(f"while the master was stopped: audio {during.get('audio')}, "
+              f"ms_since_cycle {during.get('ms_since_cycle')}", flush=True)
+        check(during.get("audio") == "stalled", "its /status says the audio stalled while the master was stopped")
+        resumed = wait_for(lambda: status_values(ctl).get("audio") == "running", 15, 0.05)
+        print(f"audio running on the slave {time.monotonic() - continued:.2f} s after the master continued",
+              flush=True)
+        check(resumed, "audio runs on the slave again without a restart")
+        time.sleep(1.5)
+        r = rctl.request("/record/stop", expect="/done", timeout=10)
+        check(r is not None and r[0] == "/done", "the take on the master stops")
+        check(sup.poll() is None and rec.poll() is None, "the supervisor and the recorder are still running")
+
+        # The take against the journal's render.
+        ch, rate, take = read_wav(take_path)
+        side = json.load(open(take_path + ".json"))
+        render = os.path.join(work, "render.wav")
+        total = 48000 * 30
+        rr = subprocess.run([f"{BUILD}/synth-worker/render/chronus-render", "--script", journal, "--sample-rate",
+                             "48000", "--block-size", str(P), "--channels", "2", "--duration",
+                             "%.3f" % (total / 48000), "--quiet", "-o", render], capture_output=True, text=True)
+        check(rr.returncode == 0, "chronus-render renders the slave's journal: " + rr.stderr.strip()[:200])
+        _, _, ref = read_wav(render)
+        offset = align(take, ref)
+        check(offset is not None, "the take on the master is found, sample for sample, in the render")
+        if offset is None:
+            return 1
+        declared = np.zeros(len(take), dtype=bool)
+        for g in side.get("gaps", []):
+            declared[g["at_frame"]:g["at_frame"] + g["frames"] + g.get("uncertain_frames", 0)] = True
+        gaps = []
+        with open(journal) as f:
+            for line in f:
+                if line.startswith("# gap: frames") or line.startswith("# not played: frames") or \
+                        line.startswith("# uncertain: frames"):
+                    frm, plus = line.split("frames ")[1].split()[:2]
+                    gaps.append((int(frm), int(plus.lstrip("+"))))
+        origin = next((int(line.split()[2]) for line in open(journal) if line.startswith("# origin ")), 0)
+        # Journal frames are the slave's JACK frames minus the origin; where the take lies in
+        # that timeline is the offset found.
+        for frm, n in gaps:
+            lo, hi = frm - offset - P, frm - offset + n + P
+            declared[max(lo, 0):max(hi, 0)] = True
+        blocks = equal = excused = differ = 0
+        first_bad = None
+        first = (-offset) % P
+        for s in range(first, len(take) - P + 1, P):
+            if offset + s + P > len(ref):
+                break
+            blocks += 1
+            a, b = take[s:s + P], ref[offset + s:offset + s + P]
+            if np.array_equal(a, b):
+                equal += 1
+            elif declared[s:s + P].any():
+                excused += 1
+            else:
+                differ += 1
+                first_bad = first_bad if first_bad is not None else s
+        stalled = int(rate * 1.2)
+        print(f"take on the master: {len(take)} frames, {len(side.get('gaps', []))} gaps in its sidecar; "
+              f"journal origin {origin}; blocks {blocks}: {equal} identical to the render, {excused} declared lost, "
+              f"{differ} differing (first at take frame {first_bad})", flush=True)
+        # The master stood still while stopped: its take holds what the slave played when the
+        # master ran, nothing between. Blocks after the stop sit at another distance from the
+        # render (the slave's clock ran on alone): compare them on their own.
+        check(blocks > 100, "the take holds audio")
+        check(differ == 0 or _realigned_ok(take, ref, offset, first_bad, declared),
+              "every block of the take is the render's, or declared lost")
+        del stalled
+    except Exception as e:  # a broken setup is a failure, said in one line
+        failures.append(str(e))
+        print("FAIL " + str(e), flush=True)
+    finally:
+        procs.stop()
+        if failures:
+            print(f"--- logs in {work}")
+            for name in ("master", "slave", "supervisor", "recorder"):
+                path = os.path.join(work, name + ".log")
+                if os.path.exists(path):
+                    print(f"--- {name}.log (tail)")
+                    print("".join(open(path, errors="replace").readlines()[-15:]))
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if failures else 0
+
+
+def _realigned_ok(take, ref, offset, first_bad, declared):
+    """After the master's stop the take continues at another distance from the render: from
+    the first differing block on, align again and require every later block to match there
+    (or be declared)."""
+    tail = take[first_bad:]
+    new = align(tail, ref)
+    if new is None:
+        print("the take after the master's stop is not found in the render", flush=True)
+        return False
+    bad = 0
+    for s in range((-new) % P, len(tail) - P + 1, P):
+        if new + s + P > len(ref):
+            break
+        if not np.array_equal(tail[s:s + P], ref[new + s:new + s + P]) and not declared[first_bad + s:first_bad + s + P].any():
+            bad += 1
+    print(f"after the master's stop: realigned {new - offset:+d} frames; {bad} blocks differ", flush=True)
+    return bad == 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
