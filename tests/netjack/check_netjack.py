@@ -244,6 +244,7 @@ def main():
         # master ran, nothing between. Blocks after the stop sit at another distance from the
         # render (the slave's clock ran on alone): compare them on their own.
         check(blocks > 100, "the take holds audio")
+        two_slaves(procs, work, master, net_port)
         check(differ == 0 or _realigned_ok(take, ref, offset, first_bad, declared),
               "every block of the take is the render's, or declared lost")
         del stalled
@@ -262,6 +263,69 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0
+
+
+def ntp_now_plus(seconds):
+    t = time.time() + seconds + 2208988800
+    return (int(t) << 32) | int((t - int(t)) * (1 << 32))
+
+
+def bundle(timetag, message):
+    import struct
+    return b"#bundle\0" + struct.pack(">Q", timetag) + struct.pack(">i", len(message)) + message
+
+
+def two_slaves(procs, work, master, net_port):
+    """Two suites on two slaves, one 4-channel take on the master: a bundle with one timetag
+    sent to both starts their sound on the same master frame."""
+    from osc_wire import message
+    names, sups = ["boxa", "boxb"], []
+    for k, name in enumerate(names):
+        server = f"chronus-test-net{name}-{os.getpid()}"
+        procs.spawn("slave-" + name, ["jackd", "-n", server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
+                                      str(net_port), "-n", name], server)
+        if not wait_for(lambda: f"{name}:from_slave_2" in ports(master), 15):
+            raise RuntimeError(f"slave {name} never appeared on the master")
+        port = free_port()
+        sup = procs.spawn("supervisor-" + name,
+                          [f"{BUILD}/supervisor/chronus-supervisor", "--osc-port", str(port), "--instance",
+                           f"net{name}{os.getpid()}", "--jack-server", server, "--lookahead", "3", "--state-dir",
+                           os.path.join(work, "state-" + name), "--fresh",
+                           "--worker", f"{BUILD}/synth-worker/worker/chronus-synth-worker"], server)
+        ctl = OscClient(port)
+        if not wait_for(lambda: sup.poll() is None and status_values(ctl).get("redundant") == 1, 20, 0.2):
+            raise RuntimeError(f"the suite on {name} did not become redundant")
+        for side, n in (("L", 1), ("R", 2)):
+            jack(server, "jack_connect", f"chronus:out_{side}", f"system:playback_{n}")
+        r = ctl.request("/patch/load", '{"nodes":[{"id":"s","type":"sine","params":{"freq":440,"gain":0}}],'
+                        '"connections":[{"from":"s","to":"output"}]}', 0.0, expect="/done", timeout=10)
+        check(r is not None and r[0] == "/done", f"a silent sine loads on {name}")
+        sups.append(ctl)
+    rec_port = free_port()
+    procs.spawn("recorder-two", [f"{BUILD}/recorder/chronus-recorder", "--osc-port", str(rec_port), "--dir", work,
+                                 "--jack-server", master, "--client-name", "desk", "--channels", "4",
+                                 "--port", "boxa:from_slave_*", "--port", "boxb:from_slave_*"], master)
+    rctl = OscClient(rec_port)
+    if not wait_for(lambda: rctl.request("/ping", expect="/pong", timeout=0.3) is not None, 10):
+        raise RuntimeError("the desk recorder does not answer")
+    time.sleep(0.5)
+    r = rctl.request("/record/start", "desk.wav", expect="/done", timeout=10)
+    if not r or r[0] != "/done":
+        raise RuntimeError(f"/record/start on the desk: {r}")
+    path = r[1][1]
+    tag = ntp_now_plus(0.7)
+    packet = bundle(tag, message("/mod/s/gain", 0.5))
+    for ctl in sups:
+        ctl.sock.sendto(packet, ctl.dest)
+    time.sleep(1.6)
+    rctl.request("/record/stop", expect="/done", timeout=10)
+    _, _, take = read_wav(path)
+    onsets = [int(np.argmax(np.abs(take[:, c]) > 0)) if np.abs(take[:, c]).max() > 0 else -1 for c in (0, 2)]
+    print(f"two slaves: the bundle's sound starts at master take frame {onsets[0]} (boxa) and {onsets[1]} (boxb)",
+          flush=True)
+    check(min(onsets) > 0, "both slaves' sound reached the desk's take")
+    check(abs(onsets[0] - onsets[1]) <= P, "one bundle starts both slaves within one period at the master")
+    return onsets
 
 
 def _realigned_ok(take, ref, offset, first_bad, declared):
