@@ -67,6 +67,8 @@ bool waitRedundant(osc::Client &c, std::chrono::milliseconds timeout = std::chro
 // True if the server answers /ping within `timeoutMs`. UDP may drop a datagram when the
 // server's socket is full after a flood, so the ping is repeated.
 bool answers(osc::Client &c, int timeoutMs = 5000);
+// A UDP port no socket on this machine holds now (for a recorder or a second server).
+int freeUdpPort();
 // Waits for a message `address` whose first argument is `first` (an answer or news that
 // arrives later, e.g. /done /record/stop after a duration limit); others are dropped.
 std::optional<osc::Message> awaitMessage(osc::Client &c, const std::string &address, const std::string &first,

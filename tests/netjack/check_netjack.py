@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(SOURCE, "bench", "soak"))
 sys.path.insert(0, os.path.join(SOURCE, "bench"))
-from soak import OscClient, read_wav, status_values  # noqa: E402
+from soak import OscClient, free_port, read_wav, status_values  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -41,14 +40,6 @@ def check(ok, what):
     print(("ok   " if ok else "FAIL ") + what, flush=True)
     if not ok:
         failures.append(what)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Procs:

@@ -499,18 +499,6 @@ TEST_F(LiveControl, RecordCommandsAreForwardedAndAnUnreachableRecorderIsReported
     EXPECT_NE(r->stringAt(1).value_or("").find("recorder"), std::string::npos);
 }
 
-int freeUdpPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswersComeBack)
 {
     const char *recorder = std::getenv("CHRONUS_RECORDER");

@@ -70,7 +70,9 @@ protected:
                bool watchdogPid = false)
     {
         log = dir.path / ("supervisor-" + std::to_string(runs++) + ".log");
-        std::string cmd;
+        // A state directory of this test's own: a kept live patch of an earlier run under the
+        // same instance name (the NSM client id ends in pid % 1000) must not come back here.
+        std::string cmd = "CHRONUS_STATE_DIR='" + (dir.path / "state").string() + "' ";
         for (const auto &[k, v] : env)
             cmd += k + "='" + v + "' ";
         if (watchdogPid)

@@ -10,9 +10,6 @@
 #include <sndfile.h>
 
 #include <cmath>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace {
 
@@ -23,18 +20,6 @@ using chronus::osc::Protocol;
 namespace fs = std::filesystem;
 
 using LiveStems = LiveSuiteTest;
-
-int freeUdpPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 // Two voices summed by the output node (gain 1: the mix is exactly a + b), "a" a stem from
 // the patch file.
