@@ -203,23 +203,26 @@ def main():
         declared = np.zeros(len(take), dtype=bool)
         for g in side.get("gaps", []):
             declared[g["at_frame"]:g["at_frame"] + g["frames"] + g.get("uncertain_frames", 0)] = True
-        gaps = []
+        # What the supervisor's journal declares (render frames): silence, a block not played
+        # (its clock read a cycle ahead) or one that may have gone out a cycle early. Each
+        # shifts what follows by a block against a take the master labels with its own clock.
+        marks = []
         with open(journal) as f:
             for line in f:
-                if line.startswith("# gap: frames") or line.startswith("# not played: frames") or \
-                        line.startswith("# uncertain: frames"):
-                    frm, plus = line.split("frames ")[1].split()[:2]
-                    gaps.append((int(frm), int(plus.lstrip("+"))))
+                if line.startswith(("# gap: frames", "# not played: frames", "# uncertain: frames")):
+                    marks.append(int(line.split("frames ")[1].split()[0]))
         origin = next((int(line.split()[2]) for line in open(journal) if line.startswith("# origin ")), 0)
-        # Journal frames are the slave's JACK frames minus the origin; where the take lies in
-        # that timeline is the offset found.
-        for frm, n in gaps:
-            lo, hi = frm - offset - P, frm - offset + n + P
-            declared[max(lo, 0):max(hi, 0)] = True
-        blocks = equal = excused = differ = 0
+
+        def near_mark(render_frame):
+            return any(abs(render_frame - f) <= 4 * P for f in marks)
+
+        # A cycle the master's recorder declares lost is not a block the slave lost: NetJACK2
+        # hands the slave's next block to the master's next cycle, so after a declared gap the
+        # take may go on a block or two off the render as well.
+        blocks = equal = excused = differ = shifts = 0
         first_bad = None
-        first = (-offset) % P
-        for s in range(first, len(take) - P + 1, P):
+        last_declared = -10 * P
+        for s in range((-offset) % P, len(take) - P + 1, P):
             if offset + s + P > len(ref):
                 break
             blocks += 1
@@ -228,21 +231,29 @@ def main():
                 equal += 1
             elif declared[s:s + P].any():
                 excused += 1
+                last_declared = s
+            elif near_mark(offset + s) or s - last_declared <= 4 * P:
+                moved = next((k for k in (-1, 1, -2, 2) if 0 <= offset + k * P + s and offset + k * P + s + P <= len(ref)
+                              and np.array_equal(a, ref[offset + k * P + s:offset + k * P + s + P])), None)
+                if moved is not None:
+                    offset += moved * P
+                    shifts += 1
+                    equal += 1
+                else:
+                    excused += 1
             else:
                 differ += 1
                 first_bad = first_bad if first_bad is not None else s
-        stalled = int(rate * 1.2)
         print(f"take on the master: {len(take)} frames, {len(side.get('gaps', []))} gaps in its sidecar; "
-              f"journal origin {origin}; blocks {blocks}: {equal} identical to the render, {excused} declared lost, "
-              f"{differ} differing (first at take frame {first_bad})", flush=True)
+              f"journal origin {origin}; blocks {blocks}: {equal} identical to the render ({shifts} after a block the "
+              f"journal declared skipped or early), {excused} declared lost, {differ} differing (first at take frame "
+              f"{first_bad})", flush=True)
         # The master stood still while stopped: its take holds what the slave played when the
         # master ran, nothing between. Blocks after the stop sit at another distance from the
         # render (the slave's clock ran on alone): compare them on their own.
         check(blocks > 100, "the take holds audio")
         two_slaves(procs, work, master, net_port)
-        check(differ == 0 or _realigned_ok(take, ref, offset, first_bad, declared),
-              "every block of the take is the render's, or declared lost")
-        del stalled
+        check(differ == 0, "every block of the take is the render's, or declared lost")
     except Exception as e:  # a broken setup is a failure, said in one line
         failures.append(str(e))
         print("FAIL " + str(e), flush=True)
@@ -323,25 +334,6 @@ def two_slaves(procs, work, master, net_port):
     check(min(onsets) > 0, "both slaves' sound reached the desk's take")
     check(abs(onsets[0] - onsets[1]) <= P, "one bundle starts both slaves within one period at the master")
     return onsets
-
-
-def _realigned_ok(take, ref, offset, first_bad, declared):
-    """After the master's stop the take continues at another distance from the render: from
-    the first differing block on, align again and require every later block to match there
-    (or be declared)."""
-    tail = take[first_bad:]
-    new = align(tail, ref)
-    if new is None:
-        print("the take after the master's stop is not found in the render", flush=True)
-        return False
-    bad = 0
-    for s in range((-new) % P, len(tail) - P + 1, P):
-        if new + s + P > len(ref):
-            break
-        if not np.array_equal(tail[s:s + P], ref[new + s:new + s + P]) and not declared[first_bad + s:first_bad + s + P].any():
-            bad += 1
-    print(f"after the master's stop: realigned {new - offset:+d} frames; {bad} blocks differ", flush=True)
-    return bad == 0
 
 
 if __name__ == "__main__":
