@@ -7,6 +7,7 @@
 #include <jack/uuid.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 
@@ -68,6 +69,7 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
     jack_set_buffer_size_callback(client, &OutputStage::bufferSizeThunk, o.get());
     jack_set_sample_rate_callback(client, &OutputStage::sampleRateThunk, o.get());
     jack_set_xrun_callback(client, &OutputStage::xrunThunk, o.get());
+    jack_set_port_registration_callback(client, &OutputStage::portRegistrationThunk, o.get());
     jack_set_latency_callback(client, &OutputStage::latencyThunk, o.get());
     return o;
 }
@@ -87,15 +89,66 @@ Expected<void> OutputStage::activate(shm::Segment &segment)
     return {};
 }
 
+namespace {
+
+// The physical playback ports, in JACK's order.
+std::vector<std::string> playbackPorts(jack_client_t *client)
+{
+    std::vector<std::string> names;
+    const char **playback = jack_get_ports(client, nullptr, JACK_DEFAULT_AUDIO_TYPE, JackPortIsPhysical | JackPortIsInput);
+    if (!playback)
+        return names;
+    for (std::size_t i = 0; playback[i]; ++i)
+        names.emplace_back(playback[i]);
+    jack_free(playback);
+    return names;
+}
+
+} // namespace
+
 void OutputStage::autoConnect()
 {
-    const char **playback =
-        jack_get_ports(jack_->get(), nullptr, JACK_DEFAULT_AUDIO_TYPE, JackPortIsPhysical | JackPortIsInput);
-    if (!playback)
+    jack_port_id_t drop;
+    while (registered_.tryPop(drop)) {
+    }
+    registeredOverflow_.store(false, std::memory_order_relaxed);
+    playbackSeen_ = playbackPorts(jack_->get());
+    keepConnected_ = true;
+    for (std::size_t c = 0; c < ports_.size() && c < playbackSeen_.size(); ++c)
+        jack_connect(jack_->get(), jack_port_name(ports_[c]), playbackSeen_[c].c_str());
+}
+
+void OutputStage::keepConnected()
+{
+    if (!keepConnected_)
         return;
-    for (std::size_t c = 0; c < ports_.size() && playback[c]; ++c)
-        jack_connect(jack_->get(), jack_port_name(ports_[c]), playback[c]);
-    jack_free(playback);
+    // Which playback ports are new: those JACK registered since the last look (a port gone
+    // and back between two looks is new too), or, if the queue overflowed, those not seen.
+    std::vector<std::string> fresh;
+    jack_port_id_t id;
+    bool any = false;
+    while (registered_.tryPop(id)) {
+        any = true;
+        if (const jack_port_t *port = jack_port_by_id(jack_->get(), id))
+            fresh.emplace_back(jack_port_name(port));
+    }
+    const bool overflow = registeredOverflow_.exchange(false, std::memory_order_relaxed);
+    if (!any && !overflow)
+        return;
+    std::vector<std::string> now = playbackPorts(jack_->get());
+    for (std::size_t c = 0; c < ports_.size() && c < now.size(); ++c) {
+        const bool appeared = std::find(fresh.begin(), fresh.end(), now[c]) != fresh.end() ||
+                              (overflow && std::find(playbackSeen_.begin(), playbackSeen_.end(), now[c]) == playbackSeen_.end());
+        if (!appeared)
+            continue;
+        const char *ours = jack_port_name(ports_[c]);
+        const int r = jack_connect(jack_->get(), ours, now[c].c_str());
+        if (r == 0 || r == EEXIST)
+            log::info("playback port ", now[c], " appeared: connected ", ours, " to it");
+        else
+            log::warn("playback port ", now[c], " appeared, but connecting ", ours, " to it failed (", r, ")");
+    }
+    playbackSeen_ = std::move(now);
 }
 
 std::string OutputStage::setStems(const std::vector<std::string> &nodes)
@@ -191,6 +244,15 @@ int OutputStage::xrunThunk(void *arg)
 {
     static_cast<OutputStage *>(arg)->counters_.xruns.fetch_add(1, std::memory_order_relaxed);
     return 0;
+}
+
+void OutputStage::portRegistrationThunk(jack_port_id_t port, int registered, void *arg)
+{
+    // JACK's notification thread: no JACK calls here (jack_connect from a callback can
+    // deadlock); the control loop looks at the port in keepConnected().
+    auto *self = static_cast<OutputStage *>(arg);
+    if (registered && !self->registered_.tryPush(port))
+        self->registeredOverflow_.store(true, std::memory_order_relaxed);
 }
 
 void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)

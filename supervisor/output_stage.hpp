@@ -86,8 +86,15 @@ public:
 
     // Attaches the segment (before activate) and starts the audio thread.
     Expected<void> activate(shm::Segment &segment);
-    // Connects out ports to the system playback ports if they exist (optional).
+    // Connects out ports to the system playback ports if they exist (optional), and from
+    // then on keeps doing so for playback ports that appear later (keepConnected()).
     void autoConnect();
+    // Control thread, every loop: when a physical playback port has (re)appeared since the
+    // last call (a USB card plugged in, a NetJACK2 slave whose master came back), connects
+    // out_c to the c-th playback port if it is new, and logs it. Playback ports that were
+    // there all along are left alone, so connections a user removed stay removed. Does
+    // nothing unless autoConnect() was called. Never waits on the audio thread.
+    void keepConnected();
     // Control thread: stem k of every block (model::CompiledPatch::stems) goes out on
     // stem_<nodes[k]>_L/R from now on; ports of nodes no longer listed are unregistered a
     // few cycles later (the audio thread may hold them until then). Never waits. Returns
@@ -151,6 +158,7 @@ private:
     static int bufferSizeThunk(jack_nframes_t frames, void *arg);
     static int sampleRateThunk(jack_nframes_t rate, void *arg);
     static int xrunThunk(void *arg);
+    static void portRegistrationThunk(jack_port_id_t port, int registered, void *arg);
     static void latencyThunk(jack_latency_callback_mode_t mode, void *arg);
     // The audio thread's cycle, in steps.
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
@@ -183,6 +191,12 @@ private:
     std::unique_ptr<JackClient> jack_;
     jack_client_t *client_ = nullptr; // the audio thread's copy: jack_ is null while it closes
     std::vector<jack_port_t *> ports_;
+    // keepConnected(): ports JACK registered since the last look (its notification thread
+    // pushes, the control thread pops; an overflow makes it compare the whole list).
+    SpscQueue<jack_port_id_t> registered_{256};
+    std::atomic<bool> registeredOverflow_{false};
+    bool keepConnected_ = false;
+    std::vector<std::string> playbackSeen_;
     std::vector<jack_port_t *> inputPorts_;
     std::uint32_t blockChannels_ = 0; // outputs + 2 x stems
     // Stem k's ports, [2k] left and [2k + 1] right; null: nobody's (played into stemSink_).

@@ -150,6 +150,7 @@ int SupervisorApp::run(const std::atomic<bool> &quit)
             keepLivePatch();
         }
         monitor_->tick(ready_);
+        output_->keepConnected();
         timeline_->prune();
         if (const std::uint64_t cycle = output_->cycleFrame(); cycle != shm::kNoBlock)
             inputJournal_.tick(cycle + shm::inputDelayFrames(segment_->geometry())); // blocks of earlier cycles
