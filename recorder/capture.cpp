@@ -9,56 +9,48 @@
 #include <thread>
 #include <cstring>
 #include <ctime>
+#include <iterator>
+#include <optional>
 
 namespace chronus::rec {
 
 namespace {
 
-// "out_2" before "out_10": compare digit runs by value.
-bool naturalLess(const std::string &a, const std::string &b)
+// New bindings wait until the port graph has been still this long, so that a client
+// registering several ports gets them bound in natural order whatever order it registers
+// them in. A port already bound is reconnected at once.
+constexpr auto kSettle = std::chrono::milliseconds(200);
+// A connection JACK refused is tried again after this long.
+constexpr auto kRetry = std::chrono::seconds(1);
+// New ports named in one log line at most.
+constexpr std::size_t kPortsLogged = 8;
+
+std::string inputName(std::size_t k) { return "in_" + std::to_string(k + 1); }
+
+// "a, b, c and 4 more"
+std::string nameList(const std::vector<std::string> &names)
 {
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
-            std::size_t ie = i, je = j;
-            while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie])))
-                ++ie;
-            while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je])))
-                ++je;
-            const unsigned long long x = std::stoull(a.substr(i, ie - i)), y = std::stoull(b.substr(j, je - j));
-            if (x != y)
-                return x < y;
-            i = ie;
-            j = je;
-        } else {
-            if (a[i] != b[j])
-                return a[i] < b[j];
-            ++i;
-            ++j;
-        }
-    }
-    return a.size() - i < b.size() - j;
+    std::string out;
+    for (std::size_t i = 0; i < names.size() && i < kPortsLogged; ++i)
+        out += (i ? ", " : "") + names[i];
+    if (names.size() > kPortsLogged)
+        out += log::cat(" and ", names.size() - kPortsLogged, " more");
+    return out;
 }
+
+std::vector<std::string> portList(const char **names)
+{
+    std::vector<std::string> out;
+    for (const char **p = names; p && *p; ++p)
+        out.emplace_back(*p);
+    if (names)
+        jack_free(names);
+    return out;
+}
+
+bool contains(const std::vector<std::string> &v, const std::string &s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
 } // namespace
-
-std::string globToRegex(const std::string &glob)
-{
-    std::string re = "^";
-    for (char c : glob) {
-        switch (c) {
-        case '*': re += ".*"; break;
-        case '?': re += '.'; break;
-        case '.': case '[': case ']': case '(': case ')': case '{': case '}': case '+': case '^': case '$':
-        case '|': case '\\':
-            re += '\\';
-            re += c;
-            break;
-        default: re += c;
-        }
-    }
-    return re + "$";
-}
 
 Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
 {
@@ -71,7 +63,9 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
     c->client_ = std::move(*client);
     jack_client_t *jc = c->client_->get();
     c->rate_ = jack_get_sample_rate(jc);
-    c->sources_ = config.sources.empty() ? std::vector<std::string>{"chronus:out_*"} : config.sources;
+    c->binding_ = std::make_unique<PortBinding>(
+        config.sources.empty() ? std::vector<std::string>{"chronus:out_*"} : config.sources, config.channels);
+    c->inputLog_.resize(config.channels);
 
     for (std::size_t i = 0; i < config.channels; ++i) {
         const std::string name = "in_" + std::to_string(i + 1);
@@ -81,6 +75,7 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
         c->ports_.push_back(p);
     }
     c->buffers_.resize(config.channels);
+    c->connected_.assign(config.channels, 0);
     c->stageFrames_ = std::max<std::size_t>(4096, jack_get_buffer_size(jc));
     try {
         c->stage_.assign(config.channels * c->stageFrames_, 0.0f);
@@ -101,6 +96,8 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
 
     jack_set_process_callback(jc, &Capture::onProcess, c.get());
     jack_set_port_registration_callback(jc, &Capture::onRegistration, c.get());
+    jack_set_port_connect_callback(jc, &Capture::onConnect, c.get());
+    jack_set_client_registration_callback(jc, &Capture::onClientRegistration, c.get());
     jack_set_xrun_callback(jc, &Capture::onXrun, c.get());
     jack_set_freewheel_callback(jc, &Capture::onFreewheel, c.get());
     if (jack_activate(jc) != 0)
@@ -118,9 +115,20 @@ std::uint32_t Capture::periodFrames() const { return jack_get_buffer_size(client
 
 int Capture::onProcess(jack_nframes_t frames, void *arg) { return static_cast<Capture *>(arg)->process(frames); }
 
+// JACK's notification thread must not call back into the server: these only raise the flag
+// the control loop's reconnect() looks at.
 void Capture::onRegistration(jack_port_id_t, int, void *arg)
 {
-    // Notification thread: must not call back into the server. Flag only.
+    static_cast<Capture *>(arg)->graphChanged_.store(true, std::memory_order_release);
+}
+
+void Capture::onConnect(jack_port_id_t, jack_port_id_t, int, void *arg)
+{
+    static_cast<Capture *>(arg)->graphChanged_.store(true, std::memory_order_release);
+}
+
+void Capture::onClientRegistration(const char *, int, void *arg)
+{
     static_cast<Capture *>(arg)->graphChanged_.store(true, std::memory_order_release);
 }
 
@@ -142,6 +150,10 @@ int Capture::process(jack_nframes_t frames) noexcept
     cycleFrame_.store(now, std::memory_order_relaxed);
     cycleFrame32_.store(t, std::memory_order_release);
 
+    // Whether each input has a port connected in this cycle's graph (jack_port_connected
+    // reads the current graph state without waiting when called from the process thread).
+    for (std::size_t c = 0; c < ports_.size(); ++c)
+        connected_[c] = jack_port_connected(ports_[c]) > 0 ? 1 : 0;
     const bool feeding = feeding_.load(std::memory_order_acquire);
     bool torn = false;
     if (feeding) {
@@ -160,7 +172,7 @@ int Capture::process(jack_nframes_t frames) noexcept
         }
         torn = staged && jack_last_frame_time(client_->get()) != t;
     }
-    feeder_->cycle(now, buffers_.data(), frames, feeding, torn);
+    feeder_->cycle(now, buffers_.data(), frames, feeding, torn, connected_.data());
     cycles_.fetch_add(1, std::memory_order_release);
     return 0;
 }
@@ -198,44 +210,123 @@ bool Capture::awaitCycles(int cycles, int timeoutMs) const
 
 int Capture::reconnect(bool force)
 {
-    if (!graphChanged_.exchange(false, std::memory_order_acq_rel) && !force)
-        return 0;
-    jack_client_t *jc = client_->get();
-    std::vector<std::string> found;
-    for (const std::string &pattern : sources_) {
-        const char **names = jack_get_ports(jc, globToRegex(pattern).c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
-        std::vector<std::string> matched;
-        for (const char **p = names; p && *p; ++p)
-            matched.emplace_back(*p);
-        if (names)
-            jack_free(names);
-        std::sort(matched.begin(), matched.end(), naturalLess);
-        found.insert(found.end(), matched.begin(), matched.end());
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now();
+    if (graphChanged_.exchange(false, std::memory_order_acq_rel)) {
+        lastChange_ = now;
+        passPending_ = true;
+        nextPass_ = now;
     }
-    int made = 0;
-    for (std::size_t k = 0; k < ports_.size() && k < found.size(); ++k) {
-        if (jack_port_connected_to(ports_[k], found[k].c_str()))
-            continue;
-        const int r = jack_connect(jc, found[k].c_str(), jack_port_name(ports_[k]));
-        if (r == 0) {
-            ++made;
-            log::info("connected ", found[k], " -> ", jack_port_name(ports_[k]));
-        } else if (r != EEXIST) {
-            log::warn("cannot connect ", found[k], " -> ", jack_port_name(ports_[k]));
+    if (!force && !(passPending_ && now >= nextPass_))
+        return 0;
+    passPending_ = false;
+    jack_client_t *jc = client_->get();
+    std::vector<std::string> sources = portList(jack_get_ports(jc, nullptr, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput));
+    std::sort(sources.begin(), sources.end());
+
+    // When the next pass is due without a graph change: new ports settling, a refused connection.
+    std::optional<Clock::time_point> due;
+    if (binding_->wouldBind(sources)) {
+        if (force || now - lastChange_ >= kSettle) {
+            for (std::size_t k : binding_->bindNew(sources))
+                log::info(inputName(k), " is bound to ", binding_->boundTo(k));
+            ++bindingVersion_;
+        } else {
+            due = lastChange_ + kSettle;
         }
     }
+
+    int made = 0;
+    bool anyWithout = false;
+    for (std::size_t k = 0; k < ports_.size(); ++k) {
+        InputLog &in = inputLog_[k];
+        const std::string &want = binding_->boundTo(k);
+        const std::vector<std::string> have = portList(jack_port_get_connections(ports_[k]));
+        bool hasSource = !want.empty() && contains(have, want);
+        if (!want.empty() && !hasSource && std::binary_search(sources.begin(), sources.end(), want)) {
+            const int r = jack_connect(jc, want.c_str(), jack_port_name(ports_[k]));
+            if (r == 0 || r == EEXIST) {
+                made += r == 0;
+                hasSource = true;
+                in.refused = false;
+            } else {
+                if (!in.refused)
+                    log::warn("JACK refuses to connect ", want, " -> ", jack_port_name(ports_[k]),
+                              "; trying again every second");
+                in.refused = true;
+                due = std::min(due.value_or(now + kRetry), now + kRetry);
+            }
+        }
+        // Connections someone else made stay (somebody asked for them), but the recording
+        // holds their sum with the source: said once per connection.
+        std::erase_if(in.foreign, [&have](const std::string &p) { return !contains(have, p); });
+        for (const std::string &p : have)
+            if (p != want && !contains(in.foreign, p)) {
+                log::warn(inputName(k), " is also connected to ", p, ", not by the recorder (its source is ",
+                          want.empty() ? std::string("none yet") : want, "): the recording holds the sum");
+                in.foreign.push_back(p);
+            }
+        // Loss and return, once each. An input with only connections someone else made
+        // records those: it is not without a source.
+        const bool connected = hasSource || !have.empty();
+        anyWithout = anyWithout || !connected;
+        if (connected == in.hadSource && !firstPass_)
+            continue;
+        if (hasSource)
+            log::info(inputName(k), in.lost ? " has its source " : " records ", want, in.lost ? " again" : "");
+        else if (connected)
+            ; // said above
+        else if (want.empty())
+            log::info(inputName(k), " has no source yet: it records silence, declared in the sidecar, until a new "
+                                    "port matches --port");
+        else if (in.hadSource)
+            log::warn(inputName(k), " lost its source ", want, ": it records silence, declared in the sidecar, until ",
+                      want, " returns");
+        else
+            log::info(inputName(k), " waits for ", want, ": it records silence, declared in the sidecar, until then");
+        in.lost = in.lost || (in.hadSource && !connected);
+        in.hadSource = connected;
+    }
+    if (due) {
+        passPending_ = true;
+        nextPass_ = *due;
+    }
+
+    // A source that came back under another name (NetJACK2 registers a returning slave as
+    // "<name>-01" when its old name is still taken) is not followed: say what appeared.
+    std::vector<std::string> appeared;
+    std::set_difference(sources.begin(), sources.end(), knownPorts_.begin(), knownPorts_.end(),
+                        std::back_inserter(appeared));
+    if (anyWithout && !firstPass_ && !appeared.empty()) {
+        std::vector<std::string> unmatched, unbound;
+        for (const std::string &p : appeared)
+            if (!binding_->matches(p))
+                unmatched.push_back(p);
+            else if (!contains(boundSources(), p))
+                unbound.push_back(p);
+        if (!unmatched.empty())
+            log::warn("new ports that match no --port pattern, while an input has no source: ", nameList(unmatched));
+        if (!unbound.empty())
+            log::warn("new ports that match --port but find every input bound to another port: ", nameList(unbound));
+    }
+    knownPorts_ = std::move(sources);
+    firstPass_ = false;
     return made;
 }
 
-std::vector<std::string> Capture::connections() const
+std::vector<std::string> Capture::boundSources() const
 {
     std::vector<std::string> out;
-    for (jack_port_t *p : ports_) {
-        const char **c = jack_port_get_connections(p);
-        out.emplace_back(c && c[0] ? c[0] : "");
-        if (c)
-            jack_free(c);
-    }
+    for (std::size_t k = 0; k < binding_->inputs(); ++k)
+        out.push_back(binding_->boundTo(k));
+    return out;
+}
+
+std::vector<std::vector<std::string>> Capture::connections() const
+{
+    std::vector<std::vector<std::string>> out;
+    for (jack_port_t *p : ports_)
+        out.push_back(portList(jack_port_get_connections(p)));
     return out;
 }
 

@@ -1,16 +1,19 @@
 // The recorder's JACK side: client "chronus-recorder" with inputs in_1..N, a process
-// callback that only copies whole frames into the FrameRing and counts, and the
-// connection logic that follows source ports as they appear.
+// callback that only copies whole frames into the FrameRing and counts (and notes which
+// inputs have a port connected), and the connection logic that binds each input to one
+// source port (recorder/port_binding.hpp) and reconnects it whenever that port appears.
 #pragma once
 
 #include "common/expected.hpp"
 #include "common/jack_client.hpp"
 #include "common/jack_time.hpp"
 #include "recorder/frame_ring.hpp"
+#include "recorder/port_binding.hpp"
 #include "recorder/ring_feeder.hpp"
 #include "common/rt.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,26 +59,34 @@ public:
     // Wall-clock time (µs since the epoch) of a JACK frame near now. Any non-RT thread.
     std::int64_t wallClockMicros(std::uint64_t jackFrame) const;
 
-    // Control thread: connects in_k to the k-th matching source port, if the port graph
-    // changed since the last call (or `force`). Returns the number of new connections.
+    // Control thread: binds inputs to newly appeared source ports (once the port graph has
+    // been still for a moment, or at once with `force`), connects each input to its bound
+    // port whenever that port exists, and logs inputs that lose or regain their source.
+    // Works only when JACK said the graph changed (or `force`); JACK's callbacks only set
+    // a flag for it. Returns the number of connections made.
     int reconnect(bool force = false);
+    // Increments whenever an input is bound to a port (see boundSources()).
+    std::uint64_t bindingVersion() const noexcept { return bindingVersion_; }
+    // The port each input is bound to ("" while unbound); control thread.
+    std::vector<std::string> boundSources() const;
     // Waits until the JACK thread has run `cycles` more cycles (connections made before
     // this are then live in the graph); false after timeoutMs. Control thread.
     bool awaitCycles(int cycles, int timeoutMs) const;
-    // The source port each input is connected to ("" if none); control thread.
-    std::vector<std::string> connections() const;
+    // Every port connected to each input (ours or made by someone else); control thread.
+    std::vector<std::vector<std::string>> connections() const;
 
 private:
     Capture() = default;
     static int onProcess(jack_nframes_t frames, void *arg);
     static void onRegistration(jack_port_id_t, int, void *arg);
+    static void onConnect(jack_port_id_t, jack_port_id_t, int, void *arg);
+    static void onClientRegistration(const char *, int, void *arg);
     static int onXrun(void *arg);
     static void onFreewheel(int starting, void *arg);
     CHRONUS_RT int process(jack_nframes_t frames) noexcept;
 
     std::unique_ptr<JackClient> client_;
     std::vector<jack_port_t *> ports_;
-    std::vector<std::string> sources_;
     std::unique_ptr<FrameRing> ring_;
     std::uint32_t rate_ = 0;
     CaptureCounters counters_;
@@ -86,16 +97,29 @@ private:
     std::atomic<std::uint64_t> cycles_{0};
     std::atomic<bool> freewheeling_{false};
 
+    // Control thread only.
+    std::unique_ptr<PortBinding> binding_;
+    std::uint64_t bindingVersion_ = 0;
+    struct InputLog {
+        bool hadSource = false;           // as last logged
+        bool lost = false;                // it lost its source at least once
+        bool refused = false;             // JACK refused the connection (logged once)
+        std::vector<std::string> foreign; // connections someone else made, already logged
+    };
+    std::vector<InputLog> inputLog_;
+    std::vector<std::string> knownPorts_; // source ports at the last pass (sorted)
+    bool firstPass_ = true;
+    bool passPending_ = true;             // a pass is due at nextPass_
+    std::chrono::steady_clock::time_point lastChange_{}, nextPass_{};
+
     // JACK thread only.
     std::unique_ptr<RingFeeder> feeder_;
     std::vector<const float *> buffers_;
+    std::vector<std::uint8_t> connected_; // per input: a port is connected this cycle
     // Each cycle's input, copied before it is judged (see process()): channels x stageFrames_.
     std::vector<float> stage_;
     std::size_t stageFrames_ = 0;
     FrameTime frameTime_; // JACK's frame time, extended to 64 bits
 };
-
-// Converts a port glob ("chronus:out_*") into an anchored POSIX regex for jack_get_ports.
-std::string globToRegex(const std::string &glob);
 
 } // namespace chronus::rec

@@ -82,6 +82,8 @@ struct DiskWriter::Take {
     bool started = false;
     bool stopRequested = false;   // stopFrame came from end()
     TakeSummary summary;
+    // Per channel: index in summary.inputGaps of its span still open, or -1.
+    std::vector<std::ptrdiff_t> openInputGap;
     std::shared_ptr<Command> ending; // the End command waiting for this take
     Clock::time_point endDeadline;
 };
@@ -102,6 +104,8 @@ DiskWriter::DiskWriter(FrameRing &ring, WriterConfig config) : ring_(ring), conf
         config_.makeSink = [](int fd) { return std::make_unique<FileSink>(fd); };
     peaks_.assign(config_.channels, 0.0f);
     localPeaks_.assign(config_.channels, 0.0f);
+    sourceMissing_.assign(config_.channels, 0);
+    inputSources_.assign(config_.channels, std::string());
     publish(); // status is complete before the disk thread runs
 }
 
@@ -206,6 +210,10 @@ void DiskWriter::pump()
             case TimelineEvent::Kind::Stop:
                 timelineValid_ = false;
                 break;
+            case TimelineEvent::Kind::SourceLost:
+            case TimelineEvent::Kind::SourceBack:
+                setSourceMissing(e.channel, e.kind == TimelineEvent::Kind::SourceLost);
+                break;
             }
             continue;
         }
@@ -225,6 +233,42 @@ void DiskWriter::pump()
             deliver(p, n, nextJackFrame_);
         ring_.consume(n);
         nextJackFrame_ += n;
+    }
+}
+
+void DiskWriter::setSourceMissing(std::uint32_t channel, bool missing)
+{
+    if (channel >= sourceMissing_.size() || (sourceMissing_[channel] != 0) == missing)
+        return;
+    sourceMissing_[channel] = missing ? 1 : 0;
+    missingCount_ += missing ? 1 : std::size_t(-1);
+    if (!missing && take_)
+        take_->openInputGap[channel] = -1; // the next loss opens a new span
+}
+
+void DiskWriter::noteMissingSources(Take &t, std::uint64_t frames)
+{
+    if (missingCount_ == 0)
+        return;
+    const std::uint64_t at = t.summary.frames;
+    for (std::uint32_t ch = 0; ch < sourceMissing_.size(); ++ch) {
+        if (!sourceMissing_[ch])
+            continue;
+        t.summary.noSourceFrames[ch] += frames;
+        const std::ptrdiff_t open = t.openInputGap[ch];
+        if (open >= 0) {
+            InputGap &g = t.summary.inputGaps[std::size_t(open)];
+            if (g.atFrame + g.frames == at) {
+                g.frames += frames;
+                continue;
+            }
+        }
+        if (t.summary.inputGaps.size() < kMaxGapsKept) {
+            t.openInputGap[ch] = std::ptrdiff_t(t.summary.inputGaps.size());
+            t.summary.inputGaps.push_back({ch, at, frames});
+        } else {
+            t.openInputGap[ch] = -1; // counted in noSourceFrames, no longer listed
+        }
     }
 }
 
@@ -300,6 +344,7 @@ void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t ja
             continue;
         }
         const std::size_t n = std::size_t(std::min<std::uint64_t>(*room, frames));
+        noteMissingSources(t, n);
         bool ok;
         if (data) {
             ok = f.write(data, n);
@@ -419,6 +464,29 @@ void DiskWriter::writeSidecar(const Take &t, const fs::path &audio)
             gaps.push_back(std::move(gap));
         }
     side["gaps"] = std::move(gaps);
+    // Per input: the port it records, and where in this file it had no port connected (it
+    // holds silence on that channel there). The entries of "gaps" above are whole frames.
+    std::vector<std::string> sources;
+    {
+        std::lock_guard lock(mutex_);
+        sources = inputSources_;
+    }
+    side["input_sources"] = sources;
+    nlohmann::ordered_json inputGaps = nlohmann::ordered_json::array();
+    const std::uint64_t partEnd = t.summary.frames;
+    for (const InputGap &g : t.summary.inputGaps) {
+        const std::uint64_t from = std::max(g.atFrame, t.partStartTakeFrame);
+        const std::uint64_t to = std::min(g.atFrame + g.frames, partEnd);
+        if (from >= to)
+            continue;
+        inputGaps.push_back({{"channel", g.channel},
+                             {"input", "in_" + std::to_string(g.channel + 1)},
+                             {"source", g.channel < sources.size() ? sources[g.channel] : std::string()},
+                             {"at_frame", from - t.partStartTakeFrame},
+                             {"frames", to - from},
+                             {"reason", "no source"}});
+    }
+    side["input_gaps"] = std::move(inputGaps);
     const std::string text = side.dump(2) + "\n";
     const fs::path path = audio.string() + ".json";
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -509,6 +577,8 @@ void DiskWriter::beginTake(Command &cmd)
     endedByRequest_ = false;
     t->startFrame = cmd.request.startFrame;
     t->maxFrames = cmd.request.maxFrames;
+    t->openInputGap.assign(config_.channels, -1);
+    t->summary.noSourceFrames.assign(config_.channels, 0);
     const fs::path path = t->summary.path;
     failed_ = false; // a take runs again; the error stays in lastError_ and diskErrors_
     take_ = std::move(t);
@@ -584,12 +654,14 @@ void DiskWriter::publish()
         status_.lostFrames = take_->summary.lostFrames;
         const auto &g = take_->summary.gaps;
         status_.gaps.assign(g.begin(), g.begin() + std::ptrdiff_t(std::min(g.size(), kMaxGapsShown)));
+        status_.noSourceFrames = take_->summary.noSourceFrames;
     } else {
         status_.path = lastSummary_.path;
         status_.takeFrames = lastSummary_.frames;
         status_.lostFrames = lastSummary_.lostFrames;
         const auto &g = lastSummary_.gaps;
         status_.gaps.assign(g.begin(), g.begin() + std::ptrdiff_t(std::min(g.size(), kMaxGapsShown)));
+        status_.noSourceFrames = lastSummary_.noSourceFrames;
     }
     status_.totalGapFrames = totalGapFrames_;
     status_.diskErrors = diskErrors_;
@@ -654,6 +726,13 @@ Expected<DiskWriter::SplitPaths> DiskWriter::split()
 }
 
 void DiskWriter::setPrerollFrames(std::uint64_t frames) { prerollFrames_.store(frames, std::memory_order_relaxed); }
+
+void DiskWriter::setInputSources(std::vector<std::string> sources)
+{
+    sources.resize(config_.channels);
+    std::lock_guard lock(mutex_);
+    inputSources_ = std::move(sources);
+}
 
 WriterStatus DiskWriter::status() const
 {

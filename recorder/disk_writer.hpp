@@ -53,6 +53,14 @@ struct Gap {
     std::uint64_t uncertainFrames = 0;
 };
 
+// A span during which input `channel` had no port connected: the file holds silence on that
+// channel there (the sidecar's "input_gaps", reason "no source").
+struct InputGap {
+    std::uint32_t channel; // 0-based; the input is in_<channel + 1>
+    std::uint64_t atFrame; // position in the take
+    std::uint64_t frames;
+};
+
 // Gaps a take's sidecar lists (a busy 1-hour take on a non-real-time server can have
 // thousands), and the first few /record/status and the log show.
 inline constexpr std::size_t kMaxGapsKept = 16384;
@@ -65,6 +73,8 @@ struct TakeSummary {
     std::uint64_t lostFrames = 0;     // of which silence standing in for lost frames
     std::vector<Gap> gaps;            // the first kMaxGapsKept gaps (status: kMaxGapsShown)
     std::uint64_t gapCount = 0;       // all of them
+    std::vector<InputGap> inputGaps;  // the first kMaxGapsKept spans of an input without a source
+    std::vector<std::uint64_t> noSourceFrames; // per channel, frames its input had no source
     std::uint64_t firstJackFrame = 0;
     std::string error;                // non-empty when the take ended on a disk error
 };
@@ -81,6 +91,7 @@ struct WriterStatus {
     std::uint64_t takeFrames = 0;
     std::uint64_t lostFrames = 0;     // in the current or last take
     std::vector<Gap> gaps;            // where, in the current or last take
+    std::vector<std::uint64_t> noSourceFrames; // per channel, in the current or last take
     std::uint64_t totalGapFrames = 0; // since start-up, including while idle
     std::uint64_t diskErrors = 0;     // since start-up
     std::string lastError;            // the latest disk error, kept after later takes
@@ -116,6 +127,8 @@ public:
     Expected<SplitPaths> split();
     // Frames of history to keep while idle (pre-roll); must be below the ring size.
     void setPrerollFrames(std::uint64_t frames);
+    // The source port each input records ("" while it has none), for the sidecar. Any thread.
+    void setInputSources(std::vector<std::string> sources);
 
     WriterStatus status() const;
     // Per-channel peak since the previous call, over every frame that reached the ring
@@ -150,6 +163,11 @@ private:
     void finishTake(const std::string &error);
     // The current part's first frame is about to be written: BWF stamp and sidecar.
     void startPart(Take &take, std::uint64_t jackFrame);
+    // Input `channel` has (`missing`: has not) a port connected from the current position.
+    void setSourceMissing(std::uint32_t channel, bool missing);
+    // `frames` frames are about to be written at the end of the take: the inputs without a
+    // source have that many more frames without one.
+    void noteMissingSources(Take &take, std::uint64_t frames);
     // (Re)writes <audio>.json for the current part: its first frame's JACK time and wall
     // clock, format, and the gaps so far.
     void writeSidecar(const Take &take, const std::filesystem::path &audio);
@@ -171,6 +189,8 @@ private:
     std::string lastError_;
     bool failed_ = false;
     std::uint64_t meteredFrames_ = 0; // ring frames metered so far
+    std::vector<std::uint8_t> sourceMissing_; // per channel, as of the read position
+    std::size_t missingCount_ = 0;
     TakeSummary lastSummary_;
 
     std::thread thread_;
@@ -182,6 +202,7 @@ private:
     WriterStatus status_;
     std::vector<float> peaks_;
     std::vector<float> localPeaks_;
+    std::vector<std::string> inputSources_; // guarded by mutex_
 };
 
 } // namespace chronus::rec

@@ -1,7 +1,7 @@
 // The recorder's audio ring: whole interleaved frames from the JACK thread (producer) to
-// the disk thread (consumer), plus a queue of timeline events (start, gap, stop) placed at
-// exact positions in the frame sequence. Preallocated and prefaulted; never allocates after
-// construction.
+// the disk thread (consumer), plus a queue of timeline events (start, gap, stop, an input
+// losing or regaining its source) placed at exact positions in the frame sequence.
+// Preallocated and prefaulted; never allocates after construction.
 #pragma once
 
 #include "common/rt.hpp"
@@ -26,6 +26,10 @@ struct TimelineEvent {
         Start, // capture (re)started; the next ring frame is JACK frame `jackFrame`
         Gap,   // `frames` frames were lost here (ring full, or JACK skipped cycles)
         Stop,  // capture stopped; no frames follow until the next Start
+        // Input `channel` has no port connected from here on: it records silence.
+        SourceLost,
+        // Input `channel` has a port connected again from here on.
+        SourceBack,
     };
     Kind kind = Kind::Start;
     std::uint64_t ringFrame = 0;
@@ -35,6 +39,7 @@ struct TimelineEvent {
     // that read a later cycle's frame time and was then skipped looks exactly like a cycle
     // JACK skipped before it; see RingFeeder). 0: none.
     std::uint64_t uncertainFrames = 0;
+    std::uint32_t channel = 0; // SourceLost, SourceBack: the input (0-based)
 };
 
 class FrameRing {

@@ -2,7 +2,9 @@
 // index, for tests and benchmarks of the recorder. Channel c (0-based) at JACK frame n holds
 // float((n + c * 65537) mod 2^24), an integer a float represents exactly, so a reader can
 // check every frame of a recording: no gap, no shift, no channel swap.
-//   chronus-ramp-source [--name chronus] [--channels 2] [--prefix out_]
+//   chronus-ramp-source [--name chronus] [--channels 2] [--prefix out_] [--reverse] [--stagger-ms N]
+// --reverse registers the ports last first; --stagger-ms activates the client first and then
+// registers one port every N ms (tests of a recorder that follows ports as they appear).
 // Prints "ready" on stdout once active; runs until SIGINT/SIGTERM.
 // A cycle whose callback read the next cycle's frame time (a late callback on a loaded
 // machine; see common/jack_time.hpp) carries the next cycle's ramp; the ramp source learns
@@ -32,7 +34,9 @@ struct Misplay {
 
 struct Ramp {
     jack_client_t *client = nullptr;
-    std::vector<jack_port_t *> ports;
+    // Channel c's port, or null while not registered yet (--stagger-ms registers them while
+    // the callback runs): written by the main thread, read by the process thread.
+    std::vector<std::atomic<jack_port_t *>> ports;
     chronus::CycleClock clock; // labels cycles as the recorder and the supervisor do
     // Misplayed cycles, from the process thread to the main thread (single producer,
     // single consumer; a full queue drops the report, counted).
@@ -60,7 +64,10 @@ CHRONUS_RT int process(jack_nframes_t frames, void *arg)
     }
     const auto t = static_cast<std::uint32_t>(cycle.frame);
     for (std::size_t c = 0; c < r->ports.size(); ++c) {
-        auto *out = static_cast<float *>(jack_port_get_buffer(r->ports[c], frames));
+        jack_port_t *port = r->ports[c].load(std::memory_order_acquire);
+        if (!port)
+            continue;
+        auto *out = static_cast<float *>(jack_port_get_buffer(port, frames));
         const std::uint32_t base = t + std::uint32_t(c) * 65537u;
         for (jack_nframes_t i = 0; i < frames; ++i)
             out[i] = float((base + i) & 0xffffffu);
@@ -73,6 +80,8 @@ int main(int argc, char **argv)
 {
     std::string name = "chronus", prefix = "out_";
     int channels = 2;
+    bool reverse = false;
+    int staggerMs = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--name" && i + 1 < argc)
@@ -81,8 +90,13 @@ int main(int argc, char **argv)
             channels = std::atoi(argv[++i]);
         else if (a == "--prefix" && i + 1 < argc)
             prefix = argv[++i];
+        else if (a == "--reverse")
+            reverse = true;
+        else if (a == "--stagger-ms" && i + 1 < argc)
+            staggerMs = std::atoi(argv[++i]);
         else {
-            std::fprintf(stderr, "usage: chronus-ramp-source [--name N] [--channels C] [--prefix P]\n");
+            std::fprintf(stderr, "usage: chronus-ramp-source [--name N] [--channels C] [--prefix P] [--reverse] "
+                                 "[--stagger-ms N]\n");
             return 2;
         }
     }
@@ -97,19 +111,33 @@ int main(int argc, char **argv)
     }
     Ramp ramp;
     ramp.client = (*client)->get();
-    for (int c = 0; c < channels; ++c) {
-        const std::string p = prefix + std::to_string(c + 1);
-        ramp.ports.push_back(jack_port_register(ramp.client, p.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0));
-        if (!ramp.ports.back()) {
-            std::fprintf(stderr, "chronus-ramp-source: cannot register %s\n", p.c_str());
-            return 1;
+    ramp.ports = std::vector<std::atomic<jack_port_t *>>(std::size_t(channels));
+    auto registerPorts = [&]() -> bool {
+        for (int k = 0; k < channels; ++k) {
+            const int c = reverse ? channels - 1 - k : k;
+            const std::string p = prefix + std::to_string(c + 1);
+            jack_port_t *port = jack_port_register(ramp.client, p.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+            if (!port) {
+                std::fprintf(stderr, "chronus-ramp-source: cannot register %s\n", p.c_str());
+                return false;
+            }
+            ramp.ports[std::size_t(c)].store(port, std::memory_order_release);
+            if (staggerMs > 0 && k + 1 < channels)
+                usleep(useconds_t(staggerMs) * 1000);
         }
-    }
+        return true;
+    };
+    // Staggered ports are registered while the client runs, so that each one is visible
+    // (and connectable) on its own.
+    if (staggerMs == 0 && !registerPorts())
+        return 1;
     jack_set_process_callback(ramp.client, process, &ramp);
     if (jack_activate(ramp.client) != 0) {
         std::fprintf(stderr, "chronus-ramp-source: cannot activate\n");
         return 1;
     }
+    if (staggerMs > 0 && !registerPorts())
+        return 1;
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
     std::printf("ready\n");

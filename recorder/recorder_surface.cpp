@@ -23,6 +23,11 @@ std::string gapList(const std::vector<Gap> &gaps)
 
 void logGaps(const TakeSummary &s, double rate)
 {
+    for (std::size_t i = 0; i < s.inputGaps.size() && i < kMaxGapsShown; ++i) {
+        const InputGap &g = s.inputGaps[i];
+        log::warn(s.path.filename().string(), ": in_", g.channel + 1, " had no source for ", double(g.frames) / rate,
+                  " s from ", double(g.atFrame) / rate, " s (take frame ", g.atFrame, "); silence there");
+    }
     for (std::size_t i = 0; i < s.gaps.size() && i < kMaxGapsShown; ++i) {
         const Gap &g = s.gaps[i];
         log::warn(s.path.filename().string(), ": ", g.frames, " silent frames in place of lost ones at ",
@@ -45,6 +50,14 @@ RecorderSurface::RecorderSurface(Capture &capture, DiskWriter &writer, RecorderS
 bool RecorderSurface::recording() const { return writer_.status().recording; }
 
 void RecorderSurface::updateFeeding() { capture_.setFeeding(config_.prerollSeconds > 0 || recording()); }
+
+void RecorderSurface::shareBindings()
+{
+    if (capture_.bindingVersion() == sharedBindingVersion_)
+        return;
+    sharedBindingVersion_ = capture_.bindingVersion();
+    writer_.setInputSources(capture_.boundSources());
+}
 
 void RecorderSurface::handle(const osc::Message &msg)
 {
@@ -100,6 +113,7 @@ void RecorderSurface::start(const osc::Message &msg)
     const std::uint64_t now = capture_.nowFrame();
     req.startFrame = now > prerollFrames ? now - prerollFrames : 0;
     const std::uint64_t cyclesBefore = capture_.fedCycles();
+    shareBindings();
     capture_.setFeeding(true);
     auto path = writer_.begin(req);
     if (!path) {
@@ -214,12 +228,36 @@ void RecorderSurface::status(const osc::Message &msg)
     const std::vector<float> peaks = writer_.takePeaks();
     for (std::size_t i = 0; i < peaks.size(); ++i)
         kv(("peak_" + std::to_string(i + 1)).c_str(), peaks[i]);
+    // Per input: the ports connected to it now ("none": it records silence), the port it
+    // waits for when that is none, and the frames of the current or last take during which
+    // it had none (only where there were any, so that 1024 inputs still fit a datagram).
+    const std::vector<std::vector<std::string>> connected = capture_.connections();
+    const std::vector<std::string> bound = capture_.boundSources();
+    std::int64_t without = 0, noSourceTotal = 0;
+    for (std::size_t i = 0; i < connected.size(); ++i) {
+        std::string names;
+        for (const std::string &p : connected[i])
+            names += (names.empty() ? "" : ",") + p;
+        without += names.empty();
+        kv(("source_" + std::to_string(i + 1)).c_str(), names.empty() ? std::string("none") : names);
+        if (names.empty())
+            kv(("waiting_for_" + std::to_string(i + 1)).c_str(),
+               bound[i].empty() ? std::string("a new port matching --port") : bound[i]);
+    }
+    for (std::size_t i = 0; i < w.noSourceFrames.size(); ++i)
+        if (w.noSourceFrames[i]) {
+            kv(("no_source_frames_" + std::to_string(i + 1)).c_str(), std::int64_t(w.noSourceFrames[i]));
+            noSourceTotal += std::int64_t(w.noSourceFrames[i]);
+        }
+    kv("inputs_without_source", without);
+    kv("no_source_frames", noSourceTotal);
     server_->reply(msg, "/record/status.reply", a);
 }
 
 void RecorderSurface::tick()
 {
     capture_.reconnect();
+    shareBindings();
     while (auto e = writer_.pollEvent()) {
         updateFeeding();
         const TakeSummary &s = e->summary;

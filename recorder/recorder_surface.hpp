@@ -38,12 +38,15 @@ private:
     void preroll(const osc::Message &msg);
     void status(const osc::Message &msg);
     void updateFeeding();
+    // Hands the inputs' bound ports to the disk writer (for the sidecar) when they changed.
+    void shareBindings();
 
     Capture &capture_;
     DiskWriter &writer_;
     RecorderSurfaceConfig config_;
     osc::Server *server_ = nullptr;
     std::string starterUrl_; // UDP sender of the current take, for asynchronous news
+    std::uint64_t sharedBindingVersion_ = UINT64_MAX;
 };
 
 } // namespace chronus::rec

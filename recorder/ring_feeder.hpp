@@ -10,6 +10,8 @@
 // read while JACK began the next one ("torn", seen by the caller) or read ahead is held too,
 // and compared with the next cycle's data: the same data means it was the next cycle's, and
 // its own cycle is declared lost (silence, counted) rather than written twice.
+// It also declares, at the same exact positions, when an input loses every connection (it
+// records silence from there) and when it has one again (SourceLost/SourceBack events).
 // Everything but the constructor is RT-safe: no allocation, locks, logging or syscalls.
 #pragma once
 
@@ -50,7 +52,7 @@ public:
     // Allocates; not RT-safe.
     RingFeeder(FrameRing &ring, CaptureCounters &counters, std::size_t maxFrames = 4096)
         : ring_(ring), counters_(counters), maxHeld_(maxFrames), heldData_(ring.channels() * maxFrames),
-          heldPtrs_(ring.channels())
+          heldPtrs_(ring.channels()), reportedConnected_(ring.channels(), 1)
     {
         for (std::size_t c = 0; c < ring.channels(); ++c)
             heldPtrs_[c] = heldData_.data() + c * maxFrames;
@@ -60,9 +62,11 @@ public:
     // Called for every cycle, feeding or not (the clock labels each cycle knowing the ones
     // before it, so a take's first cycle is labelled like any other). With `feeding` off,
     // only closes an open timeline (buffers may be null). `torn`: JACK's frame time moved on
-    // while the buffers were read, so they may hold the next cycle's data. RT-safe.
+    // while the buffers were read, so they may hold the next cycle's data. `connected`: one
+    // flag per channel, whether any port feeds that input this cycle (null: not tracked).
+    // RT-safe.
     CHRONUS_RT void cycle(std::uint64_t reading, const float *const *buffers, std::size_t frames, bool feeding,
-                          bool torn = false) noexcept
+                          bool torn = false, const std::uint8_t *connected = nullptr) noexcept
     {
         auto &events = ring_.events();
         const CycleClock::Cycle c = clock_.next(reading, std::uint32_t(frames));
@@ -95,10 +99,13 @@ public:
                 placeHeld(heldAt, heldJump_ && !readAhead);
             }
             if (readAhead && feeding && active_) {
+                reportSources(connected);
                 put(buffers, frames);
                 return;
             }
         }
+        // After the held cycle's frames (they are the previous cycle's), before this one's.
+        reportSources(connected);
         if (!feeding) {
             if (active_ && flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_.writtenFrames(), expected_, 0}))
                 active_ = false;
@@ -159,6 +166,31 @@ public:
     std::uint64_t fedCycles() const noexcept { return fedCycles_.load(std::memory_order_acquire); }
 
 private:
+    // Declares the inputs whose connectedness changed since the last report, at the current
+    // ring position. A change the event queue cannot take now is declared with a later cycle.
+    // A cycle held back (see hold()) is written after this position, and so is a gap JACK
+    // left before it: such a gap counts as the new state's (it is silence either way).
+    CHRONUS_RT void reportSources(const std::uint8_t *connected) noexcept
+    {
+        if (!connected)
+            return;
+        bool changed = false;
+        for (std::size_t ch = 0; ch < reportedConnected_.size() && !changed; ++ch)
+            changed = (connected[ch] != 0) != (reportedConnected_[ch] != 0);
+        // A pending gap is frames before this cycle: it goes first.
+        if (!changed || !flushGap())
+            return;
+        for (std::size_t ch = 0; ch < reportedConnected_.size(); ++ch) {
+            const std::uint8_t now = connected[ch] != 0 ? 1 : 0;
+            if (now == reportedConnected_[ch])
+                continue;
+            const auto kind = now ? TimelineEvent::Kind::SourceBack : TimelineEvent::Kind::SourceLost;
+            if (!ring_.events().tryPush({kind, ring_.writtenFrames(), expected_, 0, 0, std::uint32_t(ch)}))
+                return;
+            reportedConnected_[ch] = now;
+        }
+    }
+
     // Starts a timeline whose first cycle is labelled `frame`; false when the event queue is
     // full (retried with a later cycle).
     CHRONUS_RT bool begin(std::uint64_t frame) noexcept
@@ -288,6 +320,7 @@ private:
     bool startPending_ = false; // the held cycle is the timeline's first
     std::uint64_t heldFrame_ = 0;
     std::size_t heldFrames_ = 0;
+    std::vector<std::uint8_t> reportedConnected_; // per channel, as last declared (1: connected)
 };
 
 } // namespace chronus::rec

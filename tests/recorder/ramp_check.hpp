@@ -196,4 +196,92 @@ inline ::testing::AssertionResult rampMatches(const fs::path &p, std::uint64_t f
     return ::testing::AssertionSuccess();
 }
 
+// Channel by channel: where a recording of the ramp holds silence, and samples that are
+// neither silence nor the ramp of the source channel the file channel should carry (a
+// channel that swapped or summed two sources fails here). For takes in which inputs lose
+// their source one at a time, so whole-frame checks do not apply.
+struct ChannelCheck {
+    std::uint64_t silentFrames = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> runs; // (first frame, length), first 64
+    std::uint64_t mismatches = 0;
+    std::uint64_t firstMismatch = UINT64_MAX;
+    float firstMismatchValue = 0;
+};
+
+struct ChannelsCheck {
+    bool opened = false;
+    std::uint64_t frames = 0;
+    std::vector<ChannelCheck> channels;
+    std::string describe() const
+    {
+        std::ostringstream s;
+        s << "frames=" << frames;
+        for (std::size_t c = 0; c < channels.size(); ++c) {
+            const ChannelCheck &k = channels[c];
+            s << " | ch" << c << ": silent=" << k.silentFrames << " runs=";
+            for (const auto &[at, n] : k.runs)
+                s << at << "+" << n << " ";
+            s << "mismatches=" << k.mismatches;
+            if (k.mismatches)
+                s << " first at " << k.firstMismatch << " (" << k.firstMismatchValue << ")";
+        }
+        return s.str();
+    }
+};
+
+inline ChannelsCheck checkRampChannels(const fs::path &path, std::uint64_t firstJackFrame,
+                                       const std::vector<std::size_t> &sourceOf = {},
+                                       const std::vector<Misplay> &misplays = {})
+{
+    ChannelsCheck r;
+    SF_INFO info{};
+    SNDFILE *sf = sf_open(path.c_str(), SFM_READ, &info);
+    if (!sf)
+        return r;
+    r.opened = true;
+    const std::size_t ch = std::size_t(info.channels);
+    r.channels.resize(ch);
+    std::vector<bool> inSilence(ch, false);
+    const std::vector<UncertainSpan> uncertain = sidecarUncertainSpans(path);
+    std::vector<float> buf(ch * 8192);
+    std::uint64_t k = 0;
+    for (;;) {
+        const sf_count_t n = sf_readf_float(sf, buf.data(), 8192);
+        if (n <= 0)
+            break;
+        for (sf_count_t i = 0; i < n; ++i, ++k) {
+            const float *f = &buf[std::size_t(i) * ch];
+            std::uint64_t label = firstJackFrame + k;
+            for (const Misplay &m : misplays)
+                if (firstJackFrame + k >= m.frame && firstJackFrame + k < m.frame + m.frames)
+                    label = m.played + (firstJackFrame + k - m.frame);
+            for (std::size_t c = 0; c < ch; ++c) {
+                const std::size_t source = c < sourceOf.size() ? sourceOf[c] : c;
+                bool match = f[c] == rampValue(label, source);
+                for (const UncertainSpan &u : uncertain)
+                    match = match || (k >= u.from && k < u.to && label >= u.shift &&
+                                      f[c] == rampValue(label - u.shift, source));
+                ChannelCheck &cc = r.channels[c];
+                if (!match && f[c] == 0.0f) {
+                    ++cc.silentFrames;
+                    if (!inSilence[c] && cc.runs.size() < 64)
+                        cc.runs.push_back({k, 0});
+                    if (!cc.runs.empty() && cc.runs.back().first + cc.runs.back().second == k)
+                        ++cc.runs.back().second;
+                    inSilence[c] = true;
+                } else {
+                    inSilence[c] = false;
+                    if (!match && cc.mismatches++ == 0) {
+                        cc.firstMismatch = k;
+                        cc.firstMismatchValue = f[c];
+                    }
+                }
+            }
+        }
+    }
+    r.frames = k;
+    sf_close(sf);
+    return r;
+}
+
 } // namespace testing_rec

@@ -99,10 +99,12 @@ protected:
             fs::remove_all(dir_);
     }
 
-    void startRamp(int channels)
+    void startRamp(int channels, const std::vector<std::string> &extra = {}, const std::string &log = "ramp.log")
     {
-        ramp_ = spawn({envOr("CHRONUS_RAMP", "chronus-ramp-source"), "--channels", std::to_string(channels)},
-                      (dir_ / "ramp.log").string());
+        std::vector<std::string> argv{envOr("CHRONUS_RAMP", "chronus-ramp-source"), "--channels",
+                                      std::to_string(channels)};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        ramp_ = spawn(argv, (dir_ / log).string());
     }
 
     // checkRamp with what the ramp source said it misplayed (it prints that within 20 ms).
@@ -746,6 +748,176 @@ TEST_F(RecorderTest, FollowsTheSourceWhenItRestartsAndRecordsEveryFrameOnTheRigh
     EXPECT_EQ(r.frames, 48000u) << r.describe();
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
     EXPECT_EQ(std::int64_t(r.silentFrames), *ended->intAt(3)) << r.describe();
+}
+
+// The runs of silence the sidecar declares for file channel `channel`, in file frames: the
+// whole-frame gaps ("gaps") and the spans its input had no source ("input_gaps"), merged.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> declaredSilence(const nlohmann::json &side, std::size_t channel)
+{
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> spans, merged;
+    for (const auto &g : side.value("gaps", nlohmann::json::array()))
+        spans.emplace_back(g.at("at_frame").get<std::uint64_t>(), g.at("frames").get<std::uint64_t>());
+    for (const auto &g : side.value("input_gaps", nlohmann::json::array()))
+        if (g.at("channel").get<std::size_t>() == channel)
+            spans.emplace_back(g.at("at_frame").get<std::uint64_t>(), g.at("frames").get<std::uint64_t>());
+    std::sort(spans.begin(), spans.end());
+    for (const auto &[at, n] : spans)
+        if (!merged.empty() && merged.back().first + merged.back().second >= at)
+            merged.back().second = std::max(merged.back().second, at + n - merged.back().first);
+        else
+            merged.emplace_back(at, n);
+    return merged;
+}
+
+nlohmann::json readSidecar(const fs::path &audio)
+{
+    std::ifstream in(audio.string() + ".json");
+    return nlohmann::json::parse(in, nullptr, false);
+}
+
+std::string stringOf(const osc::Message &m, const std::string &key)
+{
+    const auto v = valueOf(m, key);
+    return v && std::holds_alternative<std::string>(*v) ? std::get<std::string>(*v) : "(no " + key + ")";
+}
+
+class SourceTest : public RecorderTest {
+protected:
+    const std::vector<std::pair<std::string, std::string>> wiring_ = {{"chronus-recorder:in_1", "chronus:out_1"},
+                                                                       {"chronus-recorder:in_2", "chronus:out_2"}};
+
+    // Starts the two-port ramp source, a recorder on chronus:out_* and a take; the source
+    // client then leaves (its ports disappear) and the take goes on without it.
+    void startTakeAndLoseTheSource(const std::string &name)
+    {
+        startRamp(2);
+        startRecorder();
+        ASSERT_TRUE(awaitConnections(wiring_, 5000));
+        std::this_thread::sleep_for(50ms);
+        started_ = call("/record/start", {name});
+        ASSERT_EQ(started_.address, "/done") << osc::toString(started_);
+        std::this_thread::sleep_for(500ms);
+        stopChild(ramp_);
+        ramp_ = -1;
+        for (int i = 0; i < 250 && !(connectionsOf("chronus-recorder:in_1").empty() &&
+                                     connectionsOf("chronus-recorder:in_2").empty());
+             ++i)
+            std::this_thread::sleep_for(20ms);
+        ASSERT_TRUE(connectionsOf("chronus-recorder:in_1").empty());
+        ASSERT_TRUE(connectionsOf("chronus-recorder:in_2").empty());
+        std::this_thread::sleep_for(300ms);
+        // While the source is away the status says so, and counts the frames.
+        const auto away = call("/record/status");
+        for (int k = 1; k <= 2; ++k) {
+            const std::string n = std::to_string(k);
+            EXPECT_EQ(stringOf(away, "source_" + n), "none") << osc::toString(away);
+            EXPECT_EQ(stringOf(away, "waiting_for_" + n), "chronus:out_" + n) << osc::toString(away);
+            EXPECT_GE(numberOf(away, "no_source_frames_" + n).value_or(0), 0.2 * 48000) << osc::toString(away);
+        }
+        EXPECT_EQ(numberOf(away, "inputs_without_source"), 2.0) << osc::toString(away);
+    }
+
+    // Stops the take; every sample of it is either the ramp of the source port its channel
+    // is bound to or silence the sidecar declares, and each channel has exactly one span
+    // without a source, of at least `minLostFrames`, declared with its source and reason,
+    // and counted in /record/status. Returns the spans (file frames) per channel.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> stopAndCheck(std::uint64_t minLostFrames)
+    {
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> spans(2);
+        auto stopped = call("/record/stop");
+        EXPECT_EQ(stopped.address, "/done") << osc::toString(stopped);
+        const fs::path path = *started_.stringAt(1);
+        std::this_thread::sleep_for(60ms); // the ramp sources report misplays within 20 ms
+        auto misplays = rampMisplays(dir_ / "ramp.log");
+        const auto more = rampMisplays(dir_ / "ramp2.log");
+        misplays.insert(misplays.end(), more.begin(), more.end());
+        const ChannelsCheck r = checkRampChannels(path, sidecarFirstFrame(path), {}, misplays);
+        EXPECT_TRUE(r.opened) << path;
+        EXPECT_EQ(r.channels.size(), 2u);
+        if (!r.opened || r.channels.size() != 2)
+            return spans;
+        const auto side = readSidecar(path);
+        EXPECT_FALSE(side.is_discarded());
+        const auto status = call("/record/status");
+        for (std::size_t c = 0; c < 2; ++c) {
+            SCOPED_TRACE("channel " + std::to_string(c));
+            // No swap, no sum: every sample that is not silence is this channel's own ramp.
+            EXPECT_EQ(r.channels[c].mismatches, 0u) << r.describe();
+            // Silence exactly where the sidecar declares it.
+            EXPECT_EQ(declaredSilence(side, c), r.channels[c].runs) << r.describe() << "\n" << side.dump();
+            std::vector<nlohmann::json> mine;
+            for (const auto &g : side.value("input_gaps", nlohmann::json::array()))
+                if (g.at("channel") == c)
+                    mine.push_back(g);
+            EXPECT_EQ(mine.size(), 1u) << side.dump();
+            if (mine.size() != 1)
+                continue;
+            EXPECT_EQ(mine[0].value("input", ""), "in_" + std::to_string(c + 1));
+            EXPECT_EQ(mine[0].value("source", ""), "chronus:out_" + std::to_string(c + 1));
+            EXPECT_EQ(mine[0].value("reason", ""), "no source");
+            spans[c] = {mine[0].at("at_frame").get<std::uint64_t>(), mine[0].at("frames").get<std::uint64_t>()};
+            EXPECT_GE(spans[c].second, minLostFrames);
+            EXPECT_EQ(numberOf(status, "no_source_frames_" + std::to_string(c + 1)), double(spans[c].second))
+                << osc::toString(status);
+        }
+        return spans;
+    }
+
+    osc::Message started_;
+};
+
+TEST_F(SourceTest, ASourceThatLeavesAndReturnsKeepsItsChannelsAndItsAbsenceIsDeclared)
+{
+    ASSERT_NO_FATAL_FAILURE(startTakeAndLoseTheSource("leaves"));
+    startRamp(2, {}, "ramp2.log");
+    ASSERT_TRUE(awaitConnections(wiring_, 5000));
+    std::this_thread::sleep_for(600ms);
+    const auto back = call("/record/status");
+    EXPECT_EQ(stringOf(back, "source_1"), "chronus:out_1") << osc::toString(back);
+    EXPECT_EQ(stringOf(back, "source_2"), "chronus:out_2") << osc::toString(back);
+    EXPECT_EQ(numberOf(back, "inputs_without_source"), 0.0) << osc::toString(back);
+    const auto spans = stopAndCheck(48000 / 4);
+    // The source came back: after its span, at least half a second of each channel is its
+    // own ramp again (checked sample by sample above).
+    const std::uint64_t frames = std::uint64_t(numberOf(call("/record/status"), "frames").value_or(0));
+    for (const auto &[at, n] : spans)
+        EXPECT_GE(frames, at + n + 48000 / 2) << "frames " << frames;
+    const std::string log = chronus::harness::readText(dir_ / "recorder.log");
+    EXPECT_NE(log.find("in_1 lost its source chronus:out_1"), std::string::npos) << log;
+    EXPECT_NE(log.find("in_1 has its source chronus:out_1 again"), std::string::npos) << log;
+}
+
+// The source's ports come back last first, one every 150 ms: each input waits for its own.
+TEST_F(SourceTest, ASourceThatReturnsInReverseRegistrationOrderKeepsItsChannels)
+{
+    ASSERT_NO_FATAL_FAILURE(startTakeAndLoseTheSource("reversed"));
+    startRamp(2, {"--reverse", "--stagger-ms", "150"}, "ramp2.log");
+    ASSERT_TRUE(awaitConnections(wiring_, 5000));
+    std::this_thread::sleep_for(600ms);
+    const auto spans = stopAndCheck(48000 / 4);
+    // out_2 came back first: in_2's span ended before in_1's.
+    EXPECT_LT(spans[1].first + spans[1].second, spans[0].first + spans[0].second);
+}
+
+// NetJACK2 registers a returning slave as "<name>-01" when its old name is still taken: the
+// recorder does not guess; it says which input has no source and which new ports appeared.
+TEST_F(SourceTest, ASourceThatReturnsUnderAnotherClientNameIsReportedAndConnectedNowhere)
+{
+    ASSERT_NO_FATAL_FAILURE(startTakeAndLoseTheSource("renamed"));
+    startRamp(2, {"--name", "chronus-01"}, "ramp2.log");
+    std::this_thread::sleep_for(1000ms);
+    EXPECT_TRUE(connectionsOf("chronus-recorder:in_1").empty());
+    EXPECT_TRUE(connectionsOf("chronus-recorder:in_2").empty());
+    const auto status = call("/record/status");
+    EXPECT_EQ(stringOf(status, "source_1"), "none") << osc::toString(status);
+    EXPECT_EQ(stringOf(status, "waiting_for_1"), "chronus:out_1") << osc::toString(status);
+    const std::string log = chronus::harness::readText(dir_ / "recorder.log");
+    EXPECT_NE(log.find("chronus-01:out_1"), std::string::npos) << log;
+    const auto spans = stopAndCheck(48000);
+    // The inputs had no source until the take ended.
+    const std::uint64_t frames = std::uint64_t(numberOf(call("/record/status"), "frames").value_or(0));
+    for (const auto &[at, n] : spans)
+        EXPECT_EQ(at + n, frames);
 }
 
 TEST_F(RecorderTest, PrerollSetOverOscStartsTheNextTakeThatMuchEarlier)
