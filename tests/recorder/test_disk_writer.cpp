@@ -15,6 +15,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 
 using namespace chronus::rec;
@@ -99,7 +100,7 @@ class SyntheticJack {
 public:
     SyntheticJack(FrameRing &ring, std::size_t channels, std::uint64_t firstFrame, std::size_t period = kPeriod)
         : ring_(ring), feeder_(ring, counters_), channels_(channels), period_(period), now_(firstFrame),
-          data_(channels, std::vector<float>(period)), ptrs_(channels)
+          data_(channels, std::vector<float>(period)), ptrs_(channels), connected(channels, 1)
     {
         for (std::size_t c = 0; c < channels; ++c)
             ptrs_[c] = data_[c].data();
@@ -113,9 +114,9 @@ public:
         if (ramp || dataIsRamp_)
             for (std::size_t c = 0; c < channels_; ++c)
                 for (std::size_t i = 0; i < period_; ++i)
-                    data_[c][i] = ramp ? rampValue(now_ + i, c) : 0.0f;
+                    data_[c][i] = ramp && connected[c] ? rampValue(now_ + i, c) : 0.0f;
         dataIsRamp_ = ramp;
-        feeder_.cycle(now_, ptrs_.data(), period_, feeding);
+        feeder_.cycle(now_, ptrs_.data(), period_, feeding, false, connected.data());
         now_ += period_;
     }
     // Cycles while the disk keeps up: waits (as a real-time source would not need to) until
@@ -154,6 +155,10 @@ private:
     std::uint64_t now_;
     std::vector<std::vector<float>> data_;
     std::vector<const float *> ptrs_;
+
+public:
+    // Per channel: a port is connected to the input (0: JACK hands it silence).
+    std::vector<std::uint8_t> connected;
 };
 
 class DiskWriterTest : public ::testing::Test {
@@ -767,4 +772,76 @@ TEST_F(DiskWriterTest, SplitBySizeRefusesCompressedTakesAndLimitsTooSmallForAFra
     EXPECT_EQ(e->kind, WriterEvent::Kind::DiskError);
     EXPECT_NE(e->summary.error.find("--split-size 1200 leaves no room"), std::string::npos) << e->summary.error;
     w2.stop();
+}
+
+// An input that loses its source records silence on its channel alone; each part's sidecar
+// declares where, per channel, counted from the part's own first frame, and a span that
+// crosses a split is declared in both parts. Cycles JACK skipped meanwhile are silence
+// on every channel, declared in "gaps" as before.
+TEST_F(DiskWriterTest, SpansWithoutASourceAreDeclaredPerChannelInEachPartsSidecar)
+{
+    constexpr std::uint64_t P = kPeriod;
+    WriterConfig wc = config(2);
+    wc.splitFrames = 10 * P;
+    FrameRing ring(2, kRate);
+    DiskWriter writer(ring, wc);
+    writer.setInputSources({"src:out_1", "src:out_2"});
+    writer.start();
+    SyntheticJack jack(ring, 2, kFirstFrame);
+    ASSERT_TRUE(writer.begin({"sources", std::nullopt, jack.now(), 0}));
+    jack.run(5);
+    jack.connected[1] = 0; // take frame 5P
+    jack.run(3);
+    jack.skip(2); // 8P..10P: lost on both channels
+    jack.run(7);
+    jack.connected[1] = 1; // 17P
+    jack.run(3);
+    jack.connected[0] = 0; // 20P, until the end
+    jack.run(2);
+    auto s = writer.end(jack.now());
+    ASSERT_TRUE(s) << s.error();
+    writer.stop();
+    ASSERT_EQ(s->files.size(), 3u);
+    EXPECT_EQ(s->frames, 22 * P);
+    ASSERT_EQ(s->noSourceFrames.size(), 2u);
+    EXPECT_EQ(s->noSourceFrames[0], 2 * P);
+    EXPECT_EQ(s->noSourceFrames[1], 12 * P);
+    ASSERT_EQ(s->inputGaps.size(), 2u);
+    EXPECT_EQ(s->inputGaps[0].channel, 1u);
+    EXPECT_EQ(s->inputGaps[0].atFrame, 5 * P);
+    EXPECT_EQ(s->inputGaps[0].frames, 12 * P);
+    EXPECT_EQ(s->inputGaps[1].channel, 0u);
+    EXPECT_EQ(s->inputGaps[1].atFrame, 20 * P);
+    EXPECT_EQ(s->inputGaps[1].frames, 2 * P);
+
+    using Spans = std::vector<std::tuple<std::size_t, std::uint64_t, std::uint64_t>>; // channel, at, frames
+    const Spans expected[3] = {{{1, 5 * P, 5 * P}}, {{1, 0, 7 * P}}, {{0, 0, 2 * P}}};
+    for (std::size_t part = 0; part < 3; ++part) {
+        SCOPED_TRACE(s->files[part].string());
+        std::ifstream in(s->files[part].string() + ".json");
+        const auto side = nlohmann::json::parse(in);
+        EXPECT_EQ(side.at("input_sources"), nlohmann::json({"src:out_1", "src:out_2"}));
+        Spans listed;
+        for (const auto &g : side.at("input_gaps")) {
+            listed.emplace_back(g.at("channel").get<std::size_t>(), g.at("at_frame").get<std::uint64_t>(),
+                                g.at("frames").get<std::uint64_t>());
+            EXPECT_EQ(g.at("reason"), "no source");
+            EXPECT_EQ(g.at("input"), "in_" + std::to_string(std::get<0>(listed.back()) + 1));
+        }
+        EXPECT_EQ(listed, expected[part]) << side.dump();
+        // The file agrees, channel by channel (the skipped cycles are silence on both).
+        const ChannelsCheck c = checkRampChannels(s->files[part], kFirstFrame + 10 * P * part);
+        ASSERT_TRUE(c.opened);
+        ASSERT_EQ(c.channels.size(), 2u);
+        for (std::size_t ch = 0; ch < 2; ++ch) {
+            EXPECT_EQ(c.channels[ch].mismatches, 0u) << c.describe();
+            std::vector<std::pair<std::uint64_t, std::uint64_t>> silence;
+            for (const auto &[channel, at, frames] : expected[part])
+                if (channel == ch)
+                    silence.emplace_back(at, frames);
+            if (part == 0 && ch == 0)
+                silence = {{8 * P, 2 * P}};
+            EXPECT_EQ(c.channels[ch].runs, silence) << c.describe();
+        }
+    }
 }
