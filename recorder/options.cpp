@@ -12,6 +12,12 @@ const char *kNotes = R"(OSC: /record/start [file] [format] [seconds], /record/st
      /record/preroll <seconds>, /ping. Replies go to the sender: /done <address> ... or
      /fail <address> <reason>.
 
+Inputs: in_1..N take the leading --port names in order, then the ports matching the
+patterns (pattern order, natural order within one) as they appear. An input keeps its port
+for as long as the recorder runs: when that port goes away the input records silence,
+declared per channel in the sidecar ("input_gaps") and in /record/status (source_N,
+no_source_frames_N), and the port is connected again when a port of that name returns.
+
 Under systemd (Type=notify) it reports READY=1 once JACK and OSC serve, and feeds the
 watchdog only while JACK runs its process callback (not after 2 s without one, unless
 JACK freewheels). When the JACK server goes away it finalizes the take and exits 1.
@@ -62,7 +68,9 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
     auto channels = cl.value("--channels", "N", o.channels,
                               "number of inputs in_1..N (default 2, or the number of --port names)",
                               "a number between 1 and 1024", cli::between<std::size_t>(1, 1024));
-    cl.list("--port", "PATTERN", o.ports, "source ports to follow: names or globs (default chronus:out_*)",
+    cl.list("--port", "PATTERN", o.ports,
+            "source ports to follow: names or globs (default chronus:out_*);\neach input keeps the port it is "
+            "bound to while the recorder runs",
             "at least one port name or pattern");
     cl.value("--dir", "DIR", o.dir, "recordings directory (default ./recordings)", "a directory");
     cl.converted<Container>("--format", "F", o.format.container,
