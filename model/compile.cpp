@@ -145,10 +145,20 @@ Expected<void> setParameters(const PatchSpec &spec, std::vector<Node> &nodes)
         for (const auto &[name, value] : spec.nodes[i].params) {
             const std::string where = "node '" + node.id + "': ";
             if (const int p = type.findParam(name); p >= 0) {
-                auto v = std::holds_alternative<double>(value) ? type.params[p].fromNumber(std::get<double>(value))
-                                                               : type.params[p].fromText(std::get<std::string>(value));
+                const ParamSpec &param = type.params[p];
+                bool clamped = false;
+                auto v = std::holds_alternative<double>(value) ? param.fromNumber(std::get<double>(value), &clamped)
+                                                               : param.fromText(std::get<std::string>(value), &clamped);
                 if (!v)
                     return fail(where + v.error());
+                // Other numbers are clamped to their range (a cutoff of 1e9 plays as 20 kHz),
+                // but a poly asked for more voices than it can have would steal notes the
+                // patch expects to hold: refused, like a bad word.
+                if (clamped && type.type == "poly" && p == poly::Voices)
+                    return fail(where + "parameter '" + param.name + "' must be from " + numberText(param.min) +
+                                " to " + numberText(param.max) + ", not " +
+                                (std::holds_alternative<double>(value) ? numberText(std::get<double>(value))
+                                                                       : std::get<std::string>(value)));
                 node.paramValues[p] = *v;
             } else if (const int t = type.findTextParam(name); t >= 0) {
                 const std::string text = std::holds_alternative<double>(value) ? numberText(std::get<double>(value))

@@ -219,6 +219,18 @@ Expected<Outcome> Interpreter::setParam(std::string_view nodeId, std::string_vie
     target.generation = live_->generation;
     target.node = static_cast<std::uint32_t>(node);
     target.param = static_cast<std::uint16_t>(p >= 0 ? p : t);
+    if (type.type == "poly" && p == poly::Voices) {
+        // As in a patch file (compile()): more voices than a poly can have are refused, not clamped.
+        bool clamped = false;
+        const ParamSpec &voices = type.params[p];
+        auto v = isNumber(args[firstArg]) ? voices.fromNumber(toNumber(args[firstArg]), &clamped)
+                                          : voices.fromText(std::get<std::string>(args[firstArg]), &clamped);
+        if (v && clamped)
+            return fail("node '" + std::string(nodeId) + "': parameter 'voices' must be from " +
+                        floatText(voices.min) + " to " + floatText(voices.max) + ", not " +
+                        (isNumber(args[firstArg]) ? floatText(static_cast<float>(toNumber(args[firstArg])))
+                                                  : std::get<std::string>(args[firstArg])));
+    }
     Outcome out;
     auto stored = p >= 0 ? numberEvent(type.params[p], param, target, args, firstArg, out)
                          : textEvents(type.textParams[t], param, target, args, firstArg, out);

@@ -4,6 +4,7 @@
 #include "model/modules/poly.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 
@@ -211,6 +212,69 @@ TEST(Play, TemplatesMustPlayNotesAndStayInsideAPoly)
     EXPECT_NE(compileError(R"({"nodes":[{"id":"p","type":"poly","voice":"/no/such/file.json"}]})")
                   .find("cannot read file"), std::string::npos);
     EXPECT_EQ(compileError(R"({"nodes":[{"id":"p","type":"poly"}],"connections":[{"from":"p","to":"output"}]})"), "");
+}
+
+TEST(Play, MidiMapsListsTheMapsTheBindsAndWhatIsBeingLearnt)
+{
+    Interpreter c = withPolys();
+    auto listed = [&] {
+        auto r = c.handle("/midi/maps", {});
+        EXPECT_TRUE(r) << (r ? "" : r.error());
+        EXPECT_EQ(r->reply.size(), 1u);
+        return nlohmann::json::parse(std::get<std::string>(r->reply.at(0)));
+    };
+    const auto none = listed();
+    EXPECT_EQ(none["maps"], nlohmann::json::array());
+    EXPECT_EQ(none["learning"], "");
+    ASSERT_TRUE(c.handle("/midi/map", {74, S("keys.filter.cutoff"), 100.0f, 6400.0f}));
+    ASSERT_TRUE(c.handle("/midi/map", {1, S("lfo1.depth")}));
+    ASSERT_TRUE(c.handle("/midi/bind", {S("keys"), 3}));
+    ASSERT_TRUE(c.handle("/midi/bind", {S("pad"), S("none")}));
+    ASSERT_TRUE(c.handle("/midi/learn", {S("lfo1.rate")}));
+    const auto some = listed();
+    ASSERT_EQ(some["maps"].size(), 2u) << some.dump();
+    EXPECT_EQ(some["maps"][0]["cc"], 74);
+    EXPECT_EQ(some["maps"][0]["to"], "keys.filter.cutoff");
+    EXPECT_NEAR(some["maps"][0]["min"].get<double>(), 100.0, 1e-6);
+    EXPECT_NEAR(some["maps"][0]["max"].get<double>(), 6400.0, 1e-6);
+    EXPECT_EQ(some["maps"][1]["cc"], 1);
+    EXPECT_EQ(some["maps"][1]["to"], "lfo1.depth");
+    EXPECT_LT(some["maps"][1]["min"].get<double>(), some["maps"][1]["max"].get<double>()) << "the whole range";
+    EXPECT_EQ(some["bind"]["keys"], 3);
+    EXPECT_EQ(some["bind"]["pad"], "none");
+    EXPECT_EQ(some["learning"], "lfo1.rate");
+    ASSERT_TRUE(c.handle("/midi/unmap", {74}));
+    const auto fewer = listed();
+    ASSERT_EQ(fewer["maps"].size(), 1u);
+    EXPECT_EQ(fewer["maps"][0]["cc"], 1);
+    expectFail(c, "/midi/maps", {1}, "takes no arguments");
+}
+
+TEST(Play, MoreVoicesThanAPolyCanHaveAreRefusedWithTheRange)
+{
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":100}}]})")
+                  .find("node 'keys': parameter 'voices' must be from 1 to 64, not 100"),
+              std::string::npos)
+        << compileError(R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":100}}]})");
+    EXPECT_NE(compileError(R"({"nodes":[{"id":"keys","type":"poly","params":{"polyphony":"0"}}]})")
+                  .find("parameter 'voices' must be from 1 to 64, not 0"),
+              std::string::npos);
+    EXPECT_EQ(compileError(R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":64}}]})"), "");
+    // Asking a live poly for such a count, creating or loading such a poly fail the same way.
+    Interpreter c = withPolys();
+    expectFail(c, "/mod/keys/voices", {100}, "node 'keys': parameter 'voices' must be from 1 to 64, not 100");
+    expectFail(c, "/mod/keys/polyphony", {0}, "must be from 1 to 64, not 0");
+    expectFail(c, "/patch/create", {S("more"), S("poly"), S("voices"), 65},
+               "node 'more': parameter 'voices' must be from 1 to 64, not 65");
+    auto bad = PatchSpec::fromJson(R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":100}}]})");
+    ASSERT_TRUE(bad);
+    auto loaded = c.load(*bad);
+    ASSERT_FALSE(loaded);
+    EXPECT_NE(loaded.error().find("must be from 1 to 64"), std::string::npos) << loaded.error();
+    // Other numbers stay clamped, with a warning.
+    auto gain = c.handle("/mod/keys/gain", {9.0f});
+    ASSERT_TRUE(gain);
+    EXPECT_NE(gain->warning.find("clamped"), std::string::npos);
 }
 
 TEST(Stems, StemCommitsTheLivePatchWithTheStemAndKeepsItInDumpsAndPendingEdits)
