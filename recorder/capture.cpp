@@ -298,11 +298,14 @@ int Capture::reconnect(bool force)
     std::set_difference(sources.begin(), sources.end(), knownPorts_.begin(), knownPorts_.end(),
                         std::back_inserter(appeared));
     if (anyWithout && !firstPass_ && !appeared.empty()) {
+        // A matching port with a free input left is bound once the graph settles: not news.
+        const std::vector<std::string> bound = boundSources();
+        const bool freeInput = contains(bound, std::string());
         std::vector<std::string> unmatched, unbound;
         for (const std::string &p : appeared)
             if (!binding_->matches(p))
                 unmatched.push_back(p);
-            else if (!contains(boundSources(), p))
+            else if (!freeInput && !contains(bound, p))
                 unbound.push_back(p);
         if (!unmatched.empty())
             log::warn("new ports that match no --port pattern, while an input has no source: ", nameList(unmatched));
