@@ -505,3 +505,60 @@ TEST(RingFeeder, TheCapturePathContinuesAcrossTheWrapAndRestartsAfterAStepBack)
     EXPECT_EQ(e.jackFrame, 0xFFFFFFFFu - 2 * kPeriod + 1 + 4 * kPeriod - 100 * kPeriod);
     EXPECT_FALSE(ring.events().tryPop(e));
 }
+
+// An input that loses (and regains) every connection is declared at the ring position between
+// the last cycle before the change and the first after it, also when the cycle of the change
+// is held back after a jump in frame time; cycles without a change add no event.
+TEST(RingFeeder, AnInputLosingItsSourceIsDeclaredExactlyBetweenTwoCycles)
+{
+    constexpr std::size_t kChannels = 2, kPeriod = 64;
+    FrameRing ring(kChannels, 4096);
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters, kPeriod);
+    std::vector<float> data(kPeriod, 0.5f);
+    const float *buffers[kChannels] = {data.data(), data.data()};
+    std::uint8_t connected[kChannels] = {1, 1};
+    auto cycle = [&](std::uint64_t reading) { feeder.cycle(reading, buffers, kPeriod, true, false, connected); };
+    cycle(0);
+    cycle(kPeriod);
+    connected[1] = 0;
+    cycle(2 * kPeriod);
+    cycle(3 * kPeriod);
+    connected[1] = 1;
+    connected[0] = 0;
+    cycle(5 * kPeriod); // JACK skipped the cycle at 4P: held until the next reading
+    cycle(6 * kPeriod);
+    feeder.cycle(7 * kPeriod, nullptr, kPeriod, false, false, connected); // not fed: still declared
+    connected[0] = 1;
+    feeder.cycle(8 * kPeriod, nullptr, kPeriod, false, false, connected);
+
+    struct Seen {
+        TimelineEvent::Kind kind;
+        std::uint64_t ringFrame;
+        std::uint32_t channel;
+        bool operator==(const Seen &) const = default;
+    };
+    std::vector<Seen> seen;
+    TimelineEvent e;
+    while (ring.events().tryPop(e))
+        seen.push_back({e.kind, e.ringFrame, e.kind == TimelineEvent::Kind::SourceLost ||
+                                                     e.kind == TimelineEvent::Kind::SourceBack
+                                                 ? e.channel
+                                                 : 0u});
+    using K = TimelineEvent::Kind;
+    // The held cycle at 5P is written after the gap JACK left before it, and both after the
+    // change declared in its own callback: the skipped cycle counts as the new state's.
+    const std::vector<Seen> expected = {{K::Start, 0, 0},
+                                        {K::SourceLost, 2 * kPeriod, 1},
+                                        {K::SourceLost, 4 * kPeriod, 0},
+                                        {K::SourceBack, 4 * kPeriod, 1},
+                                        {K::Gap, 4 * kPeriod, 0},
+                                        {K::Stop, 6 * kPeriod, 0},
+                                        {K::SourceBack, 6 * kPeriod, 0}};
+    EXPECT_EQ(seen.size(), expected.size());
+    for (std::size_t i = 0; i < std::min(seen.size(), expected.size()); ++i) {
+        EXPECT_EQ(int(seen[i].kind), int(expected[i].kind)) << "event " << i;
+        EXPECT_EQ(seen[i].ringFrame, expected[i].ringFrame) << "event " << i;
+        EXPECT_EQ(seen[i].channel, expected[i].channel) << "event " << i;
+    }
+}
