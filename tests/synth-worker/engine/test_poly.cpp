@@ -68,6 +68,66 @@ float peak(const std::vector<float> &x, std::size_t from, std::size_t to)
     return p;
 }
 
+float rms(const std::vector<float> &x, std::size_t from, std::size_t to)
+{
+    double sum = 0.0;
+    for (std::size_t i = from; i < to; ++i)
+        sum += double(x[i]) * x[i];
+    return static_cast<float>(std::sqrt(sum / double(to - from)));
+}
+
+// Amplitude of the sine at `hz` in x[from, to): a Hann-windowed Goertzel filter. Tones 40 Hz
+// apart or more do not leak into each other over windows of 0.2 s and longer.
+float toneLevel(const std::vector<float> &x, std::size_t from, std::size_t to, double hz)
+{
+    const std::size_t n = to - from;
+    const double w = 2.0 * M_PI * hz / kRate;
+    double s1 = 0.0, s2 = 0.0, windowSum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double hann = 0.5 - 0.5 * std::cos(2.0 * M_PI * double(i) / double(n));
+        windowSum += hann;
+        const double s0 = hann * x[from + i] + 2.0 * std::cos(w) * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    const double re = s1 - s2 * std::cos(w), im = s2 * std::sin(w);
+    return static_cast<float>(2.0 * std::hypot(re, im) / windowSum);
+}
+
+// Frequency of a single tone in x[from, to): upward zero crossings, interpolated between
+// samples, counted over the whole cycles between the first and the last.
+double frequencyOf(const std::vector<float> &x, std::size_t from, std::size_t to)
+{
+    double first = -1.0, last = -1.0;
+    int cycles = -1;
+    for (std::size_t i = from + 1; i < to; ++i) {
+        if (x[i - 1] < 0.0f && x[i] >= 0.0f) {
+            const double at = double(i - 1) + double(-x[i - 1]) / double(x[i] - x[i - 1]);
+            if (first < 0.0)
+                first = at;
+            last = at;
+            ++cycles;
+        }
+    }
+    return cycles > 0 ? cycles * kRate / (last - first) : 0.0;
+}
+
+// A poly of sines whose template is given its envelope's parameters and, besides pitch and
+// gate, `extra` connections and nodes (JSON fragments, each starting with a comma).
+PatchSpec sineTemplate(const std::string &polyParams, const std::string &env, const std::string &extraNodes = "",
+                       const std::string &extraConnections = R"(,{"from":"osc","to":"env"})")
+{
+    const std::string text = R"({"nodes":[{"id":"keys","type":"poly","params":{)" + polyParams + R"(},"voice":{
+        "nodes":[{"id":"osc","type":"osc","params":{"waveform":"sine","amp":0.3}},
+                 {"id":"env","type":"adsr","params":{)" + env + R"(}})" + extraNodes + R"(],
+        "connections":[{"from":"voice.pitch","to":"osc.freq"},{"from":"voice.gate","to":"env.gate"},
+                       {"from":"env","to":"output"})" + extraConnections + R"(]}}],
+        "connections":[{"from":"keys","to":"output"}]})";
+    auto spec = PatchSpec::fromJson(text);
+    EXPECT_TRUE(spec) << (spec ? "" : spec.error());
+    return *spec;
+}
+
 } // namespace
 
 TEST(Poly, AChordOfThreeNotesIsTheSumOfThreeSingleNoteRenders)
@@ -288,4 +348,175 @@ TEST(Poly, AnInputNodeInAVoiceTemplateHearsThePatchsInput)
     }
     EXPECT_GT(heard, 0.5f) << "the voice did not hear the input";
     EXPECT_LT(worst, 1e-6f) << "the held voice passes its input through";
+}
+
+// Three voices busy at three levels, a fourth note: `quietest` takes the softest voice,
+// `oldest` the first played. The loudest is neither, so a stealing rule turned round (the
+// loudest, or the newest) takes a voice this test expects to keep sounding.
+TEST(Poly, AFullPolyStealsTheQuietestOrTheOldestVoiceAsItsStealParameterSays)
+{
+    struct Tone {
+        const char *name;
+        double hz;
+        float velocity;
+    };
+    const Tone oldest{"A3", 220.0, 0.6f}, loudest{"C4", 261.63, 1.0f}, quietest{"E4", 329.63, 0.25f};
+    const Tone added{"G4", 392.0, 0.5f};
+    const std::vector<TimedCommand> notes = {
+        {1000, "/note/keys", {S(oldest.name), oldest.velocity}},
+        {2000, "/note/keys", {S(loudest.name), loudest.velocity}},
+        {3000, "/note/keys", {S(quietest.name), quietest.velocity}},
+        {20000, "/note/keys", {S(added.name), added.velocity}},
+    };
+    const std::string env = R"("attack":5,"decay":0,"sustain":1,"release":30,"velocity_amount":1)";
+    const std::string velocity = R"(,{"from":"osc","to":"env"},{"from":"voice.velocity","to":"env.velocity"})";
+    for (const char *mode : {"quietest", "oldest"}) {
+        const PatchSpec spec = sineTemplate(std::string(R"("voices":3,"steal":")") + mode + "\"", env, "", velocity);
+        const auto out = leftOf(renderWith(spec, notes, 44000, 256));
+        const Tone &stolen = std::string(mode) == "quietest" ? quietest : oldest;
+        // Before the fourth note: all three sound (windows of 0.25 s, the attacks over).
+        for (const Tone &t : {oldest, loudest, quietest})
+            ASSERT_GT(toneLevel(out, 6000, 18000, t.hz), 0.3f * t.velocity * 0.9f) << mode << ": " << t.name;
+        // After the steal's 5 ms fade and the new note's attack: the stolen pitch is gone,
+        // the other two sound as before, and the new note sounds.
+        for (const Tone &t : {oldest, loudest, quietest}) {
+            const float before = toneLevel(out, 6000, 18000, t.hz), after = toneLevel(out, 21000, 44000, t.hz);
+            if (std::string(t.name) == stolen.name)
+                EXPECT_LT(after, 0.01f * before) << mode << ": " << t.name << " should have been stolen";
+            else
+                EXPECT_NEAR(after, before, 0.02f * before) << mode << ": " << t.name << " should still sound";
+        }
+        EXPECT_GT(toneLevel(out, 21000, 44000, added.hz), 0.3f * added.velocity * 0.9f) << mode << ": the new note";
+    }
+}
+
+// The pitch wheel at full deflection moves a held note by bend_range semitones: measured as
+// the frequency of the rendered sine, before and after the bend.
+TEST(Poly, PitchBendAtFullDeflectionMovesAHeldNoteByTheBendRange)
+{
+    struct Case {
+        const char *polyParams;
+        std::vector<TimedCommand> extra; // before the bend
+        std::vector<int> wheel;          // the bend message's data bytes
+        double semitones;
+    };
+    const std::vector<Case> cases = {
+        {R"("voices":2)", {}, {0x7F, 0x7F}, 2.0},                 // the default range
+        {R"("voices":2,"bend_range":12)", {}, {0x7F, 0x7F}, 12.0}, // set in the patch
+        {R"("voices":2,"bend_range":12)", {}, {0x00, 0x00}, -12.0},
+        {R"("voices":2)", {{5000, "/mod/keys/bend_range", {7}}}, {0x7F, 0x7F}, 7.0}, // set live
+    };
+    const std::string env = R"("attack":5,"decay":0,"sustain":1,"release":30)";
+    for (const auto &c : cases) {
+        std::vector<TimedCommand> commands = {{1000, "/note/keys", {S("A4"), 1.0f}}};
+        commands.insert(commands.end(), c.extra.begin(), c.extra.end());
+        commands.push_back({12000, "/midi/in", {0xE0, c.wheel[0], c.wheel[1]}});
+        const auto out = leftOf(renderWith(sineTemplate(c.polyParams, env), commands, 48000, 256));
+        EXPECT_NEAR(frequencyOf(out, 2000, 12000), 440.0, 0.2) << c.polyParams << ": before the bend";
+        const double bent = 440.0 * std::exp2(c.semitones / 12.0);
+        EXPECT_NEAR(frequencyOf(out, 12500, 48000), bent, 0.2) << c.polyParams << ": bent by " << c.semitones;
+    }
+}
+
+// Channel pressure reaches every voice's `aftertouch` output, polyphonic aftertouch only the
+// voices of its note: a template whose VCA is driven by the aftertouch is silent without
+// pressure and as loud as the pressure says with it.
+TEST(Poly, PressureReachesTheVoicesAftertouchAndSoChangesTheirLevel)
+{
+    const PatchSpec spec = sineTemplate(R"("voices":4)", R"("attack":0,"decay":0,"sustain":1,"release":30)",
+                                        R"(,{"id":"vca","type":"vca"})",
+                                        R"(,{"from":"osc","to":"vca"},{"from":"voice.aftertouch","to":"vca.cv"},
+                                            {"from":"vca","to":"env"})");
+    // Channel pressure: half (64 of 127), then full.
+    const auto channel = leftOf(renderWith(spec,
+                                           {{1000, "/note/keys", {S("A4"), 1.0f}},
+                                            {12000, "/midi/in", {0xD0, 64}},
+                                            {24000, "/midi/in", {0xD0, 127}}},
+                                           36000, 256));
+    const float sineRms = 0.3f / std::sqrt(2.0f);
+    EXPECT_LT(peak(channel, 1000, 12000), 1e-6f) << "no pressure: the VCA is shut";
+    EXPECT_NEAR(rms(channel, 13000, 24000), sineRms * 64.0f / 127.0f, 0.01f * sineRms);
+    EXPECT_NEAR(rms(channel, 25000, 36000), sineRms, 0.01f * sineRms);
+    // Polyphonic aftertouch on E5 (76) of a two-note chord: E5 sounds, A4 stays shut.
+    const auto poly = leftOf(renderWith(spec,
+                                        {{1000, "/note/keys", {S("A4"), 1.0f}},
+                                         {1000, "/note/keys", {S("E5"), 1.0f}},
+                                         {12000, "/midi/in", {0xA0, 76, 127}}},
+                                        36000, 256));
+    EXPECT_NEAR(toneLevel(poly, 13000, 36000, 659.26), 0.3f, 0.01f);
+    EXPECT_LT(toneLevel(poly, 13000, 36000, 440.0), 1e-4f);
+}
+
+// Everything off, on the audio: /notes_off and CC 123 release every voice (their tails ring,
+// then silence), /panic and CC 120 silence everything within the 5 ms fade, pedal or not.
+TEST(Poly, NotesOffLetsTheTailsRingAndPanicSilencesAtOnce)
+{
+    // A long release (300 ms), so a tail and a cut are far apart.
+    const PatchSpec spec = sineTemplate(R"("voices":4)", R"("attack":5,"decay":0,"sustain":1,"release":300)");
+    const std::uint64_t off = 24000, frames = 72000;
+    const std::uint64_t release = 14400, quiet = 1920, fade = 240;
+    auto chordThen = [&](std::vector<TimedCommand> then) {
+        std::vector<TimedCommand> c = {{1000, "/note/keys", {S("C4"), 1.0f}},
+                                       {1000, "/note/keys", {S("E4"), 1.0f}},
+                                       {1000, "/note/keys", {S("G4"), 1.0f}}};
+        c.insert(c.end(), then.begin(), then.end());
+        std::stable_sort(c.begin(), c.end(), [](auto &a, auto &b) { return a.frame < b.frame; });
+        return leftOf(renderWith(spec, c, frames, 256));
+    };
+    for (const auto &[how, command] : {std::pair{"/notes_off", TimedCommand{off, "/notes_off/keys", {}}},
+                                       {"/notes_off (all polys)", TimedCommand{off, "/notes_off", {}}},
+                                       {"CC 123", TimedCommand{off, "/midi/in", {0xB0, 123, 0}}}}) {
+        const auto out = chordThen({command});
+        const float held = rms(out, off - 4800, off);
+        ASSERT_GT(held, 0.2f) << how;
+        // 100 ms into the 300 ms release: quieter, still sounding.
+        const float tail = rms(out, off + 4800, off + 5800);
+        EXPECT_GT(tail, 0.05f * held) << how << ": the tail was cut";
+        EXPECT_LT(tail, 0.7f * held) << how << ": not released";
+        EXPECT_EQ(peak(out, off + release + quiet + 1, frames), 0.0f) << how << ": silence after the tail";
+    }
+    // With the pedal down, even then: /panic lifts it; and a note played after the panic is
+    // released by its own note-off (the pedal stays up).
+    for (const auto &[how, command] : {std::pair{"/panic", TimedCommand{off, "/panic", {}}},
+                                       {"CC 120", TimedCommand{off, "/midi/in", {0xB0, 120, 0}}}}) {
+        const auto out = chordThen({{500, "/midi/in", {0xB0, 64, 127}}, command});
+        ASSERT_GT(rms(out, off - 4800, off), 0.2f) << how;
+        EXPECT_GT(peak(out, off, off + fade / 2), 0.1f) << how << ": a fade, not a cut";
+        EXPECT_EQ(peak(out, off + fade, off + release), 0.0f) << how << ": silent 5 ms after";
+        const double slope = 0.3 * 2.0 * M_PI * (261.63 + 329.63 + 392.0) / kRate;
+        EXPECT_LT(maxStep(out, off - 10, off + fade + 10), 1.5 * slope) << how << ": a click";
+    }
+    const auto after = chordThen({{500, "/midi/in", {0xB0, 64, 127}},
+                                  {off, "/panic", {}},
+                                  {off + 2400, "/note/keys", {S("A4"), 1.0f}},
+                                  {off + 12000, "/note_off/keys", {S("A4")}}});
+    EXPECT_GT(peak(after, off + 4800, off + 12000), 0.25f) << "a note after the panic sounds";
+    EXPECT_EQ(peak(after, off + 12000 + release + quiet + 1, frames), 0.0f) << "and is released: the pedal is up";
+}
+
+// /transport locate <bar>: a sequencer that follows the shared tempo jumps to the first step
+// of that bar at the command's frame and plays on from there; heard through a poly, one
+// note per bar (120 BPM, 4/4, a step per beat: a bar is 96000 frames).
+TEST(Poly, ASequencerLocatedToABarPlaysThatBarsNotesFromTheLocateOn)
+{
+    auto spec = PatchSpec::fromJson(R"({"tempo":120,"nodes":[
+        {"id":"seq","type":"sequencer","params":{"steps":16,"division":1,"gate_len":0.9,"pattern":"xxxxxxxxxxxxxxxx",
+            "notes":"A3 A3 A3 A3 C4 C4 C4 C4 E4 E4 E4 E4 G4 G4 G4 G4"}}],
+        "connections":[{"from":"seq","to":"keys"},{"from":"keys","to":"output"}]})");
+    ASSERT_TRUE(spec) << spec.error();
+    spec->nodes.push_back(sineTemplate(R"("voices":4)", R"("attack":5,"decay":0,"sustain":1,"release":30)").nodes[0]);
+    const double A3 = 220.0, C4 = 261.63, E4 = 329.63, G4 = 392.0;
+    const std::uint64_t locate = 30000; // in bar 1, half way through its second step
+    const auto out = leftOf(renderWith(*spec, {{locate, "/transport", {S("locate"), 3}}}, 140000, 256));
+    const auto plain = leftOf(renderWith(*spec, {}, 140000, 256));
+    // The window after the locate (its step's attack over, well inside it).
+    EXPECT_GT(toneLevel(plain, locate + 3000, locate + 14000, A3), 0.25f) << "bar 1 plays A3 unlocated";
+    EXPECT_GT(toneLevel(out, locate + 3000, locate + 14000, E4), 0.25f) << "bar 3's note from the locate on";
+    EXPECT_LT(toneLevel(out, locate + 3000, locate + 14000, A3), 0.003f) << "bar 1's note is gone";
+    EXPECT_GT(peak(out, locate - 2000, locate), 0.2f) << "bar 1 played up to the locate";
+    // The bar's first step started at the locate's frame: its steps fall a beat apart from
+    // there, so bar 4 (G4) begins a bar later.
+    EXPECT_GT(toneLevel(out, locate + 72000 + 3000, locate + 72000 + 14000, E4), 0.25f);
+    EXPECT_GT(toneLevel(out, locate + 96000 + 3000, locate + 96000 + 14000, G4), 0.25f);
+    EXPECT_LT(toneLevel(out, locate + 96000 + 3000, locate + 96000 + 14000, C4), 0.003f);
 }
