@@ -9,8 +9,10 @@
 //
 // Retuning is separate from running: design() is a pure function of mode, frequency, Q and
 // rate (polynomial sin and cos, a sqrt and three divisions, then the group matrices below;
-// about 20 ns), so a module can compute several tunings back to back, where the
-// processor overlaps them, and run the filter through them afterwards. RbjBiquad holds only
+// about 35 ns), and RbjDesignBatch computes up to eight tunings at once, four lanes to an
+// instruction pair, bit for bit what design() gives each (about 20 ns a tuning), so a module
+// retunes several control points back to back and runs the filter through them afterwards.
+// Coefficients are read through an RbjView, so the filter runs from either. RbjBiquad holds only
 // the state and runs it with the coefficients it is handed, in two ways, both in double on
 // the same state (the lattice's two memories):
 //   process()   one lattice step (settle() uses it).
@@ -28,7 +30,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <numbers>
 
 #if defined(__SSE2__)
@@ -39,61 +43,103 @@ namespace chronus::dsp::fx {
 
 enum class BiquadMode { Lowpass, Highpass, Bandpass, Notch };
 
-// One tuning: the lattice and the group matrices derived from it. Plain data; the default
-// passes its input through.
+// Where the coefficients of one tuning are: field f at p[f · stride] (an RbjCoefficients,
+// stride 1, or one lane of an RbjDesignBatch).
+struct RbjView {
+    const double *p;
+    std::size_t stride;
+    double operator[](std::size_t field) const noexcept { return p[field * stride]; }
+};
+
+// The fields of a tuning. The lattice: reflection coefficients, their cosines and the ladder
+// taps. Then the state-space form of one lattice step, s' = A s + B x, y = C s + D x, taken
+// four samples at a time: y[n+k] = C A^k s + Σ_{j<=k} h[k-j] x[n+j] with h[0] = D,
+// h[i] = C A^(i-1) B; s[n+4] = A⁴ s + Σ_j A^(3-j) B x[n+j].
+namespace rbj {
+enum Field : std::size_t {
+    K1, C1, K2, C2, V0, V1, V2,
+    Ca = 7,  // C A^k: element i at Ca + 2k + i
+    H = 15,  // impulse response: h[k] at H + k
+    A4 = 19, // A⁴: element (i, j) at A4 + 2i + j
+    E = 23,  // A^(3-j) B: element i at E + 2j + i
+    kFields = 31,
+};
+} // namespace rbj
+
+// One tuning. Plain data; the default passes its input through.
 struct RbjCoefficients {
     // The coefficients for `freqHz` (clamped to [1 Hz, 0.49·rate]) and `q` (clamped to
     // >= 0.05). Band-pass has 0 dB gain at its peak.
     static RbjCoefficients design(BiquadMode mode, double freqHz, double q, double sampleRate) noexcept;
 
-    // State-space form of one lattice step, s' = A s + B x, y = C s + D x, taken four
-    // samples at a time: y[n+k] = C A^k s + Σ_{j<=k} h[k-j] x[n+j] with h[0] = D,
-    // h[i] = C A^(i-1) B; s[n+4] = A⁴ s + Σ_j A^(3-j) B x[n+j].
-    struct Group {
-        double ca[4][2];  // C A^k
-        double h[4];      // impulse response
-        double a4[2][2];  // A⁴
-        double e[4][2];   // A^(3-j) B
-    };
+    RbjView view() const noexcept { return {values.data(), 1}; }
 
-    // Reflection coefficients, their cosines and the ladder taps.
-    double k1 = 0.0, c1 = 1.0, k2 = 0.0, c2 = 1.0;
-    double v0 = 1.0, v1 = 0.0, v2 = 0.0;
-    // Pass-through: A = [[0, 0], [1, 0]], B = (1, 0), C = 0, D = 1.
-    Group group{{{0, 0}, {0, 0}, {0, 0}, {0, 0}}, {1, 0, 0, 0}, {{0, 0}, {0, 0}}, {{0, 0}, {0, 0}, {0, 1}, {1, 0}}};
+    // Pass-through: lattice k = 0, c = 1, v = (1, 0, 0); A = [[0, 0], [1, 0]], B = (1, 0),
+    // C = 0, D = 1.
+    std::array<double, rbj::kFields> values{0, 1, 0, 1, 1, 0, 0, /* C A^k */ 0, 0, 0, 0, 0, 0, 0, 0,
+                                            /* h */ 1, 0, 0, 0, /* A⁴ */ 0, 0, 0, 0,
+                                            /* A^(3-j) B */ 0, 0, 0, 0, 0, 1, 1, 0};
+};
+
+// What a filter needs designed: RbjCoefficients::design()'s arguments but the rate.
+struct RbjTuning {
+    BiquadMode mode;
+    double freqHz;
+    double q;
+};
+
+// Up to kLanes tunings designed together, four lanes to an instruction pair (a structure of
+// arrays): for a module that retunes often, about a third of the cost of as many design()s.
+// Lane l holds, bit for bit, what design() gives for tunings[l]: the same operations in the
+// same order on each lane (IEEE arithmetic, no contraction). All members RT-safe.
+class RbjDesignBatch {
+public:
+    static constexpr std::size_t kLanes = 8;
+
+    // Designs tunings[0..n) for `sampleRate` (n <= kLanes) into lanes 0..n-1.
+    void design(const RbjTuning *tunings, std::size_t n, double sampleRate) noexcept;
+
+    RbjView lane(std::size_t l) const noexcept { return {&values_[0][l], kLanes}; }
+    RbjCoefficients copy(std::size_t l) const noexcept
+    {
+        RbjCoefficients c;
+        for (std::size_t f = 0; f < rbj::kFields; ++f)
+            c.values[f] = values_[f][l];
+        return c;
+    }
 
 private:
-    struct Trig {
-        double sin, cos, oneMinusCos;
-    };
-    static Trig trig(double half) noexcept;
-    void prepareGroup() noexcept;
+    static constexpr std::size_t kWidth = 4;
+    using Lanes = double __attribute__((vector_size(kWidth * sizeof(double))));
+
+    alignas(32) double values_[rbj::kFields][kLanes]{};
 };
 
 // The filter's state. All members RT-safe.
 class RbjBiquad {
 public:
     // One lattice step (the state must not be mid-group: settle() first).
-    double process(const RbjCoefficients &c, double x) noexcept
+    double process(RbjView c, double x) noexcept
     {
-        const double f1 = c.c2 * x - c.k2 * s1_;
-        const double g2 = c.k2 * x + c.c2 * s1_;
-        const double f0 = c.c1 * f1 - c.k1 * s0_;
-        const double g1 = c.k1 * f1 + c.c1 * s0_;
+        using namespace rbj;
+        const double f1 = c[C2] * x - c[K2] * s1_;
+        const double g2 = c[K2] * x + c[C2] * s1_;
+        const double f0 = c[C1] * f1 - c[K1] * s0_;
+        const double g1 = c[K1] * f1 + c[C1] * s0_;
         s0_ = f0;
         s1_ = g1;
-        return c.v0 * f0 + c.v1 * g1 + c.v2 * g2;
+        return c[V0] * f0 + c[V1] * g1 + c[V2] * g2;
     }
 
     // `frames` samples in groups of four with the coefficients `c`, which must be the ones
     // of a group under way (or it must be settled). `in` may be nullptr (silence). The
     // output does not depend on how a run is split into calls.
-    void run(const RbjCoefficients &c, const float *in, float *out, std::uint32_t frames) noexcept
+    void run(RbjView c, const float *in, float *out, std::uint32_t frames) noexcept
     {
         if (in)
-            runGrouped<true>(c.group, in, out, frames);
+            runGrouped<true>(c, in, out, frames);
         else
-            runGrouped<false>(c.group, in, out, frames);
+            runGrouped<false>(c, in, out, frames);
     }
 
     // True inside a group: the state is still the group's start.
@@ -101,7 +147,7 @@ public:
 
     // Brings the state of a group under way to the current sample by lattice steps of its
     // inputs, with the coefficients `c` it was run with.
-    void settle(const RbjCoefficients &c) noexcept
+    void settle(RbjView c) noexcept
     {
         const std::uint32_t n = pos_;
         pos_ = 0;
@@ -127,31 +173,33 @@ public:
     }
 
 private:
-    using Group = RbjCoefficients::Group;
+    using Group = RbjView;
 
     // The scalar arithmetic of a group, written once: output k of a group from its start
     // state and inputs x[0..k], and the state after it. runGrouped() does the same in
     // two-lane vectors, lane by lane in this order (a + b == b + a exactly, so a lane may
     // name the two terms of a sum the other way round).
-    static double output(const Group &g, std::uint32_t k, double s0, double s1, const double *x) noexcept
+    static double output(Group g, std::uint32_t k, double s0, double s1, const double *x) noexcept
     {
-        double y = g.ca[k][0] * s0 + g.ca[k][1] * s1;
+        using namespace rbj;
+        double y = g[Ca + 2 * k] * s0 + g[Ca + 2 * k + 1] * s1;
         for (std::uint32_t j = 0; j <= k; ++j)
-            y = y + g.h[k - j] * x[j];
+            y = y + g[H + k - j] * x[j];
         return y;
     }
     // The memory terms go in last: they are the loop-carried chain.
-    static void advance(const Group &g, double &s0, double &s1, const double *x) noexcept
+    static void advance(Group g, double &s0, double &s1, const double *x) noexcept
     {
-        const double in0 = (g.e[0][0] * x[0] + g.e[1][0] * x[1]) + (g.e[2][0] * x[2] + g.e[3][0] * x[3]);
-        const double in1 = (g.e[0][1] * x[0] + g.e[1][1] * x[1]) + (g.e[2][1] * x[2] + g.e[3][1] * x[3]);
-        const double n0 = (in0 + g.a4[0][1] * s1) + g.a4[0][0] * s0;
-        const double n1 = (in1 + g.a4[1][0] * s0) + g.a4[1][1] * s1;
+        using namespace rbj;
+        const double in0 = (g[E + 0] * x[0] + g[E + 2] * x[1]) + (g[E + 4] * x[2] + g[E + 6] * x[3]);
+        const double in1 = (g[E + 1] * x[0] + g[E + 3] * x[1]) + (g[E + 5] * x[2] + g[E + 7] * x[3]);
+        const double n0 = (in0 + g[A4 + 1] * s1) + g[A4 + 0] * s0;
+        const double n1 = (in1 + g[A4 + 2] * s0) + g[A4 + 3] * s1;
         s0 = n0;
         s1 = n1;
     }
 
-    double groupedSample(const Group &g, double x) noexcept
+    double groupedSample(Group g, double x) noexcept
     {
         const std::uint32_t k = pos_;
         held_[k] = x;
@@ -190,7 +238,7 @@ private:
     }
 
     template <bool HasInput>
-    void runGrouped(const Group &g, const float *in, float *out, std::uint32_t frames) noexcept
+    void runGrouped(Group g, const float *in, float *out, std::uint32_t frames) noexcept
     {
         auto input = [in](std::uint32_t i) { return HasInput ? static_cast<double>(in[i]) : 0.0; };
         std::uint32_t i = 0;
@@ -203,13 +251,17 @@ private:
         }
         // Outputs: lanes (y0, y1) and (y2, y3). Memories: lane l is memory l; `sw` holds
         // the memories the other way round, `xw` the inputs.
-        const Double2 ya0{g.ca[0][0], g.ca[1][1]}, ya1{g.ca[0][1], g.ca[1][0]};
-        const Double2 yb0{g.ca[2][0], g.ca[3][1]}, yb1{g.ca[2][1], g.ca[3][0]};
-        const Double2 ha0{g.h[0], g.h[1]}, ha1{0.0, g.h[0]};
-        const Double2 hb0{g.h[2], g.h[3]}, hb1{g.h[1], g.h[2]}, hb2{g.h[0], g.h[1]}, hb3{0.0, g.h[0]};
-        const Double2 e01{g.e[0][0], g.e[1][1]}, e01w{g.e[1][0], g.e[0][1]};
-        const Double2 e23{g.e[2][0], g.e[3][1]}, e23w{g.e[3][0], g.e[2][1]};
-        const Double2 along{g.a4[0][0], g.a4[1][1]}, across{g.a4[0][1], g.a4[1][0]};
+        using namespace rbj;
+        auto ca = [g](std::size_t k, std::size_t i) { return g[Ca + 2 * k + i]; };
+        auto h = [g](std::size_t k) { return g[H + k]; };
+        auto e = [g](std::size_t j, std::size_t i) { return g[E + 2 * j + i]; };
+        const Double2 ya0{ca(0, 0), ca(1, 1)}, ya1{ca(0, 1), ca(1, 0)};
+        const Double2 yb0{ca(2, 0), ca(3, 1)}, yb1{ca(2, 1), ca(3, 0)};
+        const Double2 ha0{h(0), h(1)}, ha1{0.0, h(0)};
+        const Double2 hb0{h(2), h(3)}, hb1{h(1), h(2)}, hb2{h(0), h(1)}, hb3{0.0, h(0)};
+        const Double2 e01{e(0, 0), e(1, 1)}, e01w{e(1, 0), e(0, 1)};
+        const Double2 e23{e(2, 0), e(3, 1)}, e23w{e(3, 0), e(2, 1)};
+        const Double2 along{g[A4 + 0], g[A4 + 3]}, across{g[A4 + 1], g[A4 + 2]};
         Double2 s{s0_, s1_};
         for (; i + 4 <= frames; i += 4) {
             const Double2 x01 = HasInput ? load2(in + i) : Double2{}, x23 = HasInput ? load2(in + i + 2) : Double2{};
@@ -239,94 +291,162 @@ private:
 // ---------------------------------------------------------------------------------------
 // Implementation of RbjCoefficients.
 
-inline RbjCoefficients RbjCoefficients::design(BiquadMode mode, double freqHz, double q, double sampleRate) noexcept
+namespace rbj {
+
+inline void root(double x, double &r) noexcept { r = std::sqrt(x); }
+// Lane by lane (sqrtpd rounds each lane as sqrtsd does).
+template <typename Lanes>
+inline void root(const Lanes &x, Lanes &r) noexcept
 {
-    freqHz = std::clamp(freqHz, 1.0, 0.49 * sampleRate);
-    q = std::max(q, 0.05);
-    const Trig t = trig(std::numbers::pi * freqHz / sampleRate);
-    const double s = t.sin, c = t.cos, oneMinusC = t.oneMinusCos;
-    const double alpha = s / (2.0 * q);
-    const double inv = 1.0 / (1.0 + alpha); // 1 / a0
-    // Cookbook numerator and a1, all divided by a0.
-    double b0 = 0, b1 = 0, b2 = 0;
-    switch (mode) {
-    case BiquadMode::Lowpass: b0 = 0.5 * oneMinusC * inv; b1 = 2.0 * b0; b2 = b0; break;
-    case BiquadMode::Highpass: b0 = 0.5 * (2.0 - oneMinusC) * inv; b1 = -2.0 * b0; b2 = b0; break;
-    case BiquadMode::Bandpass: b0 = alpha * inv; b1 = 0.0; b2 = -b0; break;
-    case BiquadMode::Notch: b0 = inv; b1 = -2.0 * c * inv; b2 = inv; break;
+#if defined(__SSE2__)
+    static_assert(sizeof(Lanes) % sizeof(__m128d) == 0);
+    for (std::size_t l = 0; l < sizeof(Lanes) / sizeof(double); l += 2) {
+        const __m128d pair = _mm_sqrt_pd(_mm_set_pd(x[l + 1], x[l]));
+        r[l] = _mm_cvtsd_f64(pair);
+        r[l + 1] = _mm_cvtsd_f64(_mm_unpackhi_pd(pair, pair));
     }
-    const double a1 = -2.0 * c * inv;
-    RbjCoefficients r;
-    // Lattice: A(z) = 1 + k1(1 + k2) z^-1 + k2 z^-2, so k2 = a2 and k1 = a1 / (1 + a2)
-    // = -cos w0; ci = sqrt(1 - ki²) written so it stays accurate when ki is near ±1.
-    const double rootAlpha = std::sqrt(alpha);
-    r.k1 = -c;
-    r.c1 = s;
-    r.k2 = (1.0 - alpha) * inv;
-    r.c2 = 2.0 * rootAlpha * inv;
-    // Ladder taps: B(z) = v0·c1·c2 + v1·c2·(k1 + z^-1) + v2·(k2 + a1 z^-1 + z^-2), solved
-    // from the top: v1·c2 = b1 - v2·a1, v0·c1·c2 = b0 - v1·c2·k1 - v2·k2.
-    // 1/c2 = (1 + alpha) / (2·sqrt(alpha)); one division serves it and 1/(c1·c2).
-    const double d = 1.0 / (rootAlpha * s);
-    const double overC1C2 = 0.5 * (1.0 + alpha) * d;
-    const double overC2 = overC1C2 * s;
-    const double v1c2 = b1 - b2 * a1;
-    r.v2 = b2;
-    r.v1 = v1c2 * overC2;
-    r.v0 = (b0 + c * v1c2 - b2 * r.k2) * overC1C2;
-    r.prepareGroup();
-    return r;
+#else
+    for (std::size_t l = 0; l < sizeof(Lanes) / sizeof(double); ++l)
+        r[l] = std::sqrt(x[l]);
+#endif
 }
 
-// sin and cos of w0 = 2·half (0 < half < π/2) from the quarter angle's Taylor series
-// (|quarter| < 0.78: the first omitted terms are below 1e-11 of the result) and two angle
-// doublings; 1 - cos w0 comes out without cancellation at low frequencies.
-inline RbjCoefficients::Trig RbjCoefficients::trig(double half) noexcept
+// The cookbook numerator of `mode`, divided by a0 = 1 + alpha (inv = 1 / a0), for a
+// double or for lanes that share the mode.
+template <typename T>
+inline void numerator(BiquadMode mode, const T &oneMinusC, const T &c, const T &alpha, const T &inv, T &b0, T &b1,
+                      T &b2) noexcept
 {
-    const double x = 0.5 * half, x2 = x * x;
-    const double sq =
+    switch (mode) {
+    case BiquadMode::Lowpass: b0 = 0.5 * oneMinusC * inv; b1 = 2.0 * b0; b2 = b0; return;
+    case BiquadMode::Highpass: b0 = 0.5 * (2.0 - oneMinusC) * inv; b1 = -2.0 * b0; b2 = b0; return;
+    case BiquadMode::Bandpass: b0 = alpha * inv; b1 = T{}; b2 = -b0; return;
+    case BiquadMode::Notch: b0 = inv; b1 = -2.0 * c * inv; b2 = inv; return;
+    }
+    b0 = b1 = b2 = T{};
+}
+
+// The design, written once for a double and for lanes of doubles (every operation is
+// element-wise, so each lane is the double computation). `half` = π·freq/rate and `q`
+// clamped; numerators(oneMinusC, c, alpha, inv, b0, b1, b2) sets the numerator per lane;
+// out(field, value) takes each field.
+template <typename T, typename Numerators, typename Out>
+inline void design(const T &half, const T &q, Numerators numerators, Out out) noexcept
+{
+    // sin and cos of w0 = 2·half (0 < half < π/2) from the quarter angle's Taylor series
+    // (|quarter| < 0.78: the first omitted terms are below 1e-11 of the result) and two angle
+    // doublings; 1 - cos w0 comes out without cancellation at low frequencies.
+    const T x = 0.5 * half, x2 = x * x;
+    const T sq =
         x * (1.0 + x2 * (-1.0 / 6 + x2 * (1.0 / 120 + x2 * (-1.0 / 5040 + x2 * (1.0 / 362880 + x2 * (-1.0 / 39916800))))));
-    const double cq =
+    const T cq =
         1.0 + x2 * (-0.5 + x2 * (1.0 / 24 + x2 * (-1.0 / 720 + x2 * (1.0 / 40320 + x2 * (-1.0 / 3628800 +
                                                                                      x2 * (1.0 / 479001600))))));
     // Doubling: sin 2x = 2 sin x cos x, 1 - cos 2x = 2 sin² x.
-    const double sh = 2.0 * sq * cq, ch = 1.0 - 2.0 * sq * sq;
-    const double oneMinusCos = 2.0 * sh * sh;
-    return {2.0 * sh * ch, 1.0 - oneMinusCos, oneMinusCos};
+    const T sh = 2.0 * sq * cq, ch = 1.0 - 2.0 * sq * sq;
+    const T oneMinusC = 2.0 * sh * sh;
+    const T s = 2.0 * sh * ch, c = 1.0 - oneMinusC;
+    const T alpha = s / (2.0 * q);
+    const T inv = 1.0 / (1.0 + alpha); // 1 / a0
+    T b0, b1, b2;
+    numerators(oneMinusC, c, alpha, inv, b0, b1, b2);
+    const T a1 = -2.0 * c * inv;
+    // Lattice: A(z) = 1 + k1(1 + k2) z^-1 + k2 z^-2, so k2 = a2 and k1 = a1 / (1 + a2)
+    // = -cos w0; ci = sqrt(1 - ki²) written so it stays accurate when ki is near ±1.
+    T rootAlpha;
+    root(alpha, rootAlpha);
+    const T k1 = -c, c1 = s, k2 = (1.0 - alpha) * inv, c2 = 2.0 * rootAlpha * inv;
+    // Ladder taps: B(z) = v0·c1·c2 + v1·c2·(k1 + z^-1) + v2·(k2 + a1 z^-1 + z^-2), solved
+    // from the top: v1·c2 = b1 - v2·a1, v0·c1·c2 = b0 - v1·c2·k1 - v2·k2.
+    // 1/c2 = (1 + alpha) / (2·sqrt(alpha)); one division serves it and 1/(c1·c2).
+    const T d = 1.0 / (rootAlpha * s);
+    const T overC1C2 = 0.5 * (1.0 + alpha) * d;
+    const T overC2 = overC1C2 * s;
+    const T v1c2 = b1 - b2 * a1;
+    const T v2 = b2, v1 = v1c2 * overC2, v0 = (b0 + c * v1c2 - b2 * k2) * overC1C2;
+    out(K1, k1), out(C1, c1), out(K2, k2), out(C2, c2), out(V0, v0), out(V1, v1), out(V2, v2);
+
+    // The group matrices. One lattice step written out: f1 = c2 x - k2 s1, s0' = c1 f1 - k1 s0,
+    // s1' = k1 f1 + c1 s0, g2 = k2 x + c2 s1, y = v0 s0' + v1 s1' + v2 g2.
+    const T a00 = -k1, a01 = -c1 * k2, a10 = c1, a11 = -k1 * k2;
+    const T bb0 = c1 * c2, bb1 = k1 * c2;
+    // Row vectors r_k = C A^k, column vectors u_k = A^k B.
+    const T r00 = v0 * a00 + v1 * a10, r01 = v0 * a01 + v1 * a11 + v2 * c2;
+    const T r10 = r00 * a00 + r01 * a10, r11 = r00 * a01 + r01 * a11;
+    const T r20 = r10 * a00 + r11 * a10, r21 = r10 * a01 + r11 * a11;
+    const T r30 = r20 * a00 + r21 * a10, r31 = r20 * a01 + r21 * a11;
+    const T u10 = a00 * bb0 + a01 * bb1, u11 = a10 * bb0 + a11 * bb1;
+    const T u20 = a00 * u10 + a01 * u11, u21 = a10 * u10 + a11 * u11;
+    const T u30 = a00 * u20 + a01 * u21, u31 = a10 * u20 + a11 * u21;
+    // A² and A⁴ = (A²)².
+    const T p00 = a00 * a00 + a01 * a10, p01 = a00 * a01 + a01 * a11;
+    const T p10 = a10 * a00 + a11 * a10, p11 = a10 * a01 + a11 * a11;
+    out(Ca + 0, r00), out(Ca + 1, r01), out(Ca + 2, r10), out(Ca + 3, r11);
+    out(Ca + 4, r20), out(Ca + 5, r21), out(Ca + 6, r30), out(Ca + 7, r31);
+    out(H + 0, v0 * bb0 + v1 * bb1 + v2 * k2);
+    out(H + 1, r00 * bb0 + r01 * bb1);
+    out(H + 2, r10 * bb0 + r11 * bb1);
+    out(H + 3, r20 * bb0 + r21 * bb1);
+    out(A4 + 0, p00 * p00 + p01 * p10);
+    out(A4 + 1, p00 * p01 + p01 * p11);
+    out(A4 + 2, p10 * p00 + p11 * p10);
+    out(A4 + 3, p10 * p01 + p11 * p11);
+    out(E + 0, u30), out(E + 1, u31), out(E + 2, u20), out(E + 3, u21);
+    out(E + 4, u10), out(E + 5, u11), out(E + 6, bb0), out(E + 7, bb1);
 }
 
-inline void RbjCoefficients::prepareGroup() noexcept
+// What design() takes of a tuning: its frequency and q, clamped.
+inline double clampFreq(double freqHz, double sampleRate) noexcept { return std::clamp(freqHz, 1.0, 0.49 * sampleRate); }
+inline double clampQ(double q) noexcept { return std::max(q, 0.05); }
+
+
+} // namespace rbj
+
+inline RbjCoefficients RbjCoefficients::design(BiquadMode mode, double freqHz, double q, double sampleRate) noexcept
 {
-    // One lattice step written out: f1 = c2 x - k2 s1, s0' = c1 f1 - k1 s0,
-    // s1' = k1 f1 + c1 s0, g2 = k2 x + c2 s1, y = v0 s0' + v1 s1' + v2 g2.
-    // Everything is in locals, stored once at the end (stores and loads of members in
-    // between would chain through memory).
-    const double a00 = -k1, a01 = -c1 * k2, a10 = c1, a11 = -k1 * k2;
-    const double b0 = c1 * c2, b1 = k1 * c2;
-    // Row vectors r_k = C A^k, column vectors u_k = A^k B.
-    const double r00 = v0 * a00 + v1 * a10, r01 = v0 * a01 + v1 * a11 + v2 * c2;
-    const double r10 = r00 * a00 + r01 * a10, r11 = r00 * a01 + r01 * a11;
-    const double r20 = r10 * a00 + r11 * a10, r21 = r10 * a01 + r11 * a11;
-    const double r30 = r20 * a00 + r21 * a10, r31 = r20 * a01 + r21 * a11;
-    const double u10 = a00 * b0 + a01 * b1, u11 = a10 * b0 + a11 * b1;
-    const double u20 = a00 * u10 + a01 * u11, u21 = a10 * u10 + a11 * u11;
-    const double u30 = a00 * u20 + a01 * u21, u31 = a10 * u20 + a11 * u21;
-    // A² and A⁴ = (A²)².
-    const double p00 = a00 * a00 + a01 * a10, p01 = a00 * a01 + a01 * a11;
-    const double p10 = a10 * a00 + a11 * a10, p11 = a10 * a01 + a11 * a11;
-    Group &g = group;
-    g.ca[0][0] = r00, g.ca[0][1] = r01, g.ca[1][0] = r10, g.ca[1][1] = r11;
-    g.ca[2][0] = r20, g.ca[2][1] = r21, g.ca[3][0] = r30, g.ca[3][1] = r31;
-    g.h[0] = v0 * b0 + v1 * b1 + v2 * k2;
-    g.h[1] = r00 * b0 + r01 * b1;
-    g.h[2] = r10 * b0 + r11 * b1;
-    g.h[3] = r20 * b0 + r21 * b1;
-    g.e[3][0] = b0, g.e[3][1] = b1, g.e[2][0] = u10, g.e[2][1] = u11;
-    g.e[1][0] = u20, g.e[1][1] = u21, g.e[0][0] = u30, g.e[0][1] = u31;
-    g.a4[0][0] = p00 * p00 + p01 * p10;
-    g.a4[0][1] = p00 * p01 + p01 * p11;
-    g.a4[1][0] = p10 * p00 + p11 * p10;
-    g.a4[1][1] = p10 * p01 + p11 * p11;
+    RbjCoefficients r;
+    rbj::design(
+        std::numbers::pi * rbj::clampFreq(freqHz, sampleRate) / sampleRate, rbj::clampQ(q),
+        [mode](double oneMinusC, double c, double alpha, double inv, double &b0, double &b1, double &b2) {
+            rbj::numerator(mode, oneMinusC, c, alpha, inv, b0, b1, b2);
+        },
+        [&r](std::size_t field, double value) { r.values[field] = value; });
+    return r;
+}
+
+inline void RbjDesignBatch::design(const RbjTuning *tunings, std::size_t n, double sampleRate) noexcept
+{
+    for (std::size_t first = 0; first < n; first += kWidth) {
+        // Lanes past n repeat the first of this group (computed, never read).
+        Lanes freq, q;
+        BiquadMode modes[kWidth];
+        bool oneMode = true;
+        for (std::size_t l = 0; l < kWidth; ++l) {
+            const RbjTuning &t = tunings[first + l < n ? first + l : first];
+            freq[l] = rbj::clampFreq(t.freqHz, sampleRate);
+            q[l] = rbj::clampQ(t.q);
+            modes[l] = t.mode;
+            oneMode = oneMode && t.mode == modes[0];
+        }
+        const Lanes half = std::numbers::pi * freq / sampleRate;
+        rbj::design(
+            half, q,
+            [&modes, oneMode](const Lanes &oneMinusC, const Lanes &c, const Lanes &alpha, const Lanes &inv,
+                              Lanes &b0, Lanes &b1, Lanes &b2) {
+                if (oneMode) {
+                    rbj::numerator(modes[0], oneMinusC, c, alpha, inv, b0, b1, b2);
+                    return;
+                }
+                for (std::size_t l = 0; l < kWidth; ++l) {
+                    double n0, n1, n2;
+                    rbj::numerator(modes[l], oneMinusC[l], c[l], alpha[l], inv[l], n0, n1, n2);
+                    b0[l] = n0, b1[l] = n1, b2[l] = n2;
+                }
+            },
+            [this, first](std::size_t field, const Lanes &value) {
+                std::memcpy(&values_[field][first], &value, sizeof value);
+            });
+    }
 }
 
 } // namespace chronus::dsp::fx

@@ -24,6 +24,7 @@ namespace {
 using namespace model::biquad_filter;
 
 using dsp::fx::RbjCoefficients;
+using dsp::fx::RbjView;
 
 class BiquadFilter final : public Module {
 public:
@@ -42,7 +43,7 @@ public:
         load();
         if (TwoPoleTuning::steady(*this) && TwoPoleTuning::current(*this) == tuning_) {
             // No control point in this block would retune.
-            filter_.run(coefficients_, in, out, b.frames);
+            filter_.run(coefficients_.view(), in, out, b.frames);
             clock_.advance(b.frames);
             return;
         }
@@ -59,12 +60,11 @@ public:
 
 private:
     // Retunes computed before the filter runs through them.
-    static constexpr std::size_t kBatch = 8;
+    static constexpr std::size_t kBatch = dsp::fx::RbjDesignBatch::kLanes;
 
-
-    static RbjCoefficients design(const TwoPoleTuning &t, double sampleRate) noexcept
+    static dsp::fx::RbjTuning rbj(const TwoPoleTuning &t) noexcept
     {
-        return RbjCoefficients::design(static_cast<dsp::fx::BiquadMode>(t.mode), t.cutoff, t.q, sampleRate);
+        return {static_cast<dsp::fx::BiquadMode>(t.mode), t.cutoff, t.q};
     }
 
     // Renders from sample `start` on until kBatch retunes are gathered or the block ends;
@@ -73,6 +73,7 @@ private:
     std::uint32_t processUpToBatch(const float *in, float *out, std::uint32_t start, std::uint32_t frames) noexcept
     {
         std::array<std::uint32_t, kBatch> at{};
+        std::array<dsp::fx::RbjTuning, kBatch> tunings{};
         std::size_t retunes = 0;
         std::uint32_t i = start;
         while (i < frames && retunes < kBatch) {
@@ -82,7 +83,7 @@ private:
                 if (now != tuning_) {
                     tuning_ = now;
                     at[retunes] = i;
-                    batch_[retunes++] = design(now, sampleRate_);
+                    tunings[retunes++] = rbj(now);
                 }
                 TwoPoleTuning::skip(*this, n - 1);
             } else {
@@ -91,26 +92,27 @@ private:
             clock_.advance(n);
             i += n;
         }
+        batch_.design(tunings.data(), retunes, sampleRate_);
         // A group under way when other coefficients take over is first brought up to
         // there with the ones it ran with.
-        const RbjCoefficients *held = &coefficients_;
+        RbjView held = coefficients_.view();
         std::uint32_t from = start;
         for (std::size_t k = 0; k < retunes; ++k) {
-            run(in, out, from, at[k], *held);
+            run(in, out, from, at[k], held);
             if (filter_.midGroup())
-                filter_.settle(*held);
-            held = &batch_[k];
+                filter_.settle(held);
+            held = batch_.lane(k);
             from = at[k];
         }
-        run(in, out, from, i, *held);
+        run(in, out, from, i, held);
         if (retunes > 0) {
-            coefficients_ = *held;
+            coefficients_ = batch_.copy(retunes - 1);
             loaded_ = tuning_;
         }
         return i;
     }
 
-    void run(const float *in, float *out, std::uint32_t from, std::uint32_t to, const RbjCoefficients &c) noexcept
+    void run(const float *in, float *out, std::uint32_t from, std::uint32_t to, RbjView c) noexcept
     {
         filter_.run(c, in ? in + from : nullptr, out + from, to - from);
     }
@@ -121,7 +123,8 @@ private:
     {
         if (tuning_ == loaded_ || tuning_.mode < 0)
             return;
-        coefficients_ = design(tuning_, sampleRate_);
+        const dsp::fx::RbjTuning t = rbj(tuning_);
+        coefficients_ = RbjCoefficients::design(t.mode, t.freqHz, t.q, sampleRate_);
         loaded_ = tuning_;
     }
 
@@ -134,7 +137,7 @@ private:
     // retunes of one batch.
     RbjCoefficients coefficients_;
     TwoPoleTuning loaded_;
-    std::array<RbjCoefficients, kBatch> batch_;
+    dsp::fx::RbjDesignBatch batch_;
 };
 
 } // namespace
