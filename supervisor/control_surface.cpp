@@ -14,7 +14,6 @@
 #include <fstream>
 #include <sstream>
 #include <limits>
-#include <thread>
 
 namespace chronus::supervisor {
 
@@ -483,27 +482,10 @@ void ControlSurface::answerWhenPlayed(const osc::Message &msg, Timeline::Ticket 
                                       std::vector<osc::Arg> args, const std::string &timeoutReason,
                                       std::int64_t commitGeneration)
 {
-    Deferred d{ticket, shm::kNoBlock, msg.senderUrl, msg.address, std::string(address), std::move(args), timeoutReason,
-               commitGeneration, {}};
-    if (msg.protocol == osc::Protocol::Udp && !msg.senderUrl.empty()) {
-        // The answer goes out from tick() once the output has played the command's frame;
-        // meanwhile we keep reading everybody's commands.
-        d.deadline = std::chrono::steady_clock::now() + kAnswerPatience;
-        deferred_.push_back(std::move(d));
-        return;
-    }
-    // A TCP reply must go out on its connection, inside this handler: wait here.
-    d.deadline = std::chrono::steady_clock::now() + kAnswerPatience;
-    while (!ready(d)) {
-        if (std::chrono::steady_clock::now() > d.deadline || output_.serverGone())
-            return failWith(msg, timeoutReason);
-        timeline_.tick();
-        if (idle_)
-            idle_();
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    finishAnswer(d);
-    reply(msg, d.address, std::move(d.args));
+    // The answer goes out from tick() once the output has played the command's frame (over
+    // TCP on the request's connection); meanwhile we keep reading everybody's commands.
+    deferred_.push_back({ticket, shm::kNoBlock, msg.peer(), msg.address, std::string(address), std::move(args),
+                         timeoutReason, commitGeneration, std::chrono::steady_clock::now() + kAnswerPatience});
 }
 
 bool ControlSurface::ready(Deferred &d)
@@ -539,12 +521,12 @@ void ControlSurface::answerDeferred()
     std::erase_if(deferred_, [&](Deferred &d) {
         if (ready(d)) {
             finishAnswer(d);
-            server_->sendTo(d.url, d.address, d.args);
+            server_->send(d.to, d.address, d.args);
             return true;
         }
         if (now > d.deadline || output_.serverGone()) {
             ++rejected_;
-            server_->sendTo(d.url, "/fail", {d.request, d.timeoutReason});
+            server_->send(d.to, "/fail", {d.request, d.timeoutReason});
             return true;
         }
         return false;
@@ -660,7 +642,7 @@ void ControlSurface::relayFromRecorder(const osc::Message &news)
     // What the recorder says on its own (a take ended by its duration limit, a disk error)
     // goes to whoever started the take through us; nobody else asked.
     if (server_ && !recordStarter_.empty())
-        server_->sendTo(recordStarter_, news.address, news.args);
+        server_->send(recordStarter_, news.address, news.args);
 }
 
 void ControlSurface::syncStems()
@@ -711,7 +693,7 @@ void ControlSurface::tick()
             return false;
         ++rejected_;
         if (server_)
-            server_->sendTo(f.url, "/fail", {f.request, recorderSilence()});
+            server_->send(f.to, "/fail", {f.request, recorderSilence()});
         return true;
     });
 }
@@ -727,9 +709,9 @@ void ControlSurface::takeFromRecorder(const osc::Message &got)
     if (it == forwarded_.end())
         return relayFromRecorder(got); // news, not an answer
     if (it->request == "/record/start" && got.address == "/done")
-        recordStarter_ = it->url;
+        recordStarter_ = it->to;
     if (server_)
-        server_->sendTo(it->url, got.address, got.args);
+        server_->send(it->to, got.address, got.args);
     forwarded_.erase(it);
 }
 
@@ -752,35 +734,11 @@ void ControlSurface::forwardToRecorder(const osc::Message &msg)
     // The recorder answers within milliseconds, but a stop drains the ring first and may wait
     // out a disk stall (up to 3 s).
     const auto patience = std::chrono::seconds(msg.address == "/record/stop" ? 6 : 2);
-    if (msg.protocol == osc::Protocol::Udp && !msg.senderUrl.empty()) {
-        // Answered from tick() when the recorder answers: nobody waits for it here.
-        if (forwarded_.size() >= kMaxForwarded)
-            return failWith(msg, "too many requests waiting for the recorder");
-        forwarded_.push_back({msg.address, msg.senderUrl, std::chrono::steady_clock::now() + patience});
-        return;
-    }
-    // A TCP reply must go out on its connection, inside this handler: wait here, in short
-    // steps that keep the slots serviced.
-    const auto deadline = std::chrono::steady_clock::now() + patience;
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto got = recorder_->receive(2);
-        if (got) {
-            const bool ours = got->address == msg.address + ".reply" ||
-                              ((got->address == "/done" || got->address == "/fail") && got->stringAt(0) &&
-                               *got->stringAt(0) == msg.address);
-            if (!ours) {
-                takeFromRecorder(*got);
-                continue;
-            }
-            if (msg.address == "/record/start" && got->address == "/done")
-                recordStarter_.clear(); // news cannot follow a TCP client
-            return reply(msg, got->address, got->args);
-        }
-        if (idle_)
-            idle_();
-        answerDeferred();
-    }
-    failWith(msg, recorderSilence());
+    // Answered from tick() when the recorder answers (over TCP on the request's
+    // connection): nobody waits for it here.
+    if (forwarded_.size() >= kMaxForwarded)
+        return failWith(msg, "too many requests waiting for the recorder");
+    forwarded_.push_back({msg.address, msg.peer(), std::chrono::steady_clock::now() + patience});
 }
 
 } // namespace chronus::supervisor

@@ -53,8 +53,8 @@ public:
         server_ = server;
         ears_.setServer(server);
     }
-    // Called while a handler waits for the timeline (commit going live, /sync, recorder
-    // replies), so slots keep being serviced.
+    // No handler waits any more (answers that wait go out from tick(), over UDP and TCP
+    // alike), so nothing calls this; kept for callers that still set it.
     void setIdle(std::function<void()> idle) { idle_ = std::move(idle); }
 
     // Handles one received message (the osc::Server handler).
@@ -62,8 +62,8 @@ public:
     // Sends `/event <kind> <text>` to every /notify subscriber.
     void notify(const std::string &kind, const std::string &text);
     // Periodic work from the control loop: answers that waited for the output to reach
-    // their frame (commits, /sync), and relays what the recorder says on its own (a take
-    // that ended by itself, a disk error) to the UDP client that started the take.
+    // their frame (commits, /sync) or for the recorder, and relays what the recorder says on
+    // its own (a take that ended by itself, a disk error) to the client that started the take.
     void tick();
     // Plays what arrived at the MIDI input port: each message as `/midi/in` at its frame plus
     // the fixed MIDI delay (journalled like any command). Call from the control loop.
@@ -92,7 +92,7 @@ private:
     struct Deferred {
         Timeline::Ticket ticket;
         std::uint64_t frame; // the command's frame once stamped, else kNoBlock
-        std::string url;     // the requester (UDP)
+        osc::Peer to;        // the requester
         std::string request; // its address, for a /fail
         std::string address; // the answer
         std::vector<osc::Arg> args;
@@ -103,9 +103,9 @@ private:
     // How long an answer may wait for its command to be stamped and played.
     static constexpr std::chrono::seconds kAnswerPatience{10};
     // Answers `address args` once the ticket's command has taken effect and the output has
-    // played its frame (UDP: later, from tick(); TCP: waits here, as the reply must go out on
-    // the connection inside the handler), or /fail <request> <timeoutReason> if it does not
-    // in time. `commitGeneration` >= 0: the answer also gives the frame, and /notify
+    // played its frame (later, from tick(); nobody waits here), or /fail <request>
+    // <timeoutReason> if it does not in time. A TCP requester that has hung up meanwhile
+    // hears nothing. `commitGeneration` >= 0: the answer also gives the frame, and /notify
     // subscribers hear "commit_done <generation> <frame>".
     void answerWhenPlayed(const osc::Message &msg, Timeline::Ticket ticket, std::string_view address,
                           std::vector<osc::Arg> args, const std::string &timeoutReason,
@@ -155,11 +155,11 @@ private:
     std::function<void()> idle_;
     std::vector<std::string> subscribers_;
     std::unique_ptr<osc::Client> recorder_;
-    std::string recordStarter_; // UDP URL of the client whose /record/start we forwarded last
-    // /record/* requests forwarded for UDP senders, waiting for the recorder's answer.
+    osc::Peer recordStarter_; // the client whose /record/start we forwarded last
+    // /record/* requests forwarded, waiting for the recorder's answer.
     struct Forwarded {
         std::string request; // its address
-        std::string url;     // the sender
+        osc::Peer to;        // the sender
         std::chrono::steady_clock::time_point deadline;
     };
     std::vector<Forwarded> forwarded_;

@@ -73,15 +73,9 @@ void Ears::analyze(const osc::Message &msg)
     auto work = [l = std::move(left), r = std::move(right), rate = rate_] {
         return analysis::toJson(analysis::analyze(l.data(), r.data(), l.size(), rate));
     };
-    // Over TCP the answer must go out on the connection, inside this handler.
-    if (msg.protocol != osc::Protocol::Udp || msg.senderUrl.empty()) {
-        if (server_)
-            server_->reply(msg, "/done", {msg.address, work()});
-        return;
-    }
     if (pending_.size() >= 8)
         return fail(msg, "too many analyses under way; try again shortly");
-    pending_.push_back({msg.senderUrl, std::async(std::launch::async, std::move(work))});
+    pending_.push_back({msg.peer(), std::async(std::launch::async, std::move(work))});
 }
 
 // /levels [seconds]: peak and RMS per channel (dBFS) and clipped samples, over the last
@@ -132,7 +126,7 @@ void Ears::tick()
             continue;
         }
         if (server_)
-            server_->sendTo(it->url, "/done", {std::string("/analyze"), it->json.get()});
+            server_->send(it->to, "/done", {std::string("/analyze"), it->json.get()});
         it = pending_.erase(it);
     }
     if (!subscribers_.empty())

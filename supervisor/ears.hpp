@@ -1,8 +1,9 @@
 // What the supervisor hears of its own output, for agents and people: /analyze [seconds]
 // (a measured description, common/analysis.hpp), /levels [seconds] (peaks and RMS now) and
 // /meters <1/0> [rate_hz] (level messages pushed to the sender). It reads the audio thread's
-// tap of the output (OutputStage::tap()) and never holds the control loop up: an analysis of
-// a UDP request runs on its own thread and is answered from tick(). Control thread only.
+// tap of the output (OutputStage::tap()) and never holds the control loop up: an analysis
+// runs on its own thread and is answered from tick() (over TCP, on the request's
+// connection). Control thread only.
 #pragma once
 
 #include "common/osc.hpp"
@@ -36,7 +37,7 @@ public:
 
 private:
     struct Pending {
-        std::string url;
+        osc::Peer to;
         std::future<std::string> json;
     };
     struct Subscriber {

@@ -16,9 +16,12 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <regex>
+#include <thread>
 
 namespace {
 
@@ -392,6 +395,69 @@ TEST_F(LiveControl, AFutureCommitIsAnsweredWhenItGoesLiveWithoutHoldingUpOtherCl
     EXPECT_GE(num(*s, "frame"), double(done->intAt(done->args.size() - 1).value_or(-1)));
 }
 
+namespace {
+
+// How long `c` takes to answer /ping (nullopt: no answer within a second).
+std::optional<std::chrono::steady_clock::duration> pingTime(Client &c)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!c.request("/ping", {}, 1000))
+        return std::nullopt;
+    return std::chrono::steady_clock::now() - t0;
+}
+
+double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+} // namespace
+
+TEST_F(LiveControl, ATcpClientWaitingForItsCommitHoldsUpNoOtherClient)
+{
+    patch();
+    auto tcp = Client::open(Protocol::Tcp, "127.0.0.1", sup.port());
+    ASSERT_TRUE(tcp);
+    auto r = command(**tcp, "/patch/create", {"s2", "sine", "freq", 660.0f});
+    ASSERT_TRUE(r && r->address == "/done");
+    // A commit stamped 1.5 s ahead: its answer waits until it is live.
+    ASSERT_TRUE((*tcp)->sendBundle(ntpIn(1.5), "/patch/commit", {}));
+    const auto sent = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(100ms); // the supervisor has read it by now
+    // Meanwhile other clients, over UDP and over TCP, are answered at once.
+    auto otherTcp = Client::open(Protocol::Tcp, "127.0.0.1", sup.port());
+    ASSERT_TRUE(otherTcp);
+    std::vector<double> udpMs, tcpMs;
+    for (int i = 0; i < 5; ++i) {
+        const auto u = pingTime(*client);
+        const auto t = pingTime(**otherTcp);
+        ASSERT_TRUE(u) << "no /pong over UDP while a TCP commit waited to go live";
+        ASSERT_TRUE(t) << "no /pong over TCP while a TCP commit waited to go live";
+        udpMs.push_back(ms(*u));
+        tcpMs.push_back(ms(*t));
+    }
+    ASSERT_LT(std::chrono::steady_clock::now() - sent, 1300ms) << "the pings took until the commit went live";
+    std::sort(udpMs.begin(), udpMs.end());
+    std::sort(tcpMs.begin(), tcpMs.end());
+    std::printf("NOTE: /ping while a TCP commit waits: UDP median %.2f ms, max %.2f ms; TCP median %.2f ms, max %.2f ms\n",
+                udpMs[2], udpMs[4], tcpMs[2], tcpMs[4]);
+    EXPECT_LT(udpMs[2], 50.0);
+    EXPECT_LT(tcpMs[2], 50.0);
+    // The commit's /done comes on its own connection once it is live, with its frame.
+    const auto done = awaitMessage(**tcp, "/done", "/patch/commit", 5000);
+    ASSERT_TRUE(done) << "no /done for the commit on its TCP connection";
+    EXPECT_GT(std::chrono::steady_clock::now() - sent, 1300ms);
+    auto s = status(*client);
+    ASSERT_TRUE(s);
+    EXPECT_GE(num(*s, "frame"), double(done->intAt(done->args.size() - 1).value_or(-1)));
+    // And a TCP client that hangs up before its answer costs nothing: the next one is served.
+    {
+        auto gone = Client::open(Protocol::Tcp, "127.0.0.1", sup.port());
+        ASSERT_TRUE(gone);
+        ASSERT_TRUE((*gone)->sendBundle(ntpIn(0.5), "/sync", {}));
+        std::this_thread::sleep_for(50ms);
+    }
+    std::this_thread::sleep_for(700ms);
+    EXPECT_TRUE(pingTime(**otherTcp)) << sup.log();
+}
+
 TEST_F(LiveControl, ACommitAfterACommandScheduledAheadTakesEffectAfterItLiveAndInTheJournal)
 {
     patch();
@@ -497,6 +563,18 @@ TEST_F(LiveControl, RecordCommandsAreForwardedAndAnUnreachableRecorderIsReported
     ASSERT_TRUE(r);
     EXPECT_EQ(r->address, "/fail");
     EXPECT_NE(r->stringAt(1).value_or("").find("recorder"), std::string::npos);
+    // Over TCP the same, and while the request waits for the recorder (2 s), everyone else
+    // is answered at once.
+    auto tcp = Client::open(Protocol::Tcp, "127.0.0.1", other.port());
+    ASSERT_TRUE(tcp);
+    ASSERT_TRUE((*tcp)->send("/record/status"));
+    std::this_thread::sleep_for(100ms);
+    const auto pong = pingTime(**c);
+    ASSERT_TRUE(pong) << "no /pong while a TCP request waited for the recorder";
+    EXPECT_LT(ms(*pong), 50.0);
+    const auto failed = awaitMessage(**tcp, "/fail", "/record/status", 4000);
+    ASSERT_TRUE(failed) << "no /fail on the TCP connection";
+    EXPECT_NE(failed->stringAt(1).value_or("").find("recorder"), std::string::npos);
 }
 
 TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswersComeBack)
