@@ -494,6 +494,24 @@ TEST(Poly, NotesOffLetsTheTailsRingAndPanicSilencesAtOnce)
     EXPECT_EQ(peak(after, off + 12000 + release + quiet + 1, frames), 0.0f) << "and is released: the pedal is up";
 }
 
+// /panic stops the sequencers too: one playing a step every beat into a poly falls silent
+// within the 5 ms fade and stays silent, where it would have played on.
+TEST(Poly, PanicStopsTheSequencersThatPlayIntoAPoly)
+{
+    auto spec = PatchSpec::fromJson(R"({"tempo":120,"nodes":[
+        {"id":"seq","type":"sequencer","params":{"steps":4,"division":1,"gate_len":0.5,"pattern":"xxxx",
+            "notes":"A3 C4 E4 G4"}}],
+        "connections":[{"from":"seq","to":"keys"},{"from":"keys","to":"output"}]})");
+    ASSERT_TRUE(spec) << spec.error();
+    spec->nodes.push_back(sineTemplate(R"("voices":4)", R"("attack":5,"decay":0,"sustain":1,"release":300)").nodes[0]);
+    const std::uint64_t panic = 30000; // during the second step's note
+    const auto out = leftOf(renderWith(*spec, {{panic, "/panic", {}}}, 144000, 256));
+    const auto plain = leftOf(renderWith(*spec, {}, 144000, 256));
+    EXPECT_GT(peak(out, panic - 1000, panic), 0.2f);
+    EXPECT_EQ(peak(out, panic + 240, 144000), 0.0f) << "silent from 5 ms after the panic on";
+    EXPECT_GT(peak(plain, 48000, 144000), 0.2f) << "unpanicked, the sequencer plays on";
+}
+
 // /transport locate <bar>: a sequencer that follows the shared tempo jumps to the first step
 // of that bar at the command's frame and plays on from there; heard through a poly, one
 // note per bar (120 BPM, 4/4, a step per beat: a bar is 96000 frames).
