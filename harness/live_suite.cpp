@@ -200,11 +200,12 @@ int Capture::process(jack_nframes_t n)
         overflow_.store(true);
         return 0;
     }
+    const jack_nframes_t before = jack_last_frame_time(client_);
     for (int c = 0; c < 2; ++c) {
         const auto *in = static_cast<const float *>(jack_port_get_buffer(ports_[c], n));
         std::copy(in, in + n, data_[c].data() + at);
     }
-    cycles_[ci] = {jack_last_frame_time(client_), n};
+    cycles_[ci] = {before, n, jack_last_frame_time(client_) != before};
     nCycles_.store(ci + 1, std::memory_order_release);
     nFrames_.store(at + n, std::memory_order_release);
     return 0;
@@ -292,6 +293,11 @@ Comparison compareWithRender(const Capture &cap, const Rendered &rendered, std::
         if (afterGap || (frame >= n && same(at, frame - n, n))) {
             ++r.excused;
             r.repeated += !afterGap;
+            continue;
+        }
+        if (cap.cycle(i).torn && same(at, frame + n, n)) {
+            ++r.excused;
+            ++r.torn;
             continue;
         }
         if (declared.inGap(frame, n) || (declared.early.count(frame + n) && same(at, frame + n, n))) {

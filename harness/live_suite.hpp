@@ -90,8 +90,11 @@ public:
     ~Capture();
 
     struct Cycle {
-        std::uint32_t frame = 0; // JACK's frame time of the cycle
+        std::uint32_t frame = 0; // JACK's frame time of the cycle, read before the copy
         std::uint32_t frames = 0;
+        // JACK's frame time moved while the callback copied (it ran late and JACK began the
+        // next cycle): the copy may hold that cycle's audio, or the label may be early.
+        bool torn = false;
     };
     // Recorded cycles and samples (valid after stop()).
     std::size_t cycleCount() const { return nCycles_.load(); }
@@ -144,6 +147,8 @@ struct Comparison {
     std::size_t excused = 0;        // cycles visibly left over from a cycle JACK skipped
     std::size_t repeated = 0;       // of which: a repeat of the previous block (the supervisor
                                     // was not run; it must have counted that as skipped)
+    std::size_t torn = 0;           // of which: the capture's own copy was torn (Cycle::torn)
+                                    // and holds the neighbouring block
     std::size_t declared = 0;       // cycles that differ where the journal says they may
     std::size_t mismatchFrames = 0; // frames in cycles that differ for no such reason
     std::uint64_t firstMismatch = UINT64_MAX;

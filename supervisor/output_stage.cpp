@@ -54,6 +54,7 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
                               "text/plain");
         o->inputPorts_.push_back(p);
     }
+    o->inputHold_.reset(std::min<std::size_t>(config.inputs, 16), o->period_);
     o->midiPort_ = jack_port_register(client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
     if (!o->midiPort_)
         return fail("cannot register JACK port " + config.clientName + ":midi_in");
@@ -343,8 +344,10 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     jack_time_t now = 0, next = 0;
     float periodUsecs = 0;
     jack_get_cycle_times(client_, &frame32, &now, &next, &periodUsecs);
+    cycleFrame32_ = frame32;
     const std::uint64_t reading = clock_.started() ? extendFrame(clock_.label(), frame32) : frame32;
     const CycleClock::Cycle cycle = clock_.next(reading, frames);
+    clockStep_ = cycle.step;
     switch (cycle.step) {
     case CycleClock::Step::First:
         // Timeline frame 0 is this cycle.
@@ -500,17 +503,30 @@ void OutputStage::publishInputs(std::uint64_t frame, std::uint32_t frames) noexc
 {
     if (inputPorts_.empty() || frames != period_)
         return;
-    // Each engine frame's input is published once: a callback that repeats the previous
-    // cycle's label (it ran late, after reading this cycle's time early) must not replace
-    // what a worker or the journal may have read already.
+    // Labels only move forward, except that a callback repeats the previous cycle's label when
+    // that one read this cycle's time early (CycleClock::Step::Repeated): it owns the label,
+    // and the earlier copy is put where it belongs (input_hold.hpp). Nobody has read either
+    // yet: inputs are read (lookahead + 2) periods after they are captured.
     const std::uint64_t engineFrame = frame + shm::inputDelayFrames(segment_->geometry());
-    if (lastInputFrame_ != shm::kNoBlock && engineFrame <= lastInputFrame_)
+    if (lastInputFrame_ != shm::kNoBlock && engineFrame < lastInputFrame_)
+        return;
+    if (engineFrame == lastInputFrame_ && clockStep_ != CycleClock::Step::Repeated)
         return;
     lastInputFrame_ = engineFrame;
-    const float *in[16] = {};
-    for (std::size_t c = 0; c < inputPorts_.size() && c < 16; ++c)
-        in[c] = static_cast<const float *>(jack_port_get_buffer(inputPorts_[c], frames));
-    shm::publishInput(*segment_, engineFrame, in);
+    const std::size_t channels = std::min<std::size_t>(inputPorts_.size(), 16);
+    for (std::size_t c = 0; c < channels; ++c)
+        std::memcpy(inputHold_.copyTarget(c), jack_port_get_buffer(inputPorts_[c], frames), sizeof(float) * frames);
+    // JACK began the next cycle while we copied: the upstream client may have written it into
+    // the buffers we read (input_hold.hpp).
+    const bool torn = jack_last_frame_time(client_) != cycleFrame32_;
+    const bool jumped = clockStep_ == CycleClock::Step::Skipped;
+    inputHold_.offer(engineFrame, torn, jumped, [this](std::uint64_t at, const float *const *in) {
+        static const float *const silence[16] = {};
+        shm::publishInput(*segment_, at, in ? in : silence);
+    });
+    counters_.inputTornCycles.store(inputHold_.tornCycles(), std::memory_order_relaxed);
+    counters_.inputDoubtfulFrames.store(inputHold_.doubtfulFrames(), std::memory_order_relaxed);
+    counters_.inputMovedCycles.store(inputHold_.movedCycles(), std::memory_order_relaxed);
 }
 
 void OutputStage::readTransport(std::uint64_t frame) noexcept

@@ -14,6 +14,7 @@
 #include "common/spsc_queue.hpp"
 #include "common/tap_ring.hpp"
 #include "supervisor/failover.hpp"
+#include "supervisor/input_hold.hpp"
 
 #include <array>
 #include <atomic>
@@ -48,6 +49,12 @@ struct OutputCounters {
     std::atomic<std::uint64_t> misreadCycles{0};
     // Blocks never played because a cycle read the next one's time and played its block early.
     std::atomic<std::uint64_t> misplayedBlocks{0};
+    // Input cycles copied while JACK began the next one (held a cycle, supervisor/input_hold.hpp),
+    // and the frames of them published as silence (their copy held the next cycle's audio).
+    std::atomic<std::uint64_t> inputTornCycles{0};
+    std::atomic<std::uint64_t> inputDoubtfulFrames{0};
+    // Input copies of a callback that read the next cycle's time early, put at their own cycle.
+    std::atomic<std::uint64_t> inputMovedCycles{0};
     std::atomic<std::uint64_t> midiMessages{0}; // passed to the control thread
     std::atomic<std::uint64_t> midiIgnored{0};  // SysEx, real-time, stray data bytes
     std::atomic<std::uint64_t> midiDropped{0};  // the queue to the control thread was full
@@ -239,6 +246,9 @@ private:
     std::vector<float> scratch_; // the standby's block, read as a copy we may play
     std::uint8_t runningStatus_ = 0;
     std::uint64_t lastInputFrame_ = shm::kNoBlock; // engine frame of the last input published
+    jack_nframes_t cycleFrame32_ = 0;               // JACK's frame time as this cycle read it
+    CycleClock::Step clockStep_ = CycleClock::Step::First; // how this cycle's label was found
+    InputHold inputHold_;
     // JACK transport, published by the audio thread with a sequence counter (seqlock).
     std::atomic<std::uint32_t> transportSeq_{0};
     std::atomic<bool> tpRolling_{false}, tpBbt_{false}, tpValid_{false};
