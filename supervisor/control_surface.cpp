@@ -591,6 +591,12 @@ void ControlSurface::status(const osc::Message &msg)
     kv("skipped_frames", std::int64_t(c.skippedFrames.load(std::memory_order_relaxed)));
     kv("misread_cycles", std::int64_t(c.misreadCycles.load(std::memory_order_relaxed)));
     kv("misplayed_blocks", std::int64_t(c.misplayedBlocks.load(std::memory_order_relaxed)));
+    // Inputs (supervisor/input_hold.hpp): cycles copied while JACK began the next one, frames
+    // of them that held the next cycle's audio (silence in their place), and copies of a
+    // callback that read ahead, put at their own cycle.
+    kv("input_torn_cycles", std::int64_t(c.inputTornCycles.load(std::memory_order_relaxed)));
+    kv("input_doubtful_frames", std::int64_t(c.inputDoubtfulFrames.load(std::memory_order_relaxed)));
+    kv("input_moved_cycles", std::int64_t(c.inputMovedCycles.load(std::memory_order_relaxed)));
     kv("queue_depth", std::int64_t(queueDepth));
     kv("late_commands", std::int64_t(timeline_.lateCommands() + late));
     kv("commands_at_risk", std::int64_t(timeline_.commandsAtRisk()));

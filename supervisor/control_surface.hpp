@@ -53,10 +53,6 @@ public:
         server_ = server;
         ears_.setServer(server);
     }
-    // No handler waits any more (answers that wait go out from tick(), over UDP and TCP
-    // alike), so nothing calls this; kept for callers that still set it.
-    void setIdle(std::function<void()> idle) { idle_ = std::move(idle); }
-
     // Handles one received message (the osc::Server handler).
     void handle(const osc::Message &msg);
     // Sends `/event <kind> <text>` to every /notify subscriber.
@@ -152,7 +148,6 @@ private:
     static constexpr int kStallMs = 500;
     ControlSurfaceConfig config_;
     osc::Server *server_ = nullptr;
-    std::function<void()> idle_;
     std::vector<std::string> subscribers_;
     std::unique_ptr<osc::Client> recorder_;
     osc::Peer recordStarter_; // the client whose /record/start we forwarded last

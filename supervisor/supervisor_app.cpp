@@ -111,11 +111,6 @@ void SupervisorApp::wireControl()
     slots_->setRestartHook([this] { restoreLivePatch(); });
     monitor_ = std::make_unique<ServiceMonitor>(
         *output_, *slots_, log::cat("JACK client ", options_.jackName, ", OSC port ", server_->port()));
-    // Handlers that wait for the timeline keep the slots serviced and the watchdog fed.
-    surface_->setIdle([this] {
-        slots_->service();
-        monitor_->tick(true);
-    });
     if (nsm_)
         nsm_->onSave([this] { return saveToSession(); });
 }
