@@ -101,7 +101,8 @@ std::size_t bufferCount(const CompiledPatch &patch, const Feeds &feeds)
         buffers += patch.nodes[i].spec->outputs.size();
         for (const auto &edges : feeds.audio[i])
             buffers += summed(patch, edges) ? 1 : 0;
-        buffers += feeds.mods[i].size();
+        for (const auto &[param, edges] : feeds.mods[i])
+            buffers += edges.size() > 1 ? 1 : 0;
     }
     return buffers;
 }
@@ -156,6 +157,13 @@ struct Graph::Impl {
             n.sums.push_back(std::move(sum));
         }
         for (const auto &[param, edges] : feeds.mods[i]) {
+            // One source: the parameter reads its output and applies the depth itself
+            // (depth · x, the same product a sum of one would have held).
+            if (edges.size() == 1) {
+                const auto &edge = patch.mods[edges[0]];
+                n.module->param(param).setModulation(nodes[edge.fromNode].out[edge.fromOutput], edge.depth);
+                continue;
+            }
             Sum sum{takeBuffer(), {}};
             for (auto e : edges) {
                 const auto &edge = patch.mods[e];

@@ -64,7 +64,7 @@ public:
         }
         if (mod_ == nullptr)
             return current_;
-        return std::clamp(current_ + mod_[i], min_, max_);
+        return std::clamp(current_ + modDepth_ * mod_[i], min_, max_);
     }
     // Advances smoothing by `frames` samples without reading them: the same state as
     // `frames` calls of next(). For modules that read a parameter at a control rate.
@@ -83,8 +83,13 @@ public:
     // True when next() would return the same value for every sample of this block.
     bool steady() const noexcept { return mod_ == nullptr && left_ == 0; }
 
-    // Buffer of summed modulation (depth already applied); owned by the graph.
-    void setModulation(const float *buffer) noexcept { mod_ = buffer; }
+    // Modulation: `depth` times `buffer` (a source's output, or a sum of several with
+    // their depths applied and `depth` 1); owned by the graph.
+    void setModulation(const float *buffer, float depth = 1.0f) noexcept
+    {
+        mod_ = buffer;
+        modDepth_ = depth;
+    }
 
     // Snapshot support: the moving parts only.
     template <typename Visitor>
@@ -118,6 +123,7 @@ private:
     float min_ = 0.0f;
     float max_ = 1.0f;
     const float *mod_ = nullptr;
+    float modDepth_ = 1.0f;
 };
 
 } // namespace chronus::engine

@@ -113,7 +113,9 @@ private:
     static constexpr std::size_t kWidth = 4;
     using Lanes = double __attribute__((vector_size(kWidth * sizeof(double))));
 
-    alignas(32) double values_[rbj::kFields][kLanes]{};
+    // Scratch: only lanes design() wrote are read, so it is not cleared (a module keeps one
+    // on its stack for each batch of retunes).
+    alignas(32) double values_[rbj::kFields][kLanes];
 };
 
 // The filter's state. All members RT-safe.
@@ -141,6 +143,19 @@ public:
             runGrouped<true>(c, in, out, frames);
         else
             runGrouped<false>(c, in, out, frames);
+    }
+
+    // Runs `count` segments back to back, segment k being samples [at[k], at[k + 1]) of
+    // `in` and `out` with the coefficients c[k]: run() for each, a group under way where the
+    // coefficients change settled first with the ones it ran with. Between segments of
+    // whole groups the state stays in registers. `in` may be nullptr (silence).
+    void runSegments(const RbjView *c, const std::uint32_t *at, std::size_t count, const float *in,
+                     float *out) noexcept
+    {
+        if (in)
+            segments<true>(c, at, count, in, out);
+        else
+            segments<false>(c, at, count, in, out);
     }
 
     // True inside a group: the state is still the group's start.
@@ -245,17 +260,50 @@ private:
         std::uint32_t i = 0;
         for (; i < frames && pos_ != 0; ++i)
             out[i] = static_cast<float>(groupedSample(g, input(i)));
-        if (frames - i < 4) {
-            for (; i < frames; ++i)
-                out[i] = static_cast<float>(groupedSample(g, input(i)));
-            return;
+        if (frames - i >= 4) {
+            const std::uint32_t whole = (frames - i) & ~3u;
+            const Double2 s = groups<HasInput>(g, HasInput ? in + i : nullptr, out + i, whole, Double2{s0_, s1_});
+            s0_ = s[0];
+            s1_ = s[1];
+            i += whole;
         }
-        // Outputs: lanes (y0, y1) and (y2, y3). Memories: lane l is memory l; `sw` holds
-        // the memories the other way round, `xw` the inputs.
+        for (; i < frames; ++i)
+            out[i] = static_cast<float>(groupedSample(g, input(i)));
+    }
+
+    template <bool HasInput>
+    void segments(const RbjView *c, const std::uint32_t *at, std::size_t count, const float *in, float *out) noexcept
+    {
+        Double2 s{s0_, s1_};
+        for (std::size_t k = 0; k < count; ++k) {
+            const std::uint32_t from = at[k], frames = at[k + 1] - from;
+            const float *x = HasInput ? in + from : nullptr;
+            if (pos_ == 0 && frames % 4 == 0) {
+                s = groups<HasInput>(c[k], x, out + from, frames, s);
+                continue;
+            }
+            s0_ = s[0];
+            s1_ = s[1];
+            if (k > 0 && pos_ != 0)
+                settle(c[k - 1]);
+            runGrouped<HasInput>(c[k], x, out + from, frames);
+            s = Double2{s0_, s1_};
+        }
+        s0_ = s[0];
+        s1_ = s[1];
+    }
+
+    // `frames` (a multiple of four) samples as whole groups from state `s` (lane l memory
+    // l); returns the state after them.
+    template <bool HasInput>
+    static Double2 groups(Group g, const float *in, float *out, std::uint32_t frames, Double2 s) noexcept
+    {
         using namespace rbj;
         auto ca = [g](std::size_t k, std::size_t i) { return g[Ca + 2 * k + i]; };
         auto h = [g](std::size_t k) { return g[H + k]; };
         auto e = [g](std::size_t j, std::size_t i) { return g[E + 2 * j + i]; };
+        // Outputs: lanes (y0, y1) and (y2, y3). Memories: lane l is memory l; `sw` holds
+        // the memories the other way round, `xw` the inputs.
         const Double2 ya0{ca(0, 0), ca(1, 1)}, ya1{ca(0, 1), ca(1, 0)};
         const Double2 yb0{ca(2, 0), ca(3, 1)}, yb1{ca(2, 1), ca(3, 0)};
         const Double2 ha0{h(0), h(1)}, ha1{0.0, h(0)};
@@ -263,8 +311,7 @@ private:
         const Double2 e01{e(0, 0), e(1, 1)}, e01w{e(1, 0), e(0, 1)};
         const Double2 e23{e(2, 0), e(3, 1)}, e23w{e(3, 0), e(2, 1)};
         const Double2 along{g[A4 + 0], g[A4 + 3]}, across{g[A4 + 1], g[A4 + 2]};
-        Double2 s{s0_, s1_};
-        for (; i + 4 <= frames; i += 4) {
+        for (std::uint32_t i = 0; i < frames; i += 4) {
             const Double2 x01 = HasInput ? load2(in + i) : Double2{}, x23 = HasInput ? load2(in + i + 2) : Double2{};
             const Double2 x01w{x01[1], x01[0]}, x23w{x23[1], x23[0]};
             const Double2 xx0{x01[0], x01[0]}, xx1{x01[1], x01[1]}, xx2{x23[0], x23[0]};
@@ -278,10 +325,7 @@ private:
             const Double2 inputs = (e01 * x01 + e01w * x01w) + (e23 * x23 + e23w * x23w);
             s = (inputs + across * sw) + along * s;
         }
-        s0_ = s[0];
-        s1_ = s[1];
-        for (; i < frames; ++i)
-            out[i] = static_cast<float>(groupedSample(g, input(i)));
+        return s;
     }
 
     double s0_ = 0.0, s1_ = 0.0;       // the two delayed backward signals (at a group's start)

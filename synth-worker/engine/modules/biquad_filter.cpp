@@ -92,29 +92,24 @@ private:
             clock_.advance(n);
             i += n;
         }
-        batch_.design(tunings.data(), retunes, sampleRate_);
-        // A group under way when other coefficients take over is first brought up to
-        // there with the ones it ran with.
-        RbjView held = coefficients_.view();
-        std::uint32_t from = start;
+        // On the stack, not in the node: every filter's batch then shares the same hot
+        // cache lines.
+        dsp::fx::RbjDesignBatch batch;
+        batch.design(tunings.data(), retunes, sampleRate_);
+        // The held coefficients up to the first retune, then each retune up to the next.
+        std::array<RbjView, kBatch + 1> views{coefficients_.view()};
+        std::array<std::uint32_t, kBatch + 2> bounds{start};
         for (std::size_t k = 0; k < retunes; ++k) {
-            run(in, out, from, at[k], held);
-            if (filter_.midGroup())
-                filter_.settle(held);
-            held = batch_.lane(k);
-            from = at[k];
+            views[k + 1] = batch.lane(k);
+            bounds[k + 1] = at[k];
         }
-        run(in, out, from, i, held);
+        bounds[retunes + 1] = i;
+        filter_.runSegments(views.data(), bounds.data(), retunes + 1, in, out);
         if (retunes > 0) {
-            coefficients_ = batch_.copy(retunes - 1);
+            coefficients_ = batch.copy(retunes - 1);
             loaded_ = tuning_;
         }
         return i;
-    }
-
-    void run(const float *in, float *out, std::uint32_t from, std::uint32_t to, RbjView c) noexcept
-    {
-        filter_.run(c, in ? in + from : nullptr, out + from, to - from);
     }
 
     // Makes coefficients_ those of tuning_ (a cache: the same values give the same bits, so
@@ -133,11 +128,9 @@ private:
     // The values the filter runs with, taken at the last control point that changed them.
     TwoPoleTuning tuning_;
     ControlClock clock_;
-    // Caches, not state: the coefficients of `loaded_` (tuning_ once load() ran), and the
-    // retunes of one batch.
+    // Caches, not state: the coefficients of `loaded_` (tuning_ once load() ran).
     RbjCoefficients coefficients_;
     TwoPoleTuning loaded_;
-    dsp::fx::RbjDesignBatch batch_;
 };
 
 } // namespace

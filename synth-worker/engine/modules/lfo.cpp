@@ -99,7 +99,7 @@ public:
             const Phase inc = step(param(Rate).next(i));
             const float depth = param(Depth).next(i);
             const float offset = param(Offset).next(i);
-            out[i] = offset + depth * shape(wave, inc, (sinceKnot_ + i) % kKnotCycle);
+            out[i] = value(wave, inc, depth, offset, (sinceKnot_ + i) % kKnotCycle);
             advance(inc);
         }
         sinceKnot_ = (sinceKnot_ + b.frames) % kKnotCycle;
@@ -114,35 +114,52 @@ public:
     }
 
 private:
-    // The shape at the current sample (phase_), which is `since` samples past a multiple of
-    // kKnotCycle, the phase stepping by `inc`.
-    float shape(int wave, Phase inc, std::uint32_t since) noexcept
+    // The output at the current sample (phase_), which is `since` samples past a multiple
+    // of kKnotCycle, the phase stepping by `inc`.
+    float value(int wave, Phase inc, float depth, float offset, std::uint32_t since) noexcept
+    {
+        if (wave == Sine) {
+            if (const std::uint32_t n = knots(inc); n != 0) {
+                const std::uint32_t at = since % n;
+                const Knots k = knotsAround(phase_, inc, n, at);
+                return line(k, depth, offset, n).at(static_cast<int>(at));
+            }
+        }
+        return offset + depth * shape(wave, phase_);
+    }
+
+    float shape(int wave, Phase phase) const noexcept
     {
         switch (wave) {
-        case Sine: {
-            const std::uint32_t n = knots(inc);
-            if (n == 0)
-                return GenWavetables::read(sine_, phase_);
-            const Chord c = chord(phase_, inc, n, since % n);
-            return c.from + static_cast<float>(static_cast<int>(since % n)) * c.slope;
-        }
-        case Triangle: return triangle(phase_);
-        case Square: return square(phase_);
-        case Saw: return saw(phase_);
+        case Sine: return GenWavetables::read(sine_, phase);
+        case Triangle: return triangle(phase);
+        case Square: return square(phase);
+        case Saw: return saw(phase);
         default: return held_;
         }
     }
 
-    // The chord of a slow sine through the knots around a sample at `phase`, `at` samples
-    // past the first knot: from + k·slope at k samples past that knot.
-    struct Chord {
-        float from, slope;
+    // A slow sine's knots around a sample at `phase`, `at` samples past the first: the
+    // first at `phase` less `at` steps, the next n steps on.
+    struct Knots {
+        Phase first;
+        float from, to;
     };
-    Chord chord(Phase phase, Phase inc, std::uint32_t n, std::uint32_t at) const noexcept
+    Knots knotsAround(Phase phase, Phase inc, std::uint32_t n, std::uint32_t at) const noexcept
     {
-        const Phase knot = phase - inc * at;
-        const float from = GenWavetables::read(sine_, knot), to = GenWavetables::read(sine_, knot + inc * n);
-        return {from, (to - from) * (1.0f / static_cast<float>(n))}; // exact: n is a power of two
+        const Phase first = phase - inc * at;
+        return {first, GenWavetables::read(sine_, first), GenWavetables::read(sine_, first + inc * n)};
+    }
+    // The output on the chord between two knots, depth and offset applied: base + k·slope
+    // at k samples past the first knot.
+    struct Line {
+        float base, slope;
+        float at(int k) const noexcept { return base + static_cast<float>(k) * slope; }
+    };
+    static Line line(const Knots &k, float depth, float offset, std::uint32_t n) noexcept
+    {
+        // 1/n is exact: n is a power of two.
+        return {offset + depth * k.from, depth * ((k.to - k.from) * (1.0f / static_cast<float>(n)))};
     }
 
     // A new random value at the start of every cycle whatever the shape, so the generator
@@ -195,22 +212,27 @@ private:
         sinceKnot_ = (sinceKnot_ + frames) % kKnotCycle;
     }
 
-    // The steady slow sine: shape()'s chords, each computed once for the samples it spans
-    // (the same arithmetic, offset added last).
+    // The steady slow sine: value()'s lines, each computed once for the samples it spans
+    // (the same arithmetic; a knot's table value serves both lines that meet there).
     void slowSine(float *out, std::uint32_t frames, Phase inc, float depth, float offset) noexcept
     {
         const std::uint32_t n = knots(inc);
         std::uint32_t at = sinceKnot_ % n;
+        Knots k = knotsAround(phase_, inc, n, at);
         for (std::uint32_t i = 0; i < frames;) {
-            const Chord c = chord(phase_ + inc * i, inc, n, at);
-            const int count = static_cast<int>(std::min(n - at, frames - i));
-            // Signed positions: they convert to float four at a time (and exactly, as in shape()).
-            const int first = static_cast<int>(at);
+            const Line l = line(k, depth, offset, n);
+            // Signed positions: they convert to float four at a time.
+            const int first = static_cast<int>(at), count = static_cast<int>(std::min(n - at, frames - i));
             float *dst = out + i;
             for (int j = 0; j < count; ++j)
-                dst[j] = offset + depth * (c.from + static_cast<float>(first + j) * c.slope);
+                dst[j] = l.at(first + j);
             i += static_cast<std::uint32_t>(count);
             at = 0;
+            if (i < frames) {
+                k.first += inc * n;
+                k.from = k.to;
+                k.to = GenWavetables::read(sine_, k.first + inc * n);
+            }
         }
         finish(inc, frames);
     }
