@@ -445,8 +445,13 @@ void ControlSurface::tickTransport()
     const JackTransportView t = output_.jackTransport();
     if (!t.valid)
         return;
-    // The same fixed distance as MIDI: what JACK's cycle said takes effect that far on.
-    const std::uint64_t frame = t.frame + output_.midiDelayFrames();
+    // The same fixed distance as MIDI: what JACK's cycle said takes effect that far on, at the
+    // bar JACK's transport will have reached by then.
+    const std::uint64_t delay = output_.midiDelayFrames();
+    const std::uint64_t frame = t.frame + delay;
+    const bool bars = t.bbt && t.bpm >= 1.0 && t.beatsPerBar >= 1 && t.beatType >= 1;
+    const double framesPerBar = bars ? 60.0 * output_.sampleRate() / t.bpm * t.beatsPerBar * 4.0 / t.beatType : 0.0;
+    const double barThen = bars ? std::max(1.0, t.bar + (t.rolling ? double(delay) / framesPerBar : 0.0)) : 1.0;
     if (t.bbt && t.bpm >= 1.0 && std::fabs(t.bpm - interpreter_.tempoBpm()) > 1e-3)
         applyOwn("/tempo", {float(t.bpm)}, frame);
     if (t.bbt && t.beatsPerBar >= 1 && (t.beatsPerBar != interpreter_.meterBeats() || t.beatType != interpreter_.meterUnit()))
@@ -454,9 +459,21 @@ void ControlSurface::tickTransport()
     if (t.rolling != jackRolling_) {
         jackRolling_ = t.rolling;
         if (t.rolling)
-            applyOwn("/transport", {std::string("start"), float(t.bbt ? std::max(1.0, t.bar) : 1.0)}, frame);
+            applyOwn("/transport", {std::string("start"), float(barThen)}, frame);
         else
             applyOwn("/transport", {std::string("stop")}, frame);
+    } else if (t.rolling && bars && jackPosFrame_ != shm::kNoBlock && t.frame > jackPosFrame_) {
+        // Rolling on: JACK's bar moves with time. A bar more than two periods away from where
+        // time alone would have taken it is a relocation (a DAW's playhead moved): follow it.
+        const double expected = jackPosBar_ + double(t.frame - jackPosFrame_) / framesPerBar;
+        if (std::fabs(t.bar - expected) * framesPerBar > 2.0 * output_.periodFrames())
+            applyOwn("/transport", {std::string("locate"), float(barThen)}, frame);
+    }
+    if (t.rolling && bars) {
+        jackPosFrame_ = t.frame;
+        jackPosBar_ = t.bar;
+    } else {
+        jackPosFrame_ = shm::kNoBlock;
     }
 }
 

@@ -168,6 +168,10 @@ private:
     Ears ears_;
     std::map<std::string, std::size_t> bufferBytes_; // loaded buffers by name
     bool jackRolling_ = false;   // as last followed
+    // JACK's position as last read while rolling with bars and beats (kNoBlock: none), to tell
+    // a relocation from time going by.
+    std::uint64_t jackPosFrame_ = shm::kNoBlock;
+    double jackPosBar_ = 1.0;
     bool leading_ = false;       // we are JACK's timebase master
     std::vector<Deferred> deferred_;
 };

@@ -436,6 +436,16 @@ TEST(LiveTransport, FollowsTheTempoAndTheStartAndStopOfJackTransport)
     EXPECT_TRUE(suite.await("transport", "rolling")) << "the start did not follow";
     say("stop");
     EXPECT_TRUE(suite.await("transport", "stopped")) << "the stop did not follow";
+    // Located while stopped, then rolling from there: 20 s in at 100 BPM in 4/4 is bar
+    // 1 + 960000 / 115200 = 9.333; Chronus starts where JACK's transport will be when the
+    // start takes effect, one MIDI delay ((2 + 3) periods here) later: bar 9.333 + 1280 /
+    // 115200 = 9.344. (jackd2 1.9.21 does not move a rolling transport on a locate: measured with
+    // jack_showtime, so a relocation while rolling is not tested here.)
+    say("locate 960000");
+    say("play");
+    EXPECT_TRUE(suite.await("transport", "rolling")) << "the second start did not follow";
+    say("stop");
+    EXPECT_TRUE(suite.await("transport", "stopped")) << "the stop did not follow";
     say("quit");
     ::pclose(jt);
     // What was followed is in the journal, so a render replays it.
@@ -445,6 +455,8 @@ TEST(LiveTransport, FollowsTheTempoAndTheStartAndStopOfJackTransport)
     EXPECT_NE(text.str().find(" /tempo 100"), std::string::npos) << text.str();
     EXPECT_NE(text.str().find(" /transport start"), std::string::npos);
     EXPECT_NE(text.str().find(" /transport stop"), std::string::npos);
+    const auto again = text.str().find(" /transport start 9.34");
+    EXPECT_NE(again, std::string::npos) << "the start from bar 9.344 was not followed: " << text.str();
     // The following sequencer took the tempo.
     auto dump = command(*suite.client, "/patch/dump");
     ASSERT_TRUE(dump);
