@@ -296,7 +296,8 @@ private:
     // `frames` (a multiple of four) samples as whole groups from state `s` (lane l memory
     // l); returns the state after them.
     template <bool HasInput>
-    static Double2 groups(Group g, const float *in, float *out, std::uint32_t frames, Double2 s) noexcept
+    __attribute__((noinline)) static Double2 groups(Group g, const float *in, float *out, std::uint32_t frames,
+                                                    Double2 s) noexcept
     {
         using namespace rbj;
         auto ca = [g](std::size_t k, std::size_t i) { return g[Ca + 2 * k + i]; };

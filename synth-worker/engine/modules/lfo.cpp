@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 
 namespace chronus::engine {
@@ -221,12 +222,9 @@ private:
         Knots k = knotsAround(phase_, inc, n, at);
         for (std::uint32_t i = 0; i < frames;) {
             const Line l = line(k, depth, offset, n);
-            // Signed positions: they convert to float four at a time.
-            const int first = static_cast<int>(at), count = static_cast<int>(std::min(n - at, frames - i));
-            float *dst = out + i;
-            for (int j = 0; j < count; ++j)
-                dst[j] = l.at(first + j);
-            i += static_cast<std::uint32_t>(count);
+            const std::uint32_t count = std::min(n - at, frames - i);
+            fillLine(out + i, l, at, count);
+            i += count;
             at = 0;
             if (i < frames) {
                 k.first += inc * n;
@@ -235,6 +233,22 @@ private:
             }
         }
         finish(inc, frames);
+    }
+
+    // out[j] = l.at(first + j) for j < count, four at a time (positions are small whole
+    // numbers: exact in float, so a running sum of them is the same as converting each).
+    static void fillLine(float *out, const Line &l, std::uint32_t first, std::uint32_t count) noexcept
+    {
+        using Float4 = float __attribute__((vector_size(16)));
+        const float k0 = static_cast<float>(first);
+        Float4 k{k0, k0 + 1.0f, k0 + 2.0f, k0 + 3.0f};
+        std::uint32_t j = 0;
+        for (; j + 4 <= count; j += 4, k += 4.0f) {
+            const Float4 v = l.base + k * l.slope;
+            std::memcpy(out + j, &v, sizeof v);
+        }
+        for (; j < count; ++j)
+            out[j] = l.at(static_cast<int>(first + j));
     }
 
     template <typename Shape>
