@@ -8,16 +8,16 @@
 // interpolated sine table, so while rate, depth and offset hold still a block is one
 // vectorized pass: an LFO on every voice costs little.
 //
-// A slow sine (below 2.4 Hz at 48 kHz) costs less again: it is the chord between knots
-// kKnots[k] samples apart on the LFO's own sample count (32, 16 or 8, the longest whose
-// chord stays within kChordError of the arc), the table read only at the knots. A sample's
-// knots are its phase less `at` steps and plus n - `at` steps (`at` its distance from the
-// knot before it), a function of the sample's own state, so every path computes the same
+// A slow sine (below 22 Hz at 48 kHz) costs less again: it is drawn as parabolas, each
+// through three table reads half a span apart, over spans of kSpans[k] samples on the LFO's
+// own sample count (128 down to 8, the longest whose parabola stays within kBendError of
+// the arc). A sample's parabola comes from its phase less `at` steps (`at` its distance from
+// the span's start), a function of the sample's own state, so every path computes the same
 // value and the output does not depend on where blocks start; while the rate holds still,
-// the samples between two knots share them, and a block reads the table once per knot.
-// Within 1.1e-6 of depth · sin (the chord's 8e-7 and the table's 2.5e-7; measured by
-// Lfo.ASlowSineIsWithinItsStatedError) where the table alone is within 2.5e-7: -118 dB,
-// for what is a control signal at those rates.
+// the samples of a span share one parabola, and a block of 256 samples reads the table a
+// few times. Within 3e-7 of depth · sin (measured 2.3e-7 from 0.01 to 23 Hz by
+// Lfo.ASlowSineIsWithinItsStatedError), the table's own class (2.5e-7): the three points
+// carry the table's error, the parabola adds at most 1e-7, float rounding an ulp.
 #include "synth-worker/engine/modules/factories.hpp"
 
 #include "model/modules/lfo.hpp"
@@ -42,20 +42,20 @@ using dsp::Phase;
 constexpr Phase kQuarterCycle = Phase{1} << 62;
 constexpr Phase kHalfCycle = Phase{1} << 63;
 
-// Knot spacings of a slow sine, longest first, each a power of two dividing kKnotCycle. A
-// chord over n samples of a sine of w radians a sample falls short of the arc by up to
-// (w·n)²/8, which kChordError bounds.
-constexpr std::uint32_t kKnots[] = {32, 16, 8};
-constexpr std::uint32_t kKnotCycle = 32;
-constexpr double kChordError = 8e-7;
+// Span lengths of a slow sine, longest first, each a power of two dividing kSpanCycle. A
+// parabola through three equally spaced points of a sine of w radians a sample, over n
+// samples, is off the sine by at most (w·n)³/(72·√3); kBendError bounds that.
+constexpr std::uint32_t kSpans[] = {128, 64, 32, 16, 8};
+constexpr std::uint32_t kSpanCycle = 128;
+constexpr double kBendError = 1e-7;
 
-// The knot spacing for a phase step; 0: none (the table every sample).
-std::uint32_t knotSpacing(Phase inc) noexcept
+// The span length for a phase step; 0: none (the table every sample).
+std::uint32_t spanLength(Phase inc) noexcept
 {
     const double radiansPerSample = 2.0 * std::numbers::pi * dsp::phaseCycles(inc);
-    for (std::uint32_t n : kKnots) {
-        const double chord = radiansPerSample * n;
-        if (inc < kHalfCycle && chord * chord / 8.0 <= kChordError)
+    for (std::uint32_t n : kSpans) {
+        const double arc = radiansPerSample * n;
+        if (inc < kHalfCycle && arc * arc * arc / (72.0 * std::numbers::sqrt3) <= kBendError)
             return n;
     }
     return 0;
@@ -83,7 +83,7 @@ public:
     void reset() noexcept override
     {
         phase_ = 0;
-        sinceKnot_ = 0;
+        sinceSpan_ = 0;
         rng_.seed(seed());
         held_ = rng_.bipolar(); // the first cycle has a value too
     }
@@ -100,30 +100,29 @@ public:
             const Phase inc = step(param(Rate).next(i));
             const float depth = param(Depth).next(i);
             const float offset = param(Offset).next(i);
-            out[i] = value(wave, inc, depth, offset, (sinceKnot_ + i) % kKnotCycle);
+            out[i] = value(wave, inc, depth, offset, (sinceSpan_ + i) % kSpanCycle);
             advance(inc);
         }
-        sinceKnot_ = (sinceKnot_ + b.frames) % kKnotCycle;
+        sinceSpan_ = (sinceSpan_ + b.frames) % kSpanCycle;
     }
 
     void visitState(StateVisitor &v) noexcept override
     {
         v(phase_);
-        v(sinceKnot_);
+        v(sinceSpan_);
         v(rng_);
         v(held_);
     }
 
 private:
     // The output at the current sample (phase_), which is `since` samples past a multiple
-    // of kKnotCycle, the phase stepping by `inc`.
+    // of kSpanCycle, the phase stepping by `inc`.
     float value(int wave, Phase inc, float depth, float offset, std::uint32_t since) noexcept
     {
         if (wave == Sine) {
-            if (const std::uint32_t n = knots(inc); n != 0) {
+            if (const std::uint32_t n = spans(inc); n != 0) {
                 const std::uint32_t at = since % n;
-                const Knots k = knotsAround(phase_, inc, n, at);
-                return line(k, depth, offset, n).at(static_cast<int>(at));
+                return parabola(phase_ - inc * at, inc, n, depth, offset).at(static_cast<int>(at));
             }
         }
         return offset + depth * shape(wave, phase_);
@@ -140,27 +139,26 @@ private:
         }
     }
 
-    // A slow sine's knots around a sample at `phase`, `at` samples past the first: the
-    // first at `phase` less `at` steps, the next n steps on.
-    struct Knots {
-        Phase first;
-        float from, to;
+    // The output on a slow sine's span of n samples from phase `start`, depth and offset
+    // applied: a + k·(b + k·c) at k samples into it, the parabola through the table at the
+    // span's start, middle and end (its coefficients in double, from y0, y1, y2 at
+    // k = 0, h, 2h: c = (y2 - 2y1 + y0)/(2h²), b = (y1 - y0)/h - h·c).
+    struct Parabola {
+        float a, b, c;
+        float at(int k) const noexcept
+        {
+            const float kf = static_cast<float>(k);
+            return a + kf * (b + kf * c);
+        }
     };
-    Knots knotsAround(Phase phase, Phase inc, std::uint32_t n, std::uint32_t at) const noexcept
+    Parabola parabola(Phase start, Phase inc, std::uint32_t n, float depth, float offset) const noexcept
     {
-        const Phase first = phase - inc * at;
-        return {first, GenWavetables::read(sine_, first), GenWavetables::read(sine_, first + inc * n)};
-    }
-    // The output on the chord between two knots, depth and offset applied: base + k·slope
-    // at k samples past the first knot.
-    struct Line {
-        float base, slope;
-        float at(int k) const noexcept { return base + static_cast<float>(k) * slope; }
-    };
-    static Line line(const Knots &k, float depth, float offset, std::uint32_t n) noexcept
-    {
-        // 1/n is exact: n is a power of two.
-        return {offset + depth * k.from, depth * ((k.to - k.from) * (1.0f / static_cast<float>(n)))};
+        const std::uint32_t half = n / 2;
+        const double y0 = GenWavetables::read(sine_, start), y1 = GenWavetables::read(sine_, start + inc * half),
+                     y2 = GenWavetables::read(sine_, start + inc * n);
+        const double h = half, c = (y2 - 2.0 * y1 + y0) / (2.0 * h * h), b = (y1 - y0) / h - h * c;
+        return {static_cast<float>(offset + depth * y0), static_cast<float>(depth * b),
+                static_cast<float>(depth * c)};
     }
 
     // A new random value at the start of every cycle whatever the shape, so the generator
@@ -185,10 +183,10 @@ private:
                 out[i] = offset + depth * held_;
                 advance(inc);
             }
-            sinceKnot_ = (sinceKnot_ + frames) % kKnotCycle;
+            sinceSpan_ = (sinceSpan_ + frames) % kSpanCycle;
             return;
         }
-        if (wave == Sine && knots(inc) != 0) {
+        if (wave == Sine && spans(inc) != 0) {
             slowSine(out, frames, inc, depth, offset);
             return;
         }
@@ -203,52 +201,47 @@ private:
         finish(inc, frames);
     }
 
-    // The phase, the draws (one for each cycle completed) and the knot count past `frames`
-    // samples.
+    // The phase, the draws (one for each cycle completed) and the span count past
+    // `frames` samples.
     void finish(Phase inc, std::uint32_t frames) noexcept
     {
         for (auto cycles = dsp::cyclesCompleted(phase_, inc, frames); cycles > 0; --cycles)
             held_ = rng_.bipolar();
         phase_ += inc * frames;
-        sinceKnot_ = (sinceKnot_ + frames) % kKnotCycle;
+        sinceSpan_ = (sinceSpan_ + frames) % kSpanCycle;
     }
 
-    // The steady slow sine: value()'s lines, each computed once for the samples it spans
-    // (the same arithmetic; a knot's table value serves both lines that meet there).
+    // The steady slow sine: value()'s parabolas, each computed once for the samples of its
+    // span in this block (the same arithmetic).
     void slowSine(float *out, std::uint32_t frames, Phase inc, float depth, float offset) noexcept
     {
-        const std::uint32_t n = knots(inc);
-        std::uint32_t at = sinceKnot_ % n;
-        Knots k = knotsAround(phase_, inc, n, at);
+        const std::uint32_t n = spans(inc);
+        std::uint32_t at = sinceSpan_ % n;
+        Phase start = phase_ - inc * at;
         for (std::uint32_t i = 0; i < frames;) {
-            const Line l = line(k, depth, offset, n);
             const std::uint32_t count = std::min(n - at, frames - i);
-            fillLine(out + i, l, at, count);
+            fillParabola(out + i, parabola(start, inc, n, depth, offset), at, count);
             i += count;
             at = 0;
-            if (i < frames) {
-                k.first += inc * n;
-                k.from = k.to;
-                k.to = GenWavetables::read(sine_, k.first + inc * n);
-            }
+            start += inc * n;
         }
         finish(inc, frames);
     }
 
-    // out[j] = l.at(first + j) for j < count, four at a time (positions are small whole
+    // out[j] = p.at(first + j) for j < count, four at a time (positions are small whole
     // numbers: exact in float, so a running sum of them is the same as converting each).
-    static void fillLine(float *out, const Line &l, std::uint32_t first, std::uint32_t count) noexcept
+    static void fillParabola(float *out, const Parabola &p, std::uint32_t first, std::uint32_t count) noexcept
     {
         using Float4 = float __attribute__((vector_size(16)));
         const float k0 = static_cast<float>(first);
         Float4 k{k0, k0 + 1.0f, k0 + 2.0f, k0 + 3.0f};
         std::uint32_t j = 0;
         for (; j + 4 <= count; j += 4, k += 4.0f) {
-            const Float4 v = l.base + k * l.slope;
+            const Float4 v = p.a + k * (p.b + k * p.c);
             std::memcpy(out + j, &v, sizeof v);
         }
         for (; j < count; ++j)
-            out[j] = l.at(static_cast<int>(first + j));
+            out[j] = p.at(static_cast<int>(first + j));
     }
 
     template <typename Shape>
@@ -273,25 +266,25 @@ private:
 
     double invRate_ = 0.0;
     const float *sine_ = nullptr;
-    // The knot spacing of a sine at phase step `inc` (cached: chosen again only when the
+    // The span length of a sine at phase step `inc` (cached: chosen again only when the
     // step moves).
-    std::uint32_t knots(Phase inc) noexcept
+    std::uint32_t spans(Phase inc) noexcept
     {
-        if (inc != knotsFor_) {
-            knotsFor_ = inc;
-            knots_ = knotSpacing(inc);
+        if (inc != spansFor_) {
+            spansFor_ = inc;
+            spans_ = spanLength(inc);
         }
-        return knots_;
+        return spans_;
     }
 
     // Derived from the rate parameter (caches, not state).
     float stepRate_ = -1.0f;
     Phase step_ = 0;
-    Phase knotsFor_ = 0;
-    std::uint32_t knots_ = knotSpacing(0);
+    Phase spansFor_ = 0;
+    std::uint32_t spans_ = spanLength(0);
 
     Phase phase_ = 0;
-    std::uint32_t sinceKnot_ = 0; // samples since reset, modulo kKnotCycle
+    std::uint32_t sinceSpan_ = 0; // samples since reset, modulo kSpanCycle
     dsp::GenRandom rng_;
     float held_ = 0.0f; // sample & hold value, -1..1
 };
