@@ -29,6 +29,23 @@ struct TwoPoleTuning {
         using enum model::two_pole_filter::Param;
         return {modeOf(m.param(Mode).next(i)), m.param(Cutoff).next(i), m.param(Q).next(i)};
     }
+    // next() and skip() when mode and q are steady (their next() is their current value,
+    // their skip() does nothing): only the cutoff is read.
+    static TwoPoleTuning nextCutoff(Module &m, std::uint32_t i) noexcept
+    {
+        using enum model::two_pole_filter::Param;
+        return {modeOf(m.param(Mode).current()), m.param(Cutoff).next(i), m.param(Q).current()};
+    }
+    static void skipCutoff(Module &m, std::uint32_t frames) noexcept
+    {
+        m.param(model::two_pole_filter::Param::Cutoff).skip(frames);
+    }
+    // Whether mode and q hold still in this block.
+    static bool onlyCutoffMoves(const Module &m) noexcept
+    {
+        using enum model::two_pole_filter::Param;
+        return m.param(Mode).steady() && m.param(Q).steady();
+    }
     // Whether none of the three moves in this block (no ramp, no modulation).
     static bool steady(const Module &m) noexcept
     {

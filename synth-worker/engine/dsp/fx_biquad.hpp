@@ -101,12 +101,11 @@ public:
     void design(const RbjTuning *tunings, std::size_t n, double sampleRate) noexcept;
 
     RbjView lane(std::size_t l) const noexcept { return {&values_[0][l], kLanes}; }
-    RbjCoefficients copy(std::size_t l) const noexcept
+    // Copies lane l into `c`.
+    void copy(std::size_t l, RbjCoefficients &c) const noexcept
     {
-        RbjCoefficients c;
         for (std::size_t f = 0; f < rbj::kFields; ++f)
             c.values[f] = values_[f][l];
-        return c;
     }
 
 private:

@@ -72,22 +72,25 @@ private:
     // coefficients of those that change them. Second pass: the filter through them.
     std::uint32_t processUpToBatch(const float *in, float *out, std::uint32_t start, std::uint32_t frames) noexcept
     {
-        std::array<std::uint32_t, kBatch> at{};
+        std::array<std::uint32_t, kBatch> at; // scratch: entries are written before they are read
         std::array<dsp::fx::RbjTuning, kBatch> tunings{};
         std::size_t retunes = 0;
         std::uint32_t i = start;
+        // Mostly only the cutoff moves (an LFO on it): the other two are then not read.
+        const bool onlyCutoff = TwoPoleTuning::onlyCutoffMoves(*this);
         while (i < frames && retunes < kBatch) {
             const std::uint32_t n = clock_.span(frames - i);
             if (clock_.atPoint()) {
-                const TwoPoleTuning now = TwoPoleTuning::next(*this, i);
+                const TwoPoleTuning now =
+                    onlyCutoff ? TwoPoleTuning::nextCutoff(*this, i) : TwoPoleTuning::next(*this, i);
                 if (now != tuning_) {
                     tuning_ = now;
                     at[retunes] = i;
                     tunings[retunes++] = rbj(now);
                 }
-                TwoPoleTuning::skip(*this, n - 1);
+                skip(onlyCutoff, n - 1);
             } else {
-                TwoPoleTuning::skip(*this, n);
+                skip(onlyCutoff, n);
             }
             clock_.advance(n);
             i += n;
@@ -97,8 +100,10 @@ private:
         dsp::fx::RbjDesignBatch batch;
         batch.design(tunings.data(), retunes, sampleRate_);
         // The held coefficients up to the first retune, then each retune up to the next.
-        std::array<RbjView, kBatch + 1> views{coefficients_.view()};
-        std::array<std::uint32_t, kBatch + 2> bounds{start};
+        std::array<RbjView, kBatch + 1> views;
+        std::array<std::uint32_t, kBatch + 2> bounds;
+        views[0] = coefficients_.view();
+        bounds[0] = start;
         for (std::size_t k = 0; k < retunes; ++k) {
             views[k + 1] = batch.lane(k);
             bounds[k + 1] = at[k];
@@ -106,10 +111,18 @@ private:
         bounds[retunes + 1] = i;
         filter_.runSegments(views.data(), bounds.data(), retunes + 1, in, out);
         if (retunes > 0) {
-            coefficients_ = batch.copy(retunes - 1);
+            batch.copy(retunes - 1, coefficients_);
             loaded_ = tuning_;
         }
         return i;
+    }
+
+    void skip(bool onlyCutoff, std::uint32_t frames) noexcept
+    {
+        if (onlyCutoff)
+            TwoPoleTuning::skipCutoff(*this, frames);
+        else
+            TwoPoleTuning::skip(*this, frames);
     }
 
     // Makes coefficients_ those of tuning_ (a cache: the same values give the same bits, so

@@ -156,7 +156,9 @@ private:
         const std::uint32_t half = n / 2;
         const double y0 = GenWavetables::read(sine_, start), y1 = GenWavetables::read(sine_, start + inc * half),
                      y2 = GenWavetables::read(sine_, start + inc * n);
-        const double h = half, c = (y2 - 2.0 * y1 + y0) / (2.0 * h * h), b = (y1 - y0) / h - h * c;
+        // h is a power of two: multiplying by 1/h and 1/(2h²) is dividing, exactly.
+        const double h = half, overH = 1.0 / h;
+        const double c = (y2 - 2.0 * y1 + y0) * (0.5 * overH * overH), b = (y1 - y0) * overH - h * c;
         return {static_cast<float>(offset + depth * y0), static_cast<float>(depth * b),
                 static_cast<float>(depth * c)};
     }

@@ -41,7 +41,8 @@ std::vector<RbjTuning> grid()
 void expectLaneIsDesign(const RbjDesignBatch &batch, std::size_t lane, const RbjTuning &t)
 {
     const RbjCoefficients one = RbjCoefficients::design(t.mode, t.freqHz, t.q, kRate);
-    const RbjCoefficients copy = batch.copy(lane);
+    RbjCoefficients copy;
+    batch.copy(lane, copy);
     for (std::size_t f = 0; f < rbj::kFields; ++f) {
         // Bits, not values: EXPECT_EQ on doubles compares them exactly.
         EXPECT_EQ(batch.lane(lane)[f], one.values[f]) << "field " << f << " mode " << int(t.mode) << " freq "
