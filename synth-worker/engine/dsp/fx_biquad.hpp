@@ -45,7 +45,8 @@ namespace chronus::dsp::fx {
 enum class BiquadMode { Lowpass, Highpass, Bandpass, Notch };
 
 // Where the coefficients of one tuning are: field f at p[f · stride] (an RbjCoefficients,
-// stride 1, or one lane of an RbjDesignBatch).
+// stride 1, or one lane of an RbjDesignBatch, stride RbjDesignBatch::kLanes: the two strides
+// RbjBiquad's loop is compiled for).
 struct RbjView {
     const double *p;
     std::size_t stride;
@@ -295,13 +296,23 @@ private:
     // `frames` (a multiple of four) samples as whole groups from state `s` (lane l memory
     // l); returns the state after them.
     template <bool HasInput>
-    __attribute__((noinline)) static Double2 groups(Group g, const float *in, float *out, std::uint32_t frames,
-                                                    Double2 s) noexcept
+    static Double2 groups(Group g, const float *in, float *out, std::uint32_t frames, Double2 s) noexcept
+    {
+        // The stride known at compile time: the coefficients are then loaded from fixed
+        // offsets.
+        if (g.stride == 1)
+            return groups<HasInput, 1>(g.p, in, out, frames, s);
+        return groups<HasInput, RbjDesignBatch::kLanes>(g.p, in, out, frames, s);
+    }
+    template <bool HasInput, std::size_t Stride>
+    __attribute__((noinline)) static Double2 groups(const double *p, const float *in, float *out,
+                                                    std::uint32_t frames, Double2 s) noexcept
     {
         using namespace rbj;
-        auto ca = [g](std::size_t k, std::size_t i) { return g[Ca + 2 * k + i]; };
-        auto h = [g](std::size_t k) { return g[H + k]; };
-        auto e = [g](std::size_t j, std::size_t i) { return g[E + 2 * j + i]; };
+        auto ca = [p](std::size_t k, std::size_t i) { return p[(Ca + 2 * k + i) * Stride]; };
+        auto h = [p](std::size_t k) { return p[(H + k) * Stride]; };
+        auto e = [p](std::size_t j, std::size_t i) { return p[(E + 2 * j + i) * Stride]; };
+        auto a4 = [p](std::size_t i, std::size_t j) { return p[(A4 + 2 * i + j) * Stride]; };
         // Outputs: lanes (y0, y1) and (y2, y3). Memories: lane l is memory l; `sw` holds
         // the memories the other way round, `xw` the inputs.
         const Double2 ya0{ca(0, 0), ca(1, 1)}, ya1{ca(0, 1), ca(1, 0)};
@@ -310,7 +321,7 @@ private:
         const Double2 hb0{h(2), h(3)}, hb1{h(1), h(2)}, hb2{h(0), h(1)}, hb3{0.0, h(0)};
         const Double2 e01{e(0, 0), e(1, 1)}, e01w{e(1, 0), e(0, 1)};
         const Double2 e23{e(2, 0), e(3, 1)}, e23w{e(3, 0), e(2, 1)};
-        const Double2 along{g[A4 + 0], g[A4 + 3]}, across{g[A4 + 1], g[A4 + 2]};
+        const Double2 along{a4(0, 0), a4(1, 1)}, across{a4(0, 1), a4(1, 0)};
         for (std::uint32_t i = 0; i < frames; i += 4) {
             const Double2 x01 = HasInput ? load2(in + i) : Double2{}, x23 = HasInput ? load2(in + i + 2) : Double2{};
             const Double2 x01w{x01[1], x01[0]}, x23w{x23[1], x23[0]};

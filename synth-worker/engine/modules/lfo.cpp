@@ -230,16 +230,20 @@ private:
         finish(inc, frames);
     }
 
-    // out[j] = p.at(first + j) for j < count, four at a time (positions are small whole
+    // out[j] = p.at(first + j) for j < count, eight at a time (positions are small whole
     // numbers: exact in float, so a running sum of them is the same as converting each).
-    static void fillParabola(float *out, const Parabola &p, std::uint32_t first, std::uint32_t count) noexcept
+    // Also compiled for AVX, where eight floats are one register: the same operations, so
+    // the same bits.
+    __attribute__((target_clones("avx", "default"))) static void fillParabola(float *out, const Parabola &p,
+                                                                              std::uint32_t first,
+                                                                              std::uint32_t count) noexcept
     {
-        using Float4 = float __attribute__((vector_size(16)));
+        using Float8 = float __attribute__((vector_size(32)));
         const float k0 = static_cast<float>(first);
-        Float4 k{k0, k0 + 1.0f, k0 + 2.0f, k0 + 3.0f};
+        Float8 k{k0, k0 + 1.0f, k0 + 2.0f, k0 + 3.0f, k0 + 4.0f, k0 + 5.0f, k0 + 6.0f, k0 + 7.0f};
         std::uint32_t j = 0;
-        for (; j + 4 <= count; j += 4, k += 4.0f) {
-            const Float4 v = p.a + k * (p.b + k * p.c);
+        for (; j + 8 <= count; j += 8, k += 8.0f) {
+            const Float8 v = p.a + k * (p.b + k * p.c);
             std::memcpy(out + j, &v, sizeof v);
         }
         for (; j < count; ++j)
