@@ -49,6 +49,10 @@ struct Event {
 static_assert(std::is_trivially_copyable_v<Event>);
 static_assert(sizeof(Event) == 32);
 
+// An Activate event's `param`: the new patch keeps no node's state (a fresh start after
+// both workers were lost, replayed as an empty patch and then the patch).
+inline constexpr std::uint16_t kActivateFresh = 1;
+
 // A NoteOn's duration in microseconds travels in `param` (high half) and `element` (low).
 inline void setNoteDurationUs(Event &e, std::uint32_t us) noexcept
 {

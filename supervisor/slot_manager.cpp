@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -340,6 +341,7 @@ void SlotManager::handleRtEvents()
             declare(e);
             break;
         case RtEvent::Type::Gap:
+            lastGapFrame_ = e.frame;
             log::error("no usable block from any slot at frame ", e.frame, ": output faded to silence");
             notify_("gap", log::cat(e.frame));
             break;
@@ -514,7 +516,7 @@ void SlotManager::advanceJoining(std::uint32_t s)
     slot.failing = false;
     log::info("slot ", s, ": verified (fresh start: an empty engine)");
     if (hadTimeline_ && restartHook_)
-        restartHook_();
+        restartHook_(std::exchange(lastGapFrame_, UINT64_MAX));
     hadTimeline_ = true;
 }
 

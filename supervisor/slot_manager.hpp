@@ -36,7 +36,8 @@ public:
     void start();
     // Called when a worker had to start from an empty engine although the timeline had a
     // live patch before (both workers were lost): the caller re-commits the live patch.
-    void setRestartHook(std::function<void()> hook) { restartHook_ = std::move(hook); }
+    // It gets the output frame from which the lost workers' output went silent.
+    void setRestartHook(std::function<void(std::uint64_t)> hook) { restartHook_ = std::move(hook); }
     // Reaps children, handles audio-thread events, moves every slot's state on.
     // Call often (every ms); never blocks.
     void service();
@@ -114,7 +115,8 @@ private:
     SlotManagerConfig config_;
     std::function<void(const std::string &, const std::string &)> notify_;
     Slot slots_[shm::kSlots];
-    std::function<void()> restartHook_;
+    std::function<void(std::uint64_t)> restartHook_;
+    std::uint64_t lastGapFrame_ = UINT64_MAX; // the latest output gap's first frame
     bool hadTimeline_ = false; // some worker has been verified since start
     double lastRestoreMs_ = 0;
     double maxRestoreMs_ = 0;

@@ -108,7 +108,7 @@ void SupervisorApp::wireControl()
         ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds,
                              options_.transport, std::size_t(options_.bufferMemoryMb) << 20});
     surface_->setServer(server_.get());
-    slots_->setRestartHook([this] { restoreLivePatch(); });
+    slots_->setRestartHook([this](std::uint64_t silentFrom) { restoreLivePatch(silentFrom); });
     monitor_ = std::make_unique<ServiceMonitor>(
         *output_, *slots_, log::cat("JACK client ", options_.jackName, ", OSC port ", server_->port()));
     if (nsm_)
@@ -187,7 +187,7 @@ Expected<void> SupervisorApp::loadStartupPatch()
     return {};
 }
 
-void SupervisorApp::restoreLivePatch()
+void SupervisorApp::restoreLivePatch(std::uint64_t silentFrom)
 {
     if (interpreter_.generation() == 0)
         return;
@@ -202,7 +202,7 @@ void SupervisorApp::restoreLivePatch()
     model::Outcome outcome;
     outcome.commit = std::make_shared<const model::CompiledPatch>(std::move(*compiled));
     (void)timeline_->apply(outcome, timeline_->frameFor(std::nullopt), "/patch/load", {json, 0.0f},
-                           {.freshStart = true});
+                           {.freshStart = true, .silentFrom = silentFrom});
     log::warn("both workers were lost: re-committing the live patch");
     surface_->notify("error", "both workers were lost; the live patch was restored");
 }

@@ -49,7 +49,7 @@ private:
     Expected<void> loadStartupPatch();
     // Both workers were lost: the replacement starts empty, so the live patch (with its
     // current parameter values) is committed again under the same generation.
-    void restoreLivePatch();
+    void restoreLivePatch(std::uint64_t silentFrom);
     // Hands the live patch to liveState_ now and then (once the start-up patch is in).
     void keepLivePatch();
     // The session's save: the live patch to <session>/patch.json.

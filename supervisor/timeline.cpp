@@ -149,7 +149,7 @@ Timeline::Ticket Timeline::apply(const model::Outcome &outcome, std::uint64_t fr
                                  const std::vector<model::Arg> &args, ApplyOptions options)
 {
     Request request{outcome, frame, std::string(address), args, options.track ? ++nextTicket_ : 0,
-                    options.freshStart};
+                    options.freshStart, options.silentFrom};
     const Ticket ticket = request.ticket;
     if (pending_ || !waiting_.empty())
         waiting_.push_back(std::move(request)); // behind a commit being prepared
@@ -276,9 +276,16 @@ void Timeline::activate()
     entry.record.event.type = model::EventType::Activate;
     entry.record.event.generation = commit.generation;
     entry.record.event.node = model::crossfadeFrames(request.outcome.crossfadeMs, rate_);
+    // A fresh start keeps no node's state, as the journal's replay (an empty patch first).
+    entry.record.event.param = request.freshStart ? model::kActivateFresh : 0;
     send(std::move(entry));
-    if (request.freshStart)
+    if (request.freshStart) {
+        // Until now the workers that replaced the lost ones played an empty engine: silence.
+        if (request.silentFrom < frame)
+            journalNote(log::cat("gap: frames ", request.silentFrom, " +", frame - request.silentFrom,
+                                 " (both workers were lost: silence until the live patch is back)"));
         journalFreshStart(frame - 1);
+    }
     if (request.address == "/patch/load") {
         // Journal the loaded patch itself, so the journal does not depend on files.
         std::vector<model::Arg> loadArgs{request.outcome.commit->spec.toJson(-1)};

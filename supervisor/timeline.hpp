@@ -31,7 +31,12 @@ namespace chronus::supervisor {
 struct ApplyOptions {
     bool track = false;      // keep the frame for takeFrame() (the caller must take it)
     bool freshStart = false; // the journal first commits an empty patch, as the workers that
-                             // start empty after losing both did
+                             // start empty after losing both did; the workers take the patch
+                             // without keeping any node's state (they may have begun another
+                             // fresh start meanwhile)
+    // freshStart: the output frame from which the workers that were lost played nothing of the
+    // live patch (declared in the journal as silence up to the re-commit).
+    std::uint64_t silentFrom = UINT64_MAX;
 };
 
 class Timeline {
@@ -118,6 +123,7 @@ private:
         std::vector<model::Arg> args;
         Ticket ticket = 0;
         bool freshStart = false;
+        std::uint64_t silentFrom = UINT64_MAX;
     };
     // A commit whose patch the slots are building.
     struct Preparing {

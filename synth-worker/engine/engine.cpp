@@ -148,9 +148,9 @@ void Engine::takeIncoming() noexcept
     }
 }
 
-void Engine::swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames) noexcept
+void Engine::swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames, bool fresh) noexcept
 {
-    if (live_)
+    if (live_ && !fresh)
         graph->inheritState(*live_);
     if (crossfadeFrames > 0 && live_) {
         retire(fading_);
@@ -185,7 +185,7 @@ void Engine::activate(const model::Event &event, std::uint64_t now) noexcept
         ++stats_.activationsMissed;
         return;
     }
-    swapIn(graph, now, event.node);
+    swapIn(graph, now, event.node, event.param == model::kActivateFresh);
 }
 
 bool Engine::activationUnprepared(std::uint64_t endFrame) noexcept

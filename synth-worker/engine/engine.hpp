@@ -93,7 +93,8 @@ private:
     void applyDue(std::uint64_t now) noexcept;
     void takeIncoming() noexcept;
     // Makes `graph` live at `now` (inheriting state, crossfading over `crossfadeFrames`).
-    void swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames) noexcept;
+    // `fresh`: the new graph keeps no node's state (model::kActivateFresh).
+    void swapIn(Graph *graph, std::uint64_t now, std::uint32_t crossfadeFrames, bool fresh = false) noexcept;
     void activate(const model::Event &event, std::uint64_t now) noexcept;
     void retire(Graph *graph) noexcept;
     void renderSpan(float *left, float *right, std::uint64_t now, std::uint32_t frames, const InputBus *in,

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
+#include <optional>
 
 using namespace chronus;
 using namespace chronus::engine;
@@ -382,4 +383,50 @@ TEST(Engine, StemsCarryEachStemNodesOutputAndSumToTheMixTheyMakeUp)
     EXPECT_GT(energyA, 1.0);
     EXPECT_GT(energyP, 1.0);
     EXPECT_EQ(unused, 0.0);
+}
+
+TEST(Engine, AFreshActivationKeepsNoNodesStateAndAnOrdinaryOneDoes)
+{
+    // The supervisor re-commits the live patch after losing both workers as a fresh start
+    // (model::kActivateFresh): its journal replays that as an empty patch and then the patch,
+    // so a worker that still had the patch live (a second loss during the first restart) must
+    // not carry its nodes' state (oscillator phases, envelopes) into it.
+    PatchSpec spec;
+    auto parsed = PatchSpec::fromJson(
+        R"({"nodes":[{"id":"o","type":"osc","params":{"freq":331.0,"waveform":"saw"}}],)"
+        R"("connections":[{"from":"o","to":"output"}]})");
+    ASSERT_TRUE(parsed) << parsed.error();
+    spec = *parsed;
+    constexpr std::uint32_t kBlock = 256;
+    constexpr std::uint64_t kSwap = 10 * kBlock + 17;
+    auto run = [&](std::optional<std::uint16_t> activateParam) {
+        Engine engine(48000.0, kBlock);
+        auto first = Graph::build(compiled(spec), 48000.0, kBlock);
+        EXPECT_TRUE(first);
+        engine.install(std::move(*first));
+        if (activateParam) {
+            auto again = Graph::build(compiled(spec), 48000.0, kBlock);
+            EXPECT_TRUE(again);
+            EXPECT_TRUE(engine.prepare(std::move(*again)));
+            Event e;
+            e.type = EventType::Activate;
+            e.frame = kSwap;
+            e.generation = 1;
+            e.param = *activateParam;
+            EXPECT_TRUE(engine.schedule(e));
+        }
+        std::vector<float> left(20 * kBlock), right(20 * kBlock);
+        for (std::uint64_t f = 0; f < left.size(); f += kBlock) {
+            float *out[2] = {left.data() + f, right.data() + f};
+            engine.render(out, 2, kBlock);
+        }
+        return left;
+    };
+    const auto plain = run(std::nullopt);
+    const auto kept = run(0);
+    const auto fresh = run(kActivateFresh);
+    EXPECT_TRUE(bitIdentical(plain, kept)) << "an ordinary commit of the same patch keeps the phase";
+    EXPECT_EQ(firstDifference(plain, fresh), kSwap) << "a fresh one starts the oscillator again at the swap";
+    // From the swap on, the fresh activation plays what a new engine plays from frame 0.
+    EXPECT_TRUE(std::equal(fresh.begin() + kSwap, fresh.begin() + kSwap + 1000, plain.begin()));
 }
