@@ -197,7 +197,8 @@ void Worker::takeEvents() noexcept
     const std::uint64_t lateBefore = engine_->stats().eventsLate;
     shm::CommandRecord rec;
     while (slot_.events.tryPop(rec))
-        engine_->schedule(rec.event);
+        if (freshFrom_ == UINT64_MAX || rec.event.frame >= freshFrom_)
+            engine_->schedule(rec.event);
     if (engine_->stats().eventsLate != lateBefore)
         missedEvent(engine_->stats().lastLateFrame);
 }
@@ -422,6 +423,9 @@ Expected<void> Worker::join(std::uint32_t seq)
         if (auto on = activate(); !on)
             return on;
         engine_->setFrame(rtTarget_.load(std::memory_order_acquire) + period);
+        freshFrom_ = engine_->frame();
+        // Say where we begin before the supervisor hears we joined: it stamps nothing earlier.
+        st.drainFrame.store(freshFrom_, std::memory_order_seq_cst);
     } else {
         st.workerState.store(WorkerState::Joining, std::memory_order_release);
         const shm::SlotView source = segment_->slot(st.joinSourceSlot);

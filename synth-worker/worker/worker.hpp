@@ -99,6 +99,10 @@ private:
     // Main thread.
     bool active_ = false; // the JACK client is activated
     std::uint32_t joinedSeq_ = 0;
+    // A fresh join's first frame: events stamped before it (by a supervisor whose clock had
+    // not caught up with ours) belong to time this empty engine never played, and are
+    // dropped rather than taken for a missed event.
+    std::uint64_t freshFrom_ = UINT64_MAX;
     std::vector<std::byte> snapshotCopy_;
 
     // Shared between the threads.
