@@ -105,6 +105,7 @@ public:
     // Copies lane l into `c`.
     void copy(std::size_t l, RbjCoefficients &c) const noexcept
     {
+#pragma GCC unroll 31
         for (std::size_t f = 0; f < rbj::kFields; ++f)
             c.values[f] = values_[f][l];
     }
@@ -278,6 +279,8 @@ private:
         for (std::size_t k = 0; k < count; ++k) {
             const std::uint32_t from = at[k], frames = at[k + 1] - from;
             const float *x = HasInput ? in + from : nullptr;
+            if (frames == 0 && pos_ == 0)
+                continue; // nothing runs with c[k], and no group under way needs settling
             if (pos_ == 0 && frames % 4 == 0) {
                 s = groups<HasInput>(c[k], x, out + from, frames, s);
                 continue;
