@@ -26,12 +26,14 @@ constexpr auto kVerifyTimeout = std::chrono::seconds(3);
 constexpr auto kRecoverTimeout = std::chrono::seconds(1);
 // One that publishes but has not caught up with the output after this long never will.
 constexpr auto kCatchUpLimit = std::chrono::seconds(10);
-// A worker whose cycle count stands still while ours advances this many cycles is hung
-// (stopped, deadlocked): on non-real-time JACK a client stuck in the graph also holds up the
-// other clients' cycles, so it goes quickly. One that is only waiting for the CPU (runnable)
-// gets at least a quarter of a second.
+// A worker whose cycle count stands still while ours advances this many cycles is hung if its
+// process is stopped (SIGSTOP, a debugger) or gone. Any other worker gets half a second: one
+// waiting for the CPU (runnable) or for JACK to run it (sleeping) is late, not hung; on a
+// starved machine JACK left workers unrun for 8 of our cycles while running us, and they
+// were replaced for it. A worker really stuck that long is replaced then (and its blocks are
+// missing meanwhile, so the other slot plays from the first cycle).
 constexpr std::uint64_t kHungCycles = 8;
-constexpr double kRunnableSeconds = 0.25;
+constexpr double kLateSeconds = 0.5;
 
 // The state letter of a process from /proc/<pid>/stat ('R' running or runnable, 'S'
 // sleeping, 'T' stopped, ...), or 0 if unknown.
@@ -360,8 +362,10 @@ void SlotManager::checkHung(std::uint32_t s)
         slot.lastHeartbeat = beat;
         slot.cyclesAtBeat = cycles;
     } else if (cycles - slot.cyclesAtBeat >= kHungCycles) {
-        const std::uint64_t runnableCycles = std::uint64_t(kRunnableSeconds * g.sampleRate / g.periodFrames);
-        if (processState(slot.pid) != 'R' || cycles - slot.cyclesAtBeat >= runnableCycles) {
+        const std::uint64_t lateCycles = std::uint64_t(kLateSeconds * g.sampleRate / g.periodFrames);
+        const char state = processState(slot.pid);
+        const bool stopped = state == 'T' || state == 't' || state == 'Z' || state == 'X' || state == 0;
+        if (stopped || cycles - slot.cyclesAtBeat >= lateCycles) {
             fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
             return;
         }
