@@ -7,7 +7,8 @@
 // control point a module reads the parameter (smoothing and modulation included) at that
 // sample and holds what it derives from it until the next point: a modulated cutoff moves in
 // steps of kControlPeriod samples (0.67 ms at 48 kHz, a 1.5 kHz update rate). 32 samples:
-// a retune of the biquad costs about as much as running it through 32 samples.
+// a retune of the biquad (about 11 ns designed in a batch) then costs less than running it
+// through them.
 #pragma once
 
 #include "model/module_spec.hpp"

@@ -5,9 +5,10 @@
 // Mode, cutoff and Q are read at control points (control_clock.hpp: every kControlPeriod
 // samples of the node's own sample count, so a smoothed or modulated cutoff moves in steps
 // of that many samples) and the coefficients are held in between; only a point whose values
-// differ from the held ones retunes. The retunes of several points are computed back to back
-// before the filter runs through them (they do not depend on the filter's state, so the
-// processor overlaps them), and between retunes the lattice runs four samples at a time.
+// differ from the held ones retunes. The retunes of up to eight points (a 256-sample block)
+// are designed together, four lanes to an instruction (dsp::fx::RbjDesignBatch, bit for bit
+// one design() each), before the filter runs through them in one call, four samples at a
+// time, its state in registers from one retune's segment to the next.
 #include "synth-worker/engine/modules/factories.hpp"
 
 #include "model/modules/biquad_filter.hpp"
