@@ -76,6 +76,14 @@ public:
         current_ = target_ - slope_ * static_cast<float>(left_);
     }
 
+    // What next(i) returns while no ramp is under way (!ramping()), without advancing:
+    // for modules that read a steady or modulated parameter at a control rate.
+    float valueAt(std::uint32_t i) const noexcept
+    {
+        return mod_ == nullptr ? current_ : std::clamp(current_ + modDepth_ * mod_[i], min_, max_);
+    }
+    bool ramping() const noexcept { return left_ != 0; }
+
     // Value without advancing or modulation (step-type parameters, block decisions).
     float target() const noexcept { return target_; }
     float current() const noexcept { return current_; }

@@ -36,6 +36,12 @@ struct TwoPoleTuning {
         using enum model::two_pole_filter::Param;
         return {modeOf(m.param(Mode).current()), m.param(Cutoff).next(i), m.param(Q).current()};
     }
+    // nextCutoff() while the cutoff is not ramping either (its skip() does nothing then).
+    static TwoPoleTuning settledCutoff(const Module &m, std::uint32_t i) noexcept
+    {
+        using enum model::two_pole_filter::Param;
+        return {modeOf(m.param(Mode).current()), m.param(Cutoff).valueAt(i), m.param(Q).current()};
+    }
     static void skipCutoff(Module &m, std::uint32_t frames) noexcept
     {
         m.param(model::two_pole_filter::Param::Cutoff).skip(frames);
@@ -45,6 +51,11 @@ struct TwoPoleTuning {
     {
         using enum model::two_pole_filter::Param;
         return m.param(Mode).steady() && m.param(Q).steady();
+    }
+    // Whether, besides, the cutoff is not ramping (only modulation moves it).
+    static bool cutoffSettled(const Module &m) noexcept
+    {
+        return onlyCutoffMoves(m) && !m.param(model::two_pole_filter::Param::Cutoff).ramping();
     }
     // Whether none of the three moves in this block (no ramp, no modulation).
     static bool steady(const Module &m) noexcept

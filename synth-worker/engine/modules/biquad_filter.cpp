@@ -77,20 +77,24 @@ private:
         std::array<dsp::fx::RbjTuning, kBatch> tunings{};
         std::size_t retunes = 0;
         std::uint32_t i = start;
-        // Mostly only the cutoff moves (an LFO on it): the other two are then not read.
-        const bool onlyCutoff = TwoPoleTuning::onlyCutoffMoves(*this);
+        // Mostly only the cutoff moves (an LFO on it): the other two are then not read, and
+        // while no ramp is under way nothing needs advancing between points either.
+        const bool settled = TwoPoleTuning::cutoffSettled(*this);
+        const bool onlyCutoff = settled || TwoPoleTuning::onlyCutoffMoves(*this);
         while (i < frames && retunes < kBatch) {
             const std::uint32_t n = clock_.span(frames - i);
             if (clock_.atPoint()) {
-                const TwoPoleTuning now =
-                    onlyCutoff ? TwoPoleTuning::nextCutoff(*this, i) : TwoPoleTuning::next(*this, i);
+                const TwoPoleTuning now = settled      ? TwoPoleTuning::settledCutoff(*this, i)
+                                          : onlyCutoff ? TwoPoleTuning::nextCutoff(*this, i)
+                                                       : TwoPoleTuning::next(*this, i);
                 if (now != tuning_) {
                     tuning_ = now;
                     at[retunes] = i;
                     tunings[retunes++] = rbj(now);
                 }
-                skip(onlyCutoff, n - 1);
-            } else {
+                if (!settled)
+                    skip(onlyCutoff, n - 1);
+            } else if (!settled) {
                 skip(onlyCutoff, n);
             }
             clock_.advance(n);

@@ -153,9 +153,17 @@ private:
     };
     Parabola parabola(Phase start, Phase inc, std::uint32_t n, float depth, float offset) const noexcept
     {
+        float end;
+        return parabola(start, GenWavetables::read(sine_, start), inc, n, depth, offset, end);
+    }
+    // The same with the table at `start` given (`first`), and the table at its end returned
+    // in `end` (the next span's first).
+    Parabola parabola(Phase start, float first, Phase inc, std::uint32_t n, float depth, float offset,
+                      float &end) const noexcept
+    {
         const std::uint32_t half = n / 2;
-        const double y0 = GenWavetables::read(sine_, start), y1 = GenWavetables::read(sine_, start + inc * half),
-                     y2 = GenWavetables::read(sine_, start + inc * n);
+        end = GenWavetables::read(sine_, start + inc * n);
+        const double y0 = first, y1 = GenWavetables::read(sine_, start + inc * half), y2 = end;
         // h is a power of two: multiplying by 1/h and 1/(2h²) is dividing, exactly.
         const double h = half, overH = 1.0 / h;
         const double c = (y2 - 2.0 * y1 + y0) * (0.5 * overH * overH), b = (y1 - y0) * overH - h * c;
@@ -220,12 +228,15 @@ private:
         const std::uint32_t n = spans(inc);
         std::uint32_t at = sinceSpan_ % n;
         Phase start = phase_ - inc * at;
+        float first = GenWavetables::read(sine_, start);
         for (std::uint32_t i = 0; i < frames;) {
             const std::uint32_t count = std::min(n - at, frames - i);
-            fillParabola(out + i, parabola(start, inc, n, depth, offset), at, count);
+            float end;
+            fillParabola(out + i, parabola(start, first, inc, n, depth, offset, end), at, count);
             i += count;
             at = 0;
             start += inc * n;
+            first = end;
         }
         finish(inc, frames);
     }
