@@ -37,6 +37,7 @@ from soak import OscClient, free_port, read_wav, status_values  # noqa: E402
 import numpy as np  # noqa: E402
 
 P = 256
+ROUND_TRIP = 6 * P  # NetJACK2's round trip at the slave's default -l 5 (docs/scaling.md)
 failures = []
 
 
@@ -222,7 +223,10 @@ def main():
 
         # A cycle the master's recorder declares lost is not a block the slave lost: NetJACK2
         # hands the slave's next block to the master's next cycle, so after a declared gap the
-        # take may go on a block or two off the render as well.
+        # take may go on a block or two off the render as well. And one NetJACK2 round trip
+        # after a cycle the master lost (1 536 frames at -l 5: measured with jack_iodelay) the
+        # master receives the block before again, a repeat (seen 6 to 8 blocks after a gap
+        # began): allowed within 10 blocks of a declared gap, and counted.
         blocks = equal = excused = differ = shifts = 0
         first_bad = None
         last_declared = -10 * P
@@ -236,7 +240,7 @@ def main():
             elif declared[s:s + P].any():
                 excused += 1
                 last_declared = s
-            elif near_mark(offset + s) or s - last_declared <= 4 * P:
+            elif near_mark(offset + s) or s - last_declared <= ROUND_TRIP + 4 * P:
                 moved = next((k for k in (-1, 1, -2, 2) if 0 <= offset + k * P + s and offset + k * P + s + P <= len(ref)
                               and np.array_equal(a, ref[offset + k * P + s:offset + k * P + s + P])), None)
                 if moved is not None:
@@ -341,7 +345,7 @@ def master_restart(procs, work, m, master, net_port, slave_server, slave_name, j
                     "--block-size", str(P), "--channels", "2", "--duration", "60", "--quiet", "-o", render],
                    capture_output=True, text=True)
     _, _, ref = read_wav(render) if os.path.exists(render) else (0, 0, np.zeros((0, 2), dtype=np.float32))
-    offset = align(take, ref)
+    offset = align_by_majority(take, ref)
     blocks = equal = 0
     if offset is not None:
         for s in range((-offset) % P, len(take) - P + 1, P):
@@ -358,6 +362,22 @@ def master_restart(procs, work, m, master, net_port, slave_server, slave_name, j
           flush=True)
     check(offset is not None and blocks > 100 and equal >= 0.95 * blocks,
           "the restarted master records the suite's output again, equal to the journal's render")
+
+
+def align_by_majority(take, ref, samples=9):
+    """The render frame of the take's frame 0 that most of `samples` loud blocks spread over the
+    take agree on (None if none is found). The first block a take gets on a just-restarted
+    master can stand a few blocks away from the rest."""
+    from collections import Counter
+    votes = Counter()
+    for s in np.linspace(P * 8, max(P * 8, len(take) - 2 * P), samples).astype(int) // P * P:
+        block = take[s:s + P]
+        if np.abs(block).max() < 1e-3:
+            continue
+        for h in np.nonzero(ref[:, 0] == block[0, 0])[0]:
+            if h + P <= len(ref) and np.array_equal(ref[h:h + P], block):
+                votes[int(h) - int(s)] += 1
+    return votes.most_common(1)[0][0] if votes else None
 
 
 def ntp_now_plus(seconds):

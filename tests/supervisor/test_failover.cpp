@@ -158,9 +158,18 @@ Attempt runScenario(const fs::path &dir)
         // CHRONUS_TEST_FAULT=<index> repeats one kind (for investigating one failure mode).
         const char *only = std::getenv("CHRONUS_TEST_FAULT");
         const Fault &fault = kFaults[only ? std::atoi(only) % std::size(kFaults) : i % std::size(kFaults)];
-        auto now = status(c);
-        const int active = now ? int(num(*now, "active_slot")) : -1;
-        const pid_t victim = active >= 0 ? pid_t(num(*now, "slot" + std::to_string(active) + "_pid")) : -1;
+        // A cycle JACK skipped for both slots leaves none active for that cycle: ask again
+        // for up to a second before calling it a failure.
+        std::optional<Status> now;
+        int active = -1;
+        pid_t victim = -1;
+        for (int ask = 0; ask < 20 && victim <= 0; ++ask) {
+            if (ask > 0)
+                std::this_thread::sleep_for(50ms);
+            now = status(c);
+            active = now ? int(num(*now, "active_slot")) : -1;
+            victim = active >= 0 ? pid_t(num(*now, "slot" + std::to_string(active) + "_pid")) : -1;
+        }
         if (victim <= 0) {
             a.failures.push_back("no active worker before failover " + std::to_string(i + 1));
             return a;
