@@ -79,12 +79,18 @@ std::optional<Answer> decode(std::string packet)
     const char *types = lo_message_get_types(m);
     lo_arg **argv = lo_message_get_argv(m);
     for (int i = 0; i < lo_message_get_argc(m); ++i) {
-        if (types[i] == 's')
-            a.args.emplace_back(std::string(&argv[i]->s));
-        else if (types[i] == 'i')
-            a.args.emplace_back(std::int32_t(argv[i]->i));
-        else
+        // liblo's arguments are 4-byte aligned, its lo_arg union 8: read the bytes, not the
+        // union's members (UBSan: misaligned member access).
+        const char *at = reinterpret_cast<const char *>(argv[i]);
+        if (types[i] == 's') {
+            a.args.emplace_back(std::string(at));
+        } else if (types[i] == 'i') {
+            std::int32_t v = 0;
+            std::memcpy(&v, at, sizeof v);
+            a.args.emplace_back(v);
+        } else {
             a.args.emplace_back(std::monostate{});
+        }
     }
     lo_message_free(m);
     return a;
