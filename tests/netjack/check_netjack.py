@@ -70,6 +70,17 @@ class Procs:
                     p.wait()
 
 
+def start_master(procs, name, master, net_port):
+    """The master jackd (dummy backend) with the netmanager loaded on `net_port`; its process."""
+    m = procs.spawn(name, ["jackd", "-n", master, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(P)], master)
+    if not wait_for(lambda: subprocess.run(["jack_lsp"], env=dict(os.environ, JACK_DEFAULT_SERVER=master,
+                                                                 JACK_NO_START_SERVER="1"),
+                                           capture_output=True).returncode == 0, 10):
+        raise RuntimeError(f"the master jackd ({name}) did not start")
+    jack(master, "jack_load", "netmanager", "-i", f"-a 127.0.0.1 -p {net_port}", check_rc=True)
+    return m
+
+
 def jack(server, *argv, check_rc=False):
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
     r = subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=20)
@@ -122,13 +133,7 @@ def main():
     master, slave_server, slave_name = f"chronus-test-netm-{os.getpid()}", f"chronus-test-nets-{os.getpid()}", "synthbox"
     net_port = free_port()
     try:
-        m = procs.spawn("master", ["jackd", "-n", master, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(P)],
-                        master)
-        if not wait_for(lambda: subprocess.run(["jack_lsp"], env=dict(os.environ, JACK_DEFAULT_SERVER=master,
-                                                                     JACK_NO_START_SERVER="1"),
-                                               capture_output=True).returncode == 0, 10):
-            raise RuntimeError("the master jackd did not start")
-        jack(master, "jack_load", "netmanager", "-i", f"-a 127.0.0.1 -p {net_port}", check_rc=True)
+        m = start_master(procs, "master", master, net_port)
         procs.spawn("slave", ["jackd", "-n", slave_server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
                               str(net_port), "-n", slave_name], slave_server)
         if not wait_for(lambda: f"{slave_name}:from_slave_2" in ports(master), 15):
@@ -329,13 +334,7 @@ def master_restart(procs, work, m, master, net_port, slave_server, slave_name, j
     wait_for(lambda: "system:playback_1" not in connected(slave_server, "chronus:out_L"), 10)
     time.sleep(0.5)
     started = time.monotonic()
-    procs.spawn("master-again", ["jackd", "-n", master, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(P)],
-                master)
-    if not wait_for(lambda: subprocess.run(["jack_lsp"], env=dict(os.environ, JACK_DEFAULT_SERVER=master,
-                                                                 JACK_NO_START_SERVER="1"),
-                                           capture_output=True).returncode == 0, 10):
-        raise RuntimeError("the master jackd did not start again")
-    jack(master, "jack_load", "netmanager", "-i", f"-a 127.0.0.1 -p {net_port}", check_rc=True)
+    start_master(procs, "master-again", master, net_port)
     back = wait_for(lambda: f"{slave_name}:from_slave_2" in ports(master), 20)
     print(f"master restarted: the slave is back on it {time.monotonic() - started:.2f} s after the master started",
           flush=True)
