@@ -21,6 +21,30 @@ using chronus::osc::Arg;
 using chronus::osc::Client;
 using chronus::osc::Protocol;
 
+// The frame of the latest /transport line in a journal, and of every /patch/load after it
+// (with `sinceStart`) or at all.
+struct TransportAndLoads {
+    std::uint64_t start = 0;
+    std::vector<std::uint64_t> loads;
+};
+TransportAndLoads transportAndLoads(const fs::path &journal, bool sinceStart)
+{
+    std::ifstream in(journal);
+    std::string line;
+    TransportAndLoads r;
+    const std::regex at(R"(^@(\d+) (/\S+))");
+    std::smatch m;
+    while (std::getline(in, line)) {
+        if (!std::regex_search(line, m, at))
+            continue;
+        if (m[2] == "/transport")
+            r.start = std::stoull(m[1]);
+        else if (m[2] == "/patch/load" && (!sinceStart || r.start > 0))
+            r.loads.push_back(std::stoull(m[1]));
+    }
+    return r;
+}
+
 // A JACK client with one MIDI output: send() queues a message for its next cycle, at a
 // fixed offset into the cycle, and remembers the JACK frame it went out at.
 class MidiSource {
@@ -247,20 +271,7 @@ TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
     cap.stop();
 
     // In the journal: the transport started at F0, the scene went live on a bar after it.
-    std::ifstream in(journal);
-    std::string line;
-    std::vector<std::uint64_t> loads;
-    std::uint64_t f0 = 0;
-    const std::regex at(R"(^@(\d+) (/\S+))");
-    std::smatch m;
-    while (std::getline(in, line)) {
-        if (!std::regex_search(line, m, at))
-            continue;
-        if (m[2] == "/transport")
-            f0 = std::stoull(m[1]);
-        if (m[2] == "/patch/load")
-            loads.push_back(std::stoull(m[1]));
-    }
+    const auto [f0, loads] = transportAndLoads(journal, false);
     ASSERT_GT(f0, 0u);
     ASSERT_FALSE(loads.empty());
     const std::uint64_t changed = loads.back();
@@ -325,20 +336,7 @@ TEST_F(LivePlay, QuantizeBeatAndTheBeatPrefixLandAChangeOnTheBeatsFirstFrame)
     std::this_thread::sleep_for(300ms);
     cap.stop();
 
-    std::ifstream in(journal);
-    std::string line;
-    std::vector<std::uint64_t> loads;
-    std::uint64_t f0 = 0;
-    const std::regex at(R"(^@(\d+) (/\S+))");
-    std::smatch m;
-    while (std::getline(in, line)) {
-        if (!std::regex_search(line, m, at))
-            continue;
-        if (m[2] == "/transport")
-            f0 = std::stoull(m[1]);
-        else if (m[2] == "/patch/load" && f0 > 0)
-            loads.push_back(std::stoull(m[1]));
-    }
+    const auto [f0, loads] = transportAndLoads(journal, true);
     ASSERT_GT(f0, 0u);
     ASSERT_EQ(loads.size(), 3u);
     auto onABeat = [&](std::uint64_t frame) {
