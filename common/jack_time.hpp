@@ -121,4 +121,52 @@ private:
     std::uint32_t lastFrames_ = 0;
 };
 
+// Where frame 0 of JACK's frame clock lies in JACK's microseconds, for turning a time into a
+// frame (a bundle's timetag). Each cycle's reading pairs a frame time with the microsecond
+// its cycle was seen to start; a busy machine sees a cycle start late, never early, so the
+// earliest start over the last one to two windows of time, at the nominal sample rate, is the
+// clock. The latest cycle's start and JACK's filtered period, extrapolated over a bundle sent
+// 0.7 s ahead, carry the jitter of one wake-up and the error of a period estimate that a
+// loaded non-real-time server gets wrong by up to a percent (a few hundred frames at 0.7 s).
+// A clock that steps (a skipped cycle the frame time does not count, a sound card drifting
+// from the system clock) is followed within two windows. Plain value type; RT-safe.
+class WakeupFit {
+public:
+    // `usecsPerFrame`: 1e6 / sample rate; `windowUsecs`: how long one window lasts.
+    explicit WakeupFit(double usecsPerFrame = 0, std::uint64_t windowUsecs = 1'000'000) noexcept
+        : usecsPerFrame_(usecsPerFrame), windowUsecs_(windowUsecs)
+    {
+    }
+
+    void reset(double usecsPerFrame) noexcept { *this = WakeupFit(usecsPerFrame, windowUsecs_); }
+
+    // One cycle's reading: its frame time and the microsecond its cycle started.
+    void add(std::uint64_t frame, std::uint64_t usecs) noexcept
+    {
+        const double offset = double(usecs) - double(frame) * usecsPerFrame_;
+        if (!started_ || usecs >= windowStart_ + windowUsecs_) {
+            previousMin_ = started_ ? currentMin_ : offset;
+            currentMin_ = offset;
+            windowStart_ = usecs;
+            started_ = true;
+        } else if (offset < currentMin_) {
+            currentMin_ = offset;
+        }
+    }
+
+    bool started() const noexcept { return started_; }
+    // The microsecond of frame 0 (valid once started).
+    double offsetUsecs() const noexcept { return currentMin_ < previousMin_ ? currentMin_ : previousMin_; }
+    // The microsecond `frame` starts at.
+    double usecsAt(std::uint64_t frame) const noexcept { return offsetUsecs() + double(frame) * usecsPerFrame_; }
+
+private:
+    double usecsPerFrame_;
+    std::uint64_t windowUsecs_;
+    bool started_ = false;
+    std::uint64_t windowStart_ = 0;
+    double previousMin_ = 0;
+    double currentMin_ = 0;
+};
+
 } // namespace chronus

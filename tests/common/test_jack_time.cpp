@@ -85,3 +85,59 @@ TEST(CycleClock, ASkipConfirmedByTheNextReadingIsNotRepeated)
     EXPECT_EQ(c.next(4 * P, P).step, Step::Normal);
     EXPECT_EQ(c.next(4 * P, P).step, Step::Stale) << "a repeat after a normal step is stale, not a misread jump";
 }
+
+// Cycles start every 256 frames at 48 kHz; a reading sees the start late by a scheduling delay.
+namespace {
+constexpr double kUsecsPerFrame = 1e6 / 48000.0;
+
+std::uint64_t seenAt(double trueOffset, std::uint64_t frame, std::uint64_t delay)
+{
+    return std::uint64_t(trueOffset + double(frame) * kUsecsPerFrame) + delay;
+}
+} // namespace
+
+TEST(WakeupFit, TheEarliestWakeUpIsTheClockHoweverLateTheOthersAre)
+{
+    WakeupFit fit(kUsecsPerFrame);
+    const double origin = 5'000'000;
+    std::uint64_t delays[] = {900, 40, 3000, 2, 700, 5000, 1200, 15};
+    for (std::uint64_t c = 0; c < 400; ++c)
+        fit.add(c * P, seenAt(origin, c * P, delays[c % 8]));
+    EXPECT_NEAR(fit.offsetUsecs(), origin + 2, 1.0);
+    EXPECT_NEAR(fit.usecsAt(1000 * P), origin + 2 + 1000 * P * kUsecsPerFrame, 1.0);
+}
+
+TEST(WakeupFit, TwoClientsOnOneClockPutOneTimeOnOneFrame)
+{
+    // Two slaves started at different cycles (frame times offset by 37 periods), each
+    // waking late by its own amounts and now and then on time: a time 0.7 s ahead lands on
+    // the same cycle-relative frame.
+    WakeupFit a(kUsecsPerFrame), b(kUsecsPerFrame);
+    const double originA = 1'000'000, originB = originA - 37 * P * kUsecsPerFrame;
+    for (std::uint64_t c = 0; c < 600; ++c) {
+        a.add(c * P, seenAt(originA, c * P, c % 20 == 3 ? 2 : (c * 7919) % 4000));
+        b.add((c + 37) * P, seenAt(originB, (c + 37) * P, c % 25 == 7 ? 1 : (c * 104729 + 11) % 6000));
+    }
+    const double when = originA + 700 * P * kUsecsPerFrame + 12'345;
+    const double frameA = (when - a.offsetUsecs()) / kUsecsPerFrame;
+    const double frameB = (when - b.offsetUsecs()) / kUsecsPerFrame;
+    EXPECT_NEAR(frameB - frameA, 37.0 * P, 0.2);
+}
+
+TEST(WakeupFit, AClockThatStepsIsFollowedWithinTwoWindows)
+{
+    WakeupFit fit(kUsecsPerFrame, 1'000'000);
+    const double origin = 2'000'000;
+    std::uint64_t c = 0;
+    for (; c < 400; ++c)
+        fit.add(c * P, seenAt(origin, c * P, 10 + c % 50));
+    EXPECT_NEAR(fit.offsetUsecs(), origin + 10, 1.0);
+    // The frame time stops counting one period (a cycle it missed): frame 0 is now a period later.
+    const double later = origin + P * kUsecsPerFrame;
+    for (; c < 400 + 2 * 188 + 2; ++c)
+        fit.add((c - 1) * P, seenAt(later, (c - 1) * P, 10 + c % 50));
+    EXPECT_NEAR(fit.offsetUsecs(), later + 10, 1.0);
+    // A clock stepping the other way is followed at once.
+    fit.add(c * P, seenAt(origin - 500, c * P, 0));
+    EXPECT_NEAR(fit.offsetUsecs(), origin - 500, 1.0);
+}
