@@ -16,7 +16,10 @@ chronus-recorder on the master records those. Shows:
 3. two suites on two more slaves, one take on the master, one bundle starting both;
 4. the master killed and started again: the slave's net driver registers its playback ports
    anew, the supervisor connects its outputs to them again on its own, and a take on the new
-   master holds the suite's output, equal to the journal's render.
+   master holds the suite's output, equal to the journal's render;
+5. the slave lost for 3 s (its jackd stopped: to the master, a cut link): the master drops its
+   ports, the master's recorder declares the span without a source on each channel and holds
+   silence there, and the suite's sound flows into the same take again when the slave is back.
 
 Exits 0 when all holds, 1 otherwise (77, skip, only when jackd is missing outside CI).
 Usage: check_netjack.py BUILD_DIR SOURCE_DIR
@@ -135,7 +138,7 @@ def main():
     net_port = free_port()
     try:
         m = start_master(procs, "master", master, net_port)
-        procs.spawn("slave", ["jackd", "-n", slave_server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
+        slave = procs.spawn("slave", ["jackd", "-n", slave_server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
                               str(net_port), "-n", slave_name], slave_server)
         if not wait_for(lambda: f"{slave_name}:from_slave_2" in ports(master), 15):
             raise RuntimeError("the slave never appeared on the master")
@@ -231,6 +234,7 @@ def main():
         two_slaves(procs, work, master, net_port)
         procs.stop(lambda name: "box" in name or name == "recorder-desk")
         master_restart(procs, work, m, master, net_port, slave_server, slave_name, journal)
+        slave_lost(procs, work, master, slave, slave_name, ctl, journal)
         check(c.faithful(), "every block of the take on the master is the render's at NetJACK2's latency, "
               "declared lost, or NetJACK2's own repeat or silence; most are the render's")
     except Exception as e:  # a broken setup is a failure, said in one line
@@ -354,6 +358,17 @@ def journal_marks(journal):
     return lambda render_frame: any(abs(render_frame - f) <= 4 * P for f in marks)
 
 
+def partly_silent(a, ref, at):
+    """The block step k (0 first, then up to 12 either way) at which every channel of block `a`
+    is either silent or the render's channel at `at` + k blocks; None if there is none."""
+    for k in [0] + [j for i in range(1, 13) for j in (-i, i)]:
+        r = at + k * P
+        if 0 <= r and r + P <= len(ref) and all(not a[:, ch].any() or np.array_equal(a[:, ch], ref[r:r + P, ch])
+                                                 for ch in range(a.shape[1])):
+            return k
+    return None
+
+
 def compare_take(take, ref, offset, declared=None, near_mark=lambda render_frame: False):
     c = TakeComparison()
     previous = None
@@ -381,13 +396,83 @@ def compare_take(take, ref, offset, declared=None, near_mark=lambda render_frame
                 c.equal += 1
             elif near_mark(offset + s):
                 c.declared += 1  # the journal's own gap (the live output faded where the render is silent)
-            elif not a.any():
+            elif (partial := partly_silent(a, ref, offset + s)) is not None:
+                # Silence on some channels, the render on the others: a whole silent block, or
+                # the cycles after a slave's net driver registered its playback ports anew and
+                # the supervisor had connected out_L but not yet out_R.
                 c.net_silent += 1
+                offset += partial * P
             else:
                 c.differ += 1
                 c.first_bad = c.first_bad if c.first_bad is not None else s
         previous = a
     return c
+
+
+def slave_lost(procs, work, master, slave, slave_name, ctl, journal):
+    """The master loses the slave for 3 s (the slave's jackd stopped: to the master, a cut link).
+    The master's recorder keeps the take going; NetJACK2 drops the slave's ports after a
+    moment, and the recorder declares each channel's span without a source (sidecar
+    input_gaps) and holds silence there; when the slave continues it joins again, its ports
+    come back under the same names, the recorder takes them again, and the suite's sound
+    flows again, equal to the journal's render, without a restart of anything."""
+    rctl, path = start_take(procs, work, master, "lost", ["--port", f"{slave_name}:from_slave_*"])
+    time.sleep(1.5)
+    slave.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    dropped = wait_for(lambda: f"{slave_name}:from_slave_1" not in ports(master), 10, 0.05)
+    dropped_after = time.monotonic() - stopped
+    time.sleep(max(0.0, 3.0 - (time.monotonic() - stopped)))
+    r = rctl.request("/record/status", expect="/record/status.reply", timeout=5)
+    during = {r[1][i]: r[1][i + 1] for i in range(0, len(r[1]) - 1, 2)} if r else {}
+    slave.send_signal(signal.SIGCONT)
+    continued = time.monotonic()
+    back = wait_for(lambda: f"{slave_name}:from_slave_2" in ports(master), 20, 0.05)
+    back_after = time.monotonic() - continued
+    print(f"slave lost: the master dropped its ports {dropped_after:.2f} s after the slave stopped, and had them "
+          f"again {back_after:.2f} s after it continued; the recorder meanwhile said "
+          f"source_1 {during.get('source_1')!r}, waiting_for_1 {during.get('waiting_for_1')!r}, "
+          f"no_source_frames {during.get('no_source_frames')!r}", flush=True)
+    check(dropped and back, "the master drops a lost slave's ports and has them again when it comes back")
+    time.sleep(3.0)
+    playing = status_values(ctl)
+    rctl.request("/record/stop", expect="/done", timeout=10)
+    check(slave.poll() is None and playing.get("audio") == "running",
+          "the slave's jackd and the suite on it play on without a restart")
+    _, _, take = read_wav(path)
+    side = json.load(open(path + ".json"))
+    holes = {g["channel"]: g for g in side.get("input_gaps", [])}
+    print(f"the take's sidecar declares: {side.get('input_gaps')}", flush=True)
+    check(sorted(holes) == [0, 1], "the take declares a span without a source on both channels")
+    if sorted(holes) != [0, 1]:
+        return
+    start = min(g["at_frame"] for g in holes.values())
+    end = max(g["at_frame"] + g["frames"] for g in holes.values())
+    check(all(not take[g["at_frame"]:g["at_frame"] + g["frames"], ch].any() for ch, g in holes.items()),
+          "the take holds silence on each channel where it declares that channel without a source")
+    lost = sum(g["frames"] for g in side.get("gaps", []) if start <= g["at_frame"] < end)
+    print(f"within it, frames the master did not run the recorder for (its graph waited on the lost slave; "
+          f"sidecar gaps): {lost}", flush=True)
+    render = os.path.join(work, "render-lost.wav")
+    subprocess.run([f"{BUILD}/synth-worker/render/chronus-render", "--script", journal, "--sample-rate", "48000",
+                    "--block-size", str(P), "--channels", "2", "--duration", "90", "--quiet", "-o", render],
+                   capture_output=True, text=True)
+    _, _, ref = read_wav(render) if os.path.exists(render) else (0, 0, np.zeros((0, 2), dtype=np.float32))
+    before, after = take[:start], take[end:]
+    results = []
+    for part in (before, after):
+        offset = align_by_majority(part, ref)
+        results.append(compare_take(part, ref, offset, near_mark=journal_marks(journal)) if offset is not None
+                       else None)
+    # Before the ports went: NetJACK2 gave the master repeats or silence for the slave's
+    # missing packets (its own, undeclared); after they came back: the suite's sound again.
+    print(f"before the gap: {results[0].summary() if results[0] else 'not found in the render'}", flush=True)
+    print(f"after the gap: {results[1].summary() if results[1] else 'not found in the render'}", flush=True)
+    undeclared = (results[0].net_repeats + results[0].net_silent) * P if results[0] else None
+    print(f"declared without a source: {end - start} frames ({(end - start) / 48000:.2f} s); NetJACK2's undeclared "
+          f"repeats and silence before: {undeclared} frames", flush=True)
+    check(all(r is not None and r.faithful() for r in results) and results[1].blocks > 50,
+          "around the declared span the take is the suite's sound, and it flows again after it")
 
 
 def align_by_majority(take, ref, samples=9):
