@@ -153,7 +153,9 @@ struct alignas(64) SlotStatus {
 // Test hook: faults a worker's audio thread injects on request (SlotStatus::faultInjection).
 // DelayEvents: the worker leaves its event ring alone for a few blocks, so commands reach it
 // after their frames (as if the records had been held up on the way).
-enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2, DelayEvents = 3 };
+// Starve: the worker's audio thread stands still for 1.2 s without being stopped, as on a
+// machine that gives it no CPU (JACK runs the other clients on).
+enum class FaultKind : std::uint32_t { None = 0, NaN = 1, Stall = 2, DelayEvents = 3, Starve = 4 };
 
 // Header of one audio block in a ring; channel data (channels x periodFrames floats,
 // planar) follows at blockDataOffset.

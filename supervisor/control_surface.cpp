@@ -655,6 +655,8 @@ void ControlSurface::status(const osc::Message &msg)
     kv("generation", std::int32_t(interpreter_.generation()));
     kv("redundant", std::int32_t(slots_.redundant() ? 1 : 0));
     kv("respawns", std::int64_t(slots_.respawns()));
+    kv("both_late", std::int64_t(slots_.bothLateEpisodes()));
+    kv("both_late_max_ms", float(slots_.bothLateMaxMs()));
     kv("last_restore_ms", float(slots_.lastRestoreMs()));
     kv("max_restore_ms", float(slots_.maxRestoreMs()));
     reply(msg, "/status.reply", std::move(r));

@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <csignal>
 #include <cstdio>
@@ -34,6 +35,12 @@ constexpr auto kCatchUpLimit = std::chrono::seconds(10);
 // missing meanwhile, so the other slot plays from the first cycle).
 constexpr std::uint64_t kHungCycles = 8;
 constexpr double kLateSeconds = 0.5;
+// Both live slots standing still at once is the machine (JACK ran neither worker, or neither
+// got the CPU), not a worker: replacing them costs the CPU the machine lacks, and the new
+// ones start on the same starved machine. Neither is replaced for it for this long (a
+// stopped or dead process still is, at once); both stuck past it (both workers hung on the
+// same command, as deterministic workers would) are replaced.
+constexpr auto kBothLateLimit = std::chrono::seconds(3);
 
 // The state letter of a process from /proc/<pid>/stat ('R' running or runnable, 'S'
 // sleeping, 'T' stopped, ...), or 0 if unknown.
@@ -351,6 +358,66 @@ void SlotManager::handleRtEvents()
     }
 }
 
+bool SlotManager::standsStill(std::uint32_t s) const
+{
+    const Slot &slot = slots_[s];
+    if (!readsBlocks(slot.state))
+        return false;
+    const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);
+    const bool noCycle = segment_.slot(s).status->heartbeat.load(std::memory_order_relaxed) == slot.lastHeartbeat &&
+                         cycles - slot.cyclesAtBeat >= kHungCycles;
+    const bool noBlock = slot.missing && Clock::now() - slot.missingAt > std::chrono::milliseconds(100);
+    return noCycle || noBlock;
+}
+
+void SlotManager::startBothLate()
+{
+    bothLateSince_ = Clock::now();
+    ++bothLateEpisodes_;
+    log::warn("both slots late: neither worker has run or published a block lately while the supervisor's "
+              "audio thread runs (the machine is short of CPU, or JACK skips them); replacing neither for up "
+              "to 3 s");
+    notify_("both_late", "");
+}
+
+bool SlotManager::bothLate(std::uint32_t s)
+{
+    if (!standsStill(1 - s)) {
+        if (!bothLateSince_)
+            return false;
+        endBothLate(); // the other came back just now: this one is judged from now on
+        return true;
+    }
+    if (!bothLateSince_)
+        startBothLate();
+    return Clock::now() - *bothLateSince_ < kBothLateLimit;
+}
+
+void SlotManager::watchBothLate()
+{
+    const bool both = standsStill(0) && standsStill(1);
+    if (!bothLateSince_ && both)
+        startBothLate();
+    else if (bothLateSince_ && !both)
+        endBothLate();
+}
+
+void SlotManager::endBothLate()
+{
+    const Clock::time_point now = Clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - *bothLateSince_).count();
+    bothLateMaxMs_ = std::max(bothLateMaxMs_, ms);
+    bothLateSince_.reset();
+    log::info("both slots run again after ", std::lround(ms), " ms");
+    // The one not back yet was starved alongside the other: it is judged from now on, as if
+    // just seen (the machine let the other run a moment before it, not a sign it is stuck).
+    const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);
+    for (Slot &slot : slots_) {
+        slot.cyclesAtBeat = cycles;
+        slot.missingAt = now;
+    }
+}
+
 void SlotManager::checkHung(std::uint32_t s)
 {
     Slot &slot = slots_[s];
@@ -365,7 +432,7 @@ void SlotManager::checkHung(std::uint32_t s)
         const std::uint64_t lateCycles = std::uint64_t(kLateSeconds * g.sampleRate / g.periodFrames);
         const char state = processState(slot.pid);
         const bool stopped = state == 'T' || state == 't' || state == 'Z' || state == 'X' || state == 0;
-        if (stopped || cycles - slot.cyclesAtBeat >= lateCycles) {
+        if (stopped || (cycles - slot.cyclesAtBeat >= lateCycles && !bothLate(s))) {
             fail(s, log::cat("hung: no JACK cycle for ", cycles - slot.cyclesAtBeat, " periods"));
             return;
         }
@@ -387,7 +454,7 @@ void SlotManager::checkHung(std::uint32_t s)
     } else if (last != slot.lastBlockSeen) {
         slot.lastBlockSeen = last;
         slot.missingAt = Clock::now();
-    } else if (Clock::now() - slot.missingAt > kRecoverTimeout) {
+    } else if (Clock::now() - slot.missingAt > kRecoverTimeout && !bothLate(s)) {
         fail(s, "fell behind and published no block for 1 s");
     }
 }
@@ -536,6 +603,7 @@ void SlotManager::service()
     handleRtEvents();
     for (std::uint32_t s = 0; s < shm::kSlots; ++s)
         advance(s);
+    watchBothLate();
 }
 
 std::string SlotManager::statusWord(std::uint32_t s) const

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ public:
     double lastRestoreMs() const { return lastRestoreMs_; }
     double maxRestoreMs() const { return maxRestoreMs_; }
     std::uint64_t respawns() const { return respawns_; }
+    // Times both live slots stood still together (JACK ran neither worker, or neither
+    // published a block) and the longest such time that has ended, in ms.
+    std::uint64_t bothLateEpisodes() const { return bothLateEpisodes_; }
+    double bothLateMaxMs() const { return bothLateMaxMs_; }
 
 private:
     struct Slot {
@@ -97,6 +102,17 @@ private:
     // Kills a worker whose JACK callback stopped running (SIGSTOP, deadlock) or that missed
     // blocks and publishes no new ones.
     void checkHung(std::uint32_t slot);
+    // A live slot whose worker JACK has not run for kHungCycles of our cycles, or that missed
+    // a block and has published none for 100 ms.
+    bool standsStill(std::uint32_t slot) const;
+    // Whether the other slot stands still too (the machine, not `slot`'s worker), within
+    // kBothLateLimit: starts, counts and logs a both-late episode.
+    bool bothLate(std::uint32_t slot);
+    void startBothLate();
+    void endBothLate();
+    // Starts a both-late episode when both slots stand still; ends it once either runs
+    // again, logs how long it lasted, and judges the one not back yet from then on.
+    void watchBothLate();
     void advanceDead(std::uint32_t slot);
     void advanceStarting(std::uint32_t slot);
     void advanceSnapshotting(std::uint32_t slot);
@@ -121,6 +137,9 @@ private:
     double lastRestoreMs_ = 0;
     double maxRestoreMs_ = 0;
     std::uint64_t respawns_ = 0;
+    std::optional<Clock::time_point> bothLateSince_;
+    std::uint64_t bothLateEpisodes_ = 0;
+    double bothLateMaxMs_ = 0;
 };
 
 } // namespace chronus::supervisor

@@ -503,6 +503,7 @@ def main():
             faults_injected=len(faults), faults=faults, failovers=failovers,
             unprovoked_failovers=max(0, failovers - injected_active),
             replacements=replacements, unprovoked_replacements=max(0, replacements - len(faults)),
+            both_late=final.get("both_late", 0), both_late_max_ms=final.get("both_late_max_ms", 0),
             gaps=final.get("gaps", 0), divergences=final.get("divergences", 0),
             late_commands=final.get("late_commands", 0), skipped_frames=final.get("skipped_frames", 0),
             recorder_lost=(m[1][3] if m and m[0] == "/done" and len(m[1]) > 3 else None),

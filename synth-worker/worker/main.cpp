@@ -25,13 +25,15 @@ chronus::worker::Worker *current = nullptr;
 
 void onQuit(int) { quit.store(true); }
 // Test hooks (with CHRONUS_FAULT_INJECTION=1): SIGUSR1 poisons the next block with NaN,
-// SIGUSR2 stalls one cycle, SIGRTMIN holds back the event ring for a few blocks.
+// SIGUSR2 stalls one cycle, SIGRTMIN holds back the event ring for a few blocks, SIGRTMIN+1
+// stands the audio thread still for 1.2 s (starved, not stopped).
 void onFault(int sig)
 {
     if (current)
-        current->injectFault(sig == SIGUSR1   ? chronus::shm::FaultKind::NaN
-                             : sig == SIGUSR2 ? chronus::shm::FaultKind::Stall
-                                              : chronus::shm::FaultKind::DelayEvents);
+        current->injectFault(sig == SIGUSR1        ? chronus::shm::FaultKind::NaN
+                             : sig == SIGUSR2      ? chronus::shm::FaultKind::Stall
+                             : sig == SIGRTMIN + 1 ? chronus::shm::FaultKind::Starve
+                                                   : chronus::shm::FaultKind::DelayEvents);
 }
 
 void installSignalHandlers()
@@ -45,6 +47,7 @@ void installSignalHandlers()
     std::signal(SIGUSR1, injectable ? onFault : SIG_IGN);
     std::signal(SIGUSR2, injectable ? onFault : SIG_IGN);
     std::signal(SIGRTMIN, injectable ? onFault : SIG_IGN);
+    std::signal(SIGRTMIN + 1, injectable ? onFault : SIG_IGN);
 }
 
 // The segment of the supervisor that started us; refuses any other parent.

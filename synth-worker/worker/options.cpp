@@ -9,7 +9,8 @@ not meant to be run by hand.)";
 
 const char *kNotes = R"(It dies with the supervisor that started it, and refuses to run under any other parent.
 With CHRONUS_FAULT_INJECTION=1 in its environment (the failover tests), SIGUSR1 poisons the
-next block with NaN and SIGUSR2 stalls one cycle; otherwise both are ignored.)";
+next block with NaN, SIGUSR2 stalls one cycle, SIGRTMIN holds back the event ring for a few
+blocks and SIGRTMIN+1 stands the audio thread still for 1.2 s; otherwise all are ignored.)";
 
 } // namespace
 

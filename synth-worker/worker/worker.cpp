@@ -321,6 +321,7 @@ void Worker::renderCycle() noexcept
         ::usleep(static_cast<useconds_t>(periodUsecs * 6));
         break;
     case shm::FaultKind::DelayEvents: delayEventsBlocks_ = kDelayEventsBlocks; break;
+    case shm::FaultKind::Starve: ::usleep(1'200'000); break; // test hook: as if given no CPU
     case shm::FaultKind::None: break;
     }
 
