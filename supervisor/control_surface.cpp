@@ -657,6 +657,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("respawns", std::int64_t(slots_.respawns()));
     kv("both_late", std::int64_t(slots_.bothLateEpisodes()));
     kv("both_late_max_ms", float(slots_.bothLateMaxMs()));
+    kv("both_late_why", slots_.bothLateWhy());
     kv("last_restore_ms", float(slots_.lastRestoreMs()));
     kv("max_restore_ms", float(slots_.maxRestoreMs()));
     reply(msg, "/status.reply", std::move(r));

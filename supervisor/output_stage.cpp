@@ -348,9 +348,6 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     const std::uint64_t reading = clock_.started() ? extendFrame(clock_.label(), frame32) : frame32;
     const CycleClock::Cycle cycle = clock_.next(reading, frames);
     clockStep_ = cycle.step;
-    if (cycle.step == CycleClock::Step::First || cycle.step == CycleClock::Step::Restart)
-        wakeups_.reset(1e6 / rate_);
-    wakeups_.add(reading, now);
     switch (cycle.step) {
     case CycleClock::Step::First:
         // Timeline frame 0 is this cycle.
@@ -379,12 +376,11 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     header.cycleAbs.store(cycle.frame, std::memory_order_release);
     const std::uint64_t frame = cycle.frame - header.originAbs;
     cycleFrame_.store(frame, std::memory_order_release);
-    // Timetags map through the earliest cycle starts JACK reported (common/jack_time.hpp,
-    // WakeupFit) at the nominal rate, not the latest start and JACK's filtered period.
+    // Timetags map through the times JACK gave with the reading (not the label).
     timesSeq_.fetch_add(1, std::memory_order_acq_rel);
     timesFrame_.store(reading - header.originAbs, std::memory_order_relaxed);
-    timesUsecs_.store(static_cast<std::uint64_t>(std::llround(wakeups_.usecsAt(reading))), std::memory_order_relaxed);
-    timesPeriodUsecs_.store(static_cast<float>(period_ * 1e6 / rate_), std::memory_order_relaxed);
+    timesUsecs_.store(now, std::memory_order_relaxed);
+    timesPeriodUsecs_.store(periodUsecs, std::memory_order_relaxed);
     timesSeq_.fetch_add(1, std::memory_order_release);
     counters_.cycles.fetch_add(1, std::memory_order_relaxed);
     header.supervisorHeartbeat.fetch_add(1, std::memory_order_relaxed);

@@ -241,7 +241,6 @@ private:
 
     // Audio thread only.
     CycleClock clock_;
-    WakeupFit wakeups_; // where frame 0 lies in JACK microseconds, for timetags
     FailoverState failover_;
     std::vector<float> lastSample_;
     std::vector<float> scratch_; // the standby's block, read as a copy we may play

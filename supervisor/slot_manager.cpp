@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +58,53 @@ char processState(pid_t pid)
     buf[n] = '\0';
     const char *close = std::strrchr(buf, ')'); // the name may hold spaces and parentheses
     return close && close[1] == ' ' ? close[2] : 0;
+}
+
+// What a process was doing, for telling why both workers stood still: whether any of its
+// threads was runnable (waiting for the CPU) and the CPU time it has used.
+ProcessSample sampleProcess(pid_t pid)
+{
+    ProcessSample out;
+    if (pid <= 0)
+        return out;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+    if (std::FILE *f = std::fopen(path, "r")) {
+        char buf[1024];
+        const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        buf[n] = '\0';
+        // After "pid (name) ": state is field 3; utime and stime are fields 14 and 15.
+        if (const char *close = std::strrchr(buf, ')')) {
+            unsigned long long utime = 0, stime = 0;
+            if (std::sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2) {
+                out.known = true;
+                out.cpuMs = double(utime + stime) * 1000.0 / double(::sysconf(_SC_CLK_TCK));
+            }
+        }
+    }
+    std::snprintf(path, sizeof path, "/proc/%d/task", int(pid));
+    if (DIR *dir = ::opendir(path)) {
+        while (const dirent *e = ::readdir(dir)) {
+            if (e->d_name[0] == '.')
+                continue;
+            const char state = processState(pid_t(std::atoi(e->d_name)));
+            out.runnable = out.runnable || state == 'R';
+        }
+        ::closedir(dir);
+    }
+    return out;
+}
+
+double loadAverage()
+{
+    double load = -1;
+    if (std::FILE *f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &load) != 1)
+            load = -1;
+        std::fclose(f);
+    }
+    return load;
 }
 
 const char *reasonName(RtEvent::Type t)
@@ -374,6 +422,9 @@ void SlotManager::startBothLate()
 {
     bothLateSince_ = Clock::now();
     ++bothLateEpisodes_;
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s)
+        bothLateFrom_[s] = sampleProcess(slots_[s].pid);
+    bothLateXruns_ = output_.counters().xruns.load(std::memory_order_relaxed);
     log::warn("both slots late: neither worker has run or published a block lately while the supervisor's "
               "audio thread runs (the machine is short of CPU, or JACK skips them); replacing neither for up "
               "to 3 s");
@@ -408,7 +459,27 @@ void SlotManager::endBothLate()
     const double ms = std::chrono::duration<double, std::milli>(now - *bothLateSince_).count();
     bothLateMaxMs_ = std::max(bothLateMaxMs_, ms);
     bothLateSince_.reset();
-    log::info("both slots run again after ", std::lround(ms), " ms");
+    // Why: workers runnable and given little CPU meanwhile wanted the CPU (the machine is
+    // short of it); asleep, they waited for JACK to run them (or were blocked).
+    std::string detail;
+    double cpuMs = 0;
+    bool runnable = true, known = true;
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        const ProcessSample now2 = sampleProcess(slots_[s].pid);
+        const ProcessSample &from = bothLateFrom_[s];
+        known = known && from.known && now2.known;
+        runnable = runnable && from.runnable;
+        const double used = std::max(0.0, now2.cpuMs - from.cpuMs);
+        cpuMs += used;
+        detail += log::cat("; worker ", s, " was ", from.runnable ? "runnable" : "asleep", " and had ",
+                           std::lround(used), " ms of CPU");
+    }
+    const std::uint64_t xruns = output_.counters().xruns.load(std::memory_order_relaxed) - bothLateXruns_;
+    bothLateWhy_ = !known ? "unknown"
+                   : runnable && cpuMs < 0.5 * ms ? "short of CPU"
+                                                   : "asleep: JACK did not run them, or they were blocked";
+    log::info("both slots run again after ", std::lround(ms), " ms (", bothLateWhy_, detail, "; load average ",
+              loadAverage(), "; JACK reported ", xruns, " xruns meanwhile)");
     // The one not back yet was starved alongside the other: it is judged from now on, as if
     // just seen (the machine let the other run a moment before it, not a sign it is stuck).
     const std::uint64_t cycles = output_.counters().cycles.load(std::memory_order_relaxed);

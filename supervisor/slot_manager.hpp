@@ -18,6 +18,13 @@
 
 namespace chronus::supervisor {
 
+// What a worker process was doing at one moment (control thread; /proc).
+struct ProcessSample {
+    bool known = false;    // its CPU time could be read
+    bool runnable = false; // some thread of it was runnable (waiting for or on a CPU)
+    double cpuMs = 0;      // CPU time used so far, user and system
+};
+
 struct SlotManagerConfig {
     std::string workerPath;
     std::string instance;
@@ -59,6 +66,9 @@ public:
     // published a block) and the longest such time that has ended, in ms.
     std::uint64_t bothLateEpisodes() const { return bothLateEpisodes_; }
     double bothLateMaxMs() const { return bothLateMaxMs_; }
+    // Why the last such time happened: "short of CPU" (the workers were runnable and got
+    // little CPU), "asleep: ..." (JACK did not run them, or they were blocked), "unknown".
+    const std::string &bothLateWhy() const { return bothLateWhy_; }
 
 private:
     struct Slot {
@@ -138,6 +148,9 @@ private:
     double maxRestoreMs_ = 0;
     std::uint64_t respawns_ = 0;
     std::optional<Clock::time_point> bothLateSince_;
+    ProcessSample bothLateFrom_[shm::kSlots];
+    std::uint64_t bothLateXruns_ = 0;
+    std::string bothLateWhy_ = "none";
     std::uint64_t bothLateEpisodes_ = 0;
     double bothLateMaxMs_ = 0;
 };

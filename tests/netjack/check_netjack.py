@@ -555,9 +555,8 @@ def two_slaves(procs, work, master, net_port):
     # Not sample-aligned: each slave sees the master's cycle start at its own point of that
     # cycle (the master serves its slaves one after another) and turns the timetag into a
     # frame with that clock, and NetJACK2 may deliver one slave's blocks a cycle later than
-    # the other's (a latency step). Measured 15 to 673 frames apart in seven runs; before the
-    # supervisor fitted its clock to the earliest cycle starts, 6 to 641. Held to NetJACK2's
-    # round trip: a slave that ignored the timetag would start 0.7 s (33 600 frames) early.
+    # the other's (a latency step). Measured 6 to 673 frames apart. Held to NetJACK2's round
+    # trip: a slave that ignored the timetag would start 0.7 s (33 600 frames) early.
     check(abs(onsets[0] - onsets[1]) <= ROUND_TRIP,
           f"one bundle starts both slaves within NetJACK2's round trip ({ROUND_TRIP} frames) at the master")
     return onsets

@@ -451,9 +451,14 @@ TEST(LiveFailover, BothWorkersStarvedTogetherAreKeptAndTheirSilenceIsDeclared)
     EXPECT_EQ(num(*end, "slot1_pid"), num(*before, "slot1_pid"));
     EXPECT_GE(num(*end, "both_late"), num(*before, "both_late") + 1) << sup.log();
     EXPECT_GE(num(*end, "both_late_max_ms"), 500.0) << sup.log();
+    // And why: the hook sleeps in the audio thread, so the workers were asleep, not runnable.
+    EXPECT_EQ(str(*end, "both_late_why").rfind("asleep", 0), 0u) << str(*end, "both_late_why");
     EXPECT_GT(num(*end, "gaps"), num(*before, "gaps")) << "neither slot had blocks for a second: a declared gap";
     ASSERT_EQ(sup.stop(), 0) << sup.log();
     EXPECT_NE(sup.log().find("both slots late"), std::string::npos) << sup.log();
+    const std::string log = sup.log();
+    if (const auto at = log.find("both slots run again"); at != std::string::npos)
+        std::printf("%s\n", log.substr(at, log.find('\n', at) - at).c_str());
 
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
