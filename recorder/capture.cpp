@@ -76,6 +76,7 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
     }
     c->buffers_.resize(config.channels);
     c->connected_.assign(config.channels, 0);
+    c->wasConnected_.assign(config.channels, 0);
     c->stageFrames_ = std::max<std::size_t>(4096, jack_get_buffer_size(jc));
     try {
         c->stage_.assign(config.channels * c->stageFrames_, 0.0f);
@@ -143,6 +144,16 @@ void Capture::onFreewheel(int starting, void *arg)
     static_cast<Capture *>(arg)->freewheeling_.store(starting != 0, std::memory_order_release);
 }
 
+namespace {
+bool allZero(const float *x, std::size_t n) noexcept
+{
+    for (std::size_t i = 0; i < n; ++i)
+        if (x[i] != 0.0f)
+            return false;
+    return true;
+}
+} // namespace
+
 int Capture::process(jack_nframes_t frames) noexcept
 {
     const std::uint32_t t = jack_last_frame_time(client_->get());
@@ -171,7 +182,15 @@ int Capture::process(jack_nframes_t frames) noexcept
             buffers_[c] = in;
         }
         torn = staged && jack_last_frame_time(client_->get()) != t;
+        // The first cycle after a source is connected can still be silence: JACK may run us
+        // before the (new) upstream client wrote into its port that cycle. All zeros then is
+        // no source yet, declared as such, not the source's first block.
+        for (std::size_t c = 0; c < ports_.size(); ++c)
+            if (connected_[c] && !wasConnected_[c] && allZero(buffers_[c], frames))
+                connected_[c] = 0;
     }
+    for (std::size_t c = 0; c < ports_.size(); ++c)
+        wasConnected_[c] = connected_[c];
     feeder_->cycle(now, buffers_.data(), frames, feeding, torn, connected_.data());
     cycles_.fetch_add(1, std::memory_order_release);
     return 0;
