@@ -77,6 +77,7 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
     c->buffers_.resize(config.channels);
     c->connected_.assign(config.channels, 0);
     c->wasConnected_.assign(config.channels, 0);
+    c->justConnected_.assign(config.channels, 0);
     c->stageFrames_ = std::max<std::size_t>(4096, jack_get_buffer_size(jc));
     try {
         c->stage_.assign(config.channels * c->stageFrames_, 0.0f);
@@ -163,8 +164,11 @@ int Capture::process(jack_nframes_t frames) noexcept
 
     // Whether each input has a port connected in this cycle's graph (jack_port_connected
     // reads the current graph state without waiting when called from the process thread).
-    for (std::size_t c = 0; c < ports_.size(); ++c)
+    for (std::size_t c = 0; c < ports_.size(); ++c) {
         connected_[c] = jack_port_connected(ports_[c]) > 0 ? 1 : 0;
+        justConnected_[c] = connected_[c] && !wasConnected_[c];
+        wasConnected_[c] = connected_[c];
+    }
     const bool feeding = feeding_.load(std::memory_order_acquire);
     bool torn = false;
     if (feeding) {
@@ -184,13 +188,12 @@ int Capture::process(jack_nframes_t frames) noexcept
         torn = staged && jack_last_frame_time(client_->get()) != t;
         // The first cycle after a source is connected can still be silence: JACK may run us
         // before the (new) upstream client wrote into its port that cycle. All zeros then is
-        // no source yet, declared as such, not the source's first block.
+        // no source yet, declared as such, not the source's first block. Only that one cycle:
+        // a source that stays silent is a source.
         for (std::size_t c = 0; c < ports_.size(); ++c)
-            if (connected_[c] && !wasConnected_[c] && allZero(buffers_[c], frames))
+            if (justConnected_[c] && allZero(buffers_[c], frames))
                 connected_[c] = 0;
     }
-    for (std::size_t c = 0; c < ports_.size(); ++c)
-        wasConnected_[c] = connected_[c];
     feeder_->cycle(now, buffers_.data(), frames, feeding, torn, connected_.data());
     cycles_.fetch_add(1, std::memory_order_release);
     return 0;

@@ -116,7 +116,8 @@ private:
     std::unique_ptr<RingFeeder> feeder_;
     std::vector<const float *> buffers_;
     std::vector<std::uint8_t> connected_; // per input: a port is connected this cycle
-    std::vector<std::uint8_t> wasConnected_; // per input: what connected_ said last cycle
+    std::vector<std::uint8_t> wasConnected_;  // per input: a port was connected last cycle
+    std::vector<std::uint8_t> justConnected_; // per input: connected this cycle, not the last
     // Each cycle's input, copied before it is judged (see process()): channels x stageFrames_.
     std::vector<float> stage_;
     std::size_t stageFrames_ = 0;
