@@ -43,21 +43,29 @@ constexpr double kLateSeconds = 0.5;
 // same command, as deterministic workers would) are replaced.
 constexpr auto kBothLateLimit = std::chrono::seconds(3);
 
-// The state letter of a process from /proc/<pid>/stat ('R' running or runnable, 'S'
-// sleeping, 'T' stopped, ...), or 0 if unknown.
-char processState(pid_t pid)
+// The fields of /proc/<pid>/stat after "pid (name) " (the name may hold spaces and
+// parentheses), starting with the state letter; empty if unreadable.
+std::string statFields(pid_t pid)
 {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
     std::FILE *f = std::fopen(path, "r");
     if (!f)
-        return 0;
-    char buf[512];
+        return {};
+    char buf[1024];
     const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
     std::fclose(f);
     buf[n] = '\0';
-    const char *close = std::strrchr(buf, ')'); // the name may hold spaces and parentheses
-    return close && close[1] == ' ' ? close[2] : 0;
+    const char *close = std::strrchr(buf, ')');
+    return close && close[1] == ' ' ? std::string(close + 2) : std::string();
+}
+
+// The state letter of a process ('R' running or runnable, 'S' sleeping, 'T' stopped, ...),
+// or 0 if unknown.
+char processState(pid_t pid)
+{
+    const std::string fields = statFields(pid);
+    return fields.empty() ? 0 : fields[0];
 }
 
 // What a process was doing, for telling why both workers stood still: whether any of its
@@ -67,22 +75,14 @@ ProcessSample sampleProcess(pid_t pid)
     ProcessSample out;
     if (pid <= 0)
         return out;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
-    if (std::FILE *f = std::fopen(path, "r")) {
-        char buf[1024];
-        const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-        std::fclose(f);
-        buf[n] = '\0';
-        // After "pid (name) ": state is field 3; utime and stime are fields 14 and 15.
-        if (const char *close = std::strrchr(buf, ')')) {
-            unsigned long long utime = 0, stime = 0;
-            if (std::sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2) {
-                out.known = true;
-                out.cpuMs = double(utime + stime) * 1000.0 / double(::sysconf(_SC_CLK_TCK));
-            }
-        }
+    // State is the first field here; utime and stime are fields 14 and 15 of the whole line.
+    unsigned long long utime = 0, stime = 0;
+    if (std::sscanf(statFields(pid).c_str(), "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                    &stime) == 2) {
+        out.known = true;
+        out.cpuMs = double(utime + stime) * 1000.0 / double(::sysconf(_SC_CLK_TCK));
     }
+    char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/task", int(pid));
     if (DIR *dir = ::opendir(path)) {
         while (const dirent *e = ::readdir(dir)) {
@@ -465,11 +465,11 @@ void SlotManager::endBothLate()
     double cpuMs = 0;
     bool runnable = true, known = true;
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
-        const ProcessSample now2 = sampleProcess(slots_[s].pid);
+        const ProcessSample later = sampleProcess(slots_[s].pid);
         const ProcessSample &from = bothLateFrom_[s];
-        known = known && from.known && now2.known;
+        known = known && from.known && later.known;
         runnable = runnable && from.runnable;
-        const double used = std::max(0.0, now2.cpuMs - from.cpuMs);
+        const double used = std::max(0.0, later.cpuMs - from.cpuMs);
         cpuMs += used;
         detail += log::cat("; worker ", s, " was ", from.runnable ? "runnable" : "asleep", " and had ",
                            std::lround(used), " ms of CPU");
