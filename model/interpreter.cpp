@@ -142,6 +142,39 @@ Expected<Outcome> Interpreter::load(const PatchSpec &spec)
     return commit(0.0f);
 }
 
+void Interpreter::keepBeforeCommit()
+{
+    auto player = std::make_shared<Interpreter>();
+    player->live_ = live_;
+    player->liveSpec_ = liveSpec_;
+    player->learning_ = learning_;
+    player->stemLimit_ = stemLimit_;
+    before_ = std::move(player); // the one before it goes: no chain of old patches is kept
+}
+
+bool Interpreter::onlyPlays(std::string_view address, const std::vector<Arg> &args) const
+{
+    if (address.starts_with("/note/") || address.starts_with("/note_off/") || address == "/notes_off" ||
+        address.starts_with("/notes_off/"))
+        return true;
+    if (address != "/midi/in" || args.empty() || !isNumber(args[0]))
+        return false;
+    const double status = toNumber(args[0]);
+    if (status < 0x80 || status > 0xFF)
+        return false; // refused either way
+    switch (int(status) & 0xF0) {
+    case 0xB0: {
+        // A controller maps through /midi/learn, and a mapped one sets a parameter (which the
+        // next commit would carry): only the pedal, all sound off and all notes off play.
+        if (!learning_.empty() || args.size() < 2 || !isNumber(args[1]))
+            return false;
+        const double cc = toNumber(args[1]);
+        return cc == 64 || cc == 120 || cc == 123;
+    }
+    default: return true; // notes, pressure, bend, program change, system messages
+    }
+}
+
 Expected<Outcome> Interpreter::edit(PatchSpec candidate, std::vector<Arg> reply)
 {
     // Every edit is checked now, so a mistake fails at the command that made it.
@@ -162,6 +195,7 @@ Expected<Outcome> Interpreter::commit(float crossfadeMs)
     auto compiled = compile(pending_, live_->generation + 1);
     if (!compiled)
         return fail(compiled.error());
+    keepBeforeCommit();
     live_ = std::make_shared<const CompiledPatch>(std::move(*compiled));
     liveSpec_ = pending_;
     dirty_ = false;

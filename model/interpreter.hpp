@@ -41,6 +41,18 @@ public:
     // Replaces pending and live with a loaded patch and returns the commit (start-up).
     Expected<Outcome> load(const PatchSpec &spec);
 
+    // True when `address args` only plays the live patch: a note (/note/, /note_off/,
+    // /notes_off), or a MIDI message that plays notes, the pedal, bend, pressure, all notes or
+    // all sound off, or nothing (/midi/in, unless /midi/learn waits for a controller). Such a
+    // command reads nothing but the live patch and its MIDI binds and changes nothing here,
+    // so it can be resolved against the patch live at its own frame, before a commit that
+    // arrived ahead of it (ControlSurface: MIDI does not wait for a scene change on the bar).
+    bool onlyPlays(std::string_view address, const std::vector<Arg> &args) const;
+    // The interpreter as it was just before the latest commit (its live patch, MIDI binds and
+    // maps; no pending edits), to resolve commands that only play at frames before that
+    // commit; null before the first commit. Each commit makes a new one.
+    std::shared_ptr<Interpreter> beforeLastCommit() const noexcept { return before_; }
+
     const CompiledPatch &live() const noexcept { return *live_; }
     std::shared_ptr<const CompiledPatch> liveShared() const noexcept { return live_; }
     const PatchSpec &pending() const noexcept { return pending_; }
@@ -123,6 +135,9 @@ private:
                                std::size_t firstArg);
     // Makes `candidate` the pending patch if it compiles.
     Expected<Outcome> edit(PatchSpec candidate, std::vector<Arg> reply = {});
+    // Keeps a player of the live patch as beforeLastCommit(); call just before a commit
+    // replaces it.
+    void keepBeforeCommit();
 
     std::shared_ptr<const CompiledPatch> live_;
     PatchSpec liveSpec_; // live patch with parameter values as last set
@@ -130,6 +145,7 @@ private:
     bool dirty_ = false;
     std::size_t stemLimit_ = kMaxStems;
     std::string learning_; // /midi/learn: the next controller moved maps to this "node.param"
+    std::shared_ptr<Interpreter> before_; // see beforeLastCommit()
 };
 
 // Renders an argument as text (for errors and scripts).

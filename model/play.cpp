@@ -422,6 +422,7 @@ Expected<Outcome> Interpreter::commitLive(PatchSpec candidate)
     auto compiled = compile(candidate, live_->generation + 1);
     if (!compiled)
         return fail(compiled.error());
+    keepBeforeCommit();
     live_ = std::make_shared<const CompiledPatch>(std::move(*compiled));
     liveSpec_ = std::move(candidate);
     Outcome out;

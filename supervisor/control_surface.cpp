@@ -206,7 +206,7 @@ void ControlSurface::command(const osc::Message &msg)
     if (msg.address == "/patch/save")
         return savePatch(msg);
     std::string address = msg.address;
-    std::uint64_t frame = frameOf(msg, address);
+    std::uint64_t frame = frameOf(msg, address, *args);
     // Another machine's commands read files in the patch directory only (README: "Control
     // from other machines"); /patch/save writes only there anyway, the recorder only in its own.
     const bool remote = !localSender(msg.senderUrl);
@@ -239,18 +239,18 @@ void ControlSurface::command(const osc::Message &msg)
             return failWith(msg, log::cat("too many commands scheduled ahead (", timeline_.scheduledAhead(),
                                           "); wait until some have played"));
     }
+    if (auto played = playBefore(address, *args, frame))
+        return done(msg, answerOf(*played));
     auto outcome = interpreter_.handle(address, *args);
     if (!outcome)
         return failWith(msg, outcome.error());
     const Timeline::Ticket ticket =
         timeline_.apply(*outcome, frame, address, *args, {.track = outcome->commit != nullptr});
     followClock(address, *args, frame);
+    if (outcome->commit)
+        keepPlayer();
 
-    std::vector<osc::Arg> extra;
-    for (const auto &r : outcome->reply)
-        extra.push_back(toOscArg(r));
-    if (!outcome->warning.empty())
-        extra.emplace_back(clip(outcome->warning, kMaxReason));
+    std::vector<osc::Arg> extra = answerOf(*outcome);
     if (outcome->commit) {
         // Answer when the new patch is what the output plays, with the frame it went live at.
         extra.insert(extra.begin(), osc::Arg(msg.address));
@@ -258,6 +258,16 @@ void ControlSurface::command(const osc::Message &msg)
                                 std::int64_t(outcome->commit->generation));
     }
     done(msg, std::move(extra));
+}
+
+std::vector<osc::Arg> ControlSurface::answerOf(const model::Outcome &outcome)
+{
+    std::vector<osc::Arg> extra;
+    for (const auto &r : outcome.reply)
+        extra.push_back(toOscArg(r));
+    if (!outcome.warning.empty())
+        extra.emplace_back(clip(outcome.warning, kMaxReason));
+    return extra;
 }
 
 Expected<std::string> ControlSurface::inPatchDir(const std::string &file, const std::string &what) const
@@ -363,7 +373,7 @@ void ControlSurface::setQuantize(const osc::Message &msg)
     done(msg, {*word});
 }
 
-std::uint64_t ControlSurface::frameOf(const osc::Message &msg, std::string &address)
+std::uint64_t ControlSurface::frameOf(const osc::Message &msg, std::string &address, const std::vector<model::Arg> &args)
 {
     Grid grid = Grid::Off;
     for (const auto &[prefix, g] : {std::pair{std::string_view("/bar/"), Grid::Bar}, {"/beat/", Grid::Beat}})
@@ -377,13 +387,45 @@ std::uint64_t ControlSurface::frameOf(const osc::Message &msg, std::string &addr
         for (auto g : kGridded)
             if (address.starts_with(g))
                 grid = quantize_;
-    const std::uint64_t frame = timeline_.frameFor(msg.timetag);
+    // A command that only plays may take effect before a commit that came ahead of it.
+    const std::uint64_t frame = timeline_.frameFor(msg.timetag, !interpreter_.onlyPlays(address, args));
     switch (grid) {
     case Grid::Bar: return transport_.nextBar(frame);
     case Grid::Beat: return transport_.nextBeat(frame);
     case Grid::Off: break;
     }
     return frame;
+}
+
+std::optional<model::Outcome> ControlSurface::playBefore(const std::string &address,
+                                                         const std::vector<model::Arg> &args, std::uint64_t frame)
+{
+    if (players_.empty())
+        return std::nullopt;
+    const auto generation = timeline_.generationBefore(frame);
+    if (!generation)
+        return std::nullopt;
+    const auto player = players_.find(*generation);
+    if (player == players_.end() || !player->second->onlyPlays(address, args))
+        return std::nullopt;
+    auto outcome = player->second->handle(address, args);
+    // A note for a poly that only the coming patch has waits for it.
+    if (!outcome || !timeline_.stampBefore(*outcome, *generation, frame, address, args))
+        return std::nullopt;
+    ++playedBefore_;
+    return std::move(*outcome);
+}
+
+void ControlSurface::keepPlayer()
+{
+    if (auto before = interpreter_.beforeLastCommit())
+        players_[before->generation()] = std::move(before);
+    // Patches that can no longer play: every frame still to be stamped comes after their end.
+    const auto playing = timeline_.generationBefore(timeline_.safeFrame());
+    const std::uint32_t oldest = playing ? *playing : interpreter_.generation();
+    std::erase_if(players_, [&](const auto &p) { return p.first < oldest; });
+    while (players_.size() > kMaxPlayers)
+        players_.erase(players_.begin());
 }
 
 void ControlSurface::followClock(const std::string &address, const std::vector<model::Arg> &args,
@@ -423,6 +465,8 @@ void ControlSurface::applyOwn(const std::string &address, const std::vector<mode
     }
     (void)timeline_.apply(*outcome, frame, address, args);
     followClock(address, args, frame);
+    if (outcome->commit)
+        keepPlayer();
 }
 
 void ControlSurface::tickTransport()
@@ -485,12 +529,15 @@ void ControlSurface::playMidi()
         std::vector<model::Arg> args;
         for (std::uint8_t i = 0; i < m.size; ++i)
             args.emplace_back(std::int32_t(m.bytes[i]));
-        auto outcome = interpreter_.handle("/midi/in", args);
-        if (!outcome)
-            continue; // counted by the audio thread as it came; nothing to play
         const std::uint64_t frame = m.frame + output_.midiDelayFrames();
         if (frame < timeline_.safeFrame())
             ++midiLate_;
+        // Played on the patch live at its frame, even while a scene change waits for its bar.
+        if (playBefore("/midi/in", args, frame))
+            continue;
+        auto outcome = interpreter_.handle("/midi/in", args);
+        if (!outcome)
+            continue; // counted by the audio thread as it came; nothing to play
         (void)timeline_.apply(*outcome, frame, "/midi/in", args);
     }
 }
@@ -633,6 +680,7 @@ void ControlSurface::status(const osc::Message &msg)
     kv("midi_ignored", std::int64_t(c.midiIgnored.load(std::memory_order_relaxed)));
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));
     kv("midi_late", std::int64_t(midiLate_));
+    kv("played_before_commit", std::int64_t(playedBefore_));
     kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
     kv("inputs", std::int32_t(segment_.geometry().inputs));
     {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -126,7 +127,20 @@ private:
     // The frame a command takes effect at: its timetag's (or the first safe one), moved to
     // the next beat or bar when it is quantised ("/bar/<address>", "/beat/<address>" or
     // /quantize). `address` loses its /bar or /beat prefix.
-    std::uint64_t frameOf(const osc::Message &msg, std::string &address);
+    // A command that only plays (model::Interpreter::onlyPlays) is not held behind commits.
+    std::uint64_t frameOf(const osc::Message &msg, std::string &address, const std::vector<model::Arg> &args);
+    // Resolves a command that only plays against the patch live at `frame` and stamps it
+    // there, when a commit that arrived before it takes effect after that frame (a scene
+    // change waiting for its bar, or a patch being built); nullopt when the newest patch
+    // plays there, or the command needs it (a note for a poly only the new patch has): then
+    // it goes the usual way, after the commit.
+    std::optional<model::Outcome> playBefore(const std::string &address, const std::vector<model::Arg> &args,
+                                             std::uint64_t frame);
+    // After a command that committed: keeps a player of the patch it replaced (and forgets
+    // players of patches that can no longer play).
+    void keepPlayer();
+    // The extra arguments of a command's /done.
+    static std::vector<osc::Arg> answerOf(const model::Outcome &outcome);
     // A command of our own (not from a client): interpreted, stamped at `frame`, journalled.
     void applyOwn(const std::string &address, const std::vector<model::Arg> &args, std::uint64_t frame);
     // Keeps the shared clock in step with a clock command that took effect at `frame`.
@@ -162,6 +176,10 @@ private:
     std::chrono::steady_clock::time_point nextRecorderCheck_{};
     std::uint64_t rejected_ = 0;
     std::uint64_t midiLate_ = 0; // MIDI read too late for its frame (stamped at the first safe one)
+    // Interpreters of patches that still play until a later commit, by generation (playBefore()).
+    std::map<std::uint32_t, std::shared_ptr<model::Interpreter>> players_;
+    static constexpr std::size_t kMaxPlayers = 16;
+    std::uint64_t playedBefore_ = 0; // commands played on a patch a commit sent before them replaces later
     enum class Grid { Off, Beat, Bar };
     Grid quantize_ = Grid::Off;
     model::Transport transport_;

@@ -97,7 +97,7 @@ void Timeline::checkDelivered(std::uint64_t frame) noexcept
     }
 }
 
-std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag)
+std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag, bool afterCommits)
 {
     const std::uint64_t safe = safeFrame();
     std::uint64_t frame = safe;
@@ -115,7 +115,30 @@ std::uint64_t Timeline::frameFor(std::optional<std::uint64_t> ntpTimetag)
             lastTimetagFrame_ = frame;
         }
     }
-    return std::max(frame, lastCommit_);
+    return afterCommits ? std::max(frame, lastCommit_) : frame;
+}
+
+std::optional<std::uint32_t> Timeline::generationBefore(std::uint64_t frame) const
+{
+    const std::uint64_t at = std::max(frame, safeFrame());
+    // Commit frames rise with their generations: the first one after `at` ends the patch
+    // that plays there.
+    for (auto it = commitFrames_.begin(); it != commitFrames_.end(); ++it)
+        if (it->second > at)
+            return it->first - 1;
+    return std::nullopt;
+}
+
+bool Timeline::stampBefore(const model::Outcome &outcome, std::uint32_t generation, std::uint64_t frame,
+                           std::string_view address, const std::vector<model::Arg> &args)
+{
+    const std::uint64_t at = std::max(frame, safeFrame());
+    if (generationBefore(at) != generation)
+        return false;
+    Request request{outcome, at, std::string(address), args};
+    request.beforeCommit = true;
+    stampEvents(request);
+    return true;
 }
 
 bool Timeline::deliver(std::uint32_t slot, const Entry &entry)
@@ -151,6 +174,16 @@ Timeline::Ticket Timeline::apply(const model::Outcome &outcome, std::uint64_t fr
     Request request{outcome, frame, std::string(address), args, options.track ? ++nextTicket_ : 0,
                     options.freshStart, options.silentFrom};
     const Ticket ticket = request.ticket;
+    if (options.freshStart) {
+        // The live patch again, after silence: nothing is stamped before it, nor before any
+        // commit it already holds.
+        commitFrames_.clear();
+        firstPlayable_ = outcome.commit->generation + 1;
+    } else if (outcome.commit && outcome.commit->generation >= firstPlayable_) {
+        // It cannot take effect before the frame asked for, nor before the commit ahead of it.
+        const std::uint64_t after = commitFrames_.empty() ? 0 : commitFrames_.rbegin()->second + 1;
+        commitFrames_[outcome.commit->generation] = std::max(frame, after);
+    }
     if (pending_ || !waiting_.empty())
         waiting_.push_back(std::move(request)); // behind a commit being prepared
     else
@@ -191,7 +224,7 @@ void Timeline::stampEvents(const Request &request)
     // commit); if it is no longer safe, stamp it at the first safe frame. Never before the
     // latest commit: it was resolved against that patch.
     const std::uint64_t safe = safeFrame();
-    const std::uint64_t frame = std::max({request.frame, safe, lastCommit_});
+    const std::uint64_t frame = std::max({request.frame, safe, request.beforeCommit ? 0 : lastCommit_});
     for (model::Event e : request.outcome.events) {
         e.frame = frame;
         if (frame > safe)
@@ -269,6 +302,8 @@ void Timeline::activate()
     for (Entry &e : history_)
         if (e.record.kind == shm::RecordKind::Commit && e.record.generation == commit.generation)
             e.record.frame = frame;
+    if (!request.freshStart && commit.generation >= firstPlayable_)
+        commitFrames_[commit.generation] = frame;
     Entry entry;
     entry.record.kind = shm::RecordKind::Event;
     entry.record.frame = frame;
@@ -342,6 +377,9 @@ void Timeline::prune()
     };
     while (!history_.empty() && frameOf(history_.front()) < horizon)
         history_.pop_front();
+    // Commits long played: nothing can be stamped before them any more (the newest stays).
+    while (commitFrames_.size() > 1 && std::next(commitFrames_.begin())->second < cycle)
+        commitFrames_.erase(commitFrames_.begin());
     // History is in arrival order: an entry scheduled ahead at the front holds back the
     // entries after it. Now and then sweep the whole of it.
     if (history_.size() > 4096 && ++sweepCountdown_ >= 256) {

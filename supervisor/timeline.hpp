@@ -8,7 +8,10 @@
 // first safe frame and activated there by an Activate event; commands that arrive meanwhile
 // wait and are stamped after it, in order. So a slow build delays the commit by its own
 // length, never past a frame a worker could miss, and a commit is live about L + 2 periods
-// after its patch is built.
+// after its patch is built. Commands that only play (notes, MIDI) do not wait: resolved
+// against the patch live at their own frame, they are stamped there at once if that comes
+// before the commit (stampBefore()); the journal then holds a line out of frame order, and
+// chronus-render --script sorts its lines by frame, which resolves it against the same patch.
 #pragma once
 
 #include "model/interpreter.hpp"
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -53,8 +57,9 @@ public:
     std::uint64_t safeFrame() const noexcept;
     // Frame for a command with an optional NTP timetag: the tag's frame if it is still
     // ahead of safeFrame(), else safeFrame() (a late bundle, counted). Never before the
-    // latest commit, so commands keep their order relative to commits.
-    std::uint64_t frameFor(std::optional<std::uint64_t> ntpTimetag);
+    // latest commit (unless `afterCommits` is false: a command that only plays, see
+    // stampBefore()), so commands keep their order relative to commits.
+    std::uint64_t frameFor(std::optional<std::uint64_t> ntpTimetag, bool afterCommits = true);
     // Names one apply() or barrier() until its frame is known; 0 names nothing.
     using Ticket = std::uint64_t;
 
@@ -64,6 +69,16 @@ public:
     // ticket to learn its frame by (0 unless tracked).
     Ticket apply(const model::Outcome &outcome, std::uint64_t frame, std::string_view address,
                  const std::vector<model::Arg> &args, ApplyOptions options = {});
+    // The generation of the patch that plays at the first safe frame at or after `frame`,
+    // when a later commit is stamped (or asked) for a frame after that; nullopt when the
+    // newest patch plays there (or will: a commit asked for that frame or earlier).
+    std::optional<std::uint32_t> generationBefore(std::uint64_t frame) const;
+    // Stamps events resolved against patch `generation` (a command that only plays, such as
+    // MIDI) at `frame`, or the first safe frame after it, at once: not behind a commit that
+    // is being prepared or waits for its bar, and before the commits that follow that patch.
+    // False, stamping nothing, when that frame is no longer before the next commit.
+    bool stampBefore(const model::Outcome &outcome, std::uint32_t generation, std::uint64_t frame,
+                     std::string_view address, const std::vector<model::Arg> &args);
     // A tracked ticket stamped after everything applied before it, at the latest frame
     // stamped then (/sync).
     Ticket barrier();
@@ -124,6 +139,7 @@ private:
         Ticket ticket = 0;
         bool freshStart = false;
         std::uint64_t silentFrom = UINT64_MAX;
+        bool beforeCommit = false; // stamped before the latest commit (stampBefore())
     };
     // A commit whose patch the slots are building.
     struct Preparing {
@@ -167,6 +183,10 @@ private:
     bool overdue_[shm::kSlots] = {false, false};
     std::optional<Preparing> pending_;
     std::deque<Request> waiting_; // behind the commit being prepared, in arrival order
+    // Generation -> the frame a commit took effect at or, not stamped yet, the earliest it
+    // can (the frame asked for, after the commit before it); recent ones only (prune()).
+    std::map<std::uint32_t, std::uint64_t> commitFrames_;
+    std::uint32_t firstPlayable_ = 0; // commits before this generation are not kept there (a fresh start)
     Ticket nextTicket_ = 0;
     std::unordered_map<Ticket, std::uint64_t> stampedTickets_;
     std::deque<Entry> history_;

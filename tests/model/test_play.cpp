@@ -325,3 +325,58 @@ TEST(Stems, BadStemsAreRefusedWithAReason)
     EXPECT_NE(compileError(R"({"nodes":[{"id":"a","type":"osc"}],"stems":"a"})").find("list of node ids"),
               std::string::npos);
 }
+
+// What may play before a commit that arrived ahead of it: notes and MIDI that only play the
+// live patch; never a command that changes the interpreter (a mapped controller sets a
+// parameter the next commit carries; a controller while /midi/learn waits maps it).
+TEST(Play, OnlyNotesAndPlayingMidiCountAsOnlyPlaying)
+{
+    Interpreter c = withPolys();
+    EXPECT_TRUE(c.onlyPlays("/note/keys", {60, 0.5f}));
+    EXPECT_TRUE(c.onlyPlays("/note_off/keys", {60}));
+    EXPECT_TRUE(c.onlyPlays("/notes_off", {}));
+    EXPECT_TRUE(c.onlyPlays("/notes_off/pad", {}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0x90, 60, 100}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0x83, 60, 0}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0xE0, 0, 0x50}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0xD0, 40}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0xB0, 64, 127}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0xB0, 123, 0}));
+    EXPECT_TRUE(c.onlyPlays("/midi/in", {0xF8}));
+    EXPECT_FALSE(c.onlyPlays("/midi/in", {0xB0, 74, 20})) << "a controller may be mapped to a parameter";
+    EXPECT_FALSE(c.onlyPlays("/midi/in", {0x40}));
+    EXPECT_FALSE(c.onlyPlays("/gate/keys", {1}));
+    EXPECT_FALSE(c.onlyPlays("/panic", {}));
+    EXPECT_FALSE(c.onlyPlays("/mod/lfo1/rate", {2.0f}));
+    EXPECT_FALSE(c.onlyPlays("/patch/commit", {}));
+    ASSERT_TRUE(c.handle("/midi/learn", {S("lfo1.rate")}));
+    EXPECT_FALSE(c.onlyPlays("/midi/in", {0xB0, 64, 127})) << "the next controller moved is mapped";
+}
+
+// Each commit keeps the interpreter as it was before it: notes resolved against it address
+// the old patch's nodes with the old generation, and nothing done with it reaches the new.
+TEST(Play, BeforeLastCommitResolvesNotesAgainstThePatchItReplaced)
+{
+    Interpreter c = withPolys();
+    const auto oldGeneration = c.generation();
+    const int oldKeys = c.live().findNode("keys");
+    ASSERT_TRUE(c.handle("/patch/load", {S(R"({"nodes":[{"id":"lead","type":"poly"},{"id":"keys","type":"poly"}],
+        "connections":[{"from":"keys","to":"output"}]})")}));
+    ASSERT_EQ(c.generation(), oldGeneration + 1);
+    auto before = c.beforeLastCommit();
+    ASSERT_TRUE(before);
+    EXPECT_EQ(before->generation(), oldGeneration);
+    auto old = before->handle("/note/keys", {60, 0.5f});
+    ASSERT_TRUE(old) << old.error();
+    EXPECT_EQ(old->events.at(0).generation, oldGeneration);
+    EXPECT_EQ(old->events.at(0).node, std::uint32_t(oldKeys));
+    EXPECT_NE(oldKeys, c.live().findNode("keys")) << "the test needs the node to move";
+    EXPECT_FALSE(before->handle("/note/lead", {60, 0.5f})) << "the old patch has no lead";
+    auto now = c.handle("/note/lead", {60, 0.5f});
+    ASSERT_TRUE(now) << now.error();
+    EXPECT_EQ(now->events.at(0).generation, oldGeneration + 1);
+    // The next commit keeps the one before it, not a chain.
+    ASSERT_TRUE(c.handle("/patch/commit", {}));
+    EXPECT_EQ(c.beforeLastCommit()->generation(), oldGeneration + 1);
+    EXPECT_FALSE(c.beforeLastCommit()->beforeLastCommit());
+}

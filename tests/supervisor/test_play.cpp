@@ -136,6 +136,20 @@ std::vector<std::uint64_t> journalMidiFrames(const fs::path &journal)
     return frames;
 }
 
+// The frames of the journal's lines for `address`, in order.
+std::vector<std::uint64_t> journalFrames(const fs::path &journal, const std::string &address)
+{
+    std::vector<std::uint64_t> frames;
+    std::ifstream in(journal);
+    std::string line;
+    const std::regex at(R"(^@(\d+) (\S+))");
+    std::smatch m;
+    while (std::getline(in, line))
+        if (std::regex_search(line, m, at) && m[2] == address)
+            frames.push_back(std::stoull(m[1]));
+    return frames;
+}
+
 const char *kPolyPatch = R"({"nodes":[{"id":"keys","type":"poly","params":{"voices":8},"voice":{
     "nodes":[{"id":"osc","type":"osc","params":{"waveform":"saw","amp":0.2}},
              {"id":"env","type":"adsr","params":{"attack":0,"decay":0,"sustain":1,"release":20}}],
@@ -289,6 +303,83 @@ TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
     EXPECT_NE(L[changed - 2], 0.0f);
     for (std::uint64_t i = changed; i < changed + 100; ++i)
         ASSERT_EQ(L[i], 0.0f) << "frame " << i << " (bar at " << changed << ")";
+}
+
+// Keys played while a scene waits for its bar sound at their own frames, on the patch live
+// then, not together on the downbeat: a MIDI note from a JACK client lands exactly at its
+// frame plus the MIDI delay and an OSC note at once, both before the bar; a note for a poly
+// only the coming scene has waits for it. The output is the journal's render throughout.
+TEST_F(LivePlay, KeysPlayedWhileASceneWaitsForItsBarSoundAtTheirOwnFrames)
+{
+    const std::string sceneB = R"({"nodes":[{"id":"lead","type":"poly","params":{"voices":4}},
+        {"id":"keys","type":"poly","params":{"voices":8}}],"connections":[{"from":"lead","to":"output"}]})";
+    auto start = command(*client, "/transport", {std::string("start")});
+    ASSERT_TRUE(start && start->address == "/done") << (start ? toString(*start) : "no reply");
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    MidiSource midi;
+    ASSERT_TRUE(midi.open("chronus:midi_in"));
+    std::this_thread::sleep_for(300ms);
+    cap.start();
+    // Early in a bar (120 bpm: 96000 frames), so the keys come well before the next one.
+    for (int i = 0; i < 100; ++i) {
+        const auto st = status(*client);
+        ASSERT_TRUE(st);
+        if (num(*st, "next_bar_frame") - num(*st, "frame") > 60000)
+            break;
+        std::this_thread::sleep_for(50ms);
+    }
+    auto loader = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
+    ASSERT_TRUE(loader);
+    ASSERT_TRUE((*loader)->send("/bar/patch/load", {sceneB, 0.0f})); // answered once the bar has played
+    std::this_thread::sleep_for(50ms);
+    const std::uint32_t sent = midi.send({0x90, 60, 100});
+    ASSERT_NE(sent, 0u) << "the MIDI client did not run";
+    std::this_thread::sleep_for(200ms); // the OSC note sounds after the MIDI note
+    auto keys = command(*client, "/note/keys", {Arg(67), Arg(0.8f)});
+    ASSERT_TRUE(keys && keys->address == "/done") << (keys ? toString(*keys) : "no reply");
+    auto lead = command(*client, "/note/lead", {Arg(72), Arg(0.8f)});
+    ASSERT_TRUE(lead && lead->address == "/done") << (lead ? toString(*lead) : "no reply");
+    auto loaded = awaitMessage(**loader, "/done", "/bar/patch/load", 6000);
+    ASSERT_TRUE(loaded) << "the scene change was not answered";
+    std::this_thread::sleep_for(300ms);
+    cap.stop();
+
+    const auto st = status(*client);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(num(*st, "midi_late"), 0);
+    EXPECT_EQ(num(*st, "played_before_commit"), 2) << "the MIDI note and /note/keys";
+    const auto origin = journalOrigin(journal);
+    ASSERT_TRUE(origin);
+    const auto loads = transportAndLoads(journal, true).loads;
+    ASSERT_FALSE(loads.empty());
+    const std::uint64_t bar = loads.back();
+    const auto midiFrames = journalMidiFrames(journal);
+    ASSERT_EQ(midiFrames.size(), 1u);
+    const std::uint64_t onset = std::uint64_t(sent) - *origin + std::uint64_t(num(*st, "midi_latency_frames"));
+    EXPECT_EQ(midiFrames[0], onset) << "the MIDI note waited";
+    EXPECT_LT(onset + 24000, bar) << "the test needs the note half a second before the bar";
+    const auto keysAt = journalFrames(journal, "/note/keys");
+    const auto leadAt = journalFrames(journal, "/note/lead");
+    ASSERT_EQ(keysAt.size(), 1u);
+    ASSERT_EQ(leadAt.size(), 1u);
+    EXPECT_LT(keysAt[0], bar) << "/note/keys waited for the bar";
+    EXPECT_GE(leadAt[0], bar) << "a note for the coming scene's poly played before it";
+
+    expectLiveEqualsRender(cap);
+    std::uint64_t renderOrigin = 0;
+    const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
+    ASSERT_TRUE(rendered);
+    const std::vector<float> &L = (*rendered)[0];
+    ASSERT_GT(L.size(), bar + 4800);
+    float before = 0, after = 0;
+    for (std::uint64_t i = onset - 2400; i < onset; ++i)
+        before = std::max(before, std::fabs(L[i]));
+    for (std::uint64_t i = onset; i < onset + 2400; ++i)
+        after = std::max(after, std::fabs(L[i]));
+    EXPECT_EQ(before, 0.0f) << "sound before the MIDI note's frame";
+    EXPECT_GT(after, 0.05f) << "the MIDI note did not sound before the bar";
+    EXPECT_NE(L[onset + 1], 0.0f) << "the note starts on its frame";
 }
 
 // /quantize beat holds back a change of what plays (here /patch/load) to the next beat's
