@@ -1,6 +1,7 @@
 #include "recorder/capture.hpp"
 
 #include "common/log.hpp"
+#include "common/timeline_clock.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -73,6 +74,12 @@ Expected<std::unique_ptr<Capture>> Capture::open(const CaptureConfig &config)
         if (!p)
             return fail("cannot register JACK port " + name);
         c->ports_.push_back(p);
+    }
+    if (!config.clock.empty()) {
+        c->clockSource_ = config.clock;
+        c->clockPort_ = jack_port_register(jc, "clock", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (!c->clockPort_)
+            return fail("cannot register JACK port clock");
     }
     c->buffers_.resize(config.channels);
     c->connected_.assign(config.channels, 0);
@@ -170,6 +177,19 @@ int Capture::process(jack_nframes_t frames) noexcept
         wasConnected_[c] = connected_[c];
     }
     const bool feeding = feeding_.load(std::memory_order_acquire);
+    // With a timeline clock: the frame its writer gave this cycle's block, read before the
+    // audio is copied and compared after (the writer writes the clock first).
+    std::optional<std::uint64_t> label;
+    const float *clockBuffer = nullptr;
+    if (clockPort_) {
+        clockBuffer = static_cast<const float *>(jack_port_get_buffer(clockPort_, frames));
+        label = timeline_clock::read(clockBuffer, frames);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (label) {
+            clockToJack_.store(now - *label, std::memory_order_relaxed);
+            clockSeen_.store(true, std::memory_order_release);
+        }
+    }
     bool torn = false;
     if (feeding) {
         // The port buffers are the upstream clients' own: copied first, then JACK's frame
@@ -185,7 +205,12 @@ int Capture::process(jack_nframes_t frames) noexcept
             }
             buffers_[c] = in;
         }
-        torn = staged && jack_last_frame_time(client_->get()) != t;
+        if (clockPort_) {
+            std::atomic_thread_fence(std::memory_order_acquire);
+            torn = label && staged && timeline_clock::read(clockBuffer, frames) != label;
+        } else {
+            torn = staged && jack_last_frame_time(client_->get()) != t;
+        }
         // The first cycle after a source is connected can still be silence: JACK may run us
         // before the (new) upstream client wrote into its port that cycle. All zeros then is
         // no source yet, declared as such, not the source's first block. Only that one cycle:
@@ -194,7 +219,10 @@ int Capture::process(jack_nframes_t frames) noexcept
             if (justConnected_[c] && allZero(buffers_[c], frames))
                 connected_[c] = 0;
     }
-    feeder_->cycle(now, buffers_.data(), frames, feeding, torn, connected_.data());
+    if (clockPort_)
+        feeder_->clockedCycle(label, buffers_.data(), frames, feeding, torn, connected_.data());
+    else
+        feeder_->cycle(now, buffers_.data(), frames, feeding, torn, connected_.data());
     cycles_.fetch_add(1, std::memory_order_release);
     return 0;
 }
@@ -203,11 +231,18 @@ std::uint64_t Capture::nowFrame() const
 {
     const std::uint32_t base32 = cycleFrame32_.load(std::memory_order_acquire);
     const std::uint64_t base = cycleFrame_.load(std::memory_order_relaxed);
-    return frameNow(base, base32, jack_frame_time(client_->get()));
+    const std::uint64_t now = frameNow(base, base32, jack_frame_time(client_->get()));
+    if (!clockPort_)
+        return now;
+    if (!clockSeen_.load(std::memory_order_acquire))
+        return 0;
+    const std::uint64_t offset = clockToJack_.load(std::memory_order_relaxed);
+    return now > offset ? now - offset : 0;
 }
 
-std::int64_t Capture::wallClockMicros(std::uint64_t jackFrame) const
+std::int64_t Capture::wallClockMicros(std::uint64_t frame) const
 {
+    const std::uint64_t jackFrame = clockPort_ ? jackFrameOf(frame) : frame;
     jack_client_t *jc = client_->get();
     const jack_time_t frameUs = jack_frames_to_time(jc, jack_nframes_t(jackFrame & 0xffffffffu));
     const jack_time_t nowUs = jack_get_time();
@@ -308,6 +343,23 @@ int Capture::reconnect(bool force)
             log::info(inputName(k), " waits for ", want, ": it records silence, declared in the sidecar, until then");
         in.lost = in.lost || (in.hadSource && !connected);
         in.hadSource = connected;
+    }
+    if (clockPort_) {
+        // The clock is followed by name, like a source: connected whenever it exists.
+        bool has = contains(portList(jack_port_get_connections(clockPort_)), clockSource_);
+        if (!has && std::binary_search(sources.begin(), sources.end(), clockSource_)) {
+            const int r = jack_connect(jc, clockSource_.c_str(), jack_port_name(clockPort_));
+            has = r == 0 || r == EEXIST;
+            made += r == 0;
+        }
+        if (firstPass_ || has != clockHad_) {
+            if (has)
+                log::info("cycles are placed by the timeline clock ", clockSource_);
+            else
+                log::warn("the timeline clock ", clockSource_,
+                          " is not connected: cycles cannot be placed and are not recorded until it is");
+        }
+        clockHad_ = has;
     }
     if (due) {
         passPending_ = true;

@@ -28,6 +28,9 @@ struct CaptureConfig {
     std::size_t channels = 2;
     std::vector<std::string> sources;   // port names or globs (* ?); empty: "chronus:out_*"
     double ringSeconds = 8.0;
+    // A timeline clock port (common/timeline_clock.hpp, e.g. "chronus:clock"): cycles are
+    // placed by the frame it carries instead of JACK's frame time. Empty: JACK's frame time.
+    std::string clock;
 };
 
 class Capture {
@@ -54,10 +57,13 @@ public:
     std::uint64_t cycles() const noexcept { return cycles_.load(std::memory_order_acquire); }
     // True while JACK freewheels (runs cycles as fast as it can, off the clock).
     bool freewheeling() const noexcept { return freewheeling_.load(std::memory_order_acquire); }
-    // The JACK frame now (64-bit, extended from JACK's 32-bit clock). Any non-RT thread.
+    // The frame now as the recorder places cycles: JACK's (64-bit, extended from JACK's
+    // 32-bit clock), or with --clock the timeline's (0 until the clock gave a frame). Any
+    // non-RT thread.
     std::uint64_t nowFrame() const;
-    // Wall-clock time (µs since the epoch) of a JACK frame near now. Any non-RT thread.
-    std::int64_t wallClockMicros(std::uint64_t jackFrame) const;
+    // Wall-clock time (µs since the epoch) of a frame near now (as nowFrame() counts). Any
+    // non-RT thread.
+    std::int64_t wallClockMicros(std::uint64_t frame) const;
 
     // Control thread: binds inputs to newly appeared source ports (once the port graph has
     // been still for a moment, or at once with `force`), connects each input to its bound
@@ -74,6 +80,14 @@ public:
     bool awaitCycles(int cycles, int timeoutMs) const;
     // Every port connected to each input (ours or made by someone else); control thread.
     std::vector<std::vector<std::string>> connections() const;
+    // The timeline clock port followed ("" when cycles are placed by JACK's frame time).
+    const std::string &clockSource() const noexcept { return clockSource_; }
+    // The JACK frame of a frame as the recorder places it: a timeline frame with --clock
+    // (as of the latest clocked cycle), else the frame itself. Any thread.
+    std::uint64_t jackFrameOf(std::uint64_t frame) const noexcept
+    {
+        return frame + clockToJack_.load(std::memory_order_relaxed);
+    }
 
 private:
     Capture() = default;
@@ -87,6 +101,11 @@ private:
 
     std::unique_ptr<JackClient> client_;
     std::vector<jack_port_t *> ports_;
+    std::string clockSource_;             // --clock
+    jack_port_t *clockPort_ = nullptr;    // our input "clock" (null without --clock)
+    std::atomic<std::uint64_t> clockToJack_{0}; // JACK frame minus timeline frame, latest clocked cycle
+    std::atomic<bool> clockSeen_{false};        // a clocked cycle has been seen
+    bool clockHad_ = false;               // control thread: the clock was connected at the last pass
     std::unique_ptr<FrameRing> ring_;
     std::uint32_t rate_ = 0;
     CaptureCounters counters_;

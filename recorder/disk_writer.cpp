@@ -446,7 +446,16 @@ void DiskWriter::writeSidecar(const Take &t, const fs::path &audio)
     nlohmann::ordered_json side;
     side["file"] = audio.filename().string();
     side["part"] = t.part;
-    side["first_frame_jack"] = t.partFirstJackFrame;
+    if (!config_.clock.empty()) {
+        // Placed by the timeline clock: the frame is the timeline's (the journal's, for
+        // chronus:clock), and JACK's is as of the cycle that carried it.
+        side["clock"] = config_.clock;
+        side["first_frame_timeline"] = t.partFirstJackFrame;
+        side["first_frame_jack"] =
+            config_.jackFrameOf ? config_.jackFrameOf(t.partFirstJackFrame) : t.partFirstJackFrame;
+    } else {
+        side["first_frame_jack"] = t.partFirstJackFrame;
+    }
     side["first_frame_utc"] = log::cat(when, ".", std::to_string(1000000 + us % 1000000).substr(1), "Z");
     side["first_frame_unix_us"] = us;
     side["sample_rate"] = config_.rate;

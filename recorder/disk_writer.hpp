@@ -36,6 +36,10 @@ struct WriterConfig {
     // Wall clock (µs since epoch) of a JACK frame, for the sidecar.
     std::function<std::int64_t(std::uint64_t jackFrame)> wallClock;
     std::vector<std::string> sources; // written to the sidecar
+    // --clock: the timeline clock port, and the JACK frame of a timeline frame (the frames
+    // of a take's events are the timeline's then), for the sidecar.
+    std::string clock;
+    std::function<std::uint64_t(std::uint64_t frame)> jackFrameOf;
 };
 
 struct TakeRequest {

@@ -65,6 +65,7 @@ rec::CaptureConfig captureConfig(const rec::Options &o)
     cc.channels = o.channels;
     cc.sources = o.ports;
     cc.ringSeconds = o.ringSeconds;
+    cc.clock = o.clock;
     return cc;
 }
 
@@ -80,6 +81,8 @@ Expected<rec::WriterConfig> writerConfig(const rec::Options &o, rec::Capture &ca
     wc.splitBytes = o.splitBytes;
     wc.sources = o.ports.empty() ? std::vector<std::string>{"chronus:out_*"} : o.ports;
     wc.wallClock = [&capture](std::uint64_t frame) { return capture.wallClockMicros(frame); };
+    wc.clock = o.clock;
+    wc.jackFrameOf = [&capture](std::uint64_t frame) { return capture.jackFrameOf(frame); };
     std::error_code ec;
     std::filesystem::create_directories(wc.dir, ec);
     if (ec)

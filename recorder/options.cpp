@@ -72,6 +72,10 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
             "source ports to follow: names or globs (default chronus:out_*);\neach input keeps the port it is "
             "bound to while the recorder runs",
             "at least one port name or pattern");
+    cl.value("--clock", "PORT", o.clock,
+             "place every cycle at the timeline frame this port carries\n(chronus:clock: a take in the journal's "
+             "frames) instead of JACK's frame time",
+             "a port name");
     cl.value("--dir", "DIR", o.dir, "recordings directory (default ./recordings)", "a directory");
     cl.converted<Container>("--format", "F", o.format.container,
                             "wav | rf64 | w64 | flac | ogg (default wav; wav rotates before 4 GiB)",

@@ -25,6 +25,7 @@ struct Options {
     std::uint64_t splitBytes = 0;
     std::string clientName = "chronus-recorder";
     std::string jackServer;
+    std::string clock;                // timeline clock port (--clock); empty: JACK's frame time
 };
 
 // Parses argv (and --config, and the environment). On --help or a usage error the text is

@@ -215,6 +215,10 @@ void RecorderSurface::status(const osc::Message &msg)
     kv("doubtful_frames", std::int64_t(c.doubtfulFrames.load())); // read as JACK began the next cycle
     kv("repeated_frames", std::int64_t(c.repeatedFrames.load())); // a cycle labelled twice, kept once
     kv("misread_cycles", std::int64_t(c.misreadCycles.load()));   // late/stale frame time, placed right
+    // --clock: the port whose timeline frames place the cycles, and frames of cycles it
+    // gave no frame for (not recorded: the next frame it gives declares them lost).
+    kv("clock", capture_.clockSource());
+    kv("unclocked_frames", std::int64_t(c.unclockedFrames.load()));
     kv("gaps", gapList(w.gaps));
     kv("xruns", std::int64_t(c.xruns.load()));
     kv("disk_errors", std::int64_t(w.diskErrors));

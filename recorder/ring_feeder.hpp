@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace chronus::rec {
@@ -43,6 +44,8 @@ struct CaptureCounters {
     // Frames JACK delivered that could not be told from the next cycle's (read while the
     // upstream clients had begun the next cycle, and equal to it): silence in their place.
     std::atomic<std::uint64_t> doubtfulFrames{0};
+    // Frames of cycles whose timeline clock carried no frame (--clock): not placed.
+    std::atomic<std::uint64_t> unclockedFrames{0};
 };
 
 class RingFeeder {
@@ -160,6 +163,66 @@ public:
             return;
         }
         put(buffers, frames);
+    }
+
+    // One cycle placed by a timeline clock instead of JACK's frame time (chronus-recorder
+    // --clock, common/timeline_clock.hpp): `label` is the frame the clock port carried (nullopt:
+    // none), read before the buffers were copied; `torn`: the clock had changed once they were
+    // copied (its writer began the next cycle meanwhile). A label already written is the
+    // writer's last block again (JACK did not run it): dropped, counted. A label past the
+    // frame expected is a gap of exactly the frames between; a label far behind (over a
+    // second) begins a new timeline (the writer restarted). A torn cycle is declared lost at
+    // its label. Cycles without a label cannot be placed: counted, and the next label says
+    // how many frames are missing. RT-safe.
+    CHRONUS_RT void clockedCycle(std::optional<std::uint64_t> label, const float *const *buffers,
+                                 std::size_t frames, bool feeding, bool torn = false,
+                                 const std::uint8_t *connected = nullptr) noexcept
+    {
+        auto &events = ring_.events();
+        reportSources(connected);
+        if (!feeding || !buffers) {
+            if (active_ && flushGap() && events.tryPush({TimelineEvent::Kind::Stop, ring_.writtenFrames(), expected_, 0}))
+                active_ = false;
+            return;
+        }
+        if (!label) {
+            counters_.unclockedFrames.fetch_add(frames, std::memory_order_relaxed);
+            return;
+        }
+        const std::uint64_t at = *label;
+        if (!active_) {
+            if (torn) {
+                counters_.doubtfulFrames.fetch_add(frames, std::memory_order_relaxed);
+                return;
+            }
+            if (begin(at))
+                put(buffers, frames);
+            return;
+        }
+        if (at < expected_) {
+            if (expected_ - at <= kClockRepeatWindow) {
+                // Its writer's block again (JACK did not run the writer this cycle), or one
+                // overlapping what is written: the frames stand in the file already.
+                counters_.repeatedFrames.fetch_add(frames, std::memory_order_relaxed);
+                return;
+            }
+            // The writer's timeline began again (a new supervisor): a new timeline here too.
+            if (!flushGap() || !events.tryPush({TimelineEvent::Kind::Start, ring_.writtenFrames(), at, 0}))
+                return;
+            expected_ = at;
+        } else if (at > expected_) {
+            skipTo(at);
+        }
+        if (torn) {
+            // Copied while its writer wrote the next cycle: neither cycle for sure.
+            if (pendingGap_ == 0)
+                pendingGapStart_ = expected_;
+            pendingGap_ += frames;
+            expected_ += frames;
+            counters_.doubtfulFrames.fetch_add(frames, std::memory_order_relaxed);
+        } else {
+            put(buffers, frames);
+        }
     }
 
     // Cycles run with feeding on; any thread.
@@ -321,6 +384,9 @@ private:
     std::uint64_t heldFrame_ = 0;
     std::size_t heldFrames_ = 0;
     std::vector<std::uint8_t> reportedConnected_; // per channel, as last declared (1: connected)
+    // Clocked cycles (clockedCycle()): a label up to this far behind the next frame expected
+    // is a repeat; further behind, a new timeline.
+    static constexpr std::uint64_t kClockRepeatWindow = 48000;
 };
 
 } // namespace chronus::rec

@@ -1,6 +1,7 @@
 #include "supervisor/output_stage.hpp"
 
 #include "common/log.hpp"
+#include "common/timeline_clock.hpp"
 
 #include <jack/metadata.h>
 #include <jack/midiport.h>
@@ -55,6 +56,11 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
         o->inputPorts_.push_back(p);
     }
     o->inputHold_.reset(std::min<std::size_t>(config.inputs, 16), o->period_);
+    o->clockPort_ = jack_port_register(client, "clock", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    if (!o->clockPort_)
+        return fail("cannot register JACK port " + config.clientName + ":clock");
+    if (const jack_uuid_t uuid = jack_port_uuid(o->clockPort_); !jack_uuid_empty(uuid))
+        jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, "Chronus timeline clock (not audio)", "text/plain");
     o->midiPort_ = jack_port_register(client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
     if (!o->midiPort_)
         return fail("cannot register JACK port " + config.clientName + ":midi_in");
@@ -601,6 +607,10 @@ int OutputStage::process(jack_nframes_t frames) noexcept
 {
     const std::uint32_t channels = static_cast<std::uint32_t>(ports_.size());
     const std::uint64_t frame = advanceClock(frames);
+    // The clock is opened before the audio is written and closed with this block's frame
+    // after (common/timeline_clock.hpp).
+    float *clock = static_cast<float *>(jack_port_get_buffer(clockPort_, frames));
+    timeline_clock::open(clock, frames);
     readMidi(frame, frames);
     publishInputs(frame, frames);
     readTransport(frame);
@@ -639,6 +649,7 @@ int OutputStage::process(jack_nframes_t frames) noexcept
                             activeHash == standbyHash;
     }
     carryOut(decide(failover_, input, frame, config_.verifyBlocks), out, frames);
+    timeline_clock::close(clock, frames, frame);
     return 0;
 }
 

@@ -219,6 +219,7 @@ private:
     std::vector<StemPorts> stemNodes_;
     std::vector<std::pair<jack_port_t *, std::uint64_t>> retiredPorts_;
     jack_port_t *midiPort_ = nullptr;
+    jack_port_t *clockPort_ = nullptr; // chronus:clock, the timeline frame of each cycle's block
     shm::Segment *segment_ = nullptr;
     std::array<shm::SlotView, shm::kSlots> slots_{};
     std::uint32_t period_ = 0;

@@ -129,7 +129,7 @@ class Suite:
         self.server = f"chronus-soak-{os.getpid()}"
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.server, JACK_NO_START_SERVER="1",
                         CHRONUS_FAULT_INJECTION="1")
-        self.sup_port, self.rec_port = free_port(), free_port()
+        self.sup_port, self.rec_port, self.clocked_port = free_port(), free_port(), free_port()
         self.instance = f"soak{os.getpid()}"
         self.journal = os.path.join(work, "journal.txt")
 
@@ -151,6 +151,10 @@ class Suite:
             raise RuntimeError("jackd did not start")
         self.spawn("recorder", [f"{b}/recorder/chronus-recorder", "--osc-port", str(self.rec_port), "--dir",
                                 self.work, "--port", "chronus-soak:out_*", "--client-name", "soak-recorder"])
+        # A second take of the same ports, placed by the supervisor's timeline clock.
+        self.spawn("recorder-clocked", [f"{b}/recorder/chronus-recorder", "--osc-port", str(self.clocked_port),
+                                        "--dir", self.work, "--port", "chronus-soak:out_*", "--clock",
+                                        "chronus-soak:clock", "--client-name", "soak-recorder-clocked"])
         sup = [f"{b}/supervisor/chronus-supervisor", "--osc-port", str(self.sup_port), "--recorder-port",
                str(self.rec_port), "--instance", self.instance, "--jack-name", "chronus-soak", "--no-connect",
                "--journal", self.journal, "--lookahead", str(a.lookahead),
@@ -165,9 +169,11 @@ class Suite:
         else:
             raise RuntimeError("the suite did not become redundant")
         rec = OscClient(self.rec_port)
-        for _ in range(100):
-            if rec.request("/ping", expect="/pong", timeout=0.3):
-                break
+        clocked = OscClient(self.clocked_port)
+        for r in (rec, clocked):
+            for _ in range(100):
+                if r.request("/ping", expect="/pong", timeout=0.3):
+                    break
         with open(os.path.join(ROOT, "patches", "demo.json")) as f:
             patch = f.read()
         m = ctl.request("/patch/load", patch, 0.0, expect="/done", timeout=10)
@@ -177,6 +183,11 @@ class Suite:
         if not m or m[0] != "/done":
             raise RuntimeError(f"record start failed: {m}")
         self.take = m[1][1]
+        m = clocked.request("/record/start", "soak-clocked.wav", expect="/done", timeout=10)
+        if not m or m[0] != "/done":
+            raise RuntimeError(f"record start (clocked) failed: {m}")
+        self.clocked_take = m[1][1]
+        self.clocked = clocked
         return ctl, rec
 
     def stop(self):
@@ -312,9 +323,10 @@ def compare(args, suite, take_path, duration):
             if m:
                 origin = int(m.group(1))
     side = json.load(open(take_path + ".json"))
-    first_timeline = side["first_frame_jack"] - origin
+    # A take placed by the timeline clock counts in the journal's frames already.
+    first_timeline = side["first_frame_timeline"] if "clock" in side else side["first_frame_jack"] - origin
     ch, rate, take = read_wav(take_path)
-    render_path = os.path.join(suite.work, "render.wav")
+    render_path = os.path.join(suite.work, "render.wav")  # rendered again for each take: its own length
     end_frame = first_timeline + len(take)
     r = subprocess.run([f"{args.build}/synth-worker/render/chronus-render", "--script", suite.journal,
                         "--sample-rate", "48000", "--block-size", str(args.period), "--channels", "2",
@@ -432,6 +444,9 @@ def main():
         suite = Suite(args, args.recompare)
         suite.journal = os.path.join(args.recompare, "journal.txt")
         print(json.dumps(compare(args, suite, os.path.join(args.recompare, "soak.wav"), 0), indent=2))
+        clocked = os.path.join(args.recompare, "soak-clocked.wav")
+        if os.path.exists(clocked):
+            print(json.dumps(dict(clocked=compare(args, suite, clocked, 0)), indent=2))
         return 0
 
     work = tempfile.mkdtemp(prefix="chronus-soak-")
@@ -483,10 +498,13 @@ def main():
         time.sleep(1.0)
         final = status_values(ctl)
         m = rec.request("/record/stop", expect="/done", timeout=10)
+        mc = suite.clocked.request("/record/stop", expect="/done", timeout=10)
         rstat = rec.request("/record/status", expect="/done", timeout=5)
         time.sleep(0.5)
         take = suite.take if os.path.isabs(suite.take) else os.path.join(work, suite.take)
         cmp = compare(args, suite, take, args.seconds)
+        clocked_take = suite.clocked_take if os.path.isabs(suite.clocked_take) else os.path.join(work, suite.clocked_take)
+        cmp_clocked = compare(args, suite, clocked_take, args.seconds)
         rtts = sorted(x for c in clients for x in c.rtts)
         pct = lambda q: round(1000 * rtts[min(len(rtts) - 1, int(q * len(rtts)))], 2) if rtts else None
         fails = [f for c in clients for f in c.fails]
@@ -508,12 +526,15 @@ def main():
             late_commands=final.get("late_commands", 0), skipped_frames=final.get("skipped_frames", 0),
             recorder_lost=(m[1][3] if m and m[0] == "/done" and len(m[1]) > 3 else None),
             compare=cmp, misplaced_blocks=cmp["differ"],
+            recorder_lost_clocked=(mc[1][3] if mc and mc[0] == "/done" and len(mc[1]) > 3 else None),
+            compare_clocked=cmp_clocked, differing_blocks_clocked=cmp_clocked["differ"],
             commands_at_risk=final.get("commands_at_risk", 0), misplayed_blocks=final.get("misplayed_blocks", 0),
             supervisor_rss_kb=rss_summary(rss, args.seconds),
             ping_ms=dict(p50=pct(0.5), p99=pct(0.99), max=round(1000 * rtts[-1], 2) if rtts else None, n=len(rtts)),
             work=work,
         )
-        exact = report["fail_answers"] == 0 and report["divergences"] == 0 and report["misplaced_blocks"] == 0
+        exact = (report["fail_answers"] == 0 and report["divergences"] == 0 and report["misplaced_blocks"] == 0
+                 and report["differing_blocks_clocked"] == 0)
         ok = exact if args.exact else (exact and report["unprovoked_failovers"] == 0 and report["gaps"] == 0
                                        and report["unprovoked_replacements"] == 0)
     except Exception as e:  # noqa: BLE001 - report anything

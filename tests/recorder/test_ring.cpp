@@ -239,6 +239,15 @@ struct MisreadHarness {
     }
     // A cycle before the take (not fed).
     void idle(std::uint64_t reading) { feeder.cycle(reading, nullptr, kPeriod, false); }
+    // A cycle placed by a timeline clock that carried `label` (nullopt: none).
+    void clocked(std::optional<std::uint64_t> label, std::uint64_t data, bool torn = false)
+    {
+        for (std::size_t c = 0; c < kChannels; ++c)
+            for (std::size_t i = 0; i < kPeriod; ++i)
+                in[c][i] = value(data + i, c);
+        const float *ptrs[kChannels] = {in[0].data(), in[1].data()};
+        feeder.clockedCycle(label, ptrs, kPeriod, true, torn);
+    }
     // The frames of channel 0 in the ring, with -1 where a gap event stands.
     std::vector<float> timeline()
     {
@@ -454,6 +463,53 @@ TEST(RingFeeder, AHeldCycleIsWrittenWhenTheTakeStops)
     h.cycle(2 * P, 2 * P);
     h.feeder.cycle(3 * P, nullptr, P, false);
     EXPECT_EQ(h.timeline(), h.expect({0, -1, 2}));
+}
+
+// With a timeline clock (--clock) the label is the truth: the cycles JACK's clock cannot
+// place (a late callback, a skipped one) go where their labels say; a label seen again is the
+// writer's last block again (JACK did not run it) and is dropped; a jump is a gap of exactly
+// the frames between; a cycle copied while the writer began the next is declared lost.
+TEST(RingFeeder, ATimelineClockPlacesEveryCycleByItsLabel)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.clocked(10 * P, 10 * P);
+    h.clocked(11 * P, 11 * P);
+    h.clocked(11 * P, 11 * P);       // the writer was not run: its block again
+    h.clocked(12 * P, 12 * P);
+    h.clocked(std::nullopt, 0);      // no clock: cannot be placed
+    h.clocked(14 * P, 14 * P);       // 13 never arrived
+    h.clocked(15 * P, 16 * P, true); // torn: declared lost
+    h.clocked(16 * P, 16 * P);
+    EXPECT_EQ(h.timeline(), h.expect({10, 11, 12, -1, 14, -1, 16}));
+    EXPECT_EQ(h.firstFrame, 10 * P);
+    ASSERT_EQ(h.gaps.size(), 2u);
+    EXPECT_EQ(h.gaps[0].jackFrame, 13 * P);
+    EXPECT_EQ(h.gaps[0].uncertainFrames, 0u) << "a clocked gap is exact";
+    EXPECT_EQ(h.counters.repeatedFrames.load(), P);
+    EXPECT_EQ(h.counters.unclockedFrames.load(), P);
+    EXPECT_EQ(h.counters.doubtfulFrames.load(), P);
+    EXPECT_EQ(h.counters.skippedFrames.load(), P);
+}
+
+TEST(RingFeeder, ATimelineClockThatBeginsAgainBeginsANewTimeline)
+{
+    MisreadHarness h;
+    constexpr std::uint64_t P = MisreadHarness::kPeriod;
+    h.clocked(100000 * P, 5 * P);
+    h.clocked(100001 * P, 6 * P);
+    h.clocked(0, 7 * P); // a new supervisor: its timeline starts at 0
+    h.clocked(P, 8 * P);
+    TimelineEvent e;
+    std::vector<TimelineEvent> starts;
+    while (h.ring.events().tryPop(e))
+        if (e.kind == TimelineEvent::Kind::Start)
+            starts.push_back(e);
+    ASSERT_EQ(starts.size(), 2u);
+    EXPECT_EQ(starts[1].jackFrame, 0u);
+    EXPECT_EQ(starts[1].ringFrame, 2 * P);
+    EXPECT_EQ(h.ring.readableFrames(), 4 * P);
+    EXPECT_EQ(h.counters.repeatedFrames.load(), 0u);
 }
 
 TEST(RingFeeder, ALargeStepBackInFrameTimeBeginsANewTimeline)
