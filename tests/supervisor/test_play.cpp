@@ -165,7 +165,33 @@ protected:
         if (!HasFatalFailure() && !IsSkipped())
             loadPatch(kPolyPatch);
     }
+    // Waits (up to 5 s) until the next bar is more than `frames` frames ahead.
+    void awaitBarAhead(double frames)
+    {
+        for (int i = 0; i < 100; ++i) {
+            const auto st = status(*client);
+            ASSERT_TRUE(st);
+            if (num(*st, "next_bar_frame") - num(*st, "frame") > frames)
+                return;
+            std::this_thread::sleep_for(50ms);
+        }
+    }
 };
+
+// A note's onset in a render: silence for 50 ms before `onset`, sound from it on.
+void expectOnsetAt(const std::vector<float> &L, std::uint64_t onset)
+{
+    ASSERT_GT(L.size(), onset + 2400);
+    ASSERT_GE(onset, 2400u);
+    float before = 0, after = 0;
+    for (std::uint64_t i = onset - 2400; i < onset; ++i)
+        before = std::max(before, std::fabs(L[i]));
+    for (std::uint64_t i = onset; i < onset + 2400; ++i)
+        after = std::max(after, std::fabs(L[i]));
+    EXPECT_EQ(before, 0.0f) << "sound before the note's frame";
+    EXPECT_GT(after, 0.05f) << "no sound after the note's frame";
+    EXPECT_NE(L[onset + 1], 0.0f) << "the note starts on its frame";
+}
 
 } // namespace
 
@@ -212,16 +238,8 @@ TEST_F(LivePlay, AMidiNoteFromAJackClientSoundsAtItsFramePlusTheMidiDelay)
     const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
     ASSERT_TRUE(rendered);
     const std::vector<float> &L = (*rendered)[0];
-    const std::uint64_t onset = frames[0];
-    ASSERT_GT(L.size(), onset + 4800);
-    float before = 0, after = 0;
-    for (std::uint64_t i = onset - 2400; i < onset; ++i)
-        before = std::max(before, std::fabs(L[i]));
-    for (std::uint64_t i = onset; i < onset + 2400; ++i)
-        after = std::max(after, std::fabs(L[i]));
-    EXPECT_EQ(before, 0.0f) << "sound before the note's frame";
-    EXPECT_GT(after, 0.05f) << "no sound after the note's frame";
-    EXPECT_NE(L[onset + 1], 0.0f) << "the note starts on its frame";
+    ASSERT_GT(L.size(), frames[0] + 4800);
+    expectOnsetAt(L, frames[0]);
     // Released with the pedal: silence (no hung note) at the end.
     float tail = 0;
     for (std::size_t i = L.size() - 4800; i < L.size(); ++i)
@@ -272,13 +290,7 @@ TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
     std::this_thread::sleep_for(300ms);
     cap.start();
     // Send the change early in a bar, so the next bar is well ahead of any build.
-    for (int i = 0; i < 100; ++i) {
-        const auto st = status(*client);
-        ASSERT_TRUE(st);
-        if (num(*st, "next_bar_frame") - num(*st, "frame") > 48000)
-            break;
-        std::this_thread::sleep_for(50ms);
-    }
+    awaitBarAhead(48000);
     auto b = command(*client, "/bar/patch/load", {sceneB, 0.0f}, 6000);
     ASSERT_TRUE(b && b->address == "/done") << (b ? toString(*b) : "no reply");
     std::this_thread::sleep_for(300ms);
@@ -322,13 +334,7 @@ TEST_F(LivePlay, KeysPlayedWhileASceneWaitsForItsBarSoundAtTheirOwnFrames)
     std::this_thread::sleep_for(300ms);
     cap.start();
     // Early in a bar (120 bpm: 96000 frames), so the keys come well before the next one.
-    for (int i = 0; i < 100; ++i) {
-        const auto st = status(*client);
-        ASSERT_TRUE(st);
-        if (num(*st, "next_bar_frame") - num(*st, "frame") > 60000)
-            break;
-        std::this_thread::sleep_for(50ms);
-    }
+    awaitBarAhead(60000);
     auto loader = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
     ASSERT_TRUE(loader);
     ASSERT_TRUE((*loader)->send("/bar/patch/load", {sceneB, 0.0f})); // answered once the bar has played
@@ -372,14 +378,7 @@ TEST_F(LivePlay, KeysPlayedWhileASceneWaitsForItsBarSoundAtTheirOwnFrames)
     ASSERT_TRUE(rendered);
     const std::vector<float> &L = (*rendered)[0];
     ASSERT_GT(L.size(), bar + 4800);
-    float before = 0, after = 0;
-    for (std::uint64_t i = onset - 2400; i < onset; ++i)
-        before = std::max(before, std::fabs(L[i]));
-    for (std::uint64_t i = onset; i < onset + 2400; ++i)
-        after = std::max(after, std::fabs(L[i]));
-    EXPECT_EQ(before, 0.0f) << "sound before the MIDI note's frame";
-    EXPECT_GT(after, 0.05f) << "the MIDI note did not sound before the bar";
-    EXPECT_NE(L[onset + 1], 0.0f) << "the note starts on its frame";
+    expectOnsetAt(L, onset); // before the bar
 }
 
 // /quantize beat holds back a change of what plays (here /patch/load) to the next beat's
