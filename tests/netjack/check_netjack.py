@@ -10,7 +10,10 @@ chronus-recorder on the master records those. Shows:
    the slave) at NetJACK2's latency, or declared lost (the recorder's sidecar, the journal),
    or NetJACK2's own repeat or silence for a packet that came late (TakeComparison): never
    other sound; a worker on the slave is SIGKILLed in the middle of the take and the
-   failover leaves no broken block at the master;
+   failover leaves no broken block at the master; a second take on the master, placed by the
+   suite's timeline clock (chronus:clock on the slave's system:playback_3, recorder --clock),
+   holds every block at the journal's own frame: each the render's or declared lost, with
+   nothing left to allow for;
 2. the master stopped (SIGSTOP) for a second: the supervisor on the slave keeps answering and
    says its audio stalled while it is, and audio reaches the master again without a restart;
 3. two suites on two more slaves, one take on the master, one bundle starting both;
@@ -138,9 +141,10 @@ def main():
     net_port = free_port()
     try:
         m = start_master(procs, "master", master, net_port)
+        # Three playback ports: out_L, out_R and the suite's timeline clock.
         slave = procs.spawn("slave", ["jackd", "-n", slave_server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
-                              str(net_port), "-n", slave_name], slave_server)
-        if not wait_for(lambda: f"{slave_name}:from_slave_2" in ports(master), 15):
+                              str(net_port), "-n", slave_name, "-P", "3"], slave_server)
+        if not wait_for(lambda: f"{slave_name}:from_slave_3" in ports(master), 15):
             raise RuntimeError("the slave never appeared on the master")
         print(f"slave {slave_name} joined the master", flush=True)
 
@@ -157,11 +161,19 @@ def main():
             raise RuntimeError("the suite on the slave did not become redundant")
         for side in ("L", "R"):
             jack(slave_server, "jack_connect", f"chronus:out_{side}", f"system:playback_{1 if side == 'L' else 2}")
+        jack(slave_server, "jack_connect", "chronus:clock", "system:playback_3")
         rec = procs.spawn("recorder", [f"{BUILD}/recorder/chronus-recorder", "--osc-port", str(rec_port), "--dir",
                                        work, "--jack-server", master, "--port", f"{slave_name}:from_slave_*"], master)
         rctl = OscClient(rec_port)
-        if not wait_for(lambda: rctl.request("/ping", expect="/pong", timeout=0.3) is not None, 10):
-            raise RuntimeError("the recorder on the master does not answer")
+        clocked_port = free_port()
+        procs.spawn("recorder-clocked", [f"{BUILD}/recorder/chronus-recorder", "--osc-port", str(clocked_port),
+                                         "--dir", work, "--jack-server", master, "--client-name", "recorder-clocked",
+                                         "--port", f"{slave_name}:from_slave_1", "--port", f"{slave_name}:from_slave_2",
+                                         "--clock", f"{slave_name}:from_slave_3"], master)
+        cctl = OscClient(clocked_port)
+        for r in (rctl, cctl):
+            if not wait_for(lambda: r.request("/ping", expect="/pong", timeout=0.3) is not None, 10):
+                raise RuntimeError("a recorder on the master does not answer")
         with open(os.path.join(SOURCE, "patches", "demo.json")) as f:
             r = ctl.request("/patch/load", f.read(), 0.0, expect="/done", timeout=10)
         check(r is not None and r[0] == "/done", "the demo patch loads on the slave's suite")
@@ -172,6 +184,10 @@ def main():
         if not r or r[0] != "/done":
             raise RuntimeError(f"/record/start: {r}")
         take_path = r[1][1]
+        r = cctl.request("/record/start", "net-clocked.wav", expect="/done", timeout=10)
+        if not r or r[0] != "/done":
+            raise RuntimeError(f"/record/start (clocked): {r}")
+        clocked_path = r[1][1]
         time.sleep(2.0)
         before = status_values(ctl)
         active = int(before.get("active_slot", -1))
@@ -198,6 +214,8 @@ def main():
         time.sleep(1.5)
         r = rctl.request("/record/stop", expect="/done", timeout=10)
         check(r is not None and r[0] == "/done", "the take on the master stops")
+        r = cctl.request("/record/stop", expect="/done", timeout=10)
+        check(r is not None and r[0] == "/done", "the clocked take on the master stops")
         check(sup.poll() is None and rec.poll() is None, "the supervisor and the recorder are still running")
 
         # The take against the journal's render.
@@ -229,6 +247,7 @@ def main():
         # master ran, nothing between. Blocks after the stop sit at another distance from the
         # render (the slave's clock ran on alone): compare them on their own.
         check(c.blocks > 100, "the take holds audio")
+        clocked_take(clocked_path, ref, journal)
         # Two more slaves first, stopped after; then the master's restart, which NetJACK2 takes
         # worse with slaves that joined the restarted master still coming and going.
         two_slaves(procs, work, master, net_port)
@@ -245,7 +264,7 @@ def main():
         subprocess.run(reclaim)
         if failures:
             print(f"--- logs in {work}")
-            for name in ("master", "slave", "supervisor", "recorder", "slave-boxa", "slave-boxb", "slave-boxa-again", "slave-boxb-again", "supervisor-boxa",
+            for name in ("master", "slave", "supervisor", "recorder", "recorder-clocked", "slave-boxa", "slave-boxb", "slave-boxa-again", "slave-boxb-again", "supervisor-boxa",
                          "supervisor-boxb", "recorder-desk", "master-again", "recorder-again"):
                 path = os.path.join(work, name + ".log")
                 if os.path.exists(path):
@@ -407,6 +426,49 @@ def compare_take(take, ref, offset, declared=None, near_mark=lambda render_frame
                 c.first_bad = c.first_bad if c.first_bad is not None else s
         previous = a
     return c
+
+
+def clocked_take(path, ref, journal):
+    """The take placed by the suite's timeline clock against the render, block by block at the
+    journal's own frames: each block must be the render's, or declared lost (the sidecar's
+    gaps: cycles NetJACK2 repeated, left silent or never delivered, and the master's stop),
+    or silence where the journal declares the live output faded."""
+    _, _, take = read_wav(path)
+    side = json.load(open(path + ".json"))
+    check(side.get("clock", "").endswith(":from_slave_3"), "the clocked take says which clock placed it")
+    first = int(side.get("first_frame_timeline", 0))
+    declared = np.zeros(len(take), dtype=bool)
+    for g in side.get("gaps", []):
+        declared[g["at_frame"]:g["at_frame"] + g["frames"]] = True
+    faded = []
+    with open(journal) as f:
+        for line in f:
+            if line.startswith("# gap: frames "):
+                at, n = line.split("frames ")[1].split()[:2]
+                faded.append((int(at), int(at) + int(n.lstrip("+"))))
+    blocks = equal = lost = silent = differ = 0
+    first_bad = None
+    for s in range((-first) % P, len(take) - P + 1, P):
+        if first + s + P > len(ref):
+            break
+        blocks += 1
+        a, b = take[s:s + P], ref[first + s:first + s + P]
+        if np.array_equal(a, b):
+            equal += 1
+        elif declared[s:s + P].any():
+            lost += 1
+        elif any(lo <= first + s < hi for lo, hi in faded):
+            silent += 1
+        else:
+            differ += 1
+            first_bad = first_bad if first_bad is not None else first + s
+    uncertain = sum(1 for g in side.get("gaps", []) if g.get("uncertain_frames"))
+    print(f"clocked take on the master: {blocks} blocks at the journal's frames: {equal} identical to the render, "
+          f"{lost} declared lost, {silent} in the journal's own gaps, {differ} differing (first at journal frame "
+          f"{first_bad}); {len(side.get('gaps', []))} gaps, {uncertain} uncertain", flush=True)
+    check(blocks > 100 and differ == 0 and equal >= blocks // 2,
+          "every block of the clocked take is the render's at its journal frame, or declared")
+    check(uncertain == 0, "a clocked take's gaps are exact")
 
 
 def slave_lost(procs, work, master, slave, slave_name, ctl, journal):
