@@ -25,6 +25,9 @@ namespace chronus::timeline_clock {
 
 inline constexpr std::uint32_t kMark = 0x9E3779;
 inline constexpr std::uint32_t kSamples = 4; // a cycle needs at least this many frames
+// A master clock (chronus-clock) also carries the wall-clock time of the cycle's start, in
+// microseconds modulo 2^48 (about 8.9 years), in the next three samples.
+inline constexpr std::uint32_t kWallSamples = 7;
 inline constexpr float kScale = 1.0f / 4294967296.0f; // 2^-32
 inline constexpr std::uint64_t kLargest = (std::uint64_t{1} << 48) - 1;
 
@@ -57,15 +60,22 @@ inline void open(float *buffer, std::uint32_t frames) noexcept
 }
 
 // Closes a cycle's clock with `frame` once its audio is written (fewer than kSamples frames,
-// or a frame past kLargest: it stays without a frame).
-inline void close(float *buffer, std::uint32_t frames, std::uint64_t frame) noexcept
+// or a frame past kLargest: it stays without a frame). `wallUs` (a master clock): the cycle's
+// start on the wall clock, in microseconds since the epoch.
+inline void close(float *buffer, std::uint32_t frames, std::uint64_t frame,
+                  std::optional<std::uint64_t> wallUs = std::nullopt) noexcept
 {
     if (frames < kSamples || frame > kLargest)
         return;
-    const auto high = std::uint32_t(frame >> 24), low = std::uint32_t(frame & 0xFFFFFFu);
-    buffer[1] = detail::encode(high);
-    buffer[2] = detail::encode(low);
-    buffer[3] = detail::encode(detail::check(high, low));
+    const auto put = [buffer](std::uint32_t at, std::uint64_t value) {
+        const auto high = std::uint32_t((value >> 24) & 0xFFFFFFu), low = std::uint32_t(value & 0xFFFFFFu);
+        buffer[at] = detail::encode(high);
+        buffer[at + 1] = detail::encode(low);
+        buffer[at + 2] = detail::encode(detail::check(high, low));
+    };
+    put(1, frame);
+    if (wallUs && frames >= kWallSamples)
+        put(4, *wallUs & kLargest);
     std::atomic_ref<float>(buffer[0]).store(detail::encode(kMark), std::memory_order_release);
 }
 
@@ -76,19 +86,59 @@ inline void write(float *buffer, std::uint32_t frames, std::uint64_t frame) noex
     close(buffer, frames, frame);
 }
 
+namespace detail {
+// The 48-bit value in samples [at, at + 3), checked.
+inline std::optional<std::uint64_t> value(const float *buffer, std::uint32_t at) noexcept
+{
+    const auto high = decode(buffer[at]);
+    const auto low = decode(buffer[at + 1]);
+    const auto sum = decode(buffer[at + 2]);
+    if (!high || !low || !sum || *sum != check(*high, *low))
+        return std::nullopt;
+    return (std::uint64_t{*high} << 24) | *low;
+}
+inline bool marked(const float *buffer) noexcept
+{
+    const auto mark = decode(std::atomic_ref<float>(const_cast<float &>(buffer[0])).load(std::memory_order_acquire));
+    return mark && *mark == kMark;
+}
+} // namespace detail
+
 // The frame a cycle's buffer carries; nullopt when it carries none (silence, audio, a
 // buffer JACK zeroed because nothing is connected, a cycle too short).
 inline std::optional<std::uint64_t> read(const float *buffer, std::uint32_t frames) noexcept
 {
-    if (frames < kSamples)
+    if (frames < kSamples || !detail::marked(buffer))
         return std::nullopt;
-    const auto mark = detail::decode(std::atomic_ref<float>(const_cast<float &>(buffer[0])).load(std::memory_order_acquire));
-    const auto high = detail::decode(buffer[1]);
-    const auto low = detail::decode(buffer[2]);
-    const auto check = detail::decode(buffer[3]);
-    if (!mark || *mark != kMark || !high || !low || !check || *check != detail::check(*high, *low))
+    return detail::value(buffer, 1);
+}
+
+// A master clock's cycle: its frame and the wall-clock microseconds (modulo 2^48) of its start.
+struct MasterCycle {
+    std::uint64_t frame = 0;
+    std::uint64_t wallUs = 0;
+};
+inline std::optional<MasterCycle> readMaster(const float *buffer, std::uint32_t frames) noexcept
+{
+    if (frames < kWallSamples || !detail::marked(buffer))
         return std::nullopt;
-    return (std::uint64_t{*high} << 24) | *low;
+    const auto frame = detail::value(buffer, 1);
+    const auto wall = detail::value(buffer, 4);
+    if (!frame || !wall)
+        return std::nullopt;
+    return MasterCycle{*frame, *wall};
+}
+
+// Wall-clock microseconds near `nearUs` whose value modulo 2^48 is `wrapped`.
+inline std::uint64_t unwrapWall(std::uint64_t wrapped, std::uint64_t nearUs) noexcept
+{
+    constexpr std::uint64_t span = kLargest + 1;
+    const std::uint64_t base = nearUs - (nearUs & kLargest);
+    std::uint64_t best = base + wrapped;
+    for (const std::uint64_t c : {base + wrapped - span, base + wrapped + span})
+        if ((c > nearUs ? c - nearUs : nearUs - c) < (best > nearUs ? best - nearUs : nearUs - best))
+            best = c;
+    return best;
 }
 
 } // namespace chronus::timeline_clock

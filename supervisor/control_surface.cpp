@@ -681,6 +681,10 @@ void ControlSurface::status(const osc::Message &msg)
     kv("midi_dropped", std::int64_t(c.midiDropped.load(std::memory_order_relaxed)));
     kv("midi_late", std::int64_t(midiLate_));
     kv("played_before_commit", std::int64_t(playedBefore_));
+    // --master-clock: "on" once the master's cycles map the timetags, "waiting" until then.
+    kv("master_clock", std::string(!output_.masterClockWanted()        ? "off"
+                                   : output_.masterClockConnected() && output_.masterClockCycles() > 0 ? "on"
+                                                                                                      : "waiting"));
     kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
     kv("inputs", std::int32_t(segment_.geometry().inputs));
     {

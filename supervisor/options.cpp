@@ -123,6 +123,10 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
              "Ardour, Carla, jack_transport)\nor lead (be the timebase master: others follow our tempo and meter)",
              "off, follow or lead", cli::oneOf({"off", "follow", "lead"}))
         .env("CHRONUS_TRANSPORT");
+    cl.value("--master-clock", "PORT", o.masterClock,
+             "on a NetJACK2 slave: the port that brings chronus-clock from the\nmaster (system:capture_N); "
+             "bundles' timetags then map through the\nmaster's cycles, alike on every slave",
+             "a port name");
     cl.value("--max-ahead", "S", o.maxAheadSeconds,
              "how far ahead a bundle's timetag may be, in seconds (default 60;\nfarther ones are answered /fail)",
              "0.1..3600 seconds", cli::between(0.1, 3600.0));

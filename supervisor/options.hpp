@@ -32,6 +32,7 @@ struct Options {
     double maxAheadSeconds = 60;
     std::string stateDir;             // where the live patch is kept (LiveState)
     bool fresh = false;               // start empty instead of with the kept patch
+    std::string masterClock;          // --master-clock PORT: timetags through the master's cycles
     std::string transport = "off";    // JACK transport: off, follow (its tempo, meter, start/stop) or lead
 };
 

@@ -61,6 +61,14 @@ Expected<std::unique_ptr<OutputStage>> OutputStage::open(const OutputConfig &con
         return fail("cannot register JACK port " + config.clientName + ":clock");
     if (const jack_uuid_t uuid = jack_port_uuid(o->clockPort_); !jack_uuid_empty(uuid))
         jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, "Chronus timeline clock (not audio)", "text/plain");
+    if (!config.masterClock.empty()) {
+        o->masterClockPort_ = jack_port_register(client, "master_clock", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (!o->masterClockPort_)
+            return fail("cannot register JACK port " + config.clientName + ":master_clock");
+        if (const jack_uuid_t uuid = jack_port_uuid(o->masterClockPort_); !jack_uuid_empty(uuid))
+            jack_set_property(client, uuid, JACK_METADATA_PRETTY_NAME, "Chronus master clock in (not audio)",
+                              "text/plain");
+    }
     o->midiPort_ = jack_port_register(client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
     if (!o->midiPort_)
         return fail("cannot register JACK port " + config.clientName + ":midi_in");
@@ -156,6 +164,35 @@ void OutputStage::keepConnected()
             log::warn("playback port ", now[c], " appeared, but connecting ", ours, " to it failed (", r, ")");
     }
     playbackSeen_ = std::move(now);
+}
+
+void OutputStage::followMasterClock()
+{
+    if (!masterClockPort_)
+        return;
+    timespec ts{};
+    const auto j0 = static_cast<std::int64_t>(jack_get_time());
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const auto j1 = static_cast<std::int64_t>(jack_get_time());
+    wallMinusJack_.store(std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000 - (j0 + (j1 - j0) / 2),
+                         std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextMasterTry_ || masterClockConnected())
+        return;
+    nextMasterTry_ = now + std::chrono::milliseconds(500);
+    const std::string &from = config_.masterClock;
+    if (!jack_port_by_name(jack_->get(), from.c_str()))
+        return;
+    const int r = jack_connect(jack_->get(), from.c_str(), jack_port_name(masterClockPort_));
+    if (r == 0 || r == EEXIST)
+        log::info("the master clock ", from, " is connected: timetags map through the master's cycles");
+    else
+        log::warn("cannot connect the master clock ", from, " (", r, ")");
+}
+
+bool OutputStage::masterClockConnected() const
+{
+    return masterClockPort_ && jack_port_connected(masterClockPort_) > 0;
 }
 
 std::string OutputStage::setStems(const std::vector<std::string> &nodes)
@@ -303,8 +340,77 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
             jack_port_set_latency_range(p, JackCaptureLatency, &range);
 }
 
+void OutputStage::readMasterClock(std::uint32_t frames, std::uint64_t frame, jack_time_t now) noexcept
+{
+    const auto master =
+        timeline_clock::readMaster(static_cast<const float *>(jack_port_get_buffer(masterClockPort_, frames)), frames);
+    const std::int64_t offset = wallMinusJack_.load(std::memory_order_relaxed);
+    if (!master || offset == 0)
+        return;
+    // The anchor: the first master cycle of each window of kMasterWindow frames, the same
+    // cycle for every slave of that master, with the wall-clock time the master gave it.
+    const std::uint64_t window = master->frame / kMasterWindow;
+    const bool anchor = window != masterWindow_;
+    masterWindow_ = window;
+    masterSeq_.fetch_add(1, std::memory_order_acq_rel);
+    if (anchor) {
+        masterPrevFrame_.store(masterAnchorFrame_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        masterPrevWall_.store(masterAnchorWall_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        masterAnchorFrame_.store(master->frame, std::memory_order_relaxed);
+        masterAnchorWall_.store(timeline_clock::unwrapWall(master->wallUs, std::uint64_t(std::int64_t(now) + offset)),
+                                std::memory_order_relaxed);
+    }
+    // Our frame minus the master's, this cycle: the same as long as neither skips a cycle.
+    masterOffset_.store(std::int64_t(frame) - std::int64_t(master->frame), std::memory_order_relaxed);
+    masterSeq_.fetch_add(1, std::memory_order_release);
+    masterCycles_.fetch_add(1, std::memory_order_relaxed);
+    masterSeenAt_.store(counters_.cycles.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+std::optional<std::uint64_t> OutputStage::frameAtMasterTime(std::uint64_t jackUsecs) const noexcept
+{
+    if (!masterClockPort_ || masterCycles_.load(std::memory_order_relaxed) == 0)
+        return std::nullopt;
+    // A master clock not seen for a second (gone, or the link is): our own times again.
+    const std::uint64_t cycles = counters_.cycles.load(std::memory_order_relaxed);
+    if (cycles - masterSeenAt_.load(std::memory_order_relaxed) > std::uint64_t(rate_ / period_))
+        return std::nullopt;
+    std::uint64_t anchorFrame, anchorWall, prevFrame, prevWall;
+    std::int64_t offset;
+    for (;;) {
+        const std::uint32_t seq = masterSeq_.load(std::memory_order_acquire);
+        if (seq & 1u)
+            continue;
+        anchorFrame = masterAnchorFrame_.load(std::memory_order_relaxed);
+        anchorWall = masterAnchorWall_.load(std::memory_order_relaxed);
+        prevFrame = masterPrevFrame_.load(std::memory_order_relaxed);
+        prevWall = masterPrevWall_.load(std::memory_order_relaxed);
+        offset = masterOffset_.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (masterSeq_.load(std::memory_order_relaxed) == seq)
+            break;
+    }
+    // Slaves read one bundle a few milliseconds apart: an anchor younger than kAnchorSettle
+    // may be one that another slave had not yet seen, so the one before it is used then.
+    const std::int64_t masterNow = std::int64_t(cycleFrame()) - offset;
+    if (masterNow - std::int64_t(anchorFrame) < std::int64_t(kAnchorSettle * rate_) && prevWall != 0) {
+        anchorFrame = prevFrame;
+        anchorWall = prevWall;
+    }
+    if (anchorWall == 0)
+        return std::nullopt;
+    // The timetag's wall-clock time as a master frame (at the nominal rate from the anchor),
+    // then as ours.
+    const double wall = double(std::int64_t(jackUsecs) + wallMinusJack_.load(std::memory_order_relaxed));
+    const double masterFrame = double(anchorFrame) + (wall - double(anchorWall)) * rate_ / 1e6;
+    const double f = masterFrame + double(offset);
+    return f <= 0 ? 0 : static_cast<std::uint64_t>(std::llround(f));
+}
+
 std::uint64_t OutputStage::frameAtJackTime(std::uint64_t jackUsecs) const noexcept
 {
+    if (const auto viaMaster = frameAtMasterTime(jackUsecs); viaMaster && cycleFrame() != kNoBlock)
+        return *viaMaster;
     std::uint64_t frame, usecs;
     float periodUsecs;
     for (;;) {
@@ -382,6 +488,9 @@ std::uint64_t OutputStage::advanceClock(std::uint32_t frames) noexcept
     header.cycleAbs.store(cycle.frame, std::memory_order_release);
     const std::uint64_t frame = cycle.frame - header.originAbs;
     cycleFrame_.store(frame, std::memory_order_release);
+    // With a master clock, timetags map through the master's cycles (frameAtJackTime()).
+    if (masterClockPort_)
+        readMasterClock(frames, frame, now);
     // Timetags map through the times JACK gave with the reading (not the label).
     timesSeq_.fetch_add(1, std::memory_order_acq_rel);
     timesFrame_.store(reading - header.originAbs, std::memory_order_relaxed);

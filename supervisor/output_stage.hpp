@@ -18,7 +18,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,9 @@ struct OutputConfig {
     std::uint32_t stems = 0;         // stereo stems each block carries after the outputs
     std::uint32_t lookahead = 1;
     std::uint32_t verifyBlocks = 16; // K: matching blocks before a verifying slot is trusted
+    // A master clock's port (chronus-clock on the NetJACK2 master, through this slave's
+    // capture): timetags map through the master's cycle times. Empty: our own.
+    std::string masterClock;
 };
 
 // Counters the audio thread keeps; read by the control thread for /status.
@@ -102,6 +107,14 @@ public:
     // there all along are left alone, so connections a user removed stay removed. Does
     // nothing unless autoConnect() was called. Never waits on the audio thread.
     void keepConnected();
+    // --master-clock: connects the master clock's port to chronus:master_clock whenever it is
+    // not (a slave's capture port comes and goes with the master), and keeps the wall-clock
+    // offset the audio thread maps the master's cycle times with. Control thread, often.
+    void followMasterClock();
+    // Cycles whose timetag mapping came from the master clock (--master-clock).
+    std::uint64_t masterClockCycles() const noexcept { return masterCycles_.load(std::memory_order_relaxed); }
+    bool masterClockConnected() const;
+    bool masterClockWanted() const noexcept { return masterClockPort_ != nullptr; }
     // Control thread: stem k of every block (model::CompiledPatch::stems) goes out on
     // stem_<nodes[k]>_L/R from now on; ports of nodes no longer listed are unregistered a
     // few cycles later (the audio thread may hold them until then). Never waits. Returns
@@ -147,6 +160,11 @@ public:
     // Maps a JACK microsecond time to a timeline frame using the latest cycle's times.
     // Returns kNoBlock before the first cycle. Control thread.
     std::uint64_t frameAtJackTime(std::uint64_t jackUsecs) const noexcept;
+    // With a master clock (--master-clock) seen within the last second: the frame of a JACK
+    // microsecond time through the master's cycles. Every slave of one master maps a time
+    // to the same master frame (the same anchor cycle and the master's own wall-clock time
+    // for it), then to its own frame by its offset from the master's. Control thread.
+    std::optional<std::uint64_t> frameAtMasterTime(std::uint64_t jackUsecs) const noexcept;
 
     const OutputCounters &counters() const noexcept { return counters_; }
     // The last ~43 s of what the ports played (left and right; mono doubled), for meters and
@@ -172,6 +190,9 @@ private:
     // Labels this cycle (common/jack_time.hpp), publishes it and the cycle times; returns
     // its timeline frame.
     CHRONUS_RT std::uint64_t advanceClock(std::uint32_t frames) noexcept;
+    // Reads the master clock's cycle (--master-clock) and publishes its anchor for
+    // frameAtMasterTime(); `frame` is this cycle's timeline frame, `now` its JACK time.
+    CHRONUS_RT void readMasterClock(std::uint32_t frames, std::uint64_t frame, jack_time_t now) noexcept;
     // The slots' states the control thread set, for this cycle.
     CHRONUS_RT std::array<SlotState, shm::kSlots> readStates() noexcept;
     // Reads `slot`'s block for `frame` (copying it to `copyTo` if given) and says its state.
@@ -220,6 +241,23 @@ private:
     std::vector<std::pair<jack_port_t *, std::uint64_t>> retiredPorts_;
     jack_port_t *midiPort_ = nullptr;
     jack_port_t *clockPort_ = nullptr; // chronus:clock, the timeline frame of each cycle's block
+    jack_port_t *masterClockPort_ = nullptr; // chronus:master_clock (--master-clock), else null
+    // Wall-clock µs minus JACK's µs, kept fresh by the control thread (keepConnected()).
+    std::atomic<std::int64_t> wallMinusJack_{0};
+    std::atomic<std::uint64_t> masterCycles_{0}; // cycles that read the master clock
+    // The master clock's anchor (readMasterClock()), published to the control thread under
+    // masterSeq_ (odd while written).
+    static constexpr std::uint64_t kMasterWindow = 16384;
+    std::uint64_t masterWindow_ = UINT64_MAX; // JACK thread only
+    std::atomic<std::uint32_t> masterSeq_{0};
+    std::atomic<std::uint64_t> masterAnchorFrame_{0};
+    std::atomic<std::uint64_t> masterAnchorWall_{0};
+    std::atomic<std::uint64_t> masterPrevFrame_{0}; // the anchor before it
+    std::atomic<std::uint64_t> masterPrevWall_{0};
+    static constexpr double kAnchorSettle = 0.1; // seconds
+    std::atomic<std::int64_t> masterOffset_{0};
+    std::atomic<std::uint64_t> masterSeenAt_{0}; // our cycle count when the clock was last read
+    std::chrono::steady_clock::time_point nextMasterTry_{};
     shm::Segment *segment_ = nullptr;
     std::array<shm::SlotView, shm::kSlots> slots_{};
     std::uint32_t period_ = 0;

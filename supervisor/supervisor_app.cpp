@@ -62,6 +62,7 @@ Expected<void> SupervisorApp::openAudio()
     outOptions.inputs = options_.inputs;
     outOptions.stems = options_.stems;
     outOptions.lookahead = options_.lookahead;
+    outOptions.masterClock = options_.masterClock;
     auto output = OutputStage::open(outOptions);
     if (!output)
         return fail(output.error());
@@ -146,6 +147,7 @@ int SupervisorApp::run(const std::atomic<bool> &quit)
         }
         monitor_->tick(ready_);
         output_->keepConnected();
+        output_->followMasterClock();
         timeline_->prune();
         if (const std::uint64_t cycle = output_->cycleFrame(); cycle != shm::kNoBlock)
             inputJournal_.tick(cycle + shm::inputDelayFrames(segment_->geometry())); // blocks of earlier cycles

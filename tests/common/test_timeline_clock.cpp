@@ -61,3 +61,25 @@ TEST(TimelineClock, AnOpenCycleCarriesNoFrameUntilItIsClosed)
     tc::close(buffer.data(), 256, 1256);
     EXPECT_EQ(tc::read(buffer.data(), 256), std::optional<std::uint64_t>(1256));
 }
+
+// A master clock's cycle carries the wall-clock time of its start besides its frame; the time
+// wraps at 2^48 µs and is read back near the reader's own wall clock.
+TEST(TimelineClock, AMasterCycleCarriesItsWallClockStart)
+{
+    std::vector<float> buffer(256, 0.0f);
+    const std::uint64_t wall = 1796515200000000ull; // 2026-12-06 in µs since the epoch
+    tc::open(buffer.data(), 256);
+    tc::close(buffer.data(), 256, 48000, wall);
+    const auto master = tc::readMaster(buffer.data(), 256);
+    ASSERT_TRUE(master);
+    EXPECT_EQ(master->frame, 48000u);
+    EXPECT_EQ(tc::unwrapWall(master->wallUs, wall + 5000000), wall);
+    EXPECT_EQ(tc::unwrapWall(master->wallUs, wall - 5000000), wall);
+    EXPECT_EQ(tc::read(buffer.data(), 256), std::optional<std::uint64_t>(48000)) << "a frame like any clock's";
+    tc::write(buffer.data(), 256, 48000);
+    EXPECT_FALSE(tc::readMaster(buffer.data(), 256)) << "a timeline clock carries no wall time";
+    const std::uint64_t edge = (tc::kLargest + 1) * 6 + 10; // just past a wrap
+    tc::open(buffer.data(), 256);
+    tc::close(buffer.data(), 256, 1, edge);
+    EXPECT_EQ(tc::unwrapWall(tc::readMaster(buffer.data(), 256)->wallUs, edge - 20), edge);
+}

@@ -16,7 +16,8 @@ chronus-recorder on the master records those. Shows:
    nothing left to allow for;
 2. the master stopped (SIGSTOP) for a second: the supervisor on the slave keeps answering and
    says its audio stalled while it is, and audio reaches the master again without a restart;
-3. two suites on two more slaves, one take on the master, one bundle starting both;
+3. two suites on two more slaves, one take on the master, one bundle starting both on the
+   same master frame (chronus-clock on the master, --master-clock on each slave);
 4. the master killed and started again: the slave's net driver registers its playback ports
    anew, the supervisor connects its outputs to them again on its own, and a take on the new
    master holds the suite's output, equal to the journal's render;
@@ -251,7 +252,7 @@ def main():
         # Two more slaves first, stopped after; then the master's restart, which NetJACK2 takes
         # worse with slaves that joined the restarted master still coming and going.
         two_slaves(procs, work, master, net_port)
-        procs.stop(lambda name: "box" in name or name == "recorder-desk")
+        procs.stop(lambda name: "box" in name or name in ("recorder-desk", "clock"))
         master_restart(procs, work, m, master, net_port, slave_server, slave_name, journal)
         slave_lost(procs, work, master, slave, slave_name, ctl, journal)
         check(c.faithful(), "every block of the take on the master is the render's at NetJACK2's latency, "
@@ -568,6 +569,10 @@ def two_slaves(procs, work, master, net_port):
     sent to both starts their sound on the same master frame."""
     from osc_wire import message
     names, sups = ["boxa", "boxb"], []
+    # The master's clock, fed to every slave's system:capture_1 (a slave that joins later is
+    # connected when its port appears).
+    procs.spawn("clock", [f"{BUILD}/tools/chronus-clock", "--jack-server", master, "--connect",
+                          "boxa:to_slave_1", "--connect", "boxb:to_slave_1"], master)
     for k, name in enumerate(names):
         server = f"chronus-test-net{name}-{os.getpid()}"
         # A slave whose join handshake times out on this loaded machine exits ("Recv
@@ -590,7 +595,7 @@ def two_slaves(procs, work, master, net_port):
         sup = procs.spawn("supervisor-" + name,
                           [f"{BUILD}/supervisor/chronus-supervisor", "--osc-port", str(port), "--instance",
                            f"net{name}{os.getpid()}", "--jack-server", server, "--lookahead", "3", "--state-dir",
-                           os.path.join(work, "state-" + name), "--fresh",
+                           os.path.join(work, "state-" + name), "--fresh", "--master-clock", "system:capture_1",
                            "--worker", f"{BUILD}/synth-worker/worker/chronus-synth-worker"], server)
         ctl = OscClient(port)
         if not wait_for(lambda: sup.poll() is None and status_values(ctl).get("redundant") == 1, 20, 0.2):
@@ -601,6 +606,8 @@ def two_slaves(procs, work, master, net_port):
                         '"connections":[{"from":"s","to":"output"}]}', 0.0, expect="/done", timeout=10)
         check(r is not None and r[0] == "/done", f"a silent sine loads on {name}")
         sups.append(ctl)
+    clocked = wait_for(lambda: all(status_values(c).get("master_clock") == "on" for c in sups), 10, 0.1)
+    check(clocked, "both slaves' supervisors map timetags through the master's clock (/status master_clock on)")
     rctl, path = start_take(procs, work, master, "desk",
                             ["--channels", "4", "--port", "boxa:from_slave_*", "--port", "boxb:from_slave_*"])
     tag = ntp_now_plus(0.7)
@@ -614,13 +621,15 @@ def two_slaves(procs, work, master, net_port):
     print(f"two slaves: the bundle's sound starts at master take frame {onsets[0]} (boxa) and {onsets[1]} (boxb)",
           flush=True)
     check(min(onsets) > 0, "both slaves' sound reached the desk's take")
-    # Not sample-aligned: each slave sees the master's cycle start at its own point of that
-    # cycle (the master serves its slaves one after another) and turns the timetag into a
-    # frame with that clock, and NetJACK2 may deliver one slave's blocks a cycle later than
-    # the other's (a latency step). Measured 6 to 673 frames apart. Held to NetJACK2's round
-    # trip: a slave that ignored the timetag would start 0.7 s (33 600 frames) early.
-    check(abs(onsets[0] - onsets[1]) <= ROUND_TRIP,
-          f"one bundle starts both slaves within NetJACK2's round trip ({ROUND_TRIP} frames) at the master")
+    # Each slave maps the timetag through the master's clock (chronus-clock, --master-clock):
+    # the same anchor cycle of the master and its wall-clock time, so the same master frame.
+    # Without it they were 6 to 673 frames apart (each slave's own estimate of the master's
+    # cycle start). NetJACK2 may still deliver one slave's blocks a whole cycle later than
+    # the other's (a latency step): a whole number of periods apart is that, anything else
+    # is a misplaced event.
+    apart = abs(onsets[0] - onsets[1])
+    check(apart % P == 0 and apart <= ROUND_TRIP,
+          f"one bundle starts both slaves on the same master frame (or whole NetJACK2 cycles apart): {apart} frames")
     return onsets
 
 
