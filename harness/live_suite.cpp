@@ -1,5 +1,7 @@
 #include "harness/live_suite.hpp"
 
+#include "common/timeline_clock.hpp"
+
 #include "common/log.hpp"
 #include "harness/process.hpp"
 
@@ -163,6 +165,7 @@ bool Capture::open(const std::string &source, std::size_t maxSeconds)
     for (int c = 0; c < 2; ++c)
         ports_[c] =
             jack_port_register(client_, c == 0 ? "in_L" : "in_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+    clock_ = jack_port_register(client_, "clock", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
     capacity_ = maxSeconds * 48000;
     for (auto &d : data_)
         d.assign(capacity_, 0.0f);
@@ -170,6 +173,8 @@ bool Capture::open(const std::string &source, std::size_t maxSeconds)
     jack_set_process_callback(client_, &Capture::thunk, this);
     if (jack_activate(client_) != 0)
         return false;
+    if (clock_) // a source without a timeline clock leaves every cycle's timeline at -1
+        jack_connect(client_, (source + ":clock").c_str(), jack_port_name(clock_));
     return jack_connect(client_, (source + ":out_L").c_str(), jack_port_name(ports_[0])) == 0 &&
            jack_connect(client_, (source + ":out_R").c_str(), jack_port_name(ports_[1])) == 0;
 }
@@ -201,11 +206,16 @@ int Capture::process(jack_nframes_t n)
         return 0;
     }
     const jack_nframes_t before = jack_last_frame_time(client_);
+    const float *clock = clock_ ? static_cast<const float *>(jack_port_get_buffer(clock_, n)) : nullptr;
+    const auto label = clock ? timeline_clock::read(clock, n) : std::nullopt;
+    std::atomic_thread_fence(std::memory_order_acquire);
     for (int c = 0; c < 2; ++c) {
         const auto *in = static_cast<const float *>(jack_port_get_buffer(ports_[c], n));
         std::copy(in, in + n, data_[c].data() + at);
     }
-    cycles_[ci] = {before, n, jack_last_frame_time(client_) != before};
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const bool clocked = label && timeline_clock::read(clock, n) == label;
+    cycles_[ci] = {before, n, jack_last_frame_time(client_) != before, clocked ? std::int64_t(*label) : -1};
     nCycles_.store(ci + 1, std::memory_order_release);
     nFrames_.store(at + n, std::memory_order_release);
     return 0;

@@ -95,6 +95,9 @@ public:
         // JACK's frame time moved while the callback copied (it ran late and JACK began the
         // next cycle): the copy may hold that cycle's audio, or the label may be early.
         bool torn = false;
+        // The supervisor's timeline frame for the block, from `<source>:clock` (read before
+        // and after the copy, and the same both times); -1 without one.
+        std::int64_t timeline = -1;
     };
     // Recorded cycles and samples (valid after stop()).
     std::size_t cycleCount() const { return nCycles_.load(); }
@@ -110,6 +113,7 @@ private:
 
     jack_client_t *client_ = nullptr;
     jack_port_t *ports_[2] = {};
+    jack_port_t *clock_ = nullptr; // follows <source>:clock when the source has one
     std::vector<float> data_[2];
     std::vector<Cycle> cycles_;
     std::size_t capacity_ = 0;

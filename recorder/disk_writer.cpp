@@ -196,6 +196,8 @@ void DiskWriter::pump()
             nextEvent_.reset();
             switch (e.kind) {
             case TimelineEvent::Kind::Start:
+                if (timelineValid_ && take_ && take_->started && e.jackFrame < nextJackFrame_)
+                    rebase(*take_, nextJackFrame_ - e.jackFrame, e.jackFrame);
                 timelineValid_ = true;
                 nextJackFrame_ = e.jackFrame;
                 break;
@@ -291,6 +293,20 @@ std::optional<std::uint64_t> DiskWriter::roomInPart(Take &t)
         room = std::min(room, cap - std::min(cap, f.frames()));
     }
     return room;
+}
+
+void DiskWriter::rebase(Take &t, std::uint64_t back, std::uint64_t frame)
+{
+    // The frames of the new timeline continue the take where the old one left off: the
+    // take's start and stop move back with it.
+    t.startFrame = t.startFrame > back ? t.startFrame - back : 0;
+    if (t.stopFrame != UINT64_MAX)
+        t.stopFrame = t.stopFrame > back ? t.stopFrame - back : 0;
+    if (t.summary.restarts.size() < kMaxGapsKept)
+        t.summary.restarts.emplace_back(t.summary.frames, frame);
+    log::warn(t.file ? t.file->path().filename().string() : std::string("the take"),
+              ": the source's timeline began again at frame ", frame, " (take frame ", t.summary.frames,
+              "); the take goes on");
 }
 
 void DiskWriter::deliver(const float *data, std::size_t frames, std::uint64_t jackFrame, std::uint64_t uncertainFrames)
@@ -473,6 +489,13 @@ void DiskWriter::writeSidecar(const Take &t, const fs::path &audio)
             gaps.push_back(std::move(gap));
         }
     side["gaps"] = std::move(gaps);
+    if (!t.summary.restarts.empty()) {
+        nlohmann::ordered_json restarts = nlohmann::ordered_json::array();
+        for (const auto &[at, frame] : t.summary.restarts)
+            if (at >= t.partStartTakeFrame)
+                restarts.push_back({{"at_frame", at - t.partStartTakeFrame}, {"first_frame", frame}});
+        side["timeline_restarts"] = std::move(restarts);
+    }
     // Per input: the port it records, and where in this file it had no port connected (it
     // holds silence on that channel there). The entries of "gaps" above are whole frames.
     std::vector<std::string> sources;

@@ -80,6 +80,9 @@ struct TakeSummary {
     std::vector<InputGap> inputGaps;  // the first kMaxGapsKept spans of an input without a source
     std::vector<std::uint64_t> noSourceFrames; // per channel, frames its input had no source
     std::uint64_t firstJackFrame = 0;
+    // Where the source's timeline began again inside the take (a new supervisor under
+    // --clock): take frame -> the new timeline's frame there. The take runs on, unbroken.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> restarts;
     std::string error;                // non-empty when the take ended on a disk error
 };
 
@@ -158,6 +161,9 @@ private:
     // Writes frames (data null: silence for lost frames, of which the `uncertainFrames`
     // after the gap may belong earlier) at `jackFrame` into the take, within its bounds.
     void deliver(const float *data, std::size_t frames, std::uint64_t jackFrame, std::uint64_t uncertainFrames = 0);
+    // The source's timeline began again `back` frames behind where it was (at `frame`) while
+    // the take runs: it goes on, its start and stop frames moved back as far.
+    void rebase(Take &t, std::uint64_t back, std::uint64_t frame);
     // Frames the current part can still take; nullopt when the take had to end instead.
     std::optional<std::uint64_t> roomInPart(Take &t);
     // Creates the next file of `take` as `wanted` (or a free name near it; `firstOfParts`:

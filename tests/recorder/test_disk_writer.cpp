@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sndfile.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -844,4 +845,54 @@ TEST_F(DiskWriterTest, SpansWithoutASourceAreDeclaredPerChannelInEachPartsSideca
             EXPECT_EQ(c.channels[ch].runs, silence) << c.describe();
         }
     }
+}
+
+// A take placed by a timeline clock (--clock) whose source begins its timeline again (a new
+// supervisor counts from 0): the take goes on without a break, its stop request counts in the
+// new timeline, and the sidecar says where the timeline began again.
+TEST_F(DiskWriterTest, ATakeGoesOnWhenItsClocksTimelineBeginsAgain)
+{
+    FrameRing ring(1, kRate);
+    DiskWriter writer(ring, config(1));
+    writer.start();
+    CaptureCounters counters;
+    RingFeeder feeder(ring, counters);
+    std::vector<float> data(kPeriod);
+    const float *ptr = data.data();
+    float value = 0.0f;
+    auto cycle = [&](std::uint64_t label) {
+        value += 1.0f;
+        std::fill(data.begin(), data.end(), value);
+        feeder.clockedCycle(label, &ptr, kPeriod, true);
+    };
+    const std::uint64_t before = 5000000;
+    ASSERT_TRUE(writer.begin({"restart", std::nullopt, before, 0}));
+    for (std::uint64_t k = 0; k < 10; ++k)
+        cycle(before + k * kPeriod);
+    for (std::uint64_t k = 0; k < 10; ++k) // a new supervisor: its timeline from 0
+        cycle(k * kPeriod);
+    // Everything written before the stop (in the new timeline's frames) is asked for.
+    for (int i = 0; i < 5000 && ring.readableFrames() > 0; ++i)
+        std::this_thread::sleep_for(1ms);
+    auto s = writer.end(10 * kPeriod);
+    ASSERT_TRUE(s) << s.error();
+    writer.stop();
+    EXPECT_EQ(s->frames, 20 * kPeriod) << "the take broke off or skipped the new timeline";
+    EXPECT_EQ(s->lostFrames, 0u);
+    ASSERT_EQ(s->restarts.size(), 1u);
+    EXPECT_EQ(s->restarts[0], std::make_pair(std::uint64_t(10 * kPeriod), std::uint64_t(0)));
+    SF_INFO info{};
+    SNDFILE *sf = sf_open(s->path.c_str(), SFM_READ, &info);
+    ASSERT_TRUE(sf);
+    std::vector<float> got(std::size_t(info.frames));
+    sf_readf_float(sf, got.data(), info.frames);
+    sf_close(sf);
+    ASSERT_EQ(got.size(), 20 * kPeriod);
+    for (std::size_t f = 0; f < got.size(); ++f)
+        ASSERT_EQ(got[f], float(f / kPeriod + 1)) << "take frame " << f;
+    std::ifstream side(s->path.string() + ".json");
+    const auto json = nlohmann::json::parse(side);
+    ASSERT_TRUE(json.contains("timeline_restarts")) << json.dump();
+    EXPECT_EQ(json.at("timeline_restarts").at(0).at("at_frame").get<std::uint64_t>(), 10 * kPeriod);
+    EXPECT_EQ(json.at("timeline_restarts").at(0).at("first_frame").get<std::uint64_t>(), 0u);
 }

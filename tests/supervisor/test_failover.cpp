@@ -380,26 +380,33 @@ TEST(LiveFailover, AfterLosingBothWorkersTheOutputMatchesTheJournalAgainFromTheR
     std::uint64_t origin = 0;
     const auto rendered = renderCaptured(cap, journal, dir.path, origin);
     ASSERT_TRUE(rendered) << rendered.error();
-    // Blocks the supervisor declared may have gone out a cycle early (JACK's clock jumped);
-    // such a block may stand one cycle before its frame.
-    const std::set<std::uint64_t> early = journalDeclarations(journal).early;
     auto matches = [&](std::size_t at, std::uint64_t frame, std::uint32_t n) {
         for (int ch = 0; ch < 2; ++ch)
             if (std::memcmp(cap.channel(ch) + at, (*rendered)[ch].data() + frame, n * sizeof(float)) != 0)
                 return false;
         return true;
     };
-    std::size_t compared = 0, differing = 0;
+    // Each cycle at the timeline frame the supervisor gave it (chronus:clock): JACK's clock
+    // cannot always tell this test's capture from a cycle late or skipped. A cycle the clock
+    // did not label (the supervisor still at work when the capture ran) is not compared.
+    std::size_t compared = 0, differing = 0, unlabelled = 0;
     for (std::size_t i = 0, at = 0; i < cap.cycleCount(); at += cap.cycle(i).frames, ++i) {
-        const std::uint64_t frame = cap.cycle(i).frame - origin;
         const std::uint32_t n = cap.cycle(i).frames;
+        if (cap.cycle(i).frame - origin < restart)
+            continue;
+        if (cap.cycle(i).timeline < 0) {
+            ++unlabelled;
+            continue;
+        }
+        const std::uint64_t frame = std::uint64_t(cap.cycle(i).timeline);
         if (frame < restart || frame + 2 * n > (*rendered)[0].size())
             continue;
         ++compared;
-        if (!matches(at, frame, n) && !(early.count(frame + n) && matches(at, frame + n, n)))
+        if (!matches(at, frame, n))
             ++differing;
     }
     EXPECT_GT(compared, 50u);
+    EXPECT_LT(unlabelled, compared / 10) << "cycles the timeline clock did not label";
     EXPECT_EQ(differing, 0u) << "of " << compared << " cycles after the restart at timeline frame " << restart;
 }
 
