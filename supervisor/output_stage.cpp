@@ -340,6 +340,26 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
             jack_port_set_latency_range(p, JackCaptureLatency, &range);
 }
 
+namespace {
+
+// Runs `read` (relaxed loads of values the JACK thread publishes under `seq`, odd while it
+// writes) until it read them all between two equal even values of `seq`: a consistent copy.
+template <typename Read>
+void readStable(const std::atomic<std::uint32_t> &seq, Read &&read) noexcept
+{
+    for (;;) {
+        const std::uint32_t before = seq.load(std::memory_order_acquire);
+        if (before & 1u)
+            continue;
+        read();
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (seq.load(std::memory_order_relaxed) == before)
+            return;
+    }
+}
+
+} // namespace
+
 void OutputStage::readMasterClock(std::uint32_t frames, std::uint64_t frame, jack_time_t now) noexcept
 {
     const auto master =
@@ -377,19 +397,13 @@ std::optional<std::uint64_t> OutputStage::frameAtMasterTime(std::uint64_t jackUs
         return std::nullopt;
     std::uint64_t anchorFrame, anchorWall, prevFrame, prevWall;
     std::int64_t offset;
-    for (;;) {
-        const std::uint32_t seq = masterSeq_.load(std::memory_order_acquire);
-        if (seq & 1u)
-            continue;
+    readStable(masterSeq_, [&] {
         anchorFrame = masterAnchorFrame_.load(std::memory_order_relaxed);
         anchorWall = masterAnchorWall_.load(std::memory_order_relaxed);
         prevFrame = masterPrevFrame_.load(std::memory_order_relaxed);
         prevWall = masterPrevWall_.load(std::memory_order_relaxed);
         offset = masterOffset_.load(std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (masterSeq_.load(std::memory_order_relaxed) == seq)
-            break;
-    }
+    });
     // Slaves read one bundle a few milliseconds apart: an anchor younger than kAnchorSettle
     // may be one that another slave had not yet seen, so the one before it is used then.
     const std::int64_t masterNow = std::int64_t(cycleFrame()) - offset;
@@ -413,17 +427,11 @@ std::uint64_t OutputStage::frameAtJackTime(std::uint64_t jackUsecs) const noexce
         return *viaMaster;
     std::uint64_t frame, usecs;
     float periodUsecs;
-    for (;;) {
-        const std::uint32_t seq = timesSeq_.load(std::memory_order_acquire);
-        if (seq & 1u)
-            continue;
+    readStable(timesSeq_, [&] {
         frame = timesFrame_.load(std::memory_order_relaxed);
         usecs = timesUsecs_.load(std::memory_order_relaxed);
         periodUsecs = timesPeriodUsecs_.load(std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (timesSeq_.load(std::memory_order_relaxed) == seq)
-            break;
-    }
+    });
     if (periodUsecs <= 0 || cycleFrame() == kNoBlock)
         return kNoBlock;
     const double delta = (double(std::int64_t(jackUsecs - usecs))) * period_ / periodUsecs;

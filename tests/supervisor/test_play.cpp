@@ -122,20 +122,6 @@ private:
     std::atomic<std::uint64_t> floodCycles_{0};
 };
 
-// The frames of the journal's "/midi/in" lines, in order.
-std::vector<std::uint64_t> journalMidiFrames(const fs::path &journal)
-{
-    std::vector<std::uint64_t> frames;
-    std::ifstream in(journal);
-    std::string line;
-    const std::regex midi(R"(^@(\d+) /midi/in )");
-    std::smatch m;
-    while (std::getline(in, line))
-        if (std::regex_search(line, m, midi))
-            frames.push_back(std::stoull(m[1]));
-    return frames;
-}
-
 // The frames of the journal's lines for `address`, in order.
 std::vector<std::uint64_t> journalFrames(const fs::path &journal, const std::string &address)
 {
@@ -228,7 +214,7 @@ TEST_F(LivePlay, AMidiNoteFromAJackClientSoundsAtItsFramePlusTheMidiDelay)
     // Each message took effect exactly its fixed delay after the frame JACK gave it.
     const auto origin = journalOrigin(journal);
     ASSERT_TRUE(origin);
-    const auto frames = journalMidiFrames(journal);
+    const auto frames = journalFrames(journal, "/midi/in");
     ASSERT_EQ(frames.size(), sent.size());
     for (std::size_t i = 0; i < sent.size(); ++i)
         EXPECT_EQ(frames[i], std::uint64_t(sent[i]) - *origin + std::uint64_t(delay)) << "message " << i;
@@ -360,7 +346,7 @@ TEST_F(LivePlay, KeysPlayedWhileASceneWaitsForItsBarSoundAtTheirOwnFrames)
     const auto loads = transportAndLoads(journal, true).loads;
     ASSERT_FALSE(loads.empty());
     const std::uint64_t bar = loads.back();
-    const auto midiFrames = journalMidiFrames(journal);
+    const auto midiFrames = journalFrames(journal, "/midi/in");
     ASSERT_EQ(midiFrames.size(), 1u);
     const std::uint64_t onset = std::uint64_t(sent) - *origin + std::uint64_t(num(*st, "midi_latency_frames"));
     EXPECT_EQ(midiFrames[0], onset) << "the MIDI note waited";
