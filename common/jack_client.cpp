@@ -3,6 +3,8 @@
 #include "common/log.hpp"
 
 #include <cstdlib>
+#include <ctime>
+#include <limits>
 #include <cstring>
 
 namespace chronus {
@@ -59,5 +61,21 @@ void JackClient::onShutdown(jack_status_t, const char *reason, void *arg)
 }
 
 std::string JackClient::shutdownReason() const { return reason_; }
+
+std::int64_t wallMinusJackMicros()
+{
+    std::int64_t best = 0, tightest = std::numeric_limits<std::int64_t>::max();
+    for (int attempt = 0; attempt < 5 && tightest > 20; ++attempt) {
+        timespec ts{};
+        const auto j0 = static_cast<std::int64_t>(jack_get_time());
+        ::clock_gettime(CLOCK_REALTIME, &ts);
+        const auto j1 = static_cast<std::int64_t>(jack_get_time());
+        if (j1 - j0 < tightest) {
+            tightest = j1 - j0;
+            best = std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000 - (j0 + (j1 - j0) / 2);
+        }
+    }
+    return best;
+}
 
 } // namespace chronus

@@ -7,6 +7,7 @@
 #include <jack/jack.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -38,5 +39,11 @@ private:
     std::atomic<bool> gone_{false};
     char reason_[256] = {};
 };
+
+// The wall clock's microseconds (since the epoch) minus JACK's (jack_get_time()), read now:
+// the wall-clock reading taken between two JACK readings, the tightest of a few tries (a thread
+// preempted between its readings on a busy machine would otherwise be off by the preemption).
+// Not for the audio thread.
+std::int64_t wallMinusJackMicros();
 
 } // namespace chronus

@@ -178,7 +178,8 @@ int Capture::process(jack_nframes_t frames) noexcept
     }
     const bool feeding = feeding_.load(std::memory_order_acquire);
     // With a timeline clock: the frame its writer gave this cycle's block, read before the
-    // audio is copied and compared after (the writer writes the clock first).
+    // audio is copied and compared after (the writer clears it before writing the audio and
+    // sets it after: an unchanged frame means the audio copied is that block's).
     std::optional<std::uint64_t> label;
     const float *clockBuffer = nullptr;
     if (clockPort_) {

@@ -213,16 +213,10 @@ public:
         } else if (at > expected_) {
             skipTo(at);
         }
-        if (torn) {
-            // Copied while its writer wrote the next cycle: neither cycle for sure.
-            if (pendingGap_ == 0)
-                pendingGapStart_ = expected_;
-            pendingGap_ += frames;
-            expected_ += frames;
-            counters_.doubtfulFrames.fetch_add(frames, std::memory_order_relaxed);
-        } else {
+        if (torn)
+            declareLost(frames); // copied while its writer wrote the next cycle: neither for sure
+        else
             put(buffers, frames);
-        }
     }
 
     // Cycles run with feeding on; any thread.
@@ -295,11 +289,18 @@ private:
     CHRONUS_RT void dropHeld(std::uint64_t frame) noexcept
     {
         skipTo(frame);
+        declareLost(heldFrames_);
+    }
+
+    // The next `frames` frames arrived but cannot be told from another cycle's: silence in
+    // their place, counted as doubtful.
+    CHRONUS_RT void declareLost(std::size_t frames) noexcept
+    {
         if (pendingGap_ == 0)
             pendingGapStart_ = expected_;
-        pendingGap_ += heldFrames_;
-        expected_ += heldFrames_;
-        counters_.doubtfulFrames.fetch_add(heldFrames_, std::memory_order_relaxed);
+        pendingGap_ += frames;
+        expected_ += frames;
+        counters_.doubtfulFrames.fetch_add(frames, std::memory_order_relaxed);
     }
 
     // Frames [expected_, frame) never arrived: the file gets that many silent frames, here.

@@ -170,12 +170,7 @@ void OutputStage::followMasterClock()
 {
     if (!masterClockPort_)
         return;
-    timespec ts{};
-    const auto j0 = static_cast<std::int64_t>(jack_get_time());
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const auto j1 = static_cast<std::int64_t>(jack_get_time());
-    wallMinusJack_.store(std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000 - (j0 + (j1 - j0) / 2),
-                         std::memory_order_relaxed);
+    wallMinusJack_.store(wallMinusJackMicros(), std::memory_order_relaxed);
     const auto now = std::chrono::steady_clock::now();
     if (now < nextMasterTry_ || masterClockConnected())
         return;

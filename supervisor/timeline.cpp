@@ -1,5 +1,6 @@
 #include "supervisor/timeline.hpp"
 
+#include "common/jack_client.hpp"
 #include "common/log.hpp"
 #include "model/script.hpp"
 
@@ -21,24 +22,8 @@ std::uint64_t ntpToJackUsecs(std::uint64_t ntp)
     // the wall clock and JACK's monotonic microsecond clock, read now.
     constexpr std::int64_t kNtpToUnixSeconds = 2208988800LL;
     const double ntpSeconds = double(ntp >> 32) + double(ntp & 0xffffffffu) / 4294967296.0;
-    // The two clocks must be read at one moment: a wall-clock reading between two JACK
-    // readings, the tightest of a few tries (a thread preempted between its readings on a
-    // busy machine would otherwise misplace the command by the length of the preemption).
-    double wallNow = 0;
-    std::int64_t jackNow = 0, tightest = std::numeric_limits<std::int64_t>::max();
-    for (int attempt = 0; attempt < 5 && tightest > 20; ++attempt) {
-        timespec ts{};
-        const auto j0 = static_cast<std::int64_t>(jack_get_time());
-        ::clock_gettime(CLOCK_REALTIME, &ts);
-        const auto j1 = static_cast<std::int64_t>(jack_get_time());
-        if (j1 - j0 < tightest) {
-            tightest = j1 - j0;
-            wallNow = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-            jackNow = j0 + (j1 - j0) / 2;
-        }
-    }
-    const double aheadSeconds = ntpSeconds - double(kNtpToUnixSeconds) - wallNow;
-    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, jackNow + std::llround(aheadSeconds * 1e6)));
+    const double unixMicros = (ntpSeconds - double(kNtpToUnixSeconds)) * 1e6;
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::llround(unixMicros) - wallMinusJackMicros()));
 }
 
 Timeline::Timeline(OutputStage &output, shm::Segment &segment)

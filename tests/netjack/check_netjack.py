@@ -569,10 +569,6 @@ def two_slaves(procs, work, master, net_port):
     sent to both starts their sound on the same master frame."""
     from osc_wire import message
     names, sups = ["boxa", "boxb"], []
-    # The master's clock, fed to every slave's system:capture_1 (a slave that joins later is
-    # connected when its port appears).
-    procs.spawn("clock", [f"{BUILD}/tools/chronus-clock", "--jack-server", master, "--connect",
-                          "boxa:to_slave_1", "--connect", "boxb:to_slave_1"], master)
     for k, name in enumerate(names):
         server = f"chronus-test-net{name}-{os.getpid()}"
         # A slave whose join handshake times out on this loaded machine exits ("Recv
@@ -606,7 +602,11 @@ def two_slaves(procs, work, master, net_port):
                         '"connections":[{"from":"s","to":"output"}]}', 0.0, expect="/done", timeout=10)
         check(r is not None and r[0] == "/done", f"a silent sine loads on {name}")
         sups.append(ctl)
-    clocked = wait_for(lambda: all(status_values(c).get("master_clock") == "on" for c in sups), 10, 0.1)
+    # The master's clock, fed to both slaves' system:capture_1 (started once both have joined:
+    # NetJACK2's join is fragile on a busy machine).
+    procs.spawn("clock", [f"{BUILD}/tools/chronus-clock", "--jack-server", master, "--connect",
+                          "boxa:to_slave_1", "--connect", "boxb:to_slave_1"], master)
+    clocked = wait_for(lambda: all(status_values(c).get("master_clock") == "on" for c in sups), 15, 0.1)
     check(clocked, "both slaves' supervisors map timetags through the master's clock (/status master_clock on)")
     rctl, path = start_take(procs, work, master, "desk",
                             ["--channels", "4", "--port", "boxa:from_slave_*", "--port", "boxb:from_slave_*"])

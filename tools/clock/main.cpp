@@ -20,7 +20,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,15 +63,7 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
 // only reads it.
 std::atomic<std::int64_t> wallMinusJack{0};
 
-std::int64_t wallMinusJackNow()
-{
-    timespec ts{};
-    const auto j0 = static_cast<std::int64_t>(jack_get_time());
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const auto j1 = static_cast<std::int64_t>(jack_get_time());
-    const std::int64_t wall = std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-    return wall - (j0 + (j1 - j0) / 2);
-}
+constexpr int kSettlePasses = 5; // of 200 ms
 
 struct Writer {
     jack_client_t *client = nullptr;
@@ -119,7 +110,7 @@ int main(int argc, char **argv)
         log::error("cannot register JACK port out");
         return 1;
     }
-    wallMinusJack.store(wallMinusJackNow());
+    wallMinusJack.store(wallMinusJackMicros());
     jack_set_process_callback(writer.client, &Writer::thunk, &writer);
     if (jack_activate(writer.client) != 0) {
         log::error("cannot activate JACK client ", options->clientName);
@@ -127,13 +118,18 @@ int main(int argc, char **argv)
     }
     log::info("ready: ", jack_port_name(writer.port), " carries the master's frame and wall-clock time each cycle");
     std::vector<bool> connected(options->connect.size(), false);
+    // A port is connected once it has been there for a second: a NetJACK2 slave's ports appear
+    // while the master's side of it is still starting, and a connection made then can break
+    // the slave's join.
+    std::vector<int> seenFor(options->connect.size(), 0);
     while (!quit.load() && !(*jack)->serverGone()) {
-        wallMinusJack.store(wallMinusJackNow(), std::memory_order_relaxed);
+        wallMinusJack.store(wallMinusJackMicros(), std::memory_order_relaxed);
         for (std::size_t k = 0; k < options->connect.size(); ++k) {
             const std::string &to = options->connect[k];
             const bool there = jack_port_by_name(writer.client, to.c_str()) != nullptr;
+            seenFor[k] = there ? seenFor[k] + 1 : 0;
             const bool now = there && jack_port_connected_to(writer.port, to.c_str());
-            if (there && !now) {
+            if (there && !now && seenFor[k] > kSettlePasses) {
                 const int r = jack_connect(writer.client, jack_port_name(writer.port), to.c_str());
                 if (r != 0 && r != EEXIST)
                     log::warn("cannot connect ", jack_port_name(writer.port), " to ", to, " (", r, ")");
