@@ -265,8 +265,9 @@ def main():
         subprocess.run(reclaim)
         if failures:
             print(f"--- logs in {work}")
-            for name in ("master", "slave", "supervisor", "recorder", "recorder-clocked", "slave-boxa", "slave-boxb", "slave-boxa-again", "slave-boxb-again", "supervisor-boxa",
-                         "supervisor-boxb", "recorder-desk", "master-again", "recorder-again"):
+            for name in ["master", "slave", "supervisor", "recorder", "recorder-clocked"] + sorted(
+                    f[:-4] for f in os.listdir(work) if f.startswith(("slave-box", "supervisor-box")) and f.endswith(".log")
+            ) + ["recorder-desk", "clock", "master-again", "recorder-again"]:
                 path = os.path.join(work, name + ".log")
                 if os.path.exists(path):
                     print(f"--- {name}.log (tail)")
@@ -568,17 +569,17 @@ def two_slaves(procs, work, master, net_port):
     """Two suites on two slaves, one 4-channel take on the master: a bundle with one timetag
     sent to both starts their sound on the same master frame."""
     from osc_wire import message
-    names, sups = ["boxa", "boxb"], []
-    for k, name in enumerate(names):
-        server = f"chronus-test-net{name}-{os.getpid()}"
-        # A slave whose join handshake times out on this loaded machine exits ("Recv
-        # connection lost"): NetJACK2's own start-up, not ours; it gets a second start.
-        for attempt in range(2):
-            if attempt:  # a server killed under a name keeps it in JACK's registry: another name
-                server += "-again"
-            slave = procs.spawn(f"slave-{name}" + ("-again" if attempt else ""),
-                                ["jackd", "-n", server, "--no-realtime", "-d", "net", "-a", "127.0.0.1", "-p",
-                                 str(net_port), "-n", name], server)
+    names, sups = [], []
+    for base in ("boxa", "boxb"):
+        # A slave whose join fails on this loaded machine exits ("Recv connection lost"), or
+        # the master's side of it loses its semaphore ("already deallocated"): NetJACK2's own
+        # start-up, not ours. It starts again, under a new server name (a server killed under
+        # a name keeps it in JACK's registry) and a new client name on the master.
+        for attempt in range(3):
+            name = base + ("" if attempt == 0 else f"{attempt + 1}")
+            server = f"chronus-test-net{name}-{os.getpid()}"
+            slave = procs.spawn(f"slave-{name}", ["jackd", "-n", server, "--no-realtime", "-d", "net", "-a",
+                                                  "127.0.0.1", "-p", str(net_port), "-n", name], server)
             if wait_for(lambda: f"{name}:from_slave_2" in ports(master), 20):
                 break
             print(f"slave {name} did not join within 20 s (jackd {'exited' if slave.poll() is not None else 'runs'});"
@@ -586,7 +587,8 @@ def two_slaves(procs, work, master, net_port):
             slave.kill()
             slave.wait()
         else:
-            raise RuntimeError(f"slave {name} never appeared on the master")
+            raise RuntimeError(f"slave {base} never appeared on the master (3 starts)")
+        names.append(name)
         port = free_port()
         sup = procs.spawn("supervisor-" + name,
                           [f"{BUILD}/supervisor/chronus-supervisor", "--osc-port", str(port), "--instance",
@@ -605,11 +607,11 @@ def two_slaves(procs, work, master, net_port):
     # The master's clock, fed to both slaves' system:capture_1 (started once both have joined:
     # NetJACK2's join is fragile on a busy machine).
     procs.spawn("clock", [f"{BUILD}/tools/chronus-clock", "--jack-server", master, "--connect",
-                          "boxa:to_slave_1", "--connect", "boxb:to_slave_1"], master)
+                          f"{names[0]}:to_slave_1", "--connect", f"{names[1]}:to_slave_1"], master)
     clocked = wait_for(lambda: all(status_values(c).get("master_clock") == "on" for c in sups), 15, 0.1)
     check(clocked, "both slaves' supervisors map timetags through the master's clock (/status master_clock on)")
     rctl, path = start_take(procs, work, master, "desk",
-                            ["--channels", "4", "--port", "boxa:from_slave_*", "--port", "boxb:from_slave_*"])
+                            ["--channels", "4", "--port", f"{names[0]}:from_slave_*", "--port", f"{names[1]}:from_slave_*"])
     tag = ntp_now_plus(0.7)
     packet = bundle(tag, message("/mod/s/gain", 0.5))
     for ctl in sups:
@@ -618,7 +620,8 @@ def two_slaves(procs, work, master, net_port):
     rctl.request("/record/stop", expect="/done", timeout=10)
     _, _, take = read_wav(path)
     onsets = [int(np.argmax(np.abs(take[:, c]) > 0)) if np.abs(take[:, c]).max() > 0 else -1 for c in (0, 2)]
-    print(f"two slaves: the bundle's sound starts at master take frame {onsets[0]} (boxa) and {onsets[1]} (boxb)",
+    print(f"two slaves: the bundle's sound starts at master take frame {onsets[0]} ({names[0]}) and {onsets[1]} "
+          f"({names[1]})",
           flush=True)
     check(min(onsets) > 0, "both slaves' sound reached the desk's take")
     # Each slave maps the timetag through the master's clock (chronus-clock, --master-clock):
