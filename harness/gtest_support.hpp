@@ -40,6 +40,18 @@ public:
 } // namespace chronus::harness
 
 // Fails under CI, skips elsewhere, when jackd is not installed.
+// Declares `var` as the chronus-recorder binary ($CHRONUS_RECORDER); fails under CI and skips
+// otherwise when it is not set (the recorder is not built).
+#define CHRONUS_REQUIRE_RECORDER(var)                                                              \
+    const char *var = std::getenv("CHRONUS_RECORDER");                                             \
+    do {                                                                                           \
+        if (!var) {                                                                                \
+            if (std::getenv("CI"))                                                                 \
+                FAIL() << "CHRONUS_RECORDER is not set and CI is set";                             \
+            GTEST_SKIP() << "CHRONUS_RECORDER is not set (the recorder is not built)";             \
+        }                                                                                          \
+    } while (0)
+
 #define CHRONUS_REQUIRE_JACKD()                                                                    \
     do {                                                                                           \
         if (!::chronus::harness::jackdAvailable()) {                                               \

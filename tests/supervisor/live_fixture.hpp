@@ -59,17 +59,22 @@ protected:
 
     // The capture against the journal's render: every frame equal, except cycles JACK did
     // not run the supervisor for, which the journal declares. `minRms`: the take was heard.
-    void expectLiveEqualsRender(const Capture &cap, double minRms = 0.01)
+    // Returns the render (timeline frames from 0; empty when it failed) for closer looks.
+    Rendered expectLiveEqualsRender(const Capture &cap, double minRms = 0.01)
     {
         std::uint64_t origin = 0;
-        const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-        ASSERT_TRUE(rendered) << rendered.error();
+        auto rendered = renderCaptured(cap, journal, dir.path, origin);
+        if (!rendered) {
+            ADD_FAILURE() << rendered.error();
+            return {};
+        }
         const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
         EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
         EXPECT_GT(cmp.rms, minRms) << "nothing was heard";
         if (cmp.declared + cmp.excused + cmp.captureGaps > 0)
             std::printf("NOTE: JACK skipped cycles: %zu declared, %zu left over, %zu capture gaps\n", cmp.declared,
                         cmp.excused, cmp.captureGaps);
+        return std::move(*rendered);
     }
 
     TestScratchDir dir{"chronus-live"};

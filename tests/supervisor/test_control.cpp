@@ -579,12 +579,7 @@ TEST_F(LiveControl, RecordCommandsAreForwardedAndAnUnreachableRecorderIsReported
 
 TEST_F(LiveControl, RecordCommandsSentToTheSupervisorReachTheRecorderAndItsAnswersComeBack)
 {
-    const char *recorder = std::getenv("CHRONUS_RECORDER");
-    if (!recorder) {
-        if (std::getenv("CI"))
-            FAIL() << "CHRONUS_RECORDER is not set and CI is set";
-        GTEST_SKIP() << "CHRONUS_RECORDER is not set (the recorder is not built)";
-    }
+    CHRONUS_REQUIRE_RECORDER(recorder);
     patch();
     const int port = freeUdpPort();
     const fs::path log = dir.path / "recorder.log";

@@ -128,12 +128,7 @@ std::optional<Take> readTake(const fs::path &path)
 // journal declares a gap.
 TEST_F(LiveClockedTake, ATakePlacedByTheTimelineClockIsTheJournalsRenderThroughStoppedClients)
 {
-    const char *recorder = std::getenv("CHRONUS_RECORDER");
-    if (!recorder) {
-        if (std::getenv("CI"))
-            FAIL() << "CHRONUS_RECORDER is not set and CI is set";
-        GTEST_SKIP() << "CHRONUS_RECORDER is not set (the recorder is not built)";
-    }
+    CHRONUS_REQUIRE_RECORDER(recorder);
     // Not periodic in a block: a block placed a cycle off differs from the render.
     loadPatch(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":221,"gain":0.4}},
                            {"id":"b","type":"osc","params":{"waveform":"saw","freq":97,"amp":0.2}}],

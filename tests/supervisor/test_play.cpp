@@ -151,6 +151,15 @@ protected:
         if (!HasFatalFailure() && !IsSkipped())
             loadPatch(kPolyPatch);
     }
+    // Opens `cap` on the suite's output and `midi` on chronus:midi_in, and starts capturing
+    // once both are in the graph.
+    void startCaptureWithMidi(Capture &cap, MidiSource &midi)
+    {
+        ASSERT_TRUE(cap.open("chronus", 30));
+        ASSERT_TRUE(midi.open("chronus:midi_in"));
+        std::this_thread::sleep_for(300ms);
+        cap.start();
+    }
     // Waits (up to 5 s) until the next bar is more than `frames` frames ahead.
     void awaitBarAhead(double frames)
     {
@@ -184,11 +193,8 @@ void expectOnsetAt(const std::vector<float> &L, std::uint64_t onset)
 TEST_F(LivePlay, AMidiNoteFromAJackClientSoundsAtItsFramePlusTheMidiDelay)
 {
     Capture cap;
-    ASSERT_TRUE(cap.open("chronus", 30));
     MidiSource midi;
-    ASSERT_TRUE(midi.open("chronus:midi_in"));
-    std::this_thread::sleep_for(300ms);
-    cap.start();
+    ASSERT_NO_FATAL_FAILURE(startCaptureWithMidi(cap, midi));
     std::vector<std::uint32_t> sent;
     const std::vector<std::vector<std::uint8_t>> messages = {
         {0x90, 60, 100}, {0x90, 64, 90}, {0x90, 67, 80}, // a chord, one cycle apart
@@ -219,11 +225,9 @@ TEST_F(LivePlay, AMidiNoteFromAJackClientSoundsAtItsFramePlusTheMidiDelay)
     for (std::size_t i = 0; i < sent.size(); ++i)
         EXPECT_EQ(frames[i], std::uint64_t(sent[i]) - *origin + std::uint64_t(delay)) << "message " << i;
     // The sound is the journal's render: the note starts on its frame, bit for bit.
-    expectLiveEqualsRender(cap);
-    std::uint64_t renderOrigin = 0;
-    const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
-    ASSERT_TRUE(rendered);
-    const std::vector<float> &L = (*rendered)[0];
+    const Rendered rendered = expectLiveEqualsRender(cap);
+    ASSERT_FALSE(rendered.empty()) << "the journal did not render";
+    const std::vector<float> &L = rendered[0];
     ASSERT_GT(L.size(), frames[0] + 4800);
     expectOnsetAt(L, frames[0]);
     // Released with the pedal: silence (no hung note) at the end.
@@ -291,11 +295,9 @@ TEST_F(LivePlay, ASceneLoadedOnTheNextBarChangesTheOutputOnTheBarsFirstFrame)
     const double k = std::round((double(changed) - double(f0)) / bar);
     EXPECT_EQ(changed, std::uint64_t(std::ceil(double(f0) + k * bar - 1e-7))) << "not on a bar: " << changed;
     // The output is scene A up to the frame before the bar, silence from its first frame on.
-    expectLiveEqualsRender(cap);
-    std::uint64_t origin = 0;
-    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered);
-    const std::vector<float> &L = (*rendered)[0];
+    const Rendered rendered = expectLiveEqualsRender(cap);
+    ASSERT_FALSE(rendered.empty()) << "the journal did not render";
+    const std::vector<float> &L = rendered[0];
     ASSERT_GT(L.size(), changed + 100);
     EXPECT_NE(L[changed - 1], 0.0f);
     EXPECT_NE(L[changed - 2], 0.0f);
@@ -314,11 +316,8 @@ TEST_F(LivePlay, KeysPlayedWhileASceneWaitsForItsBarSoundAtTheirOwnFrames)
     auto start = command(*client, "/transport", {std::string("start")});
     ASSERT_TRUE(start && start->address == "/done") << (start ? toString(*start) : "no reply");
     Capture cap;
-    ASSERT_TRUE(cap.open("chronus", 30));
     MidiSource midi;
-    ASSERT_TRUE(midi.open("chronus:midi_in"));
-    std::this_thread::sleep_for(300ms);
-    cap.start();
+    ASSERT_NO_FATAL_FAILURE(startCaptureWithMidi(cap, midi));
     // Early in a bar (120 bpm: 96000 frames), so the keys come well before the next one.
     awaitBarAhead(60000);
     auto loader = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
@@ -358,11 +357,9 @@ TEST_F(LivePlay, KeysPlayedWhileASceneWaitsForItsBarSoundAtTheirOwnFrames)
     EXPECT_LT(keysAt[0], bar) << "/note/keys waited for the bar";
     EXPECT_GE(leadAt[0], bar) << "a note for the coming scene's poly played before it";
 
-    expectLiveEqualsRender(cap);
-    std::uint64_t renderOrigin = 0;
-    const auto rendered = renderCaptured(cap, journal, dir.path, renderOrigin);
-    ASSERT_TRUE(rendered);
-    const std::vector<float> &L = (*rendered)[0];
+    const Rendered rendered = expectLiveEqualsRender(cap);
+    ASSERT_FALSE(rendered.empty()) << "the journal did not render";
+    const std::vector<float> &L = rendered[0];
     ASSERT_GT(L.size(), bar + 4800);
     expectOnsetAt(L, onset); // before the bar
 }
@@ -423,11 +420,9 @@ TEST_F(LivePlay, QuantizeBeatAndTheBeatPrefixLandAChangeOnTheBeatsFirstFrame)
     EXPECT_TRUE(onABeat(loads[1])) << "/beat/ prefix: " << loads[1] << " is not on a beat";
     // Sent early in a beat and not held back: not on one (by chance 1 time in 22 857).
     EXPECT_FALSE(onABeat(loads[2])) << "/quantize off: " << loads[2] << " waited for a beat";
-    expectLiveEqualsRender(cap);
-    std::uint64_t origin = 0;
-    const auto rendered = renderCaptured(cap, journal, dir.path, origin);
-    ASSERT_TRUE(rendered);
-    const std::vector<float> &L = (*rendered)[0];
+    const Rendered rendered = expectLiveEqualsRender(cap);
+    ASSERT_FALSE(rendered.empty()) << "the journal did not render";
+    const std::vector<float> &L = rendered[0];
     ASSERT_GT(L.size(), loads[2] + 100);
     // Scene A up to the frame before the first beat, silence from its first frame on...
     EXPECT_NE(L[loads[0] - 1], 0.0f);

@@ -48,12 +48,7 @@ bool awaitPort(const std::string &name, bool exists, int timeoutMs = 3000)
 
 TEST_F(LiveStems, StemsSumToTheMainMixInEveryFrameOfAMultitrackTakeAcrossAFailover)
 {
-    const char *recorder = std::getenv("CHRONUS_RECORDER");
-    if (!recorder) {
-        if (std::getenv("CI"))
-            FAIL() << "CHRONUS_RECORDER is not set and CI is set";
-        GTEST_SKIP() << "CHRONUS_RECORDER is not set (the recorder is not built)";
-    }
+    CHRONUS_REQUIRE_RECORDER(recorder);
     loadPatch(kTwoVoices);
     auto added = command(*client, "/stem", {std::string("b"), 1});
     ASSERT_TRUE(added);
