@@ -272,6 +272,7 @@ Expected<std::unique_ptr<Segment>> Segment::create(const std::string &instance, 
     std::snprintf(h->instance, sizeof h->instance, "%s", instance.c_str());
     h->originAbs = 0;
     h->cycleAbs.store(0, std::memory_order_relaxed);
+    h->lookahead.store(geometry.lookahead, std::memory_order_relaxed);
     for (std::uint32_t s = 0; s < kSlots; ++s) {
         new (seg->base_ + layout.slotStatus[s]) SlotStatus{};
         new (seg->base_ + layout.eventIdx[s]) RingIndices{};

@@ -39,7 +39,7 @@
 namespace chronus::shm {
 
 inline constexpr std::uint32_t kMagic = 0x4E524843; // "CHRN" little-endian
-inline constexpr std::uint32_t kVersion = 5;
+inline constexpr std::uint32_t kVersion = 6;
 inline constexpr std::uint32_t kSlots = 2;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 // Most channels in a block: outputs and stems.
@@ -55,7 +55,9 @@ struct Geometry {
     std::uint32_t ringBlocks = 16;          // power of two
     std::uint32_t eventCapacity = 32768;    // records, power of two
     std::uint32_t controlCapacity = 256;    // records, power of two
-    std::uint32_t lookahead = 1;            // L: periods the workers render ahead
+    // L: periods the workers render ahead at most (Header::lookahead says how many now); it
+    // fixes the input and MIDI delays.
+    std::uint32_t lookahead = 1;
     std::uint64_t textBytes = 4u << 20;     // power of two
     std::uint64_t snapshotBytes = 32u << 20;
     double sampleRate = 48000.0;
@@ -114,6 +116,10 @@ struct alignas(64) Header {
     // the reference a late-starting worker unwraps JACK's 32-bit frame time against.
     alignas(64) std::atomic<std::uint64_t> cycleAbs;
     std::atomic<std::uint32_t> supervisorHeartbeat;
+    // Periods the workers render ahead now, 1..geometry.lookahead: fixed, or moved by the
+    // supervisor's control thread (--lookahead auto, supervisor/lookahead.hpp). The workers
+    // read it each cycle; the supervisor stamps commands after what they may have rendered.
+    std::atomic<std::uint32_t> lookahead;
 };
 
 struct alignas(64) SlotStatus {

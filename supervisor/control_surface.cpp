@@ -686,6 +686,24 @@ void ControlSurface::status(const osc::Message &msg)
                                    : output_.masterClockConnected() && output_.masterClockCycles() > 0 ? "on"
                                                                                                       : "waiting"));
     kv("midi_latency_frames", std::int64_t(output_.midiDelayFrames()));
+    // The lookahead now (periods) and, with --lookahead auto, how it moved; the output's
+    // margin: cycles by how many blocks the readiest slot had ready (0, 1, 2, ... 9 or more).
+    kv("lookahead", std::int32_t(segment_.header().lookahead.load(std::memory_order_relaxed)));
+    if (lookahead_) {
+        kv("lookahead_mode", std::string(lookahead_->config().adaptive ? "auto" : "fixed"));
+        kv("lookahead_max", std::int32_t(lookahead_->config().max));
+        kv("lookahead_raised", std::int64_t(lookahead_->raises()));
+        kv("lookahead_lowered", std::int64_t(lookahead_->lowers()));
+        kv("lookahead_why", lookahead_->lastReason());
+    }
+    {
+        std::string ready;
+        for (const auto &cycles : c.readyCycles)
+            ready += (ready.empty() ? "" : " ") + std::to_string(cycles.load(std::memory_order_relaxed));
+        kv("ready_cycles", ready);
+        kv("thin_cycles", std::int64_t(c.readyCycles[0].load(std::memory_order_relaxed) +
+                                       c.readyCycles[1].load(std::memory_order_relaxed)));
+    }
     kv("inputs", std::int32_t(segment_.geometry().inputs));
     {
         std::string names;

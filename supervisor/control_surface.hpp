@@ -8,6 +8,7 @@
 #include "model/transport.hpp"
 #include "common/osc.hpp"
 #include "supervisor/ears.hpp"
+#include "supervisor/lookahead.hpp"
 #include "supervisor/output_stage.hpp"
 #include "supervisor/slot_manager.hpp"
 #include "supervisor/timeline.hpp"
@@ -48,6 +49,8 @@ public:
                    shm::Segment &segment, ControlSurfaceConfig config);
     ~ControlSurface();
 
+    // What /status says of the lookahead (supervisor/lookahead.hpp); set before the first poll.
+    void setLookahead(const AdaptiveLookahead *lookahead) { lookahead_ = lookahead; }
     // The server replies go through; set before the first poll.
     void setServer(osc::Server *server)
     {
@@ -162,6 +165,7 @@ private:
     static constexpr int kStallMs = 500;
     ControlSurfaceConfig config_;
     osc::Server *server_ = nullptr;
+    const AdaptiveLookahead *lookahead_ = nullptr;
     std::vector<std::string> subscribers_;
     std::unique_ptr<osc::Client> recorder_;
     osc::Peer recordStarter_; // the client whose /record/start we forwarded last

@@ -76,10 +76,18 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
         .env("CHRONUS_OSC_PORT");
     auto instance = cl.value("--instance", "NAME", o.instance, "instance name; one per machine (default \"default\")",
              "a name of up to 40 characters without '/', ':' or spaces", cli::name(40, "/ \t:"));
-    cl.value("--lookahead", "L", o.lookahead,
+    cl.value("--lookahead", "L", o.lookaheadSpec,
              "periods the workers render ahead (default 2; 1 for the lowest latency\nwhen JACK runs real-time and "
-             "never skips a worker's cycle)",
-             "1..8 periods", cli::between(1u, 8u));
+             "never skips a worker's cycle), or auto:\nfrom 2, a period more when a block was nearly late, a period "
+             "less\nafter a calm spell (audio input and MIDI keep the delay of the most)",
+             "1..8 periods or auto", cli::Accept<std::string>([](const std::string &text) {
+                 return text == "auto" || (text.size() == 1 && text[0] >= '1' && text[0] <= '8');
+             }));
+    cl.value("--lookahead-max", "L", o.lookaheadMax, "with --lookahead auto, the most it grows to (default 4)",
+             "2..8 periods", cli::between(2u, 8u));
+    cl.value("--lookahead-calm", "S", o.lookaheadCalmSeconds,
+             "with --lookahead auto, seconds of a wide margin before it shrinks\nby a period (default 30)",
+             "0.5..3600 seconds", cli::between(0.5, 3600.0));
     cl.value("--channels", "N", o.channels, "output channels (default 2)", "1..16", cli::between(1u, 16u));
     cl.value("--inputs", "N", o.inputs,
              "input ports chronus:in_1..N, read by the patch's input nodes\n(default 2; 0 for none)", "0..16",
@@ -145,6 +153,8 @@ cli::Parsed<Options> parseOptions(int argc, char **argv)
     if (auto status = cl.parse(argc, argv))
         return P::exit(*status);
     o.localOnly = o.oscHost == "127.0.0.1" || o.oscHost == "localhost";
+    o.lookaheadAuto = o.lookaheadSpec == "auto";
+    o.lookahead = o.lookaheadAuto ? 2u : unsigned(o.lookaheadSpec[0] - '0'); // checked while parsing
     o.instanceGiven = given.instance.given();
     o.connect = !given.noConnect.given();
     if (o.workerPath.empty())

@@ -14,7 +14,11 @@ struct Options {
     std::string allow = "127.0.0.0/8"; // senders listened to (CIDR[,CIDR...])
     std::string instance = "default"; // shared-memory instance name
     bool instanceGiven = false;       // --instance was given: a session does not rename it
-    unsigned lookahead = 2;           // periods the workers render ahead
+    unsigned lookahead = 2;           // periods the workers render ahead (auto: where it starts)
+    std::string lookaheadSpec = "2";  // as given: 1..8 or auto
+    bool lookaheadAuto = false;       // --lookahead auto: moved with the output's margin
+    unsigned lookaheadMax = 4;        // auto: the most it grows to
+    double lookaheadCalmSeconds = 30; // auto: margin wide enough this long, one period less
     unsigned channels = 2;
     unsigned inputs = 2;              // JACK input ports chronus:in_1..N (0: none)
     unsigned stems = 4;               // stems a patch may put on ports of their own (/stem)

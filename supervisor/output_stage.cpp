@@ -294,10 +294,17 @@ void OutputStage::portRegistrationThunk(jack_port_id_t port, int registered, voi
         self->registeredOverflow_.store(true, std::memory_order_relaxed);
 }
 
+void OutputStage::lookaheadChanged()
+{
+    if (jack_recompute_total_latencies(jack_->get()) != 0)
+        log::warn("JACK did not recompute the latencies after the lookahead moved");
+}
+
 void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
 {
-    // The output leaves the workers L periods after they rendered it: report that as the
-    // ports' capture latency. A MIDI message sounds midiDelayFrames() after it arrived, plus
+    // The output leaves the workers L periods after they rendered it (L now: --lookahead
+    // auto moves it): report that as the ports' capture latency. Audio input and MIDI keep
+    // the delay of the most it can be (config_.lookahead), so they never shift. A MIDI message sounds midiDelayFrames() after it arrived, plus
     // whatever lies downstream of our outputs: the MIDI port's playback latency.
     auto *self = static_cast<OutputStage *>(arg);
     if (mode == JackPlaybackLatency) {
@@ -319,7 +326,9 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
         return;
     }
     jack_latency_range_t range;
-    range.min = range.max = self->config_.lookahead * jack_get_buffer_size(self->client_);
+    const std::uint32_t lookahead =
+        self->segment_ ? self->segment_->header().lookahead.load(std::memory_order_acquire) : self->config_.lookahead;
+    range.min = range.max = lookahead * jack_get_buffer_size(self->client_);
     // What comes in through in_N reaches the outputs (lookahead + 2) periods later.
     const auto inputDelay = std::uint32_t(self->config_.lookahead + 2) * jack_get_buffer_size(self->client_);
     for (jack_port_t *p : self->inputPorts_) {
@@ -524,6 +533,32 @@ BlockState OutputStage::readSlot(std::uint32_t slot, std::uint64_t frame, float 
     if (r.nonFinite)
         return BlockState::NonFinite;
     return r.hashOk ? BlockState::Good : BlockState::Corrupt;
+}
+
+void OutputStage::measureMargin(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame) noexcept
+{
+    // Only stamps: a block a worker has begun to rewrite counts as not ready, which is right.
+    const std::uint32_t lookahead = segment_->header().lookahead.load(std::memory_order_relaxed);
+    // No slot played yet (starting up, or both lost): the first blocks of a worker that
+    // joins are missing by design, which is no margin to measure.
+    if (failover_.active < 0)
+        return;
+    std::uint32_t best = 0;
+    bool publishing = false;
+    for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
+        if (states[s] != SlotState::Verified && states[s] != SlotState::Verifying)
+            continue;
+        publishing = true;
+        std::uint32_t ready = 0;
+        for (std::uint64_t f = frame; ready <= lookahead; f += period_, ++ready)
+            if (slots_[s].block(f).stamp.load(std::memory_order_acquire) != f)
+                break;
+        best = std::max(best, ready);
+    }
+    if (!publishing)
+        return;
+    const std::size_t bucket = std::min<std::size_t>(best, OutputCounters::kReadyBuckets - 1);
+    counters_.readyCycles[bucket].fetch_add(1, std::memory_order_relaxed);
 }
 
 void OutputStage::adoptSlot(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame, float *const *out,
@@ -746,6 +781,7 @@ int OutputStage::process(jack_nframes_t frames) noexcept
 
     FailoverInput input;
     input.states = readStates();
+    measureMargin(input.states, frame);
     std::uint64_t activeHash = 0, standbyHash = 0;
     if (failover_.active < 0)
         adoptSlot(input.states, frame, out, input, activeHash);

@@ -63,6 +63,12 @@ struct OutputCounters {
     std::atomic<std::uint64_t> midiMessages{0}; // passed to the control thread
     std::atomic<std::uint64_t> midiIgnored{0};  // SysEx, real-time, stray data bytes
     std::atomic<std::uint64_t> midiDropped{0};  // the queue to the control thread was full
+    // Cycles by the output's margin: readyCycles[k] counts cycles in which the readiest
+    // publishing slot had k blocks ready from the one played on (0: none, a gap or a
+    // failover to a slot not yet verified; 1: only the one played, so its worker was a cycle
+    // behind). The last bucket also counts more. --lookahead auto grows on small margins.
+    static constexpr std::size_t kReadyBuckets = 10;
+    std::array<std::atomic<std::uint64_t>, kReadyBuckets> readyCycles{};
 };
 
 // One channel message from the MIDI input port (running status resolved), stamped with the
@@ -115,6 +121,9 @@ public:
     std::uint64_t masterClockCycles() const noexcept { return masterCycles_.load(std::memory_order_relaxed); }
     bool masterClockConnected() const;
     bool masterClockWanted() const noexcept { return masterClockPort_ != nullptr; }
+    // Control thread: the lookahead in the segment's header moved (--lookahead auto); JACK
+    // recomputes the ports' latencies, which say it.
+    void lookaheadChanged();
     // Control thread: stem k of every block (model::CompiledPatch::stems) goes out on
     // stem_<nodes[k]>_L/R from now on; ports of nodes no longer listed are unregistered a
     // few cycles later (the audio thread may hold them until then). Never waits. Returns
@@ -195,6 +204,8 @@ private:
     CHRONUS_RT void readMasterClock(std::uint32_t frames, std::uint64_t frame, jack_time_t now) noexcept;
     // The slots' states the control thread set, for this cycle.
     CHRONUS_RT std::array<SlotState, shm::kSlots> readStates() noexcept;
+    // Counts this cycle in OutputCounters::readyCycles.
+    CHRONUS_RT void measureMargin(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame) noexcept;
     // Reads `slot`'s block for `frame` (copying it to `copyTo` if given) and says its state.
     CHRONUS_RT BlockState readSlot(std::uint32_t slot, std::uint64_t frame, float *const *copyTo,
                                    std::uint64_t &hash) noexcept;

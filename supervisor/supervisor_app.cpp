@@ -61,7 +61,7 @@ Expected<void> SupervisorApp::openAudio()
     outOptions.channels = options_.channels;
     outOptions.inputs = options_.inputs;
     outOptions.stems = options_.stems;
-    outOptions.lookahead = options_.lookahead;
+    outOptions.lookahead = lookahead_.config().max;
     outOptions.masterClock = options_.masterClock;
     auto output = OutputStage::open(outOptions);
     if (!output)
@@ -73,7 +73,7 @@ Expected<void> SupervisorApp::openAudio()
     geometry.stems = options_.stems;
     geometry.periodFrames = output_->periodFrames();
     geometry.sampleRate = output_->sampleRate();
-    geometry.lookahead = options_.lookahead;
+    geometry.lookahead = lookahead_.config().max; // fixes the input and MIDI delays
     geometry.inputs = options_.inputs;
     // Inputs stay in the ring long enough for a worker catching up (Worker::keepingUp: 2 s).
     while (double(geometry.inputBlocks) * geometry.periodFrames < 3.0 * geometry.sampleRate)
@@ -82,6 +82,7 @@ Expected<void> SupervisorApp::openAudio()
     if (!segment)
         return fail(segment.error());
     segment_ = std::move(*segment);
+    segment_->header().lookahead.store(lookahead_.current(), std::memory_order_release);
     if (auto active = output_->activate(*segment_); !active)
         return fail(active.error());
     for (int i = 0; i < 5000 && output_->cycleFrame() == shm::kNoBlock; ++i)
@@ -109,6 +110,7 @@ void SupervisorApp::wireControl()
         ControlSurfaceConfig{options_.recorderPort, "127.0.0.1", options_.patchDir, options_.maxAheadSeconds,
                              options_.transport, std::size_t(options_.bufferMemoryMb) << 20});
     surface_->setServer(server_.get());
+    surface_->setLookahead(&lookahead_);
     slots_->setRestartHook([this](std::uint64_t silentFrom) { restoreLivePatch(silentFrom); });
     monitor_ = std::make_unique<ServiceMonitor>(
         *output_, *slots_, log::cat("JACK client ", options_.jackName, ", OSC port ", server_->port()));
@@ -148,6 +150,7 @@ int SupervisorApp::run(const std::atomic<bool> &quit)
         monitor_->tick(ready_);
         output_->keepConnected();
         output_->followMasterClock();
+        adaptLookahead();
         timeline_->prune();
         if (const std::uint64_t cycle = output_->cycleFrame(); cycle != shm::kNoBlock)
             inputJournal_.tick(cycle + shm::inputDelayFrames(segment_->geometry())); // blocks of earlier cycles
@@ -171,8 +174,28 @@ Expected<void> SupervisorApp::awaitFirstWorker(std::chrono::steady_clock::time_p
     ready_ = true;
     serving_ = surface_.get();
     log::info("ready: OSC on port ", server_->port(), " (UDP and TCP), JACK client '", options_.jackName, "', ",
-              output_->periodFrames(), " frames at ", output_->sampleRate(), " Hz, lookahead ", options_.lookahead);
+              output_->periodFrames(), " frames at ", output_->sampleRate(), " Hz, lookahead ",
+              lookahead_.config().adaptive ? log::cat("auto (", lookahead_.config().min, "..", lookahead_.config().max, ")")
+                                           : log::cat(lookahead_.current()));
     return loadStartupPatch();
+}
+
+void SupervisorApp::adaptLookahead()
+{
+    const auto &ready = output_->counters().readyCycles;
+    std::array<std::uint64_t, OutputCounters::kReadyBuckets> totals{};
+    for (std::size_t k = 0; k < totals.size(); ++k)
+        totals[k] = ready[k].load(std::memory_order_relaxed);
+    const auto moved = lookahead_.update(totals, std::chrono::steady_clock::now());
+    if (!moved)
+        return;
+    // Raised: stamps move on at once, the workers render a block more from their next cycle.
+    // Lowered: they wait a cycle; what they rendered stays good (Timeline::safeFrame).
+    segment_->header().lookahead.store(*moved, std::memory_order_release);
+    output_->lookaheadChanged();
+    log::info("lookahead ", lookahead_.lastReason());
+    if (surface_)
+        surface_->notify("lookahead", log::cat(*moved));
 }
 
 Expected<void> SupervisorApp::loadStartupPatch()

@@ -15,6 +15,7 @@
 #include "supervisor/service_monitor.hpp"
 #include "supervisor/slot_manager.hpp"
 #include "supervisor/input_journal.hpp"
+#include "supervisor/lookahead.hpp"
 #include "supervisor/timeline.hpp"
 #include "model/interpreter.hpp"
 #include "supervisor/live_state.hpp"
@@ -39,7 +40,13 @@ public:
     int run(const std::atomic<bool> &quit);
 
 private:
-    explicit SupervisorApp(Options options) : options_(std::move(options)) {}
+    explicit SupervisorApp(Options options)
+        : options_(std::move(options)),
+          lookahead_(LookaheadConfig{options_.lookaheadAuto, options_.lookahead,
+                                     options_.lookaheadAuto ? options_.lookaheadMax : options_.lookahead,
+                                     options_.lookaheadCalmSeconds})
+    {
+    }
     Expected<void> openAudio();
     void wireControl();
     // Until the first worker plays: becomes ready (and loads the start-up patch) when one
@@ -54,6 +61,9 @@ private:
     void keepLivePatch();
     // The session's save: the live patch to <session>/patch.json.
     Expected<void> saveToSession();
+    // --lookahead auto: moves the lookahead with the output's margin, and tells the workers
+    // (the segment's header) and JACK (the ports' latency).
+    void adaptLookahead();
     // Why the loop must end because of JACK ("" while all is well).
     std::string jackTrouble() const;
     void stop();
@@ -75,6 +85,7 @@ private:
     std::unique_ptr<ServiceMonitor> monitor_;
     std::unique_ptr<LiveState> liveState_; // the live patch kept for a restart
     std::chrono::steady_clock::time_point nextStateOffer_{};
+    AdaptiveLookahead lookahead_{LookaheadConfig{}};
 };
 
 } // namespace chronus::supervisor

@@ -28,7 +28,7 @@ std::uint64_t ntpToJackUsecs(std::uint64_t ntp)
 
 Timeline::Timeline(OutputStage &output, shm::Segment &segment)
     : output_(output), segment_(segment), period_(segment.geometry().periodFrames),
-      lookahead_(segment.geometry().lookahead), rate_(segment.geometry().sampleRate)
+      rate_(segment.geometry().sampleRate)
 {
 }
 
@@ -51,9 +51,13 @@ std::uint64_t Timeline::safeFrame() const noexcept
 {
     // In the cycle starting at F the workers render F + L*P. A record pushed now, while the
     // supervisor's last cycle started at F, reaches them before cycle F + 2P starts (we
-    // have at least one whole period), whose block starts at F + (L + 2) * P.
+    // have at least one whole period), whose block starts at F + (L + 2) * P. L is the
+    // lookahead now: --lookahead auto raises it here first, and the workers see it a
+    // cycle later; when it is lowered they have rendered further than it says, which their
+    // drain frames below account for.
     const std::uint64_t cycle = output_.cycleFrame();
-    std::uint64_t safe = (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead_ + 2} * period_;
+    const std::uint32_t lookahead = segment_.header().lookahead.load(std::memory_order_acquire);
+    std::uint64_t safe = (cycle == kNoBlock ? 0 : cycle) + std::uint64_t{lookahead + 2} * period_;
     // A worker can be further on than that (catching up, or run by JACK in a cycle that
     // skipped us): never stamp a frame near the block it is taking events for now.
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {

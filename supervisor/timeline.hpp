@@ -176,7 +176,6 @@ private:
     OutputStage &output_;
     shm::Segment &segment_;
     std::uint32_t period_;
-    std::uint32_t lookahead_;
     double rate_;
     bool attached_[shm::kSlots] = {false, false};
     bool overflowed_[shm::kSlots] = {false, false};

@@ -423,7 +423,7 @@ def main():
     p.add_argument("--fault-every", type=float, default=30, help="seconds between injected faults (0: none)")
     p.add_argument("--hogs", type=int, default=0, help="CPU hog processes for the whole run")
     p.add_argument("--period", type=int, default=256)
-    p.add_argument("--lookahead", type=int, default=2)
+    p.add_argument("--lookahead", default="2", help="1..8 or auto (chronus-supervisor --lookahead)")
     p.add_argument("--realtime", action="store_true", help="jackd --realtime (default --no-realtime)")
     p.add_argument("--realtime-if-allowed", action="store_true",
                    help="--realtime when real-time scheduling is permitted here (chrt -f 1 true)")
@@ -532,6 +532,9 @@ def main():
             replacements=replacements, unprovoked_replacements=max(0, replacements - len(faults)),
             both_late=final.get("both_late", 0), both_late_max_ms=final.get("both_late_max_ms", 0),
             gaps=final.get("gaps", 0), divergences=final.get("divergences", 0),
+            lookahead_end=final.get("lookahead"), lookahead_raised=final.get("lookahead_raised", 0),
+            lookahead_lowered=final.get("lookahead_lowered", 0), thin_cycles=final.get("thin_cycles", 0),
+            ready_cycles=final.get("ready_cycles", ""),
             late_commands=final.get("late_commands", 0), skipped_frames=final.get("skipped_frames", 0),
             recorder_lost=(m[1][3] if m and m[0] == "/done" and len(m[1]) > 3 else None),
             compare=cmp, misplaced_blocks=cmp["differ"],

@@ -150,7 +150,7 @@ std::uint64_t Worker::supervisorTarget() const noexcept
     const shm::Header &header = segment_->header();
     const std::uint64_t cycleAbs = header.cycleAbs.load(std::memory_order_acquire);
     const std::uint64_t cycle = cycleAbs > header.originAbs ? cycleAbs - header.originAbs : 0;
-    return cycle + std::uint64_t{geometry_.lookahead} * geometry_.periodFrames;
+    return cycle + std::uint64_t{header.lookahead.load(std::memory_order_acquire)} * geometry_.periodFrames;
 }
 
 Expected<void> Worker::catchUp(const std::function<std::uint64_t()> &target)
@@ -290,7 +290,10 @@ int Worker::process(jack_nframes_t frames) noexcept
     }
     if (!timelineStarted || frames != period || lost_.load(std::memory_order_relaxed))
         return 0;
-    rtTarget_.store(cycle + std::uint64_t{geometry_.lookahead} * period, std::memory_order_release);
+    // The lookahead may move (--lookahead auto): a larger one is rendered up to over the next
+    // cycles, a smaller one waited out.
+    const std::uint32_t lookahead = header.lookahead.load(std::memory_order_acquire);
+    rtTarget_.store(cycle + std::uint64_t{lookahead} * period, std::memory_order_release);
     // The rendering happens on the render thread: however long it takes, JACK's cycle is
     // not held up (on a non-real-time server a client late in its callback delays every
     // other client's cycle, the other worker's too).

@@ -459,3 +459,75 @@ TEST_F(LiveStarvation, BothWorkersStarvedTogetherAreKeptAndTheirSilenceIsDeclare
     EXPECT_NE(readText(journal).find("# gap: frames"), std::string::npos) << "the silence is declared in the journal";
     expectLiveEqualsRender(cap, 0.05);
 }
+
+// --lookahead auto: both workers miss their blocks together (each stands still for 6
+// periods) and the lookahead grows a period; commands sent meanwhile play at their frames;
+// after a calm spell it shrinks back. Through both moves neither worker is replaced, the two
+// stay bit-identical and every frame the output played is the journal's render (the stall's
+// own silence, if the output had no block, declared).
+class LiveAutoLookahead : public chronus::harness::LiveSuiteTest {
+protected:
+    std::vector<std::string> supervisorArgs() const override
+    {
+        return {"--lookahead", "auto", "--lookahead-max", "4", "--lookahead-calm", "1"};
+    }
+    // The status once `done` holds, polled for up to `timeout`.
+    template <typename Done>
+    std::optional<Status> await(std::chrono::milliseconds timeout, Done &&done)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::optional<Status> st;
+        while (std::chrono::steady_clock::now() < deadline) {
+            st = status(*client);
+            if (st && done(*st))
+                return st;
+            std::this_thread::sleep_for(20ms);
+        }
+        return std::nullopt;
+    }
+};
+
+TEST_F(LiveAutoLookahead, BothWorkersLateRaiseItACalmSpellLowersItAndEveryFrameIsTheJournalsRender)
+{
+    Client &c = *client;
+    loadPatch(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.4}},)"
+              R"({"id":"b","type":"osc","params":{"waveform":"saw","freq":97,"amp":0.2}}],)"
+              R"("connections":[{"from":"a","to":"output"},{"from":"b","to":"output"}]})");
+    Capture cap;
+    ASSERT_TRUE(cap.open("chronus", 30));
+    std::this_thread::sleep_for(200ms);
+    cap.start();
+    // Where auto starts (and returns to, should start-up have raised it).
+    const auto before = await(10s, [](const Status &s) { return num(s, "lookahead") == 2; });
+    ASSERT_TRUE(before) << sup.log();
+    EXPECT_EQ(str(*before, "lookahead_mode"), "auto");
+    EXPECT_EQ(num(*before, "lookahead_max"), 4);
+    ::kill(pid_t(num(*before, "slot0_pid")), SIGUSR2);
+    ::kill(pid_t(num(*before, "slot1_pid")), SIGUSR2);
+    const auto raised = await(3s, [&](const Status &s) {
+        return num(s, "lookahead_raised") > num(*before, "lookahead_raised") && num(s, "lookahead") >= 3;
+    });
+    ASSERT_TRUE(raised) << "the lookahead did not grow when both workers were late\n" << sup.log();
+    EXPECT_GT(num(*raised, "thin_cycles"), num(*before, "thin_cycles"));
+    c.send("/mod/a/freq", {330.0f}); // stamped after what the workers render now
+    std::this_thread::sleep_for(200ms);
+    const auto lowered = await(15s, [&](const Status &s) {
+        return num(s, "lookahead_lowered") > num(*raised, "lookahead_lowered") && num(s, "lookahead") == 2;
+    });
+    ASSERT_TRUE(lowered) << "the lookahead did not shrink back after a calm spell\n" << sup.log();
+    c.send("/mod/a/freq", {440.0f});
+    std::this_thread::sleep_for(300ms);
+    cap.stop();
+    const auto end = status(c);
+    ASSERT_TRUE(end);
+    EXPECT_EQ(num(*end, "respawns"), num(*before, "respawns")) << "a late worker was replaced:\n" << sup.log();
+    EXPECT_EQ(num(*end, "divergences"), 0);
+    EXPECT_EQ(num(*end, "late_commands"), 0);
+    ASSERT_EQ(sup.stop(), 0) << sup.log();
+    EXPECT_NE(sup.log().find("lookahead raised to 3"), std::string::npos) << sup.log();
+    EXPECT_NE(sup.log().find("lookahead lowered to 2"), std::string::npos) << sup.log();
+    const std::string journalText = readText(journal);
+    EXPECT_NE(journalText.find("330"), std::string::npos);
+    EXPECT_NE(journalText.find("440"), std::string::npos);
+    expectLiveEqualsRender(cap, 0.05);
+}
