@@ -107,6 +107,11 @@ void RecorderSurface::start(const osc::Message &msg)
             return failWith("arguments are [file] [format] [seconds]");
         }
     }
+    // Sources that match --port but appeared too lately to be bound yet (a client's ports
+    // settle 200 ms before binding, so they keep their order) are bound now, and the take
+    // begins once JACK uses the connections: not with inputs silent for want of a source.
+    if (capture_.reconnect(true) > 0)
+        capture_.awaitCycles(2, 1000);
     const std::uint64_t rate = capture_.sampleRate();
     req.maxFrames = std::uint64_t(std::llround(seconds * double(rate)));
     const std::uint64_t prerollFrames = std::uint64_t(config_.prerollSeconds * double(rate));

@@ -23,6 +23,10 @@ namespace {
 constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr auto kSnapshotTimeout = std::chrono::seconds(2);
 constexpr auto kJoinTimeout = std::chrono::seconds(3);
+// A joining worker still rendering forward (catching up on a busy machine) is late, not wrong:
+// it may take this long, as long as a block comes at least every kJoinStall.
+constexpr auto kJoinLimit = std::chrono::seconds(10);
+constexpr auto kJoinStall = std::chrono::seconds(1);
 constexpr auto kVerifyTimeout = std::chrono::seconds(3);
 // A worker that missed blocks and has published none since for this long is stuck.
 constexpr auto kRecoverTimeout = std::chrono::seconds(1);
@@ -191,6 +195,8 @@ void SlotManager::enter(std::uint32_t slot, SlotState state)
     // Hang detection starts afresh in every state.
     s.lastHeartbeat = segment_.slot(slot).status->heartbeat.load(std::memory_order_relaxed);
     s.cyclesAtBeat = output_.counters().cycles.load(std::memory_order_relaxed);
+    s.joinBlock = segment_.slot(slot).status->lastBlock.load(std::memory_order_relaxed);
+    s.joinProgressAt = s.since;
 }
 
 void SlotManager::spawn(std::uint32_t s)
@@ -647,8 +653,16 @@ void SlotManager::joinFromSnapshot(std::uint32_t s)
 void SlotManager::advanceJoining(std::uint32_t s)
 {
     Slot &slot = slots_[s];
-    if (Clock::now() - slot.since > kJoinTimeout)
-        return fail(s, "worker did not join the timeline within 3 s");
+    const auto now = Clock::now();
+    if (const std::uint64_t last = segment_.slot(s).status->lastBlock.load(std::memory_order_acquire);
+        last != slot.joinBlock) {
+        slot.joinBlock = last;
+        slot.joinProgressAt = now;
+    }
+    if (now - slot.since > kJoinLimit)
+        return fail(s, "worker did not join the timeline within 10 s");
+    if (now - slot.since > kJoinTimeout && now - slot.joinProgressAt > kJoinStall)
+        return fail(s, "worker did not join the timeline within 3 s, and rendered no block for 1 s");
     if (segment_.slot(s).status->joinDone.load(std::memory_order_acquire) != slot.joinSeq)
         return;
     if (!slot.fresh || slots_[1 - s].state == SlotState::Verified)

@@ -89,6 +89,8 @@ private:
         Clock::time_point missingAt{};    // since then no new block (lastBlockSeen)
         std::uint64_t lastBlockSeen = 0;
         Clock::time_point missingSince{}; // the first missed block not yet caught up
+        std::uint64_t joinBlock = 0;      // Joining: the last block it published, and when that moved
+        Clock::time_point joinProgressAt{};
     };
     // Enters `state` and publishes it to the audio thread.
     void enter(std::uint32_t slot, SlotState state);

@@ -351,6 +351,11 @@ def compare(args, suite, take_path, duration):
         declared[start:start + length] = True
         if g.get("uncertain_frames"):
             uncertain[start + length] = g["uncertain_frames"]
+    # Inputs the recorder had no source for (not yet connected when the take began, or its
+    # port gone): silence there, declared per input in the sidecar's input_gaps.
+    no_source = np.zeros((n, take.shape[1] if take.ndim > 1 else 1), dtype=bool)
+    for g in side.get("input_gaps", []):
+        no_source[g["at_frame"]:g["at_frame"] + g["frames"], g["channel"]] = True
     P = args.period
     sup_gap_blocks = set()
     for f in parse_gap_frames(os.path.join(suite.work, "supervisor.log")):
@@ -384,6 +389,11 @@ def compare(args, suite, take_path, duration):
             continue
         if declared[s:s + P].any():
             stats["declared"] += 1
+            continue
+        if no_source[s:s + P].any() and all(
+                np.array_equal(a[:, c], b[:, c]) or (no_source[s:s + P, c].all() and not a[:, c].any())
+                for c in range(a.shape[1])):
+            stats["no_source"] = stats.get("no_source", 0) + 1
             continue
         if tl + P in early and s + 2 * P <= n and np.array_equal(a, ref[s + P:s + 2 * P]):
             stats["early_declared"] = stats.get("early_declared", 0) + 1
