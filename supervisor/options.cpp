@@ -76,7 +76,7 @@ Presence declareOptions(cli::CommandLine &cl, Options &o)
         .env("CHRONUS_OSC_PORT");
     auto instance = cl.value("--instance", "NAME", o.instance, "instance name; one per machine (default \"default\")",
              "a name of up to 40 characters without '/', ':' or spaces", cli::name(40, "/ \t:"));
-    cl.value("--lookahead", "L", o.lookaheadSpec,
+    cl.value("--lookahead", "L|auto", o.lookaheadSpec,
              "periods the workers render ahead (default 2; 1 for the lowest latency\nwhen JACK runs real-time and "
              "never skips a worker's cycle), or auto:\nfrom 2, a period more when a block was nearly late, a period "
              "less\nafter a calm spell (audio input and MIDI keep the delay of the most)",
