@@ -304,8 +304,9 @@ void OutputStage::latencyThunk(jack_latency_callback_mode_t mode, void *arg)
 {
     // The output leaves the workers L periods after they rendered it (L now: --lookahead
     // auto moves it): report that as the ports' capture latency. Audio input and MIDI keep
-    // the delay of the most it can be (config_.lookahead), so they never shift. A MIDI message sounds midiDelayFrames() after it arrived, plus
-    // whatever lies downstream of our outputs: the MIDI port's playback latency.
+    // the delay of the most L can be (config_.lookahead), so they never shift. A MIDI
+    // message sounds midiDelayFrames() after it arrived, plus whatever lies downstream of
+    // our outputs: the MIDI port's playback latency.
     auto *self = static_cast<OutputStage *>(arg);
     if (mode == JackPlaybackLatency) {
         jack_latency_range_t downstream{0, 0};
@@ -537,12 +538,12 @@ BlockState OutputStage::readSlot(std::uint32_t slot, std::uint64_t frame, float 
 
 void OutputStage::measureMargin(const std::array<SlotState, shm::kSlots> &states, std::uint64_t frame) noexcept
 {
-    // Only stamps: a block a worker has begun to rewrite counts as not ready, which is right.
-    const std::uint32_t lookahead = segment_->header().lookahead.load(std::memory_order_relaxed);
     // No slot played yet (starting up, or both lost): the first blocks of a worker that
     // joins are missing by design, which is no margin to measure.
     if (failover_.active < 0)
         return;
+    // Only stamps: a block a worker has begun to rewrite counts as not ready, which is right.
+    const std::uint32_t lookahead = segment_->header().lookahead.load(std::memory_order_relaxed);
     std::uint32_t best = 0;
     bool publishing = false;
     for (std::uint32_t s = 0; s < shm::kSlots; ++s) {
