@@ -8,9 +8,11 @@
 #include "harness/live_suite.hpp"
 #include "harness/private_jackd.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace chronus::harness {
@@ -40,6 +42,18 @@ protected:
     {
         auto r = command(*client, "/patch/load", {json, 0.0f}, 6000);
         ASSERT_TRUE(r && r->address == "/done") << (r ? toString(*r) : "no reply");
+    }
+
+    // A sine and a saw summed, then a capture of the outputs started on them: no block of it
+    // repeats, so one placed a cycle off differs from the journal's render.
+    void playSineAndSaw(Capture &cap)
+    {
+        loadPatch(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.4}},)"
+                  R"({"id":"b","type":"osc","params":{"waveform":"saw","freq":97,"amp":0.2}}],)"
+                  R"("connections":[{"from":"a","to":"output"},{"from":"b","to":"output"}]})");
+        ASSERT_TRUE(cap.open("chronus", 30));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        cap.start();
     }
 
     // SIGKILLs the active worker and waits until a replacement is verified; the failovers

@@ -423,13 +423,10 @@ protected:
 TEST_F(LiveStarvation, BothWorkersStarvedTogetherAreKeptAndTheirSilenceIsDeclared)
 {
     Client &c = *client;
-    loadPatch(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.4}},)"
-              R"({"id":"b","type":"osc","params":{"waveform":"saw","freq":97,"amp":0.2}}],)"
-              R"("connections":[{"from":"a","to":"output"},{"from":"b","to":"output"}]})");
     Capture cap;
-    ASSERT_TRUE(cap.open("chronus", 30));
-    std::this_thread::sleep_for(200ms);
-    cap.start();
+    playSineAndSaw(cap);
+    if (HasFatalFailure())
+        return;
     std::this_thread::sleep_for(300ms);
     auto before = status(c);
     ASSERT_TRUE(before);
@@ -490,13 +487,10 @@ protected:
 TEST_F(LiveAutoLookahead, BothWorkersLateRaiseItACalmSpellLowersItAndEveryFrameIsTheJournalsRender)
 {
     Client &c = *client;
-    loadPatch(R"({"nodes":[{"id":"a","type":"sine","params":{"freq":220,"gain":0.4}},)"
-              R"({"id":"b","type":"osc","params":{"waveform":"saw","freq":97,"amp":0.2}}],)"
-              R"("connections":[{"from":"a","to":"output"},{"from":"b","to":"output"}]})");
     Capture cap;
-    ASSERT_TRUE(cap.open("chronus", 30));
-    std::this_thread::sleep_for(200ms);
-    cap.start();
+    playSineAndSaw(cap);
+    if (HasFatalFailure())
+        return;
     // Where auto starts (and returns to, should start-up have raised it).
     const auto before = await(10s, [](const Status &s) { return num(s, "lookahead") == 2; });
     ASSERT_TRUE(before) << sup.log();
