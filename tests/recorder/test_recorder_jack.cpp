@@ -202,6 +202,31 @@ protected:
         return std::nullopt;
     }
 
+    // A take of `seconds` named `name`, started now and ended by its duration limit, checked
+    // against the ramp source.
+    struct RampTake {
+        osc::Message started;
+        std::optional<osc::Message> ended;
+        RampCheck check;
+    };
+    RampTake recordRamp(const std::string &name, float seconds)
+    {
+        RampTake t;
+        t.started = call("/record/start", {name, seconds});
+        if (t.started.address != "/done") {
+            ADD_FAILURE() << osc::toString(t.started);
+            return t;
+        }
+        t.ended = await("/done", "/record/stop", int(seconds * 1000) + 5000);
+        if (!t.ended) {
+            ADD_FAILURE() << "the take did not end";
+            return t;
+        }
+        const fs::path path = *t.started.stringAt(1);
+        t.check = checkTake(path, sidecarFirstFrame(path));
+        return t;
+    }
+
     // Records `seconds` with the duration limit and checks every frame. JACK's frame clock
     // cannot say where a cycle belongs when a late callback was then skipped (see
     // common/jack_time.hpp and the sidecar's "uncertain_frames"), and a late callback can
@@ -737,12 +762,10 @@ TEST_F(RecorderTest, FollowsTheSourceWhenItRestartsAndRecordsEveryFrameOnTheRigh
     startRamp(4);
     ASSERT_TRUE(awaitConnections(wiring, 5000));
     std::this_thread::sleep_for(50ms);
-    auto started = call("/record/start", {std::string("again"), 1.0f});
-    ASSERT_EQ(started.address, "/done") << osc::toString(started);
-    auto ended = await("/done", "/record/stop", 6000);
-    ASSERT_TRUE(ended);
-    const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
+    const RampTake take = recordRamp("again", 1.0f);
+    ASSERT_TRUE(take.ended);
+    const RampCheck &r = take.check;
+    const auto &ended = take.ended;
     ASSERT_TRUE(r.opened);
     EXPECT_EQ(r.channels, 4);
     EXPECT_EQ(r.frames, 48000u) << r.describe();
@@ -941,12 +964,11 @@ TEST_F(RecorderTest, ATakeStartedTheMomentItsSourceAppearsBeginsWithTheSourceNot
     jack_client_close(probe);
     ASSERT_TRUE(there) << "the ramp source's ports never appeared";
     std::this_thread::sleep_for(30ms); // the source runs; the recorder has not bound it yet
-    auto started = call("/record/start", {std::string("prompt"), 0.5f});
-    ASSERT_EQ(started.address, "/done") << osc::toString(started);
-    auto ended = await("/done", "/record/stop", 4000);
-    ASSERT_TRUE(ended);
-    const fs::path path = *started.stringAt(1);
-    const RampCheck r = checkTake(path, sidecarFirstFrame(path));
+    const RampTake take = recordRamp("prompt", 0.5f);
+    ASSERT_TRUE(take.ended);
+    const RampCheck &r = take.check;
+    const auto &ended = take.ended;
+    const fs::path path = *take.started.stringAt(1);
     ASSERT_TRUE(r.opened);
     EXPECT_EQ(r.frames, 24000u) << r.describe();
     EXPECT_EQ(r.mismatches, 0u) << r.describe();
