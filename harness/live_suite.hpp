@@ -154,6 +154,8 @@ struct Comparison {
     std::size_t torn = 0;           // of which: the capture's own copy was torn (Cycle::torn)
                                     // and holds the neighbouring block
     std::size_t declared = 0;       // cycles that differ where the journal says they may
+    std::size_t relabelled = 0;     // cycles JACK's clock placed a cycle off from the block the
+                                    // supervisor's clock (chronus:clock) says it played there
     std::size_t mismatchFrames = 0; // frames in cycles that differ for no such reason
     std::uint64_t firstMismatch = UINT64_MAX;
     double rms = 0;

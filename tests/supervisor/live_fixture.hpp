@@ -85,9 +85,10 @@ protected:
         const Comparison cmp = compareWithRender(cap, *rendered, origin, journalDeclarations(journal));
         EXPECT_EQ(cmp.mismatchFrames, 0u) << "first differing block at timeline frame " << cmp.firstMismatch;
         EXPECT_GT(cmp.rms, minRms) << "nothing was heard";
-        if (cmp.declared + cmp.excused + cmp.captureGaps > 0)
-            std::printf("NOTE: JACK skipped cycles: %zu declared, %zu left over, %zu capture gaps\n", cmp.declared,
-                        cmp.excused, cmp.captureGaps);
+        if (cmp.declared + cmp.excused + cmp.captureGaps + cmp.relabelled > 0)
+            std::printf("NOTE: JACK skipped cycles: %zu declared, %zu left over, %zu capture gaps, %zu placed by "
+                        "chronus:clock\n",
+                        cmp.declared, cmp.excused, cmp.captureGaps, cmp.relabelled);
         return std::move(*rendered);
     }
 
