@@ -38,10 +38,9 @@ std::optional<std::uint32_t> AdaptiveLookahead::update(std::span<const std::uint
         calmSince_ = now;
 
     if (gaps + behind > 0 && current_ < config_.max &&
-        (!raisedOnce_ || now - lastRaise_ >= std::chrono::duration<double>(config_.raiseSpacingSeconds))) {
+        (!lastRaise_ || now - *lastRaise_ >= std::chrono::duration<double>(config_.raiseSpacingSeconds))) {
         ++current_;
         ++raises_;
-        raisedOnce_ = true;
         lastRaise_ = now;
         calmSince_ = now;
         reason_ = log::cat("raised to ", current_, ": ", gaps, " cycles with no block ready and ", behind,

@@ -54,8 +54,7 @@ private:
     std::uint32_t current_;
     std::array<std::uint64_t, kBuckets> seen_{};
     bool primed_ = false;
-    Clock::time_point lastRaise_{};
-    bool raisedOnce_ = false;
+    std::optional<Clock::time_point> lastRaise_;
     Clock::time_point calmSince_{};
     std::uint64_t raises_ = 0, lowers_ = 0;
     std::string reason_;

@@ -7,7 +7,6 @@
 #include "harness/private_jackd.hpp"
 #include "live_fixture.hpp"
 
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -498,27 +497,16 @@ TEST_F(LiveAutoLookahead, BothWorkersLateRaiseItACalmSpellLowersItAndEveryFrameI
     ASSERT_TRUE(before) << sup.log();
     EXPECT_EQ(str(*before, "lookahead_mode"), "auto");
     EXPECT_EQ(num(*before, "lookahead_max"), 4);
-    std::atomic<bool> streaming{true};
     int sent = 0;
-    std::thread stream([&] {
+    std::jthread stream([&](std::stop_token stop) { // joined on every way out of the test
         auto own = Client::open(Protocol::Udp, "127.0.0.1", sup.port());
         if (!own)
             return;
-        for (; streaming.load(); ++sent) {
+        for (; !stop.stop_requested(); ++sent) {
             (*own)->send("/mod/b/freq", {97.0f + float(sent % 200)});
             std::this_thread::sleep_for(4ms);
         }
     });
-    struct Join {
-        std::atomic<bool> &flag;
-        std::thread &t;
-        ~Join()
-        {
-            flag = false;
-            if (t.joinable())
-                t.join();
-        }
-    } joinStream{streaming, stream};
     std::this_thread::sleep_for(300ms);
     ::kill(pid_t(num(*before, "slot0_pid")), SIGUSR2);
     ::kill(pid_t(num(*before, "slot1_pid")), SIGUSR2);
@@ -532,7 +520,7 @@ TEST_F(LiveAutoLookahead, BothWorkersLateRaiseItACalmSpellLowersItAndEveryFrameI
     });
     ASSERT_TRUE(lowered) << "the lookahead did not shrink back after a calm spell\n" << sup.log();
     std::this_thread::sleep_for(300ms);
-    streaming = false;
+    stream.request_stop();
     stream.join();
     std::this_thread::sleep_for(300ms);
     cap.stop();
